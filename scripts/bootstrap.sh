@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Idempotent set-up run first by `npm start` and `npm test`: on a fresh Debian 12 machine it
+# installs what is missing; when everything is present it only checks, in seconds.
+#   1. Debian packages the appliance and its tests use (root only; others get a warning).
+#   2. `npm ci` when package-lock.json changed since the last install.
+#   3. The BPF object (make -C bpf) and the TypeScript build (tsc), when sources changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Runtime: libbpf1 (loaded through koffi), nftables, iproute2.
+# Build: clang/llvm/libbpf-dev/linux-libc-dev for bpf/, bpftool for inspection.
+# Tests and benches: real peers (sipp, sipvicious, trafgen, kamailio, tcpdump).
+APT_PACKAGES=(
+  libbpf1 libbpf-dev clang llvm linux-libc-dev bpftool nftables iproute2 make
+  sip-tester sipvicious netsniff-ng kamailio tcpdump openssl
+)
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+install_debian_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "not root: cannot install ${missing[*]} (kernel features and some tests will be unavailable)"
+    return 0
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Try with the package lists already present; refresh them once if that fails.
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  }
+}
+
+install_npm_packages() {
+  local stamp=node_modules/.tollgate-lock-hash want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/node ]; then
+    return 0
+  fi
+  log "npm ci (package-lock.json changed)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+}
+
+build_bpf() {
+  [ -f bpf/Makefile ] || return 0
+  command -v clang >/dev/null || { log "clang missing: BPF program not built"; return 0; }
+  make -s -C bpf
+}
+
+build_typescript() {
+  local stamp=dist/.tollgate-build-stamp
+  if [ -f "$stamp" ] && [ -z "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+    return 0
+  fi
+  log "building TypeScript"
+  # node_modules/.bin first so tsc runs on the project's Node 24, not the machine's.
+  PATH="$PWD/node_modules/.bin:$PATH" tsc -p tsconfig.build.json
+  touch "$stamp"
+}
+
+install_debian_packages
+install_npm_packages
+build_bpf
+build_typescript
