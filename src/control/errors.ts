@@ -1,0 +1,21 @@
+// The control area's coded errors: store, console and the policy services. Config keys have
+// their own catalogue in config/errors.ts.
+import { defineErrors } from '../errors.ts';
+
+export const ControlErrors = defineErrors('control', {
+  TG_STORE_UNWRITABLE: 'data directory %s is not writable: %s',
+  TG_STORE_FULL: 'data directory %s is full: %s',
+  TG_STORE_NEWER_SCHEMA:
+    'data in %s has schema version %s, newer than this tollgate understands (%s); upgrade tollgate or restore a backup',
+  TG_STORE_LOCKED: 'data directory %s is in use: %s',
+  TG_STORE_OPEN_FAILED: 'cannot open the store in %s: %s',
+  TG_CONSOLE_USAGE: '%s',
+  TG_CONSOLE_UNKNOWN_COMMAND: 'unknown command "%s"; try "help"',
+  TG_CONSOLE_NOT_RUNNING:
+    'tollgate is not running (no console at %s): start it with "npm start" or "tollgate serve"',
+  TG_CONSOLE_ALREADY_RUNNING: 'another tollgate is already running with console %s',
+  TG_BAN_BAD_ADDRESS: 'not an IP address: "%s"',
+  TG_BAN_NOT_FOUND: 'no ban for %s',
+  TG_BAN_PROTECTED: 'refusing to ban %s: %s',
+  TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
+});

@@ -1,0 +1,67 @@
+// What each table holds. Keys are strings; the comment on each says how keys are formed.
+// Money is integer micro-units (1 unit of currency = 1_000_000), never floats.
+
+/** meta: 'schemaVersion' → number, and other facts about the store itself. */
+export type MetaValue = number | string;
+
+/** config: key name → live value set from the console, UI or API (over the config file). */
+export type StoredConfigValue = number | boolean | string | readonly string[];
+
+/** bans: the address in canonical form ("10.0.0.1", "2001:db8::1") → the ban. */
+export interface BanRecord {
+  ip: string;
+  reason: string;
+  /** 'manual' from console/UI/API, 'auto' from the guard. */
+  origin: 'manual' | 'auto';
+  /** What tripped it (counter, window, sample), for `tollgatectl bans`. */
+  evidence?: Record<string, unknown>;
+  /** ms since epoch. */
+  createdAt: number;
+  /** ms since epoch; 0 = until lifted. */
+  expiresAt: number;
+}
+
+/** users: username → account. Passwords only as hashes. */
+export interface UserRecord {
+  name: string;
+  /** Per-user limits and settings (validated against USER_FIELDS). */
+  fields: Record<string, StoredConfigValue>;
+  /** Digest HA1 values per algorithm, and an argon2id verifier; never the password itself. */
+  secrets: Record<string, string>;
+  createdAt: number;
+}
+
+/** registrations: `${aor}\n${contact}` → one binding. */
+export interface RegistrationRecord {
+  aor: string;
+  contact: string;
+  source: string;
+  expiresAt: number;
+}
+
+/** counters: `${kind}:${subject}` → a windowed counter the guard keeps across restarts. */
+export interface CounterRecord {
+  count: number;
+  windowStart: number;
+}
+
+/** cdrs: `${startMs padded}:${callId}` → one call record. */
+export interface CdrRecord {
+  callId: string;
+  user: string;
+  from: string;
+  to: string;
+  startedAt: number;
+  durationMs: number;
+  costMicros: number;
+}
+
+export interface TableRecords {
+  meta: MetaValue;
+  config: StoredConfigValue;
+  users: UserRecord;
+  bans: BanRecord;
+  registrations: RegistrationRecord;
+  counters: CounterRecord;
+  cdrs: CdrRecord;
+}

@@ -1,0 +1,142 @@
+// The appliance's state: one LMDB environment in the data directory, one named database per
+// table. LMDB gives crash safety (copy-on-write B-tree: a kill -9 mid-write leaves the last
+// committed transaction readable) and lets tollgatectl or a backup read while the daemon writes.
+//
+// Writes are asynchronous and batched per event-loop turn (lmdb-js default). Anything about
+// money or bans goes through `durable()`, which also waits for the fsync, so a power loss
+// right after a ban or a charge cannot forget it.
+import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { ControlErrors } from '../errors.ts';
+import { migrate, SCHEMA_VERSION } from './migrations.ts';
+import type { TableRecords } from './records.ts';
+
+export type TableName = keyof TableRecords;
+export const TABLE_NAMES: readonly TableName[] = [
+  'meta',
+  'config',
+  'users',
+  'bans',
+  'registrations',
+  'counters',
+  'cdrs',
+];
+
+export type Table<V> = Database<V, string>;
+
+export interface StoreOptions {
+  /** LMDB map size: the most the data may grow to. 2 GiB covers millions of CDRs. */
+  mapSize?: number;
+}
+
+export class Store {
+  readonly dir: string;
+  readonly tables: { readonly [K in TableName]: Table<TableRecords[K]> };
+  readonly #root: RootDatabase;
+
+  private constructor(dir: string, root: RootDatabase) {
+    this.dir = dir;
+    this.#root = root;
+    const tables = {} as Record<TableName, Table<unknown>>;
+    for (const name of TABLE_NAMES) tables[name] = root.openDB({ name });
+    this.tables = tables as Store['tables'];
+  }
+
+  /** Opens (creating if needed) the store in dir and brings its schema up to date. */
+  static open(dir: string, options: StoreOptions = {}): Store {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      throw new ControlErrors.TG_STORE_UNWRITABLE(dir, describe(err));
+    }
+    let root: RootDatabase;
+    try {
+      root = open({
+        path: dir,
+        maxDbs: 16,
+        mapSize: options.mapSize ?? 2 * 1024 ** 3,
+        // Zeroing freed pages keeps deleted secrets (old password hashes) out of the file.
+        noMemInit: false,
+      });
+    } catch (err) {
+      throw translateError(dir, err);
+    }
+    const store = new Store(dir, root);
+    try {
+      migrate(store);
+    } catch (err) {
+      store.closeSync();
+      throw err;
+    }
+    return store;
+  }
+
+  get schemaVersion(): number {
+    return this.tables.meta.get('schemaVersion') as number;
+  }
+
+  static get codeSchemaVersion(): number {
+    return SCHEMA_VERSION;
+  }
+
+  /**
+   * Runs write operations in one transaction that is committed and synced to disk before
+   * this returns. Use for bans, money and anything an operator would be upset to lose.
+   * Synchronous on purpose: the write error (disk full, I/O error) surfaces right here, at
+   * the caller, instead of in a later, unrelated promise.
+   */
+  durable<T>(writes: () => T): T {
+    let result: T;
+    try {
+      // The callback returns nothing so lmdb-js commits now: if it returned a promise (as
+      // `put` does), the commit would silently become asynchronous.
+      this.#root.transactionSync(() => {
+        result = writes();
+      });
+      return result!;
+    } catch (err) {
+      throw translateError(this.dir, err);
+    }
+  }
+
+  /** Waits for every pending write to reach the disk, then closes the environment. */
+  async close(): Promise<void> {
+    await this.#root.flushed;
+    await this.#root.close();
+  }
+
+  closeSync(): void {
+    void this.#root.close();
+  }
+}
+
+/** LMDB reports a full disk as a bare I/O error on write; ask the file system instead. */
+function diskIsFull(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Maps OS/LMDB failures to errors that say what the operator should fix. */
+function translateError(dir: string, err: unknown): Error {
+  if (err instanceof Error && 'code' in err && String(err.code).startsWith('TG_')) return err;
+  const text = describe(err);
+  if (/ENOSPC|No space left|MDB_MAP_FULL/i.test(text) || diskIsFull(dir)) {
+    return new ControlErrors.TG_STORE_FULL(dir, text);
+  }
+  if (/EACCES|EROFS|EPERM|Permission denied|Read-only file system/i.test(text)) {
+    return new ControlErrors.TG_STORE_UNWRITABLE(dir, text);
+  }
+  if (/EAGAIN|Resource temporarily unavailable|lock/i.test(text)) {
+    return new ControlErrors.TG_STORE_LOCKED(dir, text);
+  }
+  return new ControlErrors.TG_STORE_OPEN_FAILED(dir, text);
+}
