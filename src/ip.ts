@@ -1,0 +1,48 @@
+// Address helpers shared by every area. Addresses from the network or an operator are
+// normalised once, here, so that "2001:DB8::0:1", "2001:db8::1" and "::ffff:10.0.0.1" vs
+// "10.0.0.1" cannot dodge a ban or create two records for one host.
+import { isIP } from 'node:net';
+
+/** The canonical text of an IPv4 or IPv6 address, or null if it is not one. */
+export function canonicalIp(text: string): string | null {
+  if (typeof text !== 'string' || text.length > 64) return null;
+  const family = isIP(text);
+  if (family === 4) return text.split('.').map(Number).join('.');
+  if (family !== 6) return null;
+  // WHATWG URL serialises IPv6 in RFC 5952 form (lower case, longest zero run compressed).
+  const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const hi = Number.parseInt(mapped[1]!, 16);
+    const lo = Number.parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return host;
+}
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 4 | 6;
+}
+
+/** Parses "10.0.0.0/8" or "2001:db8::/32" (a bare address is a host route), or null. */
+export function parseCidr(text: string): Cidr | null {
+  if (typeof text !== 'string') return null;
+  const slash = text.indexOf('/');
+  const address = canonicalIp(slash < 0 ? text : text.slice(0, slash));
+  if (address === null) return null;
+  const family = isIP(address) as 4 | 6;
+  const max = family === 4 ? 32 : 128;
+  if (slash < 0) return { address, prefix: max, family };
+  const prefixText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = Number(prefixText);
+  if (prefix > max) return null;
+  return { address, prefix, family };
+}
+
+/** Loopback and unspecified addresses: banning them would only lock out the appliance itself. */
+export function isLocalOnly(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip === '0.0.0.0' || ip === '::';
+}
