@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The contract between the XDP guard (tollgate.bpf.c) and userspace (src/dataplane).
+ *
+ * Everything userspace must agree on lives here and nowhere else: map names, key and value
+ * layouts, reason codes, config flags. src/dataplane/layout.ts mirrors it by hand and
+ * tests/dataplane/layout.test.ts checks the mirror against the BTF of the compiled object,
+ * so a change here that is not made there fails the tests.
+ *
+ * Conventions:
+ *  - Fixed-width types only, explicit padding, no bitfields: the layout is the same for the
+ *    BPF target and x86-64 (LPM keys are the kernel's {prefixlen, bytes} shape).
+ *  - Addresses and ports are in network byte order, exactly as on the wire, so the program
+ *    never byte-swaps on the hot path. Times are CLOCK_MONOTONIC ns (bpf_ktime_get_ns).
+ *  - Maps shared by v4 and v6 key on a 16-byte address: IPv4 is IPv4-mapped
+ *    (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2).
+ *
+ * Verdict order (first match wins; one exit point records the reason):
+ *   parse error ............................... drop  TG_R_MALFORMED
+ *   non-IP (ARP, LLDP, ...) ................... pass  TG_R_NON_IP
+ *   source in allow CIDR (LPM v4/v6) .......... pass  TG_R_ALLOW_CIDR
+ *   source in deny CIDR (LPM v4/v6) ........... drop  TG_R_CIDR_DENY
+ *   source banned, not expired (HASH v4/v6) ... drop  TG_R_BANNED   (expired: deleted, go on)
+ *   non-first fragment ........................ TG_CFG_DROP_FRAGMENTS ? drop TG_R_FRAGMENT
+ *                                                                   : pass TG_R_FRAGMENT_PASS
+ *   not UDP/TCP (ICMP, ...) ................... pass  TG_R_OTHER_PROTO
+ *   dst port is a signaling port:
+ *     trusted source (HASH with expiry) ....... pass  TG_R_TRUSTED
+ *     per-source bucket empty ................. drop  TG_R_FLOOD (+1 event/source/interval)
+ *     shared unknown-source byte budget empty . drop  TG_R_FLOOD_GLOBAL
+ *     otherwise ............................... pass  TG_R_SIGNALING
+ *   UDP dst port in media range, checkrtpaddr on:
+ *     port not allocated ...................... drop  TG_R_RTP_UNALLOCATED
+ *     source ip:port is not the peer .......... drop  TG_R_RTP_SOURCE
+ *     otherwise ............................... pass  TG_R_RTP_PEER
+ *   anything else ............................. pass  TG_R_DEFAULT
+ */
+#ifndef TOLLGATE_H
+#define TOLLGATE_H
+
+#include <linux/types.h>
+
+/* Name of the XDP program (section "xdp"); used to recognise a stale one left attached. */
+#define TG_PROG_NAME "tollgate_xdp"
+
+/* Parser limits: bounded loops, and the verifier needs constants. */
+#define TG_MAX_VLAN_TAGS 2
+#define TG_MAX_IPV6_EXT_HDRS 6
+#define TG_MAX_SIG_PORTS 8
+
+/*
+ * Reason codes. Values below TG_R_FIRST_DROP are passes, the rest are drops. They index the
+ * per-CPU counter array tg_stats; TG_C_* after them are event counters, not verdicts.
+ */
+enum tg_reason {
+	TG_R_DEFAULT = 0,          /* no rule applies */
+	TG_R_NON_IP = 1,           /* not IPv4/IPv6 */
+	TG_R_ALLOW_CIDR = 2,       /* source in an allow-listed CIDR */
+	TG_R_TRUSTED = 3,          /* signaling from a trusted source */
+	TG_R_SIGNALING = 4,        /* signaling within budget */
+	TG_R_RTP_PEER = 5,         /* media from the registered peer */
+	TG_R_FRAGMENT_PASS = 6,    /* non-first fragment, policy pass */
+	TG_R_OTHER_PROTO = 7,      /* neither UDP nor TCP */
+	TG_R_FIRST_DROP = 16,
+	TG_R_MALFORMED = 16,       /* truncated or inconsistent headers */
+	TG_R_CIDR_DENY = 17,       /* source in a deny-listed CIDR */
+	TG_R_BANNED = 18,          /* source banned */
+	TG_R_FLOOD = 19,           /* per-source signaling budget exhausted */
+	TG_R_FLOOD_GLOBAL = 20,    /* shared unknown-source budget (maxnetworkspeed) exhausted */
+	TG_R_RTP_SOURCE = 21,      /* media port allocated to another peer */
+	TG_R_RTP_UNALLOCATED = 22, /* media port not allocated */
+	TG_R_FRAGMENT = 23,        /* non-first fragment, policy drop */
+	TG_C_BAN_EXPIRED = 28,     /* expired ban entries deleted by the program */
+	TG_C_TRUST_EXPIRED = 29,   /* expired trust entries deleted by the program */
+	TG_C_EVENT_SENT = 30,      /* flood events written to tg_events */
+	TG_C_EVENT_LOST = 31,      /* flood events lost: ring buffer full */
+	TG_STATS_SLOTS = 32,
+};
+
+/* tg_stats value, one per CPU per slot. */
+struct tg_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Config flags (tg_config.flags). */
+enum tg_config_flag {
+	TG_CFG_DROP_FRAGMENTS = 1, /* drop non-first fragments (they carry no ports) */
+	TG_CFG_CHECK_RTP = 2,      /* checkrtpaddr: enforce the media port table */
+};
+
+/*
+ * Single entry (key 0) of tg_config. All zero = every budget off, no media checks: the
+ * program then only enforces CIDR rules and bans.
+ */
+struct tg_config {
+	__u16 sig_ports[TG_MAX_SIG_PORTS]; /* network order; 0 = unused slot */
+	__u16 media_port_min;              /* host order, inclusive; 0 = no media range */
+	__u16 media_port_max;              /* host order, inclusive */
+	__u32 flags;                       /* enum tg_config_flag */
+	__u32 src_rate_pps;                /* per-source signaling packets/s; 0 = no budget */
+	__u32 src_burst;                   /* per-source bucket depth, packets */
+	__u64 global_rate_bps;             /* shared unknown-source budget, bytes/s; 0 = none */
+	__u64 global_burst_bytes;          /* shared bucket depth, bytes */
+	__u64 event_interval_ns;           /* at most one flood event per source per interval */
+};
+
+/* LPM trie keys (tg_allow_v4, tg_deny_v4 / tg_allow_v6, tg_deny_v6); value: __u8 (unused). */
+struct tg_lpm_v4 {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+struct tg_lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* 16-byte address key for maps shared by v4 (mapped) and v6: tg_trusted, tg_buckets. */
+struct tg_addr {
+	__u8 addr[16];
+};
+
+/* tg_banned_v4 (key __u32 addr) and tg_banned_v6 (key struct tg_addr) value. */
+struct tg_ban {
+	__u64 expires_ns; /* monotonic ns; 0 = until unbanned */
+};
+
+/* tg_trusted value. */
+struct tg_trust {
+	__u64 expires_ns; /* monotonic ns; 0 = until untrusted */
+};
+
+/*
+ * tg_buckets value (LRU hash keyed by struct tg_addr): a token bucket kept as GCRA
+ * (RFC 2698 style token bucket expressed as a "theoretical arrival time"): a packet passes
+ * when max(tat, now) + T - now <= burst * T, with T = 1e9 / rate; then tat advances by T.
+ * Moving tat into the past refills the bucket.
+ */
+struct tg_bucket {
+	__u64 tat_ns;        /* theoretical arrival time */
+	__u64 last_event_ns; /* when the last flood event for this source was sent */
+	__u32 dropped;       /* drops since the last event */
+	__u32 pad;
+};
+
+/* tg_global (ARRAY, key 0) value: the shared byte budget for unknown sources. */
+struct tg_global_bucket {
+	__u64 tat_ns;
+};
+
+/* tg_media value (ARRAY indexed by local UDP port in host order). */
+struct tg_media {
+	__u8 peer_addr[16]; /* v4 mapped */
+	__u16 peer_port;    /* network order */
+	__u8 active;        /* 0 = port not allocated */
+	__u8 pad[5];
+};
+
+/* Ring buffer record (tg_events). */
+enum tg_event_type {
+	TG_EV_FLOOD = 1,
+};
+
+struct tg_event {
+	__u32 type;      /* enum tg_event_type */
+	__u32 dropped;   /* packets dropped for this source since its previous event */
+	__u64 ts_ns;     /* monotonic ns */
+	__u8 addr[16];   /* source, v4 mapped */
+};
+
+/*
+ * Anchors every contract type in the object's BTF (a .rodata constant the program reads
+ * nothing from), so userspace can check its mirror of this header against the object.
+ */
+struct tg_contract {
+	enum tg_reason reason;
+	enum tg_config_flag config_flag;
+	enum tg_event_type event_type;
+	__u32 pad;
+	struct tg_counter counter;
+	struct tg_config config;
+	struct tg_lpm_v4 lpm_v4;
+	struct tg_lpm_v6 lpm_v6;
+	struct tg_addr addr;
+	struct tg_ban ban;
+	struct tg_trust trust;
+	struct tg_bucket bucket;
+	struct tg_global_bucket global_bucket;
+	struct tg_media media;
+	struct tg_event event;
+};
+
+#endif /* TOLLGATE_H */
