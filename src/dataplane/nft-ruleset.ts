@@ -1,0 +1,280 @@
+// The tollgate nftables ruleset, as nft JSON commands (libnftables-json(5)). Pure functions:
+// they only build documents; nft-runner.ts applies them.
+//
+// What init() installs (the netdev table only when interfaces are given):
+//
+//   table inet tollgate
+//     set banned_v4/_v6   flags timeout      bans, element timeout = ban ttl, comment = reason
+//     set allow_v4/_v6    flags interval     allow-listed CIDRs (win over deny and ban)
+//     set deny_v4/_v6     flags interval     static firewall
+//     set trusted_v4/_v6  flags timeout      registered endpoints, trunks: no connection cap
+//     set sip_tcp_ports                      TCP/TLS signaling ports under the connection cap
+//     set conn_v4/_v6     flags dynamic      per-source conntrack counts (ct count)
+//     chain guard       prerouting, priority raw (-300): before conntrack, so a banned flood
+//                       never creates conntrack state           (only without netdev table)
+//     chain conn_limit  input, priority filter - 10: runs after conntrack, before any filter
+//                       chain of the host
+//   table netdev tollgate
+//     chain guard_<i>   ingress on interface i, the earliest hook nftables has
+//
+// Each guard chain: allowed → accept, cidr_deny → drop, banned → drop, passed. The named
+// counters `allowed`, `cidr_deny`, `banned`, `passed` (guard table) and `conn_limit` (inet)
+// are what stats() reads.
+
+export const TABLE_NAME = 'tollgate';
+
+export type TableFamily = 'inet' | 'netdev';
+
+export const COUNTERS = {
+  allowed: 'allowed',
+  cidrDeny: 'cidr_deny',
+  banned: 'banned',
+  passed: 'passed',
+  connLimit: 'conn_limit',
+} as const;
+
+export type AddressFamily = 'v4' | 'v6';
+
+export type SetKind = 'banned' | 'allow' | 'deny' | 'trusted' | 'conn';
+
+export const setName = (kind: SetKind, family: AddressFamily): string => `${kind}_${family}`;
+
+export interface RulesetOptions {
+  /** Hook a netdev ingress chain on each of these; empty = inet prerouting for all. */
+  interfaces: readonly string[];
+  sipTcpPorts: readonly number[];
+  maxConnPerSource: number;
+  /** Upper bound of tracked sources per family in the connection-count set. */
+  connTrackedSources: number;
+}
+
+const FAMILIES: readonly AddressFamily[] = ['v4', 'v6'];
+const PROTOCOL = { v4: 'ip', v6: 'ip6' } as const;
+const TYPE = { v4: 'ipv4_addr', v6: 'ipv6_addr' } as const;
+
+/** Where bans, allow and deny CIDRs are enforced: netdev ingress when interfaces are given. */
+export const guardFamily = (interfaces: readonly string[]): TableFamily =>
+  interfaces.length > 0 ? 'netdev' : 'inet';
+
+const table = (family: TableFamily) => ({ family, name: TABLE_NAME });
+
+const saddrIn = (family: AddressFamily, set: string) => ({
+  match: {
+    op: '==',
+    left: { payload: { protocol: PROTOCOL[family], field: 'saddr' } },
+    right: `@${set}`,
+  },
+});
+
+function addSet(tableFamily: TableFamily, kind: SetKind, family: AddressFamily, extra: object) {
+  return {
+    add: {
+      set: {
+        family: tableFamily,
+        table: TABLE_NAME,
+        name: setName(kind, family),
+        type: TYPE[family],
+        ...extra,
+      },
+    },
+  };
+}
+
+const addCounter = (family: TableFamily, name: string) => ({
+  add: { counter: { family, table: TABLE_NAME, name } },
+});
+
+const addRule = (family: TableFamily, chain: string, expr: object[]) => ({
+  add: { rule: { family, table: TABLE_NAME, chain, expr } },
+});
+
+/** "add then delete" makes the delete safe when the object does not exist yet. */
+export function deleteTableCommands(family: TableFamily): object[] {
+  return [{ add: { table: table(family) } }, { delete: { table: table(family) } }];
+}
+
+function guardRules(family: TableFamily, chain: string): object[] {
+  const rules: object[] = [];
+  for (const f of FAMILIES) {
+    rules.push(
+      addRule(family, chain, [
+        saddrIn(f, setName('allow', f)),
+        { counter: COUNTERS.allowed },
+        { accept: null },
+      ]),
+    );
+  }
+  for (const f of FAMILIES) {
+    rules.push(
+      addRule(family, chain, [
+        saddrIn(f, setName('deny', f)),
+        { counter: COUNTERS.cidrDeny },
+        { drop: null },
+      ]),
+    );
+  }
+  for (const f of FAMILIES) {
+    rules.push(
+      addRule(family, chain, [
+        saddrIn(f, setName('banned', f)),
+        { counter: COUNTERS.banned },
+        { drop: null },
+      ]),
+    );
+  }
+  rules.push(addRule(family, chain, [{ counter: COUNTERS.passed }]));
+  return rules;
+}
+
+function guardSetsAndCounters(family: TableFamily): object[] {
+  const out: object[] = [];
+  for (const f of FAMILIES) {
+    out.push(addSet(family, 'banned', f, { flags: ['timeout'] }));
+    out.push(addSet(family, 'allow', f, { flags: ['interval'] }));
+    out.push(addSet(family, 'deny', f, { flags: ['interval'] }));
+  }
+  for (const name of [COUNTERS.allowed, COUNTERS.cidrDeny, COUNTERS.banned, COUNTERS.passed]) {
+    out.push(addCounter(family, name));
+  }
+  return out;
+}
+
+/**
+ * One batch that removes whatever tollgate tables exist (a crash leaves them behind) and
+ * builds the ruleset afresh, so a restart replaces rather than duplicates.
+ */
+export function initCommands(options: RulesetOptions): object[] {
+  const guard = guardFamily(options.interfaces);
+  const out: object[] = [...deleteTableCommands('inet'), ...deleteTableCommands('netdev')];
+
+  out.push({ add: { table: table('inet') } });
+  if (guard === 'inet') {
+    out.push(...guardSetsAndCounters('inet'));
+  } else {
+    out.push({ add: { table: table('netdev') } });
+    out.push(...guardSetsAndCounters('netdev'));
+    // The connection cap lives in inet (it needs conntrack) and exempts allow-listed
+    // sources too, so the allow sets exist in both tables and are written together.
+    for (const f of FAMILIES) out.push(addSet('inet', 'allow', f, { flags: ['interval'] }));
+  }
+  for (const f of FAMILIES) {
+    out.push(addSet('inet', 'trusted', f, { flags: ['timeout'] }));
+    out.push(addSet('inet', 'conn', f, { size: options.connTrackedSources }));
+  }
+  out.push({
+    add: {
+      set: {
+        family: 'inet',
+        table: TABLE_NAME,
+        name: 'sip_tcp_ports',
+        type: 'inet_service',
+        ...(options.sipTcpPorts.length > 0 ? { elem: [...options.sipTcpPorts] } : {}),
+      },
+    },
+  });
+  out.push(addCounter('inet', COUNTERS.connLimit));
+
+  if (guard === 'inet') {
+    out.push({
+      add: {
+        chain: {
+          family: 'inet',
+          table: TABLE_NAME,
+          name: 'guard',
+          type: 'filter',
+          hook: 'prerouting',
+          prio: -300,
+          policy: 'accept',
+        },
+      },
+    });
+    out.push(...guardRules('inet', 'guard'));
+  } else {
+    // nft 1.0.6's JSON parser takes one device per chain, so one chain per interface.
+    options.interfaces.forEach((dev, i) => {
+      const chain = `guard_${i}`;
+      out.push({
+        add: {
+          chain: {
+            family: 'netdev',
+            table: TABLE_NAME,
+            name: chain,
+            type: 'filter',
+            hook: 'ingress',
+            prio: -500,
+            dev,
+            policy: 'accept',
+          },
+        },
+      });
+      out.push(...guardRules('netdev', chain));
+    });
+  }
+
+  out.push({
+    add: {
+      chain: {
+        family: 'inet',
+        table: TABLE_NAME,
+        name: 'conn_limit',
+        type: 'filter',
+        hook: 'input',
+        prio: -10,
+        policy: 'accept',
+      },
+    },
+  });
+  for (const f of FAMILIES) {
+    out.push(addRule('inet', 'conn_limit', [saddrIn(f, setName('allow', f)), { accept: null }]));
+    out.push(addRule('inet', 'conn_limit', [saddrIn(f, setName('trusted', f)), { accept: null }]));
+  }
+  for (const f of FAMILIES) {
+    // conntrack counts the new connection before comparing, so "over N" refuses the N+1th.
+    // A TCP reset (not a silent drop) tells a legitimate client at once that it is over cap.
+    out.push(
+      addRule('inet', 'conn_limit', [
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'tcp', field: 'dport' } },
+            right: '@sip_tcp_ports',
+          },
+        },
+        {
+          set: {
+            op: 'add',
+            elem: { payload: { protocol: PROTOCOL[f], field: 'saddr' } },
+            set: `@${setName('conn', f)}`,
+            stmt: [{ 'ct count': { val: options.maxConnPerSource, inv: true } }],
+          },
+        },
+        { counter: COUNTERS.connLimit },
+        { reject: { type: 'tcp reset' } },
+      ]),
+    );
+  }
+  return out;
+}
+
+export interface SetRef {
+  family: TableFamily;
+  name: string;
+}
+
+export type SetElement =
+  | string
+  | { range: [string, string] }
+  | { elem: { val: string; timeout?: number; comment?: string } };
+
+export const addElements = (set: SetRef, elem: SetElement[]) => ({
+  add: { element: { family: set.family, table: TABLE_NAME, name: set.name, elem } },
+});
+
+export const deleteElements = (set: SetRef, elem: SetElement[]) => ({
+  delete: { element: { family: set.family, table: TABLE_NAME, name: set.name, elem } },
+});
+
+export const flushSet = (set: SetRef) => ({
+  flush: { set: { family: set.family, table: TABLE_NAME, name: set.name } },
+});
