@@ -1,0 +1,65 @@
+// `tollgate serve [--data DIR] [--socket PATH] [--config FILE]`: runs the appliance daemon.
+import { startDaemon } from '../daemon.ts';
+import { resolveConfigFile, resolveDataDir, resolveSocketPath } from '../paths.ts';
+import { splitGlobalOptions } from './args.ts';
+
+const USAGE = `usage: tollgate serve [--data DIR] [--socket PATH] [--config FILE]
+  --data DIR      state directory (default: $TOLLGATE_DATA, ./var in a checkout, /var/lib/tollgate)
+  --socket PATH   console socket (default: DIR/tollgate.sock)
+  --config FILE   bootstrap config, "key = value" lines (default: $TOLLGATE_CONFIG or DIR/tollgate.conf)`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof splitGlobalOptions>;
+  try {
+    parsed = splitGlobalOptions(argv);
+  } catch (err) {
+    process.stderr.write(`tollgate: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { options, rest } = parsed;
+  if (options.help || rest.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return options.help ? 0 : 2;
+  }
+  if (rest[0] !== 'serve' || rest.length > 1) {
+    process.stderr.write(
+      `tollgate: unknown argument "${rest[0] === 'serve' ? rest[1] : rest[0]}"\n${USAGE}\n`,
+    );
+    return 2;
+  }
+  const dataDir = resolveDataDir(options.data);
+  const socketPath = resolveSocketPath(dataDir, options.socket);
+  const configFile = resolveConfigFile(dataDir, options.config);
+
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon({ dataDir, socketPath, configFile });
+  } catch (err) {
+    process.stderr.write(`tollgate: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const ctl = options.socket ? `--socket ${socketPath}` : `--data ${dataDir}`;
+  process.stderr.write(
+    `tollgate is running\n  data:    ${dataDir}\n  config:  ${configFile}\n  console: tollgatectl ${ctl} status   (or: tollgatectl ${ctl} shell)\n`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`tollgate: ${signal}, shutting down\n`);
+      daemon.close().then(
+        () => resolve(0),
+        (err: Error) => {
+          process.stderr.write(`tollgate: shutdown failed: ${err.message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));

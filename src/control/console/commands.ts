@@ -1,0 +1,151 @@
+// Carries out one parsed console command against the daemon's services and renders the
+// reply twice: as text for people and as data for --json. Exit codes follow the contract:
+// 0 ok, 1 refused or not found, 2 usage error.
+import { TollgateError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { BanService } from '../bans.ts';
+import type { Settings } from '../settings.ts';
+import type { BanRecord } from '../store/records.ts';
+import { type Command, helpText, parseCommand } from './grammar.ts';
+
+export interface Reply {
+  exit: 0 | 1 | 2;
+  text: string;
+  data?: unknown;
+  /** The error code when exit is not 0. */
+  code?: string;
+}
+
+export interface ConsoleContext {
+  bans: BanService;
+  settings: Settings;
+  status(): Promise<Record<string, unknown>>;
+  stats(): Promise<Record<string, unknown>>;
+  log: Logger;
+}
+
+/** Parses (again: the daemon trusts no client) and runs one command line. */
+export async function runConsoleLine(argv: readonly string[], ctx: ConsoleContext): Promise<Reply> {
+  try {
+    const { command } = parseCommand(argv);
+    return await execute(command, ctx);
+  } catch (err) {
+    if (err instanceof TollgateError) {
+      const exit =
+        err.code === 'TG_CONSOLE_USAGE' || err.code === 'TG_CONSOLE_UNKNOWN_COMMAND' ? 2 : 1;
+      return { exit, text: err.message, code: err.code };
+    }
+    ctx.log.error({ err }, 'console command failed');
+    return { exit: 1, text: 'internal error; see the daemon log', code: 'TG_INTERNAL' };
+  }
+}
+
+async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
+  switch (command.name) {
+    case 'status': {
+      const data = await ctx.status();
+      return { exit: 0, text: renderObject(data), data };
+    }
+    case 'stats': {
+      const data = await ctx.stats();
+      return { exit: 0, text: renderObject(data), data };
+    }
+    case 'bans': {
+      const bans = ctx.bans.list();
+      return { exit: 0, text: renderBans(bans), data: bans };
+    }
+    case 'ban': {
+      const record = await ctx.bans.ban(command.ip, {
+        ttlSeconds: command.ttlSeconds,
+        reason: command.reason,
+        origin: 'manual',
+      });
+      const until = record.expiresAt ? `until ${iso(record.expiresAt)}` : 'until lifted';
+      return { exit: 0, text: `banned ${record.ip} ${until}`, data: record };
+    }
+    case 'unban': {
+      const lifted = await ctx.bans.unban(command.target);
+      const text =
+        command.target === 'all'
+          ? `lifted ${lifted} ban(s)`
+          : `lifted the ban on ${command.target}`;
+      return { exit: 0, text, data: { lifted } };
+    }
+    case 'config-get': {
+      const spec = ctx.settings.spec(command.key);
+      const value = ctx.settings.snapshot()[spec.name];
+      return {
+        exit: 0,
+        text: `${spec.name} = ${formatValue(value)}\n  ${spec.help}`,
+        data: {
+          key: spec.name,
+          value,
+          default: spec.secret ? undefined : spec.default,
+          live: spec.live,
+        },
+      };
+    }
+    case 'config-set': {
+      const result = ctx.settings.set(command.key, command.value);
+      const when = result.live ? 'applied now' : 'applies after a restart';
+      return {
+        exit: 0,
+        text: `${result.key} = ${formatValue(result.value)} (${when})`,
+        data: result,
+      };
+    }
+    case 'config-list': {
+      const data = ctx.settings.snapshot();
+      const text = Object.entries(data)
+        .map(([k, v]) => `${k} = ${formatValue(v)}`)
+        .join('\n');
+      return { exit: 0, text, data };
+    }
+    case 'help':
+      return { exit: 0, text: helpText(command.topic) };
+    case 'shell':
+      return {
+        exit: 2,
+        text: 'shell is a tollgatectl command, not a daemon command',
+        code: 'TG_CONSOLE_USAGE',
+      };
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+function formatValue(value: unknown): string {
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+function renderBans(bans: BanRecord[]): string {
+  if (bans.length === 0) return 'no bans in force';
+  const rows = bans.map((b) => [
+    b.ip,
+    b.origin,
+    iso(b.createdAt),
+    b.expiresAt ? iso(b.expiresAt) : 'never',
+    b.reason,
+  ]);
+  return table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON'], rows);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Nested objects as indented "key: value" lines. */
+function renderObject(data: Record<string, unknown>, indent = ''): string {
+  return Object.entries(data)
+    .map(([key, value]) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? `${indent}${key}:\n${renderObject(value as Record<string, unknown>, `${indent}  `)}`
+        : `${indent}${key}: ${formatValue(value)}`,
+    )
+    .join('\n');
+}

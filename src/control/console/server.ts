@@ -1,0 +1,118 @@
+// The console socket: a Unix socket in the data directory, mode 0600 (only root, the owner,
+// may talk to it; the SSH console user reaches it through `tollgatectl shell` run as root).
+// Protocol: one JSON object per line each way. Request {"argv": [...]}; reply
+// {"exit", "text", "data"?, "code"?}. A connection may carry many requests (the shell).
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { ControlErrors } from '../errors.ts';
+import { type ConsoleContext, runConsoleLine } from './commands.ts';
+
+export const MAX_REQUEST_BYTES = 64 * 1024;
+export const MAX_CONNECTIONS = 32;
+
+export interface ConsoleServer {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+export async function startConsoleServer(
+  path: string,
+  ctx: ConsoleContext,
+): Promise<ConsoleServer> {
+  await removeStaleSocket(path);
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    serve(socket, ctx);
+  });
+  server.maxConnections = MAX_CONNECTIONS;
+  await listen(server, path);
+  return {
+    path,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.end();
+      });
+      if (existsSync(path)) unlinkSync(path);
+    },
+  };
+}
+
+function serve(socket: Socket, ctx: ConsoleContext): void {
+  let buffered = '';
+  let queue = Promise.resolve();
+  socket.setEncoding('utf8');
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.length > MAX_REQUEST_BYTES) {
+      socket.end(
+        `${JSON.stringify({ exit: 2, text: 'request too large', code: 'TG_CONSOLE_USAGE' })}\n`,
+      );
+      socket.destroy();
+      return;
+    }
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      // Replies go out in request order even when a command is slow.
+      queue = queue.then(async () => {
+        const reply = await handle(line, ctx);
+        if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+      });
+      newline = buffered.indexOf('\n');
+    }
+  });
+}
+
+async function handle(line: string, ctx: ConsoleContext) {
+  let argv: unknown;
+  try {
+    argv = (JSON.parse(line) as { argv?: unknown }).argv;
+  } catch {
+    argv = undefined;
+  }
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
+    return {
+      exit: 2,
+      text: 'malformed request: expected {"argv": [strings]}',
+      code: 'TG_CONSOLE_USAGE',
+    };
+  }
+  return runConsoleLine(argv, ctx);
+}
+
+/** A socket file nobody answers on is left over from a crash; a live one means a second daemon. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new ControlErrors.TG_CONSOLE_ALREADY_RUNNING(path);
+  unlinkSync(path);
+}
+
+async function listen(server: Server, path: string): Promise<void> {
+  // Create the socket already private: no window where another user could connect.
+  const previous = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(previous);
+  }
+  chmodSync(path, 0o600);
+}

@@ -1,0 +1,56 @@
+// Refuse to start when a listen port is taken, with a message naming the port and the key
+// that sets it, rather than failing later inside a transport with a bare EADDRINUSE.
+// The SIP transports bind these ports themselves; this is the early, readable check.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import { ControlErrors } from './errors.ts';
+import type { Settings } from './settings.ts';
+
+interface Listen {
+  proto: 'udp' | 'tcp';
+  address: string;
+  port: number;
+  key: string;
+}
+
+export function listenPorts(settings: Settings): Listen[] {
+  const sip = settings.get<string>('sipaddress');
+  const web = settings.get<string>('webaddress');
+  return [
+    { proto: 'udp', address: sip, port: settings.get<number>('sipport'), key: 'sipport' },
+    { proto: 'tcp', address: sip, port: settings.get<number>('sipport'), key: 'sipport' },
+    { proto: 'tcp', address: sip, port: settings.get<number>('sipsport'), key: 'sipsport' },
+    { proto: 'tcp', address: web, port: settings.get<number>('webport'), key: 'webport' },
+  ];
+}
+
+export async function checkPortsFree(settings: Settings): Promise<void> {
+  for (const l of listenPorts(settings)) {
+    const free = await (l.proto === 'udp' ? udpFree(l) : tcpFree(l));
+    if (!free)
+      throw new ControlErrors.TG_DAEMON_PORT_TAKEN(l.proto.toUpperCase(), l.port, l.address, l.key);
+  }
+}
+
+function tcpFree(l: Listen): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port: l.port, host: l.address, exclusive: true }, () =>
+      server.close(() => resolve(true)),
+    );
+  });
+}
+
+function udpFree(l: Listen): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(l.address.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind({ port: l.port, address: l.address, exclusive: true }, () =>
+      socket.close(() => resolve(true)),
+    );
+  });
+}

@@ -1,0 +1,107 @@
+// Starts the real daemon (`tollgate serve` from src/) in a temporary data directory and runs
+// the real `tollgatectl` against it. The daemon is stopped when the test ends, pass or fail.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { tempDir } from './tmp.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+export const TOLLGATE = join(ROOT, 'src/cli/tollgate.ts');
+export const TOLLGATECTL = join(ROOT, 'src/cli/tollgatectl.ts');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(script: string, args: string[], input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A TCP port nobody is using right now (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningDaemon {
+  dataDir: string;
+  configFile: string;
+  process: ChildProcess;
+  stderr: () => string;
+  ctl(...args: string[]): Promise<RunResult>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Config that keeps the daemon off the standard ports so tests can run side by side. */
+export async function testConfig(dataDir: string, extra = ''): Promise<string> {
+  const file = join(dataDir, 'tollgate.conf');
+  const [sip, sips, web] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(
+    file,
+    `# written by the test\nsipaddress = 127.0.0.1\nsipport = ${sip}\nsipsport = ${sips}\nwebport = ${web}\n${extra}`,
+  );
+  return file;
+}
+
+export async function startDaemon(
+  t: ExecutionContext,
+  opts: { dataDir?: string; configFile?: string } = {},
+): Promise<RunningDaemon> {
+  const dataDir = opts.dataDir ?? tempDir(t);
+  const configFile = opts.configFile ?? (await testConfig(dataDir));
+  const child = spawn(
+    process.execPath,
+    [TOLLGATE, 'serve', '--data', dataDir, '--config', configFile],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (stderr.includes('tollgate is running')) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`daemon exited with ${child.exitCode}: ${stderr}`));
+      }
+    }, 25);
+  });
+  return {
+    dataDir,
+    configFile,
+    process: child,
+    stderr: () => stderr,
+    ctl: (...args) => run(TOLLGATECTL, ['--data', dataDir, ...args]),
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
