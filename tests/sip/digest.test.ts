@@ -1,0 +1,135 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import {
+  computeHa1,
+  computeResponse,
+  digestsEqual,
+  parseAlgorithm,
+} from '../../src/sip/auth/digest.ts';
+import { NonceManager } from '../../src/sip/auth/nonce.ts';
+
+// RFC 2617 §3.5 (MD5, qop=auth).
+test('MD5 matches the RFC 2617 example', (t) => {
+  const ha1 = computeHa1('MD5', 'Mufasa', 'testrealm@host.com', 'Circle Of Life');
+  const response = computeResponse({
+    algorithm: 'MD5',
+    ha1,
+    method: 'GET',
+    uri: '/dir/index.html',
+    nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+    nc: '00000001',
+    cnonce: '0a4f113b',
+    qop: 'auth',
+  });
+  t.is(response, '6629fae49393a05397450978507c4ef1');
+});
+
+// RFC 7616 §3.9.1, the example RFC 8760 points to for SHA-256 (and its MD5 twin).
+const rfc7616 = {
+  method: 'GET',
+  uri: '/dir/index.html',
+  nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v',
+  nc: '00000001',
+  cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+  qop: 'auth' as const,
+};
+
+test('SHA-256 and MD5 match the RFC 7616 example', (t) => {
+  const realm = 'http-auth@example.org';
+  const sha = computeResponse({
+    ...rfc7616,
+    algorithm: 'SHA-256',
+    ha1: computeHa1('SHA-256', 'Mufasa', realm, 'Circle of Life'),
+  });
+  t.is(sha, '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
+  const md5 = computeResponse({
+    ...rfc7616,
+    algorithm: 'MD5',
+    ha1: computeHa1('MD5', 'Mufasa', realm, 'Circle of Life'),
+  });
+  t.is(md5, '8ca523f5e9506fed4657c9700eebdbec');
+});
+
+test('SHA-512-256 agrees with an independent implementation (openssl)', (t) => {
+  const openssl = (text: string) =>
+    execFileSync('openssl', ['dgst', '-sha512-256', '-r'], { input: text })
+      .toString()
+      .split(' ')[0]!;
+  const ha1 = computeHa1('SHA-512-256', 'alice', 'tollgate', 'correct horse battery');
+  t.is(ha1, openssl('alice:tollgate:correct horse battery'));
+  const ha2 = openssl('REGISTER:sip:tollgate');
+  const expected = openssl(`${ha1}:abc:00000001:xyz:auth:${ha2}`);
+  t.is(
+    computeResponse({
+      algorithm: 'SHA-512-256',
+      ha1,
+      method: 'REGISTER',
+      uri: 'sip:tollgate',
+      nonce: 'abc',
+      nc: '00000001',
+      cnonce: 'xyz',
+      qop: 'auth',
+    }),
+    expected,
+  );
+  t.is(ha1.length, 64);
+});
+
+test('algorithm tokens: absent means MD5, unknown is refused', (t) => {
+  t.is(parseAlgorithm(undefined), 'MD5');
+  t.is(parseAlgorithm('sha-256'), 'SHA-256');
+  t.is(parseAlgorithm('SHA-512-256'), 'SHA-512-256');
+  t.is(parseAlgorithm('MD5-sess'), null);
+  t.is(parseAlgorithm('SHA-1'), null);
+});
+
+test('digest comparison is exact and case-insensitive on hex', (t) => {
+  t.true(digestsEqual('ABCDEF', 'abcdef'));
+  t.false(digestsEqual('abcdef', 'abcde0'));
+  t.false(digestsEqual('abc', 'abcdef'));
+});
+
+function clock(start = 1_700_000_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+test('nonces verify only for this server and realm, and expire into stale', (t) => {
+  const c = clock();
+  const key = randomBytes(32);
+  const nonces = new NonceManager({ key, lifetimeSeconds: 300, now: c.now });
+  const nonce = nonces.issue('tollgate');
+  t.is(nonces.checkNonce(nonce, 'tollgate'), 'valid');
+  t.is(nonces.checkNonce(nonce, 'other-realm'), 'invalid');
+  t.is(
+    new NonceManager({ key: randomBytes(32), now: c.now }).checkNonce(nonce, 'tollgate'),
+    'invalid',
+  );
+  const tampered = `${nonce.slice(0, -2)}${nonce.endsWith('A') ? 'B' : 'A'}A`;
+  t.is(nonces.checkNonce(tampered, 'tollgate'), 'invalid');
+  t.is(nonces.checkNonce('not a nonce', 'tollgate'), 'invalid');
+  t.is(nonces.checkNonce('x'.repeat(5000), 'tollgate'), 'invalid');
+  c.advance(301_000);
+  t.is(nonces.checkNonce(nonce, 'tollgate'), 'stale');
+});
+
+test('nonce-count must grow: a replayed nc is rejected', (t) => {
+  const c = clock();
+  const nonces = new NonceManager({ key: randomBytes(32), now: c.now });
+  const nonce = nonces.issue('r');
+  t.is(nonces.check(nonce, 'r', '00000001'), 'valid');
+  t.is(nonces.check(nonce, 'r', '00000001'), 'replay');
+  t.is(nonces.check(nonce, 'r', '00000002'), 'valid');
+  t.is(nonces.check(nonce, 'r', '00000002'), 'replay');
+  t.is(nonces.check(nonce, 'r', 'zz'), 'invalid');
+});
+
+test('the replay tracker is bounded; a forgotten nonce is answered with stale', (t) => {
+  const nonces = new NonceManager({ key: randomBytes(32), maxTracked: 100 });
+  const first = nonces.issue('r');
+  t.is(nonces.check(first, 'r', '00000001'), 'valid');
+  for (let i = 0; i < 1000; i++) nonces.check(nonces.issue('r'), 'r', '00000001');
+  t.is(nonces.tracked, 100);
+  t.is(nonces.check(first, 'r', '00000002'), 'stale');
+});
