@@ -9,6 +9,7 @@ import { type ConsoleServer, startConsoleServer } from './control/console/server
 import { checkPortsFree } from './control/ports.ts';
 import { Settings } from './control/settings.ts';
 import { Store } from './control/store/store.ts';
+import { UserService } from './control/users.ts';
 import { OffDataplane } from './dataplane/off.ts';
 import type { Dataplane } from './dataplane/types.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -52,6 +53,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     cleanups.push(() => dataplane.close());
 
+    const users = new UserService(store, settings, log);
     const bans = new BanService(store, dataplane, log);
     await bans.restore();
     const sweep = setInterval(() => bans.sweep(), BAN_SWEEP_MS);
@@ -74,6 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         note: dataplane instanceof OffDataplane ? dataplane.reason : '',
       },
       bans: bans.list().length,
+      users: store.tables.users.getCount(),
       restartPending: settings.restartPending(),
     });
     const stats = async () => {
@@ -87,6 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const consoleServer: ConsoleServer = await startConsoleServer(options.socketPath, {
       bans,
       settings,
+      users,
       status,
       stats,
       log,

@@ -17,5 +17,10 @@ export const ControlErrors = defineErrors('control', {
   TG_BAN_BAD_ADDRESS: 'not an IP address: "%s"',
   TG_BAN_NOT_FOUND: 'no ban for %s',
   TG_BAN_PROTECTED: 'refusing to ban %s: %s',
+  TG_USER_EXISTS: 'user %s already exists',
+  TG_USER_NOT_FOUND: 'no user %s',
+  TG_USER_BAD_NAME: 'bad user name "%s": use %s',
+  TG_USER_BAD_FIELD: 'unknown user field "%s"; known: %s',
+  TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s (enforcestrongauth)',
   TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
 });

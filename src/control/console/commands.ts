@@ -6,6 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { BanService } from '../bans.ts';
 import type { Settings } from '../settings.ts';
 import type { BanRecord } from '../store/records.ts';
+import type { PublicUser, UserService } from '../users.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
 
 export interface Reply {
@@ -19,6 +20,7 @@ export interface Reply {
 export interface ConsoleContext {
   bans: BanService;
   settings: Settings;
+  users: UserService;
   status(): Promise<Record<string, unknown>>;
   stats(): Promise<Record<string, unknown>>;
   log: Logger;
@@ -101,6 +103,36 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
         .join('\n');
       return { exit: 0, text, data };
     }
+    case 'users-add': {
+      const { user, generatedPassword } = ctx.users.add(command.user, command.password);
+      const text = generatedPassword
+        ? `added ${user.name} (realm ${user.realm}); generated password, shown only now: ${generatedPassword}`
+        : `added ${user.name} (realm ${user.realm})`;
+      return {
+        exit: 0,
+        text,
+        data: { ...user, ...(generatedPassword ? { generatedPassword } : {}) },
+      };
+    }
+    case 'users-list': {
+      const users = ctx.users.list();
+      return { exit: 0, text: renderUsers(users), data: users };
+    }
+    case 'users-show': {
+      const user = ctx.users.get(command.user);
+      return {
+        exit: 0,
+        text: renderObject({ ...user, createdAt: iso(user.createdAt) }),
+        data: user,
+      };
+    }
+    case 'users-set': {
+      const user = ctx.users.set(command.user, command.key, command.value);
+      return { exit: 0, text: `${user.name}: ${command.key.toLowerCase()} changed`, data: user };
+    }
+    case 'users-del':
+      ctx.users.del(command.user);
+      return { exit: 0, text: `deleted ${command.user}`, data: { deleted: command.user } };
     case 'help':
       return { exit: 0, text: helpText(command.topic) };
     case 'shell':
@@ -130,6 +162,18 @@ function renderBans(bans: BanRecord[]): string {
     b.reason,
   ]);
   return table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON'], rows);
+}
+
+function renderUsers(users: PublicUser[]): string {
+  if (users.length === 0) return 'no users';
+  const rows = users.map((u) => [
+    u.name,
+    iso(u.createdAt),
+    Object.entries(u.fields)
+      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(' '),
+  ]);
+  return table(['NAME', 'CREATED', 'FIELDS'], rows);
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -14,6 +14,11 @@ export type Command =
   | { name: 'config-get'; key: string }
   | { name: 'config-set'; key: string; value: string }
   | { name: 'config-list' }
+  | { name: 'users-add'; user: string; password?: string }
+  | { name: 'users-list' }
+  | { name: 'users-show'; user: string }
+  | { name: 'users-set'; user: string; key: string; value: string }
+  | { name: 'users-del'; user: string }
   | { name: 'help'; topic?: string }
   | { name: 'shell' };
 
@@ -117,6 +122,29 @@ const COMMANDS: Record<string, Spec> = {
       throw usage(`config: usage: ${COMMANDS.config!.usage}`);
     },
   },
+  users: {
+    usage:
+      'users add NAME [--password PW] | users list | users show NAME | users set NAME KEY VALUE | users del NAME',
+    help: 'SIP accounts; add without --password generates a strong one (shown once)',
+    arity: [1, 4],
+    expects: 'add, list, show, set or del',
+    options: ['--password'],
+    build: (a, o) => {
+      const [verb, user, key, value] = a;
+      const password = o.get('--password');
+      if (verb === 'add' && a.length === 2) {
+        return { name: 'users-add', user: user!, ...(password !== undefined ? { password } : {}) };
+      }
+      if (password !== undefined)
+        throw usage('users: --password goes with "users add"; use "users set NAME password PW"');
+      if (verb === 'list' && a.length === 1) return { name: 'users-list' };
+      if (verb === 'show' && a.length === 2) return { name: 'users-show', user: user! };
+      if (verb === 'set' && a.length === 4)
+        return { name: 'users-set', user: user!, key: key!, value: value! };
+      if (verb === 'del' && a.length === 2) return { name: 'users-del', user: user! };
+      throw usage(`users: usage: ${COMMANDS.users!.usage}`);
+    },
+  },
   help: {
     usage: 'help [COMMAND]',
     help: 'this list, or one command',
@@ -182,6 +210,14 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
     throw usage(`${name}: expected ${spec.expects}; usage: ${spec.usage}`);
   }
   return { command: spec.build(args, options), json };
+}
+
+/** The line with password values replaced, for the shell's history file. */
+export function redactSecrets(words: readonly string[]): string[] {
+  return words.map((w, i) => {
+    const prev = words[i - 1]?.toLowerCase();
+    return prev === '--password' || (prev === 'password' && words[i - 3] === 'set') ? '***' : w;
+  });
 }
 
 /**

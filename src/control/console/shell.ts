@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ConsoleClient } from './client.ts';
-import { tokenize } from './grammar.ts';
+import { redactSecrets, tokenize } from './grammar.ts';
 
 const COMMAND_NAMES = [
   'status',
@@ -49,12 +49,12 @@ export async function runShell(client: ConsoleClient, dataDir: string): Promise<
     if (trimmed === 'exit' || trimmed === 'quit') break;
     if (trimmed !== '') {
       try {
-        appendFileSync(historyFile, `${trimmed}\n`, { mode: 0o600 });
-      } catch {
-        // History is a convenience; a read-only data directory must not break the console.
-      }
-      try {
         const words = tokenize(trimmed);
+        try {
+          appendFileSync(historyFile, `${redactSecrets(words).join(' ')}\n`, { mode: 0o600 });
+        } catch {
+          // History is a convenience; a read-only data directory must not break the console.
+        }
         const reply = await client.send(words);
         const json = words.includes('--json');
         const out =

@@ -3,7 +3,7 @@ import { helpText, parseCommand, tokenize } from '../../../src/control/console/g
 
 function usageError(t: import('ava').ExecutionContext, argv: string[], message: RegExp) {
   const err = t.throws(() => parseCommand(argv));
-  t.regex((err as { code: string }).code, /^TG_CONSOLE_(USAGE|UNKNOWN_COMMAND)$/);
+  t.regex((err as unknown as { code: string }).code, /^TG_CONSOLE_(USAGE|UNKNOWN_COMMAND)$/);
   t.regex(err!.message, message);
 }
 

@@ -1,0 +1,160 @@
+// SIP accounts. A record holds the per-user fields of the reference (limits such as maxlines,
+// maxdailycredit…, validated against USER_FIELDS) and secrets derived from the password:
+// one digest HA1 per algorithm for the realm in force, and an argon2id verifier. The
+// password itself is never stored, logged, or shown again (a generated one is shown once).
+import type { Logger } from '../log.ts';
+import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/auth/digest.ts';
+import { type ConfigValue, USER_FIELDS } from './config/schema.ts';
+import { parseValue } from './config/validate.ts';
+import { ControlErrors } from './errors.ts';
+import { generatePassword, hashPassword, passwordWeakness } from './passwords.ts';
+import type { Settings } from './settings.ts';
+import type { UserRecord } from './store/records.ts';
+import type { Store } from './store/store.ts';
+
+/** SIP user-part characters we accept in account names (a safe subset of RFC 3261 `user`). */
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/;
+
+export interface PublicUser {
+  name: string;
+  fields: Record<string, ConfigValue>;
+  createdAt: number;
+  realm: string;
+}
+
+export interface AddResult {
+  user: PublicUser;
+  /** Set only when tollgate chose the password: shown once to the operator. */
+  generatedPassword?: string;
+}
+
+export class UserService {
+  readonly #store: Store;
+  readonly #settings: Settings;
+  readonly #log: Logger;
+
+  constructor(store: Store, settings: Settings, log: Logger) {
+    this.#store = store;
+    this.#settings = settings;
+    this.#log = log;
+  }
+
+  get realm(): string {
+    return this.#settings.get<string>('realm');
+  }
+
+  /** Creates an account; with no password, generates a strong one and returns it once. */
+  add(name: string, password: string | undefined): AddResult {
+    checkName(name);
+    if (this.#store.tables.users.get(name)) throw new ControlErrors.TG_USER_EXISTS(name);
+    const chosen = password ?? generatePassword();
+    this.#checkPassword(name, chosen);
+    const record: UserRecord = {
+      name,
+      fields: {},
+      secrets: this.#secrets(name, chosen),
+      createdAt: Date.now(),
+    };
+    this.#store.durable(() => this.#store.tables.users.put(name, record));
+    this.#log.info({ user: name }, 'user added');
+    return {
+      user: this.#public(record),
+      ...(password === undefined ? { generatedPassword: chosen } : {}),
+    };
+  }
+
+  list(): PublicUser[] {
+    return [...this.#store.tables.users.getRange()].map(({ value }) => this.#public(value));
+  }
+
+  get(name: string): PublicUser {
+    return this.#public(this.#record(name));
+  }
+
+  /** Changes one field (from USER_FIELDS) or the password; bad input changes nothing. */
+  set(name: string, key: string, raw: string): PublicUser {
+    const record = this.#record(name);
+    let updated: UserRecord;
+    if (key.toLowerCase() === 'password') {
+      this.#checkPassword(name, raw);
+      updated = { ...record, secrets: this.#secrets(name, raw) };
+    } else {
+      const spec = USER_FIELDS.find((f) => f.name === key.toLowerCase());
+      if (!spec) {
+        const known = ['password', ...USER_FIELDS.map((f) => f.name)].join(', ');
+        throw new ControlErrors.TG_USER_BAD_FIELD(key, known);
+      }
+      updated = { ...record, fields: { ...record.fields, [spec.name]: parseValue(spec, raw) } };
+    }
+    this.#store.durable(() => this.#store.tables.users.put(name, updated));
+    this.#log.info(
+      { user: name, field: key.toLowerCase() === 'password' ? 'password' : key },
+      'user changed',
+    );
+    return this.#public(updated);
+  }
+
+  del(name: string): void {
+    this.#record(name);
+    this.#store.durable(() => this.#store.tables.users.remove(name));
+    this.#log.info({ user: name }, 'user deleted');
+  }
+
+  /** The stored HA1 for digest verification, or undefined (unknown user, or realm changed). */
+  ha1(name: string, algorithm: DigestAlgorithm): string | undefined {
+    const record = this.#store.tables.users.get(name);
+    if (!record || record.secrets.realm !== this.realm) return undefined;
+    return record.secrets[`ha1:${algorithm}`];
+  }
+
+  /** A per-user field with its schema default when unset. */
+  field(name: string, key: string): ConfigValue | undefined {
+    const record = this.#store.tables.users.get(name);
+    const spec = USER_FIELDS.find((f) => f.name === key);
+    if (!record || !spec) return undefined;
+    return (record.fields[key] as ConfigValue | undefined) ?? spec.default;
+  }
+
+  #record(name: string): UserRecord {
+    const record = typeof name === 'string' ? this.#store.tables.users.get(name) : undefined;
+    if (!record) throw new ControlErrors.TG_USER_NOT_FOUND(String(name).slice(0, 64));
+    return record;
+  }
+
+  #checkPassword(name: string, password: string): void {
+    const weakness = passwordWeakness(
+      name,
+      password,
+      this.#settings.get<number>('minpwdlength'),
+      Boolean(this.#settings.get('enforcestrongauth')),
+    );
+    if (weakness) throw new ControlErrors.TG_USER_WEAK_PASSWORD(name, weakness);
+  }
+
+  #secrets(name: string, password: string): Record<string, string> {
+    const realm = this.realm;
+    const secrets: Record<string, string> = { realm, argon2id: hashPassword(password) };
+    for (const algorithm of DIGEST_ALGORITHMS) {
+      secrets[`ha1:${algorithm}`] = computeHa1(algorithm, name, realm, password);
+    }
+    return secrets;
+  }
+
+  #public(record: UserRecord): PublicUser {
+    return {
+      name: record.name,
+      fields: record.fields as Record<string, ConfigValue>,
+      createdAt: record.createdAt,
+      realm: record.secrets.realm ?? '',
+    };
+  }
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || !USERNAME.test(name)) {
+    throw new ControlErrors.TG_USER_BAD_NAME(
+      String(name).slice(0, 64),
+      'letters, digits and . _ ~ + - (up to 64, starting with a letter or digit)',
+    );
+  }
+}
