@@ -185,7 +185,7 @@ export class NftDataplane implements Dataplane {
   }
 
   /** Installs the ruleset, replacing any tollgate tables a crashed run left behind. */
-  init(options: NftInitOptions): Promise<void> {
+  async init(options: NftInitOptions): Promise<void> {
     const interfaces = [...(options.interfaces ?? [])].map(checkInterface);
     if (interfaces.length > MAX_INTERFACES) {
       throw new NftErrors.TG_NFT_BAD_INTERFACE(
@@ -226,12 +226,14 @@ export class NftDataplane implements Dataplane {
     );
   }
 
-  ban(ip: string, ttlSeconds: number, reason: string): Promise<void> {
+  async ban(ip: string, ttlSeconds: number, reason: string): Promise<void> {
     return this.banMany([{ ip, ttlSeconds, reason }]);
   }
 
   /** Many bans in few batches (restoring LMDB at start); validated in full before any is applied. */
-  banMany(bans: readonly { ip: string; ttlSeconds: number; reason: string }[]): Promise<void> {
+  async banMany(
+    bans: readonly { ip: string; ttlSeconds: number; reason: string }[],
+  ): Promise<void> {
     const parsed = bans.map((b) => ({
       ip: parseIp(b.ip),
       ttl: checkTtl(b.ttlSeconds),
@@ -256,7 +258,7 @@ export class NftDataplane implements Dataplane {
     });
   }
 
-  unban(ipOrAll: string): Promise<void> {
+  async unban(ipOrAll: string): Promise<void> {
     if (ipOrAll === 'all') {
       return this.#serial(() =>
         this.#runner.apply([
@@ -276,7 +278,7 @@ export class NftDataplane implements Dataplane {
   }
 
   /** Bans as the kernel holds them, with the time each has left. */
-  listBans(): Promise<NftBan[]> {
+  async listBans(): Promise<NftBan[]> {
     return this.#serial(async () => {
       const bans: NftBan[] = [];
       for (const family of ['v4', 'v6'] as const) {
@@ -296,7 +298,7 @@ export class NftDataplane implements Dataplane {
     });
   }
 
-  allowCidr(cidr: string): Promise<void> {
+  async allowCidr(cidr: string): Promise<void> {
     const parsed = parseCidr(cidr);
     return this.#serial(() => {
       this.#allow.set(parsed.text, parsed);
@@ -304,7 +306,7 @@ export class NftDataplane implements Dataplane {
     });
   }
 
-  denyCidr(cidr: string): Promise<void> {
+  async denyCidr(cidr: string): Promise<void> {
     const parsed = parseCidr(cidr);
     return this.#serial(() => {
       this.#deny.set(parsed.text, parsed);
@@ -313,7 +315,7 @@ export class NftDataplane implements Dataplane {
   }
 
   /** Removes the prefix from the allow and the deny list (a no-op where it is absent). */
-  removeCidr(cidr: string): Promise<void> {
+  async removeCidr(cidr: string): Promise<void> {
     const parsed = parseCidr(cidr);
     return this.#serial(async () => {
       if (this.#allow.delete(parsed.text)) await this.#rewriteCidrSet('allow', parsed.family);
@@ -322,7 +324,7 @@ export class NftDataplane implements Dataplane {
   }
 
   /** In nft mode a trusted source is exempt from the TCP connection cap. */
-  trust(ip: string, ttlSeconds: number): Promise<void> {
+  async trust(ip: string, ttlSeconds: number): Promise<void> {
     const parsed = parseIp(ip);
     const ttl = checkTtl(ttlSeconds);
     const set: SetRef = { family: 'inet', name: setName('trusted', FAMILY_KEY(parsed.family)) };
@@ -334,7 +336,7 @@ export class NftDataplane implements Dataplane {
     );
   }
 
-  untrust(ip: string): Promise<void> {
+  async untrust(ip: string): Promise<void> {
     const parsed = parseIp(ip);
     const set: SetRef = { family: 'inet', name: setName('trusted', FAMILY_KEY(parsed.family)) };
     return this.#serial(() =>
@@ -358,7 +360,7 @@ export class NftDataplane implements Dataplane {
     checkPort(port);
   }
 
-  stats(): Promise<NftStats> {
+  async stats(): Promise<NftStats> {
     return this.#serial(async () => {
       const counters = new Map<string, number>();
       const families: TableFamily[] = this.#guard === 'inet' ? ['inet'] : ['netdev', 'inet'];
@@ -411,7 +413,7 @@ export class NftDataplane implements Dataplane {
   }
 
   /** Deletes the tollgate tables; the driver can be init()ed again afterwards. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return this.#serial(
       async () => {
         await this.#runner.apply([
