@@ -11,7 +11,7 @@ import { canonicalIp } from '../../src/ip.ts';
 test('canonical text agrees with src/ip.ts for any IPv4 or IPv6 address', (t) => {
   fc.assert(
     fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (address) => {
-      t.is<string | null>(parseIp(address).text, canonicalIp(address));
+      t.is(parseIp(address).text, canonicalIp(address) ?? 'not canonical');
     }),
     { numRuns: 2000 },
   );
