@@ -1,0 +1,258 @@
+// Application-level checks for messages that parse but must not be processed
+// (RFC 3261 §8.2 UAS behaviour, §16.3 proxy request validation, §18.1.2/§18.2.1;
+// RFC 4475 §3.1.2 and §3.3). parseMessage answers "is this SIP at all?"; these answer
+// "may this element act on it?", and say which response to send (or that a response is to be
+// dropped). Each failure names the problem in the reason phrase.
+
+import type { SipMessage, SipRequest, SipResponse } from './message.ts';
+import { isSipUri } from './uri.ts';
+import { BRANCH_MAGIC_COOKIE } from './via.ts';
+import type { ViewName } from './views.ts';
+import { VIEWS } from './views.ts';
+
+/** What this element is doing with the request; decides which checks apply. */
+export type Role = 'proxy' | 'uas' | 'registrar';
+
+export interface RequestCheckOptions {
+  readonly role?: Role;
+  /** Request-URI schemes this element handles (else 416, §8.2.2.1 / §16.3 step 2). */
+  readonly uriSchemes?: readonly string[];
+  /** Option tags understood (else 420 with Unsupported, §8.2.2.3 / §16.3 step 6... Proxy-Require). */
+  readonly extensions?: readonly string[];
+  /** Body types a UAS understands (else 415, §8.2.3). */
+  readonly contentTypes?: readonly string[];
+  /**
+   * Reject a request without Max-Forwards. RFC 3261 §16.3 step 3 lets it pass (a proxy adds
+   * one, §16.6 step 3) and RFC 4475 §3.4.1 asks to accept RFC 2543 requests that lack it.
+   */
+  readonly requireMaxForwards?: boolean;
+}
+
+export type RequestVerdict =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly status: number;
+      readonly phrase: string;
+      readonly detail: string;
+      /** For 420: the option tags to list in Unsupported. */
+      readonly unsupported?: readonly string[];
+      /** For 415/406: the types to list in Accept. */
+      readonly accept?: readonly string[];
+    };
+
+export type ResponseVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly detail: string };
+
+const DEFAULTS = {
+  role: 'proxy' as Role,
+  uriSchemes: ['sip', 'sips', 'tel'] as readonly string[],
+  extensions: ['path', 'outbound', 'gruu', 'timer', '100rel', 'replaces'] as readonly string[],
+  contentTypes: ['application/sdp'] as readonly string[],
+  requireMaxForwards: false,
+};
+
+/** Header fields that may appear once only (§7.3.1: not comma lists). */
+const SINGLE_VALUED = [
+  'to',
+  'from',
+  'cseq',
+  'call-id',
+  'max-forwards',
+  'content-length',
+  'content-type',
+  'expires',
+] as const;
+
+function no(status: number, phrase: string, detail: string): RequestVerdict {
+  return { ok: false, status, phrase, detail };
+}
+
+const MANDATORY: readonly ViewName[] = ['to', 'from', 'cseq', 'callId', 'via'];
+
+/** Views that must parse when present for a request to be acted on. */
+const MUST_PARSE: readonly ViewName[] = [
+  'via',
+  'from',
+  'to',
+  'cseq',
+  'callId',
+  'maxForwards',
+  'contentLength',
+  'contentType',
+  'contact',
+  'route',
+  'recordRoute',
+  'date',
+  'require',
+  'proxyRequire',
+];
+
+function headerName(v: ViewName): string {
+  return VIEWS[v].label;
+}
+
+/** Which mandatory or single-valued header is missing or repeated, if any. */
+function structural(m: SipMessage, mandatory: readonly ViewName[]): string | null {
+  const missing = mandatory.filter((v) => !m.has(VIEWS[v].header)).map(headerName);
+  if (missing.length > 0) return `Missing ${missing.join(', ')}`;
+  for (const key of SINGLE_VALUED) {
+    const vals = m.headerValues(key);
+    if (vals.length > 1) {
+      const label = Object.values(VIEWS).find((s) => s.header === key)?.label ?? key;
+      return `Multiple ${label} Values`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Decides whether a request that parsed may be processed, and if not which response to send.
+ * Order follows §16.3 / §8.2: structure, header syntax, method consistency, URI scheme,
+ * Max-Forwards, extensions, content.
+ */
+export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}): RequestVerdict {
+  const o = { ...DEFAULTS, ...options };
+  const mandatory = o.requireMaxForwards ? [...MANDATORY, 'maxForwards' as const] : MANDATORY;
+  const s = structural(m, mandatory);
+  if (s !== null) return no(400, s, s);
+  for (const v of MUST_PARSE) {
+    const r = m.tryView(v);
+    if (!r.ok) return no(400, `Bad ${headerName(v)}`, r.detail);
+  }
+  if (m.view('via').length === 0) return no(400, 'Missing Via', 'empty Via');
+  const cseq = m.view('cseq');
+  // §8.2.3 / RFC 4475 §3.1.2.17-18: the CSeq method must match the request method.
+  if (cseq.method !== m.method) {
+    return no(400, 'CSeq Method Mismatch', `${cseq.method} in CSeq, ${m.method} in Request-Line`);
+  }
+  const contentLengths = m.tryView('contentLength');
+  if (
+    contentLengths.ok &&
+    contentLengths.value !== undefined &&
+    contentLengths.value !== m.body.length
+  ) {
+    return no(400, 'Content-Length Mismatch', 'Content-Length differs from the body size');
+  }
+  if (m.method === 'ACK' || m.method === 'CANCEL') {
+    // These are matched to a transaction; the remaining checks would answer what cannot be
+    // answered (no response to ACK, §17.2.3; CANCEL's fate follows the INVITE's).
+    return { ok: true };
+  }
+  // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11 escruri).
+  if (isSipUri(m.uri) && m.uri.headers.size > 0) {
+    return no(400, 'Headers Not Allowed In Request-URI', 'Request-URI carries ?headers');
+  }
+  // §8.2.2.1 / §16.3 step 2 (RFC 4475 §3.3.2-3 unkscm, novelsc).
+  if (!o.uriSchemes.includes(m.uri.scheme)) {
+    return no(416, 'Unsupported URI Scheme', `${m.uri.scheme}: in Request-URI`);
+  }
+  // §16.3 step 3: a proxy does not forward a request whose Max-Forwards is 0 (RFC 4475
+  // §3.3.11 zeromf). A UAS processes it.
+  const mf = m.view('maxForwards');
+  if (o.role === 'proxy' && mf === 0) return no(483, 'Too Many Hops', 'Max-Forwards is 0');
+  // §8.2.2.3 (UAS: Require) and §16.3 step 6 (proxy: Proxy-Require); RFC 4475 §3.3.5.
+  const required = o.role === 'proxy' ? m.view('proxyRequire') : m.view('require');
+  const unsupported = required.filter((t) => !o.extensions.includes(t.toLowerCase()));
+  if (unsupported.length > 0) {
+    return {
+      ok: false,
+      status: 420,
+      phrase: 'Bad Extension',
+      detail: `unsupported: ${unsupported.join(', ')}`,
+      unsupported,
+    };
+  }
+  if (o.role === 'proxy') return { ok: true };
+
+  if (o.role === 'registrar' && m.method === 'REGISTER') {
+    // §10.3 step 3 / RFC 4475 §3.3.4: the To header names the AOR, a SIP or SIPS URI.
+    if (!isSipUri(m.view('to').uri)) return no(400, 'Bad To URI Scheme', 'AOR must be sip/sips');
+    const contacts = m.view('contact');
+    if (contacts.star && m.view('expires') !== 0) {
+      return no(400, 'Invalid Contact *', '"*" needs Expires: 0 (§10.3 step 6)');
+    }
+    // RFC 4475 §3.3.7: credentials in an unknown scheme get a new Digest challenge.
+    const creds = m.view('authorization');
+    if (creds.length > 0 && !creds.some((c) => c.scheme.toLowerCase() === 'digest')) {
+      return no(401, 'Unauthorized', `unknown authorization scheme ${creds[0]!.scheme}`);
+    }
+  }
+  // §8.2.3: a UAS rejects bodies it does not understand (RFC 4475 §3.3.6 invut).
+  if (m.body.length > 0) {
+    const ct = m.view('contentType');
+    const enc = m.header('content-encoding');
+    if (
+      ct === undefined ||
+      !o.contentTypes.includes(ct.type) ||
+      (enc !== undefined && enc !== 'identity')
+    ) {
+      return {
+        ok: false,
+        status: 415,
+        phrase: 'Unsupported Media Type',
+        detail: `body of type ${ct?.type ?? 'unknown'}`,
+        accept: o.contentTypes,
+      };
+    }
+  }
+  // §21.4.7 / RFC 4475 §3.3.15 sdp01: an INVITE whose Accept excludes every type this UAS
+  // can answer with gets 406.
+  if (m.method === 'INVITE') {
+    const accept = m.tryView('accept');
+    if (!accept.ok) return no(400, 'Bad Accept', accept.detail);
+    if (accept.value !== undefined) {
+      const acceptable = accept.value.some(
+        (a) =>
+          a.type === '*/*' ||
+          o.contentTypes.includes(a.type) ||
+          o.contentTypes.some((t) => a.type.endsWith('/*') && t.startsWith(a.type.slice(0, -1))),
+      );
+      if (!acceptable) {
+        return {
+          ok: false,
+          status: 406,
+          phrase: 'Not Acceptable',
+          detail: 'Accept lists no type this UAS produces',
+          accept: o.contentTypes,
+        };
+      }
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * Decides whether a response may be processed. A response is never answered: a failing one
+ * is dropped (§18.1.2; RFC 4475 §3.1.2.5 scalarlg, §3.3.10 bcast).
+ */
+export function validateResponse(m: SipResponse): ResponseVerdict {
+  const s = structural(m, MANDATORY);
+  if (s !== null) return { ok: false, detail: s };
+  for (const v of ['via', 'from', 'to', 'cseq', 'callId', 'contentLength'] as const) {
+    const r = m.tryView(v);
+    if (!r.ok) return { ok: false, detail: `bad ${headerName(v)}: ${r.detail}` };
+  }
+  const vias = m.view('via');
+  if (vias.length === 0) return { ok: false, detail: 'no Via' };
+  // RFC 4475 §3.3.10: forwarding along a Via that names a broadcast (or unspecified)
+  // address would turn this element into an amplifier.
+  for (const v of vias) {
+    for (const addr of [v.host, v.received]) {
+      if (addr === '255.255.255.255' || addr === '0.0.0.0') {
+        return { ok: false, detail: `Via names ${addr}` };
+      }
+    }
+  }
+  return { ok: true };
+}
+
+/** RFC 3261 §8.1.1.7 / RFC 4475 §3.2.1: a branch that only is the cookie is RFC 2543 style. */
+export function hasRfc3261Branch(branch: string | undefined): boolean {
+  return (
+    branch !== undefined &&
+    branch.length > BRANCH_MAGIC_COOKIE.length &&
+    branch.startsWith(BRANCH_MAGIC_COOKIE)
+  );
+}

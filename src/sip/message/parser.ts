@@ -1,0 +1,335 @@
+// parseMessage: octets off the wire → SipMessage, or a coded reason why not.
+//
+// RFC 3261 §7 (message = start-line *message-header CRLF [message-body]), §7.3.1 (folding,
+// case-insensitive names), §7.5 (framing), §18.3 (Content-Length on streams), §20.14;
+// RFC 4475 decides the corner cases. The work is bounded by ParseLimits and linear in the
+// input: one search for the end of the header block, one pass over its lines, and header
+// values are only split into fields here — their typed views are parsed later, on demand.
+//
+// Never throws: any input yields a ParseResult (tests/sip/fuzz.test.ts).
+import { CR, DIGIT, HTAB, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
+import { headerKey } from './header-names.ts';
+import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
+import { type HeaderField, type SipMessage, SipRequest, SipResponse } from './message.ts';
+import { type ParseRejectReason, REJECT_INFO } from './reasons.ts';
+import { parseUri, type Uri } from './uri.ts';
+import { parseDecimal, quotedEnd } from './value-scan.ts';
+
+export type Transport = 'datagram' | 'stream';
+
+export interface ParseOptions {
+  /**
+   * 'datagram' (UDP, default): the buffer is one whole message; a missing Content-Length
+   * means the body is the rest, and octets past Content-Length are ignored (RFC 4475
+   * §3.1.1.8). 'stream' (TCP/TLS): the buffer may hold a partial message or several;
+   * Content-Length is required and `consumed` says where the next message starts.
+   */
+  readonly transport?: Transport;
+  readonly limits?: ParseLimits;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly message: SipMessage; readonly consumed: number }
+  | {
+      readonly ok: false;
+      readonly reason: ParseRejectReason;
+      readonly detail: string;
+      /** Response status to send; only for requests, absent means drop. */
+      readonly status?: number;
+      /** For 'keepalive': octets the transport may discard. */
+      readonly consumed?: number;
+    };
+
+const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+
+function reject(reason: ParseRejectReason, detail: string, isRequest: boolean): ParseResult {
+  const status = isRequest ? REJECT_INFO[reason].status : undefined;
+  return status === undefined
+    ? { ok: false, reason, detail }
+    : { ok: false, reason, detail, status };
+}
+
+/** Parses one SIP message from `buf`. Never throws. */
+export function parseMessage(buf: Buffer, opts: ParseOptions = {}): ParseResult {
+  try {
+    return parse(buf, opts.limits ?? DEFAULT_LIMITS, opts.transport === 'stream');
+  } catch (err) {
+    return { ok: false, reason: 'internal_error', detail: String(err) };
+  }
+}
+
+type VersionCheck = 'ok' | 'unsupported' | 'bad';
+
+function checkVersion(v: string): VersionCheck {
+  // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; the literal is case-insensitive (RFC 5234).
+  if (v.length < 7 || v.length > 16 || v.slice(0, 4).toUpperCase() !== 'SIP/') return 'bad';
+  const dot = v.indexOf('.', 4);
+  if (dot < 5 || dot === v.length - 1) return 'bad';
+  for (let i = 4; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (i !== dot && (c < 0x30 || c > 0x39)) return 'bad';
+  }
+  return Number(v.slice(4, dot)) === 2 && Number(v.slice(dot + 1)) === 0 ? 'ok' : 'unsupported';
+}
+
+/** Via values in one field: 1 + commas outside quoted strings. */
+function countViaValues(v: string): number {
+  let n = 1;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x2c) n++;
+    else if (c === 0x22) {
+      const q = quotedEnd(v, i, v.length);
+      if (q < 0) break;
+      i = q - 1;
+    }
+  }
+  workMeter.ops += v.length;
+  return n;
+}
+
+function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
+  const len = buf.length;
+  let start = 0;
+  // RFC 3261 §7.5: CRLFs before a start-line are ignored; RFC 5626 §4.4.1 keepalives are
+  // exactly such CRLFs.
+  while (start < len && (buf[start] === CR || buf[start] === LF)) start++;
+  workMeter.ops += start + 1;
+  if (start === len) return { ok: false, reason: 'keepalive', detail: 'only CRLF', consumed: len };
+  const isRequest = !(
+    len - start >= 4 &&
+    (buf[start]! | 0x20) === 0x73 &&
+    (buf[start + 1]! | 0x20) === 0x69 &&
+    (buf[start + 2]! | 0x20) === 0x70 &&
+    buf[start + 3] === 0x2f
+  );
+
+  if (!stream && len - start > limits.maxMessageBytes) {
+    return reject('message_too_large', `${len - start} octets`, isRequest);
+  }
+  const window = Math.min(len, start + limits.maxMessageBytes);
+  const headEnd = (window === len ? buf : buf.subarray(0, window)).indexOf(HEADER_END, start);
+  workMeter.ops += window - start;
+  if (headEnd < 0) {
+    if (!stream) return reject('missing_header_end', 'no empty line after the headers', isRequest);
+    if (len - start >= limits.maxMessageBytes) {
+      return reject('message_too_large', 'header block exceeds the message limit', isRequest);
+    }
+    return { ok: false, reason: 'incomplete', detail: 'header block not complete' };
+  }
+
+  const head = buf.toString('latin1', start, headEnd);
+  const headLen = head.length;
+
+  // ---- start line
+  let lineEnd = head.indexOf('\n');
+  if (lineEnd < 0) lineEnd = headLen;
+  else if (head.charCodeAt(lineEnd - 1) !== CR) {
+    return reject('bad_line_ending', 'LF without CR', isRequest);
+  } else lineEnd--;
+  const startLine = head.slice(0, lineEnd);
+  if (startLine.indexOf('\r') >= 0) return reject('bad_line_ending', 'CR without LF', isRequest);
+  if (startLine.length > limits.maxHeaderLineBytes) {
+    return reject('line_too_long', 'start line too long', isRequest);
+  }
+  workMeter.ops += startLine.length;
+
+  let method = '';
+  let uriText = '';
+  let status = 0;
+  let reasonPhrase = '';
+  let requestUri: Uri | undefined;
+  const sp1 = startLine.indexOf(' ');
+  if (isRequest) {
+    // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single SPs
+    // (RFC 4475 §3.1.2.8-10 lwsruri, lwsstart, trws).
+    if (sp1 <= 0) return reject('bad_start_line', 'no method', true);
+    method = startLine.slice(0, sp1);
+    if (scanWhile(method, 0, method.length, TOKEN) !== method.length) {
+      return reject('bad_method', 'method is not a token', true);
+    }
+    const sp2 = startLine.indexOf(' ', sp1 + 1);
+    if (sp2 < 0) return reject('bad_start_line', 'Request-Line needs three parts', true);
+    if (sp2 === sp1 + 1) return reject('bad_start_line', 'empty Request-URI', true);
+    const version = startLine.slice(sp2 + 1);
+    if (version.indexOf(' ') >= 0) {
+      return reject('bad_start_line', 'extra SP in the Request-Line', true);
+    }
+    const vc = checkVersion(version);
+    if (vc === 'bad') return reject('bad_version', `bad SIP-Version "${version}"`, true);
+    if (vc === 'unsupported') return reject('unsupported_version', version, true);
+    uriText = startLine.slice(sp1 + 1, sp2);
+    if (uriText.length > limits.maxUriBytes) {
+      return reject('uri_too_long', `${uriText.length} octets`, true);
+    }
+    const u = parseUri(uriText, limits.maxUriBytes);
+    if (!u.ok) return reject('bad_request_uri', u.detail, true);
+    requestUri = u.uri;
+  } else {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    if (sp1 < 0) return reject('bad_start_line', 'Status-Line needs a status code', false);
+    const vc = checkVersion(startLine.slice(0, sp1));
+    if (vc !== 'ok') {
+      return reject(
+        vc === 'bad' ? 'bad_version' : 'unsupported_version',
+        'response version',
+        false,
+      );
+    }
+    let sp2 = startLine.indexOf(' ', sp1 + 1);
+    if (sp2 < 0) sp2 = startLine.length; // tolerate a missing SP before an empty phrase
+    const code = startLine.slice(sp1 + 1, sp2);
+    const d0 = code.charCodeAt(0);
+    if (code.length !== 3 || d0 < 0x31 || d0 > 0x36 || scanWhile(code, 0, 3, DIGIT) !== 3) {
+      return reject('bad_status_code', `status code "${code.slice(0, 16)}" not in 100..699`, false);
+    }
+    status = Number(code);
+    reasonPhrase = startLine.slice(sp2 + 1);
+    for (let i = 0; i < reasonPhrase.length; i++) {
+      const c = reasonPhrase.charCodeAt(i);
+      if ((c < 0x20 && c !== HTAB) || c === 0x7f) {
+        return reject('bad_reason_phrase', 'control character in Reason-Phrase', false);
+      }
+    }
+  }
+
+  // ---- header fields
+  const fields: HeaderField[] = [];
+  const contentLengths: string[] = [];
+  let viaCount = 0;
+  let name = '';
+  let key = '';
+  let value = '';
+  let fieldBytes = 0;
+  let pending = false;
+  let pos = lineEnd + 2;
+
+  while (pos < headLen) {
+    let nl = head.indexOf('\n', pos);
+    let end: number;
+    if (nl < 0) {
+      end = headLen;
+      nl = headLen;
+    } else if (head.charCodeAt(nl - 1) !== CR) {
+      return reject('bad_line_ending', 'LF without CR', isRequest);
+    } else end = nl - 1;
+    const line = head.slice(pos, end);
+    if (line.indexOf('\r') >= 0) return reject('bad_line_ending', 'CR without LF', isRequest);
+    workMeter.ops += line.length + 1;
+    pos = nl + 1;
+    const c0 = line.charCodeAt(0);
+    if (c0 === SP || c0 === HTAB) {
+      // Folded continuation: LWS = [*WSP CRLF] 1*WSP, equivalent to one SP (§7.3.1).
+      if (!pending) return reject('bad_header', 'continuation line before any header', isRequest);
+      fieldBytes += line.length + 2;
+      if (fieldBytes > limits.maxHeaderLineBytes) {
+        return reject('line_too_long', `header ${name} too long`, isRequest);
+      }
+      const more = line.trim();
+      if (more.length > 0) value = value.length === 0 ? more : `${value.trimEnd()} ${more}`;
+      continue;
+    }
+    if (pending) {
+      const r = finish();
+      if (r !== null) return r;
+    }
+    if (fields.length >= limits.maxHeaderCount) {
+      return reject('too_many_headers', `more than ${limits.maxHeaderCount}`, isRequest);
+    }
+    fieldBytes = line.length;
+    if (fieldBytes > limits.maxHeaderLineBytes) {
+      return reject('line_too_long', 'header field too long', isRequest);
+    }
+    const colon = line.indexOf(':');
+    if (colon < 0) return reject('bad_header', 'header line without ":"', isRequest);
+    // HCOLON = *( SP / HTAB ) ":" SWS
+    let nameEnd = colon;
+    while (
+      nameEnd > 0 &&
+      (line.charCodeAt(nameEnd - 1) === SP || line.charCodeAt(nameEnd - 1) === HTAB)
+    ) {
+      nameEnd--;
+    }
+    if (nameEnd === 0 || scanWhile(line, 0, nameEnd, TOKEN) !== nameEnd) {
+      return reject('bad_header', 'header name is not a token', isRequest);
+    }
+    name = line.slice(0, nameEnd);
+    key = headerKey(name);
+    value = line.slice(colon + 1).trimStart();
+    pending = true;
+  }
+  if (pending) {
+    const r = finish();
+    if (r !== null) return r;
+  }
+
+  function finish(): ParseResult | null {
+    value = value.trimEnd();
+    fields.push({ name, key, value });
+    if (key === 'via') {
+      viaCount += countViaValues(value);
+      if (viaCount > limits.maxViaCount) {
+        return reject('too_many_via', `more than ${limits.maxViaCount} Via values`, isRequest);
+      }
+    } else if (key === 'content-length') contentLengths.push(value);
+    pending = false;
+    return null;
+  }
+
+  // ---- body (§7.4, §18.3, §20.14)
+  const bodyStart = headEnd + 4;
+  let contentLength: number | undefined;
+  let conflicting = false;
+  for (const v of contentLengths) {
+    const n = parseDecimal(v, Number.MAX_SAFE_INTEGER);
+    if (n === null)
+      return reject('bad_content_length', `Content-Length "${v.slice(0, 32)}"`, isRequest);
+    if (contentLength !== undefined && n !== contentLength) conflicting = true;
+    contentLength = contentLength === undefined ? n : Math.max(n, contentLength);
+  }
+  if (contentLength !== undefined && contentLength > limits.maxContentLength) {
+    return reject('content_length_too_large', `Content-Length ${contentLength}`, isRequest);
+  }
+  let body: Buffer;
+  let consumed: number;
+  if (stream) {
+    if (conflicting) return reject('conflicting_content_length', 'differing values', isRequest);
+    if (contentLength === undefined) {
+      return reject('missing_content_length', 'required on stream transports', isRequest);
+    }
+    if (bodyStart - start + contentLength > limits.maxMessageBytes) {
+      return reject('message_too_large', 'headers plus body exceed the limit', isRequest);
+    }
+    if (len - bodyStart < contentLength) {
+      return { ok: false, reason: 'incomplete', detail: 'body not complete' };
+    }
+    consumed = bodyStart + contentLength;
+    // A stream buffer is usually reused by the transport: the body gets its own memory.
+    body = Buffer.from(buf.subarray(bodyStart, consumed));
+  } else if (contentLength === undefined || conflicting) {
+    // §18.3: on datagrams the body is the rest; conflicting values are left for
+    // validateRequest to answer with 400 (RFC 4475 §3.3.9).
+    consumed = len;
+    body = buf.subarray(bodyStart, len);
+  } else {
+    if (len - bodyStart < contentLength) {
+      return reject(
+        'body_truncated',
+        `Content-Length ${contentLength} > ${len - bodyStart}`,
+        isRequest,
+      );
+    }
+    consumed = bodyStart + contentLength;
+    body = buf.subarray(bodyStart, consumed);
+  }
+
+  if (requestUri !== undefined) {
+    const message = new SipRequest(method, uriText, requestUri, fields, body, limits);
+    return { ok: true, message, consumed };
+  }
+  return {
+    ok: true,
+    message: new SipResponse(status, reasonPhrase, fields, body, limits),
+    consumed,
+  };
+}

@@ -1,0 +1,186 @@
+// Building blocks shared by the typed header views: comma lists, quoted strings and
+// ;params, all as forward scans over an unfolded header value (RFC 3261 §25.1: LWS is
+// already reduced to SP, so SWS/LWS here are runs of SP/HTAB).
+import {
+  BACKSLASH,
+  DQUOTE,
+  GENVALUE,
+  HTAB,
+  SP,
+  scanWhile,
+  skipWs,
+  TOKEN,
+  workMeter,
+} from './chars.ts';
+
+export type ViewResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly detail: string; readonly missing?: boolean };
+
+export function ok<T>(value: T): ViewResult<T> {
+  return { ok: true, value };
+}
+
+export function bad<T>(detail: string): ViewResult<T> {
+  return { ok: false, detail };
+}
+
+/**
+ * Index just past the closing DQUOTE of the quoted-string opening at s[i], or -1 if it is
+ * not terminated. quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F) (RFC 3261 §25.1).
+ */
+export function quotedEnd(s: string, i: number, end: number): number {
+  const start = i;
+  i++;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c === DQUOTE) {
+      workMeter.ops += i - start;
+      return i + 1;
+    }
+    if (c === BACKSLASH) {
+      const n = s.charCodeAt(i + 1);
+      if (i + 1 >= end || n === 0x0a || n === 0x0d || n > 0x7f) return -1;
+      i += 2;
+    } else if (c === 0x0a || c === 0x0d) {
+      return -1;
+    } else {
+      i++;
+    }
+  }
+  workMeter.ops += i - start;
+  return -1;
+}
+
+/** Contents of the quoted-string s[i..qend) with quoted-pairs resolved. */
+export function unquote(s: string, i: number, qend: number): string {
+  const inner = s.slice(i + 1, qend - 1);
+  if (inner.indexOf('\\') < 0) return inner;
+  let out = '';
+  for (let k = 0; k < inner.length; k++) {
+    const c = inner[k]!;
+    if (c === '\\') {
+      k++;
+      out += inner[k] ?? '';
+    } else out += c;
+  }
+  return out;
+}
+
+/**
+ * Splits a header value on commas that are outside quoted strings and <>, as for
+ * header = name HCOLON value *(COMMA value). Elements are trimmed; an unbalanced quote or
+ * bracket is an error. Empty elements are kept so that views can reject them.
+ */
+export function splitList(s: string): string[] | string {
+  const out: string[] = [];
+  let from = 0;
+  let i = 0;
+  const end = s.length;
+  let angle = false;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c === DQUOTE) {
+      const q = quotedEnd(s, i, end);
+      if (q < 0) return 'unterminated quoted string';
+      i = q;
+      continue;
+    }
+    if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) {
+      out.push(trim(s, from, i));
+      from = i + 1;
+    }
+    i++;
+  }
+  workMeter.ops += end;
+  if (angle) return 'unbalanced "<"';
+  out.push(trim(s, from, end));
+  return out;
+}
+
+function trim(s: string, i: number, end: number): string {
+  i = skipWs(s, i, end);
+  while (end > i) {
+    const c = s.charCodeAt(end - 1);
+    if (c !== SP && c !== HTAB) break;
+    end--;
+  }
+  return s.slice(i, end);
+}
+
+export interface ParamsResult {
+  readonly params: Map<string, string | null>;
+  readonly end: number;
+}
+
+/**
+ * *( SEMI generic-param ), generic-param = token [ EQUAL gen-value ],
+ * gen-value = token / host / quoted-string. Names are lower-cased; quoted values are
+ * returned unquoted. Stops at the first char that cannot continue the list; the caller
+ * decides whether anything may follow.
+ */
+export function parseParams(s: string, i: number, end: number): ParamsResult | string {
+  const params = new Map<string, string | null>();
+  for (;;) {
+    const semi = skipWs(s, i, end);
+    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params, end: i };
+    const nameStart = skipWs(s, semi + 1, end);
+    const nameEnd = scanWhile(s, nameStart, end, TOKEN);
+    if (nameEnd === nameStart) return 'empty parameter';
+    const name = s.slice(nameStart, nameEnd).toLowerCase();
+    let value: string | null = null;
+    i = nameEnd;
+    const eq = skipWs(s, nameEnd, end);
+    if (eq < end && s.charCodeAt(eq) === 0x3d) {
+      const vStart = skipWs(s, eq + 1, end);
+      if (s.charCodeAt(vStart) === DQUOTE) {
+        const q = quotedEnd(s, vStart, end);
+        if (q < 0) return `unterminated quoted value of ${name}`;
+        value = unquote(s, vStart, q);
+        i = q;
+      } else {
+        const vEnd = scanWhile(s, vStart, end, GENVALUE);
+        if (vEnd === vStart) return `empty value of ${name}`;
+        value = s.slice(vStart, vEnd);
+        i = vEnd;
+      }
+    }
+    if (params.has(name)) return `duplicate parameter ${name}`;
+    params.set(name, value);
+  }
+}
+
+/** Nothing but whitespace may remain in s[i..end). */
+export function atEnd(s: string, i: number, end: number): boolean {
+  return skipWs(s, i, end) === end;
+}
+
+/** Joins all values of a header and splits them into list elements. */
+export function listElements(values: readonly string[]): string[] | string {
+  const out: string[] = [];
+  for (const v of values) {
+    const parts = splitList(v);
+    if (typeof parts === 'string') return parts;
+    for (const p of parts) out.push(p);
+  }
+  return out;
+}
+
+/** 1*DIGIT → number, or null if not all digits or above `max`. */
+export function parseDecimal(s: string, max: number): number | null {
+  if (s.length === 0 || s.length > 16) {
+    // More than 16 digits cannot be ≤ 2^32 after leading zeros are stripped only if they are
+    // all zeros; handle that rare case without building a big number.
+    const stripped = s.replace(/^0+(?=\d)/, '');
+    if (s.length === 0 || stripped.length > 16) return null;
+    return parseDecimal(stripped, max);
+  }
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return null;
+  }
+  const n = Number(s);
+  return n <= max ? n : null;
+}
