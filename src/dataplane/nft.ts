@@ -314,6 +314,29 @@ export class NftDataplane implements Dataplane {
     });
   }
 
+  /**
+   * Replaces both CIDR lists at once (restore at start, bulk import): validated in full
+   * first, then one batch. Calling allowCidr 100,000 times would rewrite the set each time.
+   */
+  async replaceCidrs(lists: { allow: readonly string[]; deny: readonly string[] }): Promise<void> {
+    const allow = lists.allow.map(parseCidr);
+    const deny = lists.deny.map(parseCidr);
+    return this.#serial(async () => {
+      const commands: object[] = [];
+      for (const family of [4, 6] as const) {
+        commands.push(
+          ...this.#cidrSetCommands('allow', family, allow),
+          ...this.#cidrSetCommands('deny', family, deny),
+        );
+      }
+      await this.#runner.apply(commands as NftCommand[]);
+      this.#allow.clear();
+      this.#deny.clear();
+      for (const c of allow) this.#allow.set(c.text, c);
+      for (const c of deny) this.#deny.set(c.text, c);
+    });
+  }
+
   /** Removes the prefix from the allow and the deny list (a no-op where it is absent). */
   async removeCidr(cidr: string): Promise<void> {
     const parsed = parseCidr(cidr);
@@ -365,7 +388,8 @@ export class NftDataplane implements Dataplane {
       const counters = new Map<string, number>();
       const families: TableFamily[] = this.#guard === 'inet' ? ['inet'] : ['netdev', 'inet'];
       for (const family of families) {
-        for (const item of await this.#runner.list(['table', family, TABLE_NAME])) {
+        // 'list counters', not 'list table': the latter would also dump every set element.
+        for (const item of await this.#runner.list(['counters', 'table', family, TABLE_NAME])) {
           const counter = (item as { counter?: { name?: unknown; packets?: unknown } }).counter;
           if (
             counter !== undefined &&
@@ -434,24 +458,34 @@ export class NftDataplane implements Dataplane {
   /**
    * An interval set refuses overlapping elements, and nested prefixes are legitimate, so the
    * set is rewritten (flush + merged ranges, one batch) from the list kept here. CIDR rules
-   * change rarely; a bulk load of 100,000 rules is one batch per 10,000 ranges.
+   * change rarely; bulk loads go through replaceCidrs.
    */
   async #rewriteCidrSet(kind: 'allow' | 'deny', family: IpFamily): Promise<void> {
     const source = kind === 'allow' ? this.#allow : this.#deny;
-    const ranges = mergeRanges([...source.values()].filter((c) => c.family === family));
+    await this.#runner.apply(this.#cidrSetCommands(kind, family, source.values()) as NftCommand[]);
+  }
+
+  /** flush + the merged ranges of one family, for the set (and its inet copy for allow). */
+  #cidrSetCommands(
+    kind: 'allow' | 'deny',
+    family: IpFamily,
+    cidrs: Iterable<ParsedCidr>,
+  ): object[] {
+    const ranges = mergeRanges([...cidrs].filter((c) => c.family === family));
     const elements: SetElement[] = ranges.map((r) => ({
       range: [ipText(family, r.first), ipText(family, r.last)],
     }));
     const key = FAMILY_KEY(family);
     const sets: SetRef[] = [this.#set(kind, key)];
-    if (kind === 'allow' && this.#guard === 'netdev')
+    if (kind === 'allow' && this.#guard === 'netdev') {
       sets.push({ family: 'inet', name: setName('allow', key) });
+    }
     const commands: object[] = [];
     for (const set of sets) {
       commands.push(flushSet(set));
       for (const chunk of chunks(elements, BULK_CHUNK)) commands.push(addElements(set, chunk));
     }
-    await this.#runner.apply(commands as NftCommand[]);
+    return commands;
   }
 
   #serial<T>(job: () => Promise<T>, { requireInit = true } = {}): Promise<T> {

@@ -190,6 +190,25 @@ test('nested and overlapping CIDRs are accepted and removed one by one', async (
   t.is(await delivered(s, listener, s.link.a.v4, s.otherV4), 5);
 });
 
+test('replaceCidrs loads both lists in one batch and replaces what was there', async (t) => {
+  const s = await setup(t);
+  const listener = await withListener(t, s, s.link.b.v4);
+  await s.dp.denyCidr('192.0.2.0/24');
+  const deny = ['198.51.100.0/24', s.link.subnetV4, `${s.link.a.v4}/32`, '2001:db8::/32'];
+  for (let i = 0; i < 2000; i++) deny.push(`172.${16 + (i >> 8)}.${i & 255}.0/24`);
+  await s.dp.replaceCidrs({ allow: [`${s.otherV4}/32`], deny });
+  t.is(await delivered(s, listener, s.link.a.v4, s.otherV4), 0, 'denied by the bulk list');
+  const text = await ruleset(s.link.b.ns);
+  t.notRegex(text, /192\.0\.2\.0/, 'the earlier list was replaced, not merged');
+  t.regex(text, /172\.16\.0\.0-172\.23\.207\.255/, 'adjacent prefixes merged into one range');
+  await t.throwsAsync(s.dp.replaceCidrs({ allow: [], deny: ['10.0.0.0/8', 'nope'] }), {
+    code: 'TG_NFT_BAD_CIDR',
+  });
+  t.is(await ruleset(s.link.b.ns), text, 'a bad entry anywhere changes nothing');
+  await s.dp.replaceCidrs({ allow: [], deny: [] });
+  t.is(await delivered(s, listener, s.link.a.v4, s.otherV4), 5);
+});
+
 test('an IPv6 ban drops real IPv6 datagrams', async (t) => {
   const s = await setup(t);
   const listener = await withListener(t, s, s.link.b.v6);
