@@ -47,10 +47,13 @@ async function tables(ns: string): Promise<{ family: string; name: string }[]> {
   });
 }
 
-/** The whole ruleset as text, minus what changes by itself (remaining timeouts). */
+/**
+ * The whole ruleset as text, minus what changes by itself: remaining timeouts, and counter
+ * values (a veth coming up sends IPv6 neighbour and router solicitations of its own).
+ */
 async function ruleset(ns: string): Promise<string> {
   const { stdout } = await exec(ns, [NFT, 'list', 'ruleset']);
-  return stdout.replace(/ expires \S+/g, '');
+  return stdout.replace(/ expires \S+/g, '').replace(/packets \d+ bytes \d+/g, 'packets N');
 }
 
 /**
@@ -215,7 +218,8 @@ test('an IPv6 ban drops real IPv6 datagrams', async (t) => {
   t.is(await delivered(s, listener, s.link.a.v6, s.otherV6), 5);
   await s.dp.ban(s.link.a.v6, 600, 'v6 flood');
   t.is(await delivered(s, listener, s.link.a.v6, s.otherV6), 0);
-  t.is((await s.dp.stats()).drops.banned, 5);
+  // At least: neighbour discovery from the banned address is dropped (and counted) too.
+  t.true((await s.dp.stats()).drops.banned >= 5);
   await s.dp.unban(s.link.a.v6);
   t.is(await delivered(s, listener, s.link.a.v6, s.otherV6), 5);
 });
