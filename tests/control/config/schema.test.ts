@@ -41,7 +41,8 @@ test('defaults have the JavaScript type their key type promises', (t) => {
   };
   for (const spec of ALL) {
     if (spec.type === 'enum') continue;
-    t.is<string>(typeof spec.default, expected[spec.type], spec.name);
+    const kind: string = typeof spec.default;
+    t.is(kind, expected[spec.type], spec.name);
     if (spec.type === 'list') t.true(Array.isArray(spec.default), spec.name);
     if (spec.type === 'int' || spec.type === 'duration')
       t.true(Number.isSafeInteger(spec.default), spec.name);
