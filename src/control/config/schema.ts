@@ -16,7 +16,7 @@
 export type ConfigValue = number | boolean | string | readonly string[];
 
 /** How a string (or each item of a list) is checked beyond its length. */
-export type TextFormat = 'text' | 'token' | 'ip' | 'cidr' | 'ifname' | 'limits';
+export type TextFormat = 'text' | 'token' | 'ip' | 'cidr' | 'ifname' | 'hostname' | 'limits';
 
 export interface KeySpec {
   name: string;
@@ -1096,6 +1096,26 @@ const GLOBAL_KEYS: KeySpec[] = [
     max: 65535,
     unit: 'port',
     help: 'HTTPS admin UI and API port',
+  }),
+  key({
+    name: 'realm',
+    origin: 'tollgate',
+    live: false,
+    section: 'bootstrap',
+    type: 'string',
+    format: 'hostname',
+    default: 'tollgate',
+    help: 'SIP digest realm, usually the SIP domain (RFC 3261 22.1); stored password hashes are per realm, so changing it needs every password set again',
+  }),
+  key({
+    name: 'sipdomains',
+    origin: 'tollgate',
+    live: false,
+    section: 'bootstrap',
+    type: 'list',
+    format: 'hostname',
+    default: [],
+    help: "comma separated SIP domains served (see blockotherdomains); empty = the realm and the appliance's own addresses",
   }),
   key({
     name: 'dataplanemode',

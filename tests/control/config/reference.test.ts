@@ -134,6 +134,8 @@ const BOOTSTRAP_DEFAULTS: Record<string, ConfigValue> = {
   mediaportmin: 10_000,
   mediaportmax: 20_000,
   loglevel: 'info',
+  realm: 'tollgate',
+  sipdomains: [],
 };
 
 test('every default the reference states is the schema default', (t) => {

@@ -275,3 +275,14 @@ test('the config errors are registered in the config area', (t) => {
     t.is(registeredErrorCodes().get(code), 'config', code);
   }
 });
+
+test('the realm and SIP domains are host names, nothing that could escape a header', (t) => {
+  t.is(parse('realm', 'sip.example.com'), 'sip.example.com');
+  for (const raw of ['', 'a"b', 'x y', 'a,b', '-lead']) {
+    t.is(codeOf(() => parse('realm', raw)).code, 'TG_CONFIG_BAD_VALUE', raw);
+  }
+  t.deepEqual(parse('sipdomains', 'example.com, sip.example.org'), [
+    'example.com',
+    'sip.example.org',
+  ]);
+});
