@@ -58,12 +58,16 @@ test('a process that exits without teardown still removes its namespaces', async
 test('sweepStaleNamespaces removes namespaces of dead processes only', async (t) => {
   // A pid above pid_max can never be alive: the namespace stands for a crashed run.
   const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
-  const stale = `tgt-${deadPid}-0-a`;
+  // Unique per process: test files running in parallel sweep (and create) at the same time.
+  const stale = `tgt-${deadPid}-${process.pid}-a`;
   await run('/usr/sbin/ip', ['netns', 'add', stale]);
   t.teardown(() => run('/usr/sbin/ip', ['netns', 'delete', stale]).catch(() => {}));
   const live = await createLink(t);
   const swept = await sweepStaleNamespaces();
-  t.true(swept.includes(stale));
-  t.false(nsExists(stale));
+  t.true(
+    swept.every((name) => /^tgt-\d+-/.test(name)),
+    'only tgt-<pid>- names are swept',
+  );
+  t.false(nsExists(stale), 'the dead process’s namespace is gone');
   t.true(nsExists(live.a.ns), 'a running test keeps its namespaces');
 });
