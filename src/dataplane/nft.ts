@@ -2,9 +2,15 @@
 // layer behind XDP. It owns the `inet tollgate` table (and `netdev tollgate` when ingress
 // hooks on interfaces are configured) and never reads or writes any other table.
 //
-// Every change is one `nft -j -f -` batch, so the kernel applies it atomically, and calls
-// are serialised so two changes never interleave. Inputs are validated (nft-address.ts)
-// before anything is built; the JSON document is the only thing nft parses.
+// Every change is one `nft -j -f FILE` batch (nft-runner.ts says why not stdin), so the
+// kernel applies it atomically, and calls are serialised so two changes never interleave.
+// Inputs are validated (nft-address.ts) before anything is built; the JSON document is the
+// only thing nft parses.
+//
+// init() starts from an empty ruleset; the caller restores what LMDB holds with banMany()
+// and replaceCidrs(), which batch instead of running nft once per entry. Kernels since 6.x
+// accept a netdev hook on an interface that does not exist (yet): it attaches when the
+// device appears, so a misspelt interface name is not an error here.
 //
 //   const dp = new NftDataplane();
 //   await dp.init({ sipTcpPorts: [5060, 5061], maxConnPerSource: 32 });
