@@ -355,6 +355,10 @@ test('netdev mode: bans are enforced at ingress on the named interface', async (
   const stats = await s.dp.stats();
   t.is(stats.drops.banned, 5);
   t.deepEqual(stats.interfaces, ['veth0']);
+  t.deepEqual(
+    (await s.dp.listBans()).map((b) => [b.ip, b.reason]),
+    [[s.link.a.v4, 'ingress']],
+  );
   // Allow-listing reaches both tables: the ingress guard and the connection cap.
   await s.dp.allowCidr(`${s.link.a.v4}/32`);
   t.is(await delivered(s, listener, s.link.a.v4, s.otherV4), 5);
@@ -384,4 +388,18 @@ test('nft failures surface as TG_NFT_FAILED with the message, and leave the driv
   t.is((err as { code?: string }).code, 'TG_NFT_FAILED');
   t.regex(err?.message ?? '', /does-not-exist/);
   await t.throwsAsync(dp.ban('192.0.2.1', 0, 'x'), { code: 'TG_NFT_NOT_INITIALIZED' });
+});
+
+test('media and flood events are XDP-only: accepted, validated, and change nothing', async (t) => {
+  const s = await setup(t);
+  const before = await ruleset(s.link.b.ns);
+  await s.dp.openMedia(20000, { ip: s.link.a.v4, port: 4000 });
+  await s.dp.closeMedia(20000);
+  await t.throwsAsync(s.dp.openMedia(20000, { ip: 'peer', port: 4000 }), { code: 'TG_NFT_BAD_IP' });
+  await t.throwsAsync(s.dp.openMedia(0, { ip: s.link.a.v4, port: 4000 }), {
+    code: 'TG_NFT_BAD_PORT',
+  });
+  const unsubscribe = s.dp.onFlood(() => t.fail('nft mode has no flood events'));
+  unsubscribe();
+  t.is(await ruleset(s.link.b.ns), before);
 });
