@@ -170,11 +170,14 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
     // §10.3 step 3 / RFC 4475 §3.3.4: the To header names the AOR, a SIP or SIPS URI.
     if (!isSipUri(m.view('to').uri)) return no(400, 'Bad To URI Scheme', 'AOR must be sip/sips');
     const contacts = m.view('contact');
-    if (contacts.star && m.view('expires') !== 0) {
+    const expires = m.tryView('expires');
+    if (contacts.star && (!expires.ok || expires.value !== 0)) {
       return no(400, 'Invalid Contact *', '"*" needs Expires: 0 (§10.3 step 6)');
     }
     // RFC 4475 §3.3.7: credentials in an unknown scheme get a new Digest challenge.
-    const creds = m.view('authorization');
+    const auth = m.tryView('authorization');
+    if (!auth.ok) return no(400, 'Bad Authorization', auth.detail);
+    const creds = auth.value;
     if (creds.length > 0 && !creds.some((c) => c.scheme.toLowerCase() === 'digest')) {
       return no(401, 'Unauthorized', `unknown authorization scheme ${creds[0]!.scheme}`);
     }

@@ -200,6 +200,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   let name = '';
   let key = '';
   let value = '';
+  let folded: string[] = [];
   let fieldBytes = 0;
   let pending = false;
   let pos = lineEnd + 2;
@@ -225,8 +226,10 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       if (fieldBytes > limits.maxHeaderLineBytes) {
         return reject('line_too_long', `header ${name} too long`, isRequest);
       }
+      // Pieces are joined once in finish(): re-trimming a growing value per continuation line
+      // would copy it each time (quadratic in the number of folds).
       const more = line.trim();
-      if (more.length > 0) value = value.length === 0 ? more : `${value.trimEnd()} ${more}`;
+      if (more.length > 0) folded.push(more);
       continue;
     }
     if (pending) {
@@ -255,7 +258,8 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     }
     name = line.slice(0, nameEnd);
     key = headerKey(name);
-    value = line.slice(colon + 1).trimStart();
+    value = line.slice(colon + 1).trim();
+    folded = [];
     pending = true;
   }
   if (pending) {
@@ -264,7 +268,8 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   }
 
   function finish(): ParseResult | null {
-    value = value.trimEnd();
+    if (folded.length > 0)
+      value = value.length === 0 ? folded.join(' ') : `${value} ${folded.join(' ')}`;
     fields.push({ name, key, value });
     if (key === 'via') {
       viaCount += countViaValues(value);
