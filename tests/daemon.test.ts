@@ -112,15 +112,16 @@ test('refuses to start, with a clear message, when a port is taken or the config
   const holder = createServer();
   await new Promise<void>((r) => holder.listen(web, '127.0.0.1', r));
   t.teardown(() => holder.close());
-  const taken = await testConfig(dataDir, `webport = ${web}\n`);
+  const taken = await testConfig(dataDir, { webport: web });
   const busy = await run(TOLLGATE, ['serve', '--data', dataDir, '--config', taken]);
   t.is(busy.code, 1);
   t.regex(busy.stderr, new RegExp(`TCP port ${web} on 127\\.0\\.0\\.1 is already in use.*webport`));
 
-  const invalid = await testConfig(dataDir, 'autoban = maybe\n');
+  const invalid = await testConfig(dataDir, { autoban: 'maybe' });
   const bad = await run(TOLLGATE, ['serve', '--data', dataDir, '--config', invalid]);
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /cannot start: .*autoban/);
+  t.regex(bad.stderr, /cannot start: invalid configuration/);
+  t.regex(bad.stderr, /line \d+: bad value "maybe" for autoban: accepted 0\.\.2/);
 });
 
 test('a second daemon on the same data directory is refused', async (t) => {

@@ -52,13 +52,20 @@ export interface RunningDaemon {
 }
 
 /** Config that keeps the daemon off the standard ports so tests can run side by side. */
-export async function testConfig(dataDir: string, extra = ''): Promise<string> {
+export async function testConfig(
+  dataDir: string,
+  overrides: Record<string, string | number> = {},
+): Promise<string> {
   const file = join(dataDir, 'tollgate.conf');
-  const [sip, sips, web] = [await freePort(), await freePort(), await freePort()];
-  writeFileSync(
-    file,
-    `# written by the test\nsipaddress = 127.0.0.1\nsipport = ${sip}\nsipsport = ${sips}\nwebport = ${web}\n${extra}`,
-  );
+  const values: Record<string, string | number> = {
+    sipaddress: '127.0.0.1',
+    sipport: await freePort(),
+    sipsport: await freePort(),
+    webport: await freePort(),
+    ...overrides,
+  };
+  const lines = Object.entries(values).map(([k, v]) => `${k} = ${v}`);
+  writeFileSync(file, `# written by the test\n${lines.join('\n')}\n`);
   return file;
 }
 

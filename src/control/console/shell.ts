@@ -41,6 +41,11 @@ export async function runShell(client: ConsoleClient, dataDir: string): Promise<
     terminal: process.stdin.isTTY,
     completer: (line: string) => [COMMAND_NAMES.filter((c) => c.startsWith(line)), line],
   });
+  // Piped input (a script, a test) can end while a command is still running.
+  let closed = false;
+  rl.on('close', () => {
+    closed = true;
+  });
   if (process.stdin.isTTY)
     process.stdout.write('tollgate console: "help" lists commands, "exit" leaves\n');
   rl.prompt();
@@ -69,7 +74,7 @@ export async function runShell(client: ConsoleClient, dataDir: string): Promise<
         if (/closed the console/.test((err as Error).message)) break;
       }
     }
-    rl.prompt();
+    if (!closed) rl.prompt();
   }
   rl.close();
   return 0;

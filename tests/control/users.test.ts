@@ -1,0 +1,97 @@
+import { Writable } from 'node:stream';
+import test from 'ava';
+import { passwordWeakness, verifyPassword } from '../../src/control/passwords.ts';
+import { Settings } from '../../src/control/settings.ts';
+import { Store } from '../../src/control/store/store.ts';
+import { UserService } from '../../src/control/users.ts';
+import { createLogger } from '../../src/log.ts';
+import { computeHa1 } from '../../src/sip/auth/digest.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function setup(t: import('ava').ExecutionContext, fileValues: Record<string, unknown> = {}) {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _e, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const log = createLogger({ destination });
+  const store = Store.open(tempDir(t));
+  t.teardown(() => store.close());
+  const settings = new Settings(store, fileValues, log);
+  return { store, settings, users: new UserService(store, settings, log), lines };
+}
+
+test('a user is stored with digest HA1s and an argon2id verifier, never the password', (t) => {
+  const { store, users, lines } = setup(t);
+  users.add('alice', 'Tr0ub4dor&3x');
+  const record = store.tables.users.get('alice')!;
+  const realm = users.realm;
+  t.is(record.secrets['ha1:MD5'], computeHa1('MD5', 'alice', realm, 'Tr0ub4dor&3x'));
+  t.is(users.ha1('alice', 'SHA-256'), computeHa1('SHA-256', 'alice', realm, 'Tr0ub4dor&3x'));
+  t.is(
+    users.ha1('alice', 'SHA-512-256'),
+    computeHa1('SHA-512-256', 'alice', realm, 'Tr0ub4dor&3x'),
+  );
+  t.true(verifyPassword('Tr0ub4dor&3x', record.secrets.argon2id!));
+  t.false(verifyPassword('Tr0ub4dor&3y', record.secrets.argon2id!));
+  t.false(JSON.stringify(record).includes('Tr0ub4dor'), 'the password is not in the record');
+  t.false(lines.join('').includes('Tr0ub4dor'), 'nor in the log');
+});
+
+test('weak passwords are refused and nothing is stored', (t) => {
+  const { store, users } = setup(t);
+  for (const [password, why] of [
+    ['abc', /shorter than/],
+    ['password1', /common password/],
+    ['xbob-secret9', /contains the username/],
+    ['12345678', /sequence/],
+    ['abcdefghij', /sequence/],
+    ['zzzzzzzzzz', /repeated/],
+    ['onlyletterslong', /one kind of character/],
+  ] as const) {
+    const err = t.throws(() => users.add('bob', password));
+    t.is((err as unknown as { code: string }).code, 'TG_USER_WEAK_PASSWORD', password);
+    t.regex(err!.message, why, password);
+    t.false(err!.message.includes(password), 'the message does not echo the password');
+  }
+  t.is(store.tables.users.getCount(), 0);
+});
+
+test('without enforcestrongauth only minpwdlength applies', (t) => {
+  t.is(passwordWeakness('bob', 'bobbob', 4, false), null);
+  t.regex(passwordWeakness('bob', 'bob', 4, false)!, /minpwdlength \(4\)/);
+});
+
+test('a generated password is strong, returned once, and works', (t) => {
+  const { users } = setup(t);
+  const { generatedPassword } = users.add('carol', undefined);
+  t.truthy(generatedPassword);
+  t.is(passwordWeakness('carol', generatedPassword!, 4, true), null);
+  t.is(users.ha1('carol', 'MD5'), computeHa1('MD5', 'carol', users.realm, generatedPassword!));
+  t.false('generatedPassword' in users.get('carol'));
+});
+
+test('fields are validated against the per-user schema; bad ones change nothing', (t) => {
+  const { users } = setup(t);
+  users.add('dave', 'G00d-enough-pw');
+  const err = t.throws(() => users.set('dave', 'colour', 'red'));
+  t.regex(err!.message, /unknown user field "colour"/);
+  t.deepEqual(users.get('dave').fields, {});
+  t.throws(() => users.set('nobody', 'password', 'G00d-enough-pw'), { message: /no user nobody/ });
+  t.throws(() => users.add('bad name', 'G00d-enough-pw'), { message: /bad user name/ });
+  t.throws(() => users.add('dave', 'G00d-enough-pw'), { message: /already exists/ });
+});
+
+test('changing the password replaces every secret; delete removes the account', (t) => {
+  const { users } = setup(t);
+  users.add('erin', 'First-Passw0rd');
+  const before = users.ha1('erin', 'MD5');
+  users.set('erin', 'password', 'Second-Passw0rd');
+  t.not(users.ha1('erin', 'MD5'), before);
+  t.is(users.ha1('erin', 'MD5'), computeHa1('MD5', 'erin', users.realm, 'Second-Passw0rd'));
+  users.del('erin');
+  t.is(users.ha1('erin', 'MD5'), undefined);
+  t.throws(() => users.del('erin'), { message: /no user erin/ });
+});
