@@ -66,6 +66,14 @@ struct {
 	__type(value, __u8);
 } tg_allow_v6 SEC(".maps"), tg_deny_v6 SEC(".maps");
 
+/* Which /24 blocks any v4 allow/deny rule overlaps (see TG_CIDR_HINT_WORDS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_CIDR_HINT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_cidr_hint SEC(".maps");
+
 /* Bans are inserted by userspace only, so they need no preallocation (memory on use). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -305,7 +313,20 @@ static __always_inline void count(__u32 slot, __u64 bytes)
 	}
 }
 
-static __always_inline int addr_in_lpm(struct packet *pkt, void *map_v4, void *map_v6)
+/* The tg_cidr_hint bits of the source's /24: which v4 tries can match at all. */
+static __always_inline __u32 v4_cidr_hint(struct packet *pkt)
+{
+	__u32 block = bpf_ntohl(pkt->saddr4) >> 8;
+	__u32 word = block / TG_CIDR_HINT_BLOCKS_PER_WORD;
+	__u64 *bits = bpf_map_lookup_elem(&tg_cidr_hint, &word);
+
+	if (!bits)
+		return TG_HINT_ALLOW | TG_HINT_DENY;
+	return (*bits >> ((block % TG_CIDR_HINT_BLOCKS_PER_WORD) * 2)) & 3;
+}
+
+static __always_inline int addr_in_lpm(struct packet *pkt, __u32 hint, __u32 hint_bit,
+				       void *map_v4, void *map_v6)
 {
 	if (pkt->is_v6) {
 		struct tg_lpm_v6 key = { .prefixlen = 128 };
@@ -313,6 +334,8 @@ static __always_inline int addr_in_lpm(struct packet *pkt, void *map_v4, void *m
 		__builtin_memcpy(key.addr, pkt->addr, 16);
 		return bpf_map_lookup_elem(map_v6, &key) != NULL;
 	}
+	if (!(hint & hint_bit))
+		return 0;
 	struct tg_lpm_v4 key = { .prefixlen = 32, .addr = pkt->saddr4 };
 
 	return bpf_map_lookup_elem(map_v4, &key) != NULL;
@@ -464,9 +487,11 @@ static __always_inline __u32 decide(struct xdp_md *ctx, __u64 bytes)
 		return TG_R_NON_IP;
 	}
 
-	if (addr_in_lpm(&pkt, &tg_allow_v4, &tg_allow_v6))
+	__u32 hint = pkt.is_v6 ? 0 : v4_cidr_hint(&pkt);
+
+	if (addr_in_lpm(&pkt, hint, TG_HINT_ALLOW, &tg_allow_v4, &tg_allow_v6))
 		return TG_R_ALLOW_CIDR;
-	if (addr_in_lpm(&pkt, &tg_deny_v4, &tg_deny_v6))
+	if (addr_in_lpm(&pkt, hint, TG_HINT_DENY, &tg_deny_v4, &tg_deny_v6))
 		return TG_R_CIDR_DENY;
 	if (is_banned(&pkt))
 		return TG_R_BANNED;

@@ -18,8 +18,8 @@
  * Verdict order (first match wins; one exit point records the reason):
  *   parse error ............................... drop  TG_R_MALFORMED
  *   non-IP (ARP, LLDP, ...) ................... pass  TG_R_NON_IP
- *   source in allow CIDR (LPM v4/v6) .......... pass  TG_R_ALLOW_CIDR
- *   source in deny CIDR (LPM v4/v6) ........... drop  TG_R_CIDR_DENY
+ *   source in allow CIDR (LPM v4/v6) .......... pass  TG_R_ALLOW_CIDR  (v4: if hinted)
+ *   source in deny CIDR (LPM v4/v6) ........... drop  TG_R_CIDR_DENY   (v4: if hinted)
  *   source banned, not expired (HASH v4/v6) ... drop  TG_R_BANNED   (expired: deleted, go on)
  *   non-first fragment ........................ TG_CFG_DROP_FRAGMENTS ? drop TG_R_FRAGMENT
  *                                                                   : pass TG_R_FRAGMENT_PASS
@@ -49,6 +49,16 @@
 #define TG_MAX_SIG_PORTS 8
 
 /*
+ * IPv4 CIDR hint bitmap (tg_cidr_hint): 2 bits per /24 block (enum tg_cidr_hint_bit), 32
+ * blocks per __u64 word, so 2^24 blocks fit in 2^19 words (4 MiB). Userspace sets a block's
+ * bit while any allow (deny) rule overlaps that /24, before inserting the rule and clearing it
+ * after removing the last one. The program walks an IPv4 LPM trie only when the bit is set:
+ * a trie walk over 100,000 prefixes costs ~90 ns, an array read a few ns.
+ */
+#define TG_CIDR_HINT_WORDS (1 << 19)
+#define TG_CIDR_HINT_BLOCKS_PER_WORD 32
+
+/*
  * Reason codes. Values below TG_R_FIRST_DROP are passes, the rest are drops. They index the
  * per-CPU counter array tg_stats; TG_C_* after them are event counters, not verdicts.
  */
@@ -75,6 +85,11 @@ enum tg_reason {
 	TG_C_EVENT_SENT = 30,      /* flood events written to tg_events */
 	TG_C_EVENT_LOST = 31,      /* flood events lost: ring buffer full */
 	TG_STATS_SLOTS = 32,
+};
+
+enum tg_cidr_hint_bit {
+	TG_HINT_ALLOW = 1,
+	TG_HINT_DENY = 2,
 };
 
 /* tg_stats value, one per CPU per slot. */
@@ -177,7 +192,7 @@ struct tg_contract {
 	enum tg_reason reason;
 	enum tg_config_flag config_flag;
 	enum tg_event_type event_type;
-	__u32 pad;
+	enum tg_cidr_hint_bit cidr_hint_bit;
 	struct tg_counter counter;
 	struct tg_config config;
 	struct tg_lpm_v4 lpm_v4;

@@ -20,9 +20,19 @@ export const MAP_NAMES = {
   global: 'tg_global',
   media: 'tg_media',
   events: 'tg_events',
+  cidrHint: 'tg_cidr_hint',
 } as const;
 
 export const MAX_SIG_PORTS = 8;
+
+/** TG_CIDR_HINT_WORDS: 2 bits per IPv4 /24, 32 blocks per u64 word. */
+export const TG_CIDR_HINT_WORDS = 1 << 19;
+
+/** enum tg_cidr_hint_bit. */
+export const TG_CIDR_HINT_BIT = {
+  TG_HINT_ALLOW: 1,
+  TG_HINT_DENY: 2,
+} as const;
 
 /** enum tg_reason: verdict reasons (index into tg_stats) and event counters. */
 export const TG_REASON = {

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
 import { addrBytes, addrText, cidrBytes } from './addr-bytes.ts';
+import { CidrHints, type CidrList } from './cidr-hints.ts';
 import { DataplaneErrors as E } from './errors.ts';
 import {
   type BucketState,
@@ -147,6 +148,9 @@ export class XdpGuard {
   private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private current: GuardConfig = { ...DEFAULT_GUARD_CONFIG };
+  private readonly hints: CidrHints;
+  /** IPv4 rules present, "allow|deny canonical-cidr": keeps the hint counts exact. */
+  private readonly v4Rules = new Set<string>();
 
   private constructor(object: BpfObject, options: XdpGuardOptions) {
     this.object = object;
@@ -156,6 +160,7 @@ export class XdpGuard {
     ) as { [K in keyof typeof MAP_NAMES]: BpfMap };
     this.logger = options.logger;
     this.eventPollMs = options.eventPollMs ?? 100;
+    this.hints = new CidrHints(this.maps.cidrHint);
   }
 
   /** Opens and loads the object (needs CAP_BPF/root), then writes the default config. */
@@ -310,25 +315,36 @@ export class XdpGuard {
   removeCidr(cidr: string): boolean {
     const c = cidrBytes(cidr);
     const key = encodeLpmKey(c.family, c.prefix, c.bytes);
-    const m = this.live().maps;
-    const lists = c.family === 4 ? [m.allowV4, m.denyV4] : [m.allowV6, m.denyV6];
     let found = false;
-    for (const map of lists) found = map.delete(key) || found;
+    for (const list of ['allow', 'deny'] as const) {
+      if (!this.trieFor(c.family, list).delete(key)) continue;
+      found = true;
+      if (c.family === 4 && this.v4Rules.delete(`${list} ${c.text}`))
+        this.hints.remove(list, c.bytes, c.prefix);
+    }
     return found;
   }
 
-  private setCidr(cidr: string, list: 'allow' | 'deny'): void {
+  private setCidr(cidr: string, list: CidrList): void {
     const c = cidrBytes(cidr);
+    const map = this.trieFor(c.family, list);
+    const rule = `${list} ${c.text}`;
+    const newV4 = c.family === 4 && !this.v4Rules.has(rule);
+    // Hint first: the rule must never be in the trie while the program would skip the trie.
+    if (newV4) this.hints.add(list, c.bytes, c.prefix);
+    try {
+      map.update(encodeLpmKey(c.family, c.prefix, c.bytes), new Uint8Array([1]));
+    } catch (err) {
+      if (newV4) this.hints.remove(list, c.bytes, c.prefix);
+      throw err;
+    }
+    if (newV4) this.v4Rules.add(rule);
+  }
+
+  private trieFor(family: 4 | 6, list: CidrList): BpfMap {
     const m = this.live().maps;
-    const map =
-      c.family === 4
-        ? list === 'allow'
-          ? m.allowV4
-          : m.denyV4
-        : list === 'allow'
-          ? m.allowV6
-          : m.denyV6;
-    map.update(encodeLpmKey(c.family, c.prefix, c.bytes), new Uint8Array([1]));
+    if (family === 4) return list === 'allow' ? m.allowV4 : m.denyV4;
+    return list === 'allow' ? m.allowV6 : m.denyV6;
   }
 
   // ---- trusted sources ----

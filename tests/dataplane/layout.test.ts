@@ -8,6 +8,7 @@ import {
   MAX_SIG_PORTS,
   PROG_NAME,
   STRUCTS,
+  TG_CIDR_HINT_BIT,
   TG_CONFIG_FLAG,
   TG_EVENT_TYPE,
   TG_REASON,
@@ -73,6 +74,7 @@ for (const [name, values] of [
   ['tg_reason', TG_REASON],
   ['tg_config_flag', TG_CONFIG_FLAG],
   ['tg_event_type', TG_EVENT_TYPE],
+  ['tg_cidr_hint_bit', TG_CIDR_HINT_BIT],
 ] as const) {
   test(`enum ${name}: every value agrees with BTF`, (t) => {
     const e = find('ENUM', name);

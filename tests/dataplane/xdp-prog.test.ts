@@ -436,3 +436,25 @@ test('the Dataplane view reports drops by reason and refuses use after close', a
   await dp.close();
   await t.throwsAsync(() => dp.ban('192.0.2.1', 0), { code: 'TG_DP_CLOSED' });
 });
+
+test('overlapping v4 rules: removing one keeps the other in force (CIDR hint counts)', (t) => {
+  const guard = guardFor(t);
+  guard.denyCidr('198.51.0.0/16');
+  guard.denyCidr('198.51.100.0/24');
+  guard.denyCidr('198.51.100.0/24'); // twice: idempotent
+  guard.denyCidr('198.51.100.7/32');
+  t.true(guard.removeCidr('198.51.100.0/24'));
+  expect(t, guard, { src: '198.51.100.9' }, 'drop', 'cidr_deny');
+  t.true(guard.removeCidr('198.51.0.0/16'));
+  expect(t, guard, { src: '198.51.100.9' }, 'pass', 'default');
+  expect(t, guard, { src: '198.51.100.7' }, 'drop', 'cidr_deny');
+  t.true(guard.removeCidr('198.51.100.7/32'));
+  expect(t, guard, { src: '198.51.100.7' }, 'pass', 'default');
+  // Prefixes shorter than /24 hint every block they cover, up to the whole space.
+  guard.allowCidr('0.0.0.0/0');
+  guard.ban('203.0.113.77', 0);
+  expect(t, guard, { src: '203.0.113.77' }, 'pass', 'allow_cidr');
+  expect(t, guard, { src: '1.2.3.4' }, 'pass', 'allow_cidr');
+  guard.removeCidr('0.0.0.0/0');
+  expect(t, guard, { src: '203.0.113.77' }, 'drop', 'banned');
+});
