@@ -1,6 +1,8 @@
 // `tollgate serve [--data DIR] [--socket PATH] [--config FILE]`: runs the appliance daemon.
+
+import { join } from 'node:path';
 import { startDaemon } from '../daemon.ts';
-import { resolveConfigFile, resolveDataDir, resolveSocketPath } from '../paths.ts';
+import { PACKAGE_ROOT, resolveConfigFile, resolveDataDir, resolveSocketPath } from '../paths.ts';
 import { splitGlobalOptions } from './args.ts';
 
 const USAGE = `usage: tollgate serve [--data DIR] [--socket PATH] [--config FILE]
@@ -38,9 +40,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tollgate: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  const ctl = options.socket ? `--socket ${socketPath}` : `--data ${dataDir}`;
+  const ctl = `${join(PACKAGE_ROOT, 'bin', 'tollgatectl')} ${options.socket ? `--socket ${socketPath}` : `--data ${dataDir}`}`;
   process.stderr.write(
-    `tollgate is running\n  data:    ${dataDir}\n  config:  ${configFile}\n  console: tollgatectl ${ctl} status   (or: tollgatectl ${ctl} shell)\n`,
+    `tollgate is running\n  data:    ${dataDir}\n  config:  ${configFile}\n  console: ${ctl} status\n  shell:   ${ctl} shell\n`,
   );
 
   return new Promise<number>((resolve) => {

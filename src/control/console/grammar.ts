@@ -168,9 +168,8 @@ export function helpText(topic?: string): string {
     if (!spec) throw new ControlErrors.TG_CONSOLE_UNKNOWN_COMMAND(topic);
     return `${spec.usage}\n  ${spec.help}`;
   }
-  const width = Math.max(...Object.values(COMMANDS).map((s) => s.usage.length));
   return Object.values(COMMANDS)
-    .map((s) => `${s.usage.padEnd(width)}  ${s.help}`)
+    .map((s) => `${s.usage}\n    ${s.help}`)
     .join('\n');
 }
 
