@@ -1,17 +1,17 @@
 // `tollgate serve`: wires the modules together in dependency order and takes them down in
 // reverse on shutdown, so nothing is half-written when SIGTERM arrives.
-//   store → settings → dataplane → bans (restored into the dataplane) → ports → console
+//   store → settings → ports → dataplane → bans (restored into the dataplane) → console
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BanService } from './control/bans.ts';
 import { loadConfigFile } from './control/config/file.ts';
 import { type ConsoleServer, startConsoleServer } from './control/console/server.ts';
+import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
 import { Settings } from './control/settings.ts';
 import { Store } from './control/store/store.ts';
 import { UserService } from './control/users.ts';
-import { OffDataplane } from './dataplane/off.ts';
-import type { Dataplane } from './dataplane/types.ts';
+import { LayeredDataplane, openDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
 
@@ -48,10 +48,26 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     cleanups.push(() => store.close());
     const settings = new Settings(store, fileValues, log);
 
-    const dataplane: Dataplane = new OffDataplane(
-      'kernel enforcement is not wired in yet: bans are stored records only',
-    );
+    await checkPortsFree(settings);
+
+    const { dataplane, reason: dataplaneReason } = await openDataplane({
+      mode: settings.get('dataplanemode'),
+      interfaces: settings.get<string[]>('dataplaneinterfaces'),
+      sipAddress: settings.get<string>('sipaddress'),
+      sipTcpPorts: [settings.get<number>('sipport'), settings.get<number>('sipsport')],
+      maxConnPerSource: settings.get<number>('maxtcpconnperip'),
+      guard: guardConfigFrom(settings),
+      log,
+    });
     cleanups.push(() => dataplane.close());
+    log.info({ mode: dataplane.mode, reason: dataplaneReason }, 'dataplane ready');
+    if (dataplane instanceof LayeredDataplane) {
+      const xdp = dataplane.xdp.guard;
+      settings.onChange((key) => {
+        if ((KERNEL_POLICY_KEYS as readonly string[]).includes(key))
+          xdp.configure(guardConfigFrom(settings));
+      });
+    }
 
     const users = new UserService(store, settings, log);
     const bans = new BanService(store, dataplane, log);
@@ -60,7 +76,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
 
-    await checkPortsFree(settings);
+    // A source over its kernel budget is a flood: ban it (unless autoban is off), once.
+    dataplane.onFlood((event) => {
+      if (Number(settings.get('autoban')) === 0 || Number(settings.get('enablefirewall')) < 3) {
+        log.warn(
+          { ip: event.ip, packets: event.packets },
+          'flood over the kernel budget (autoban off: not banned)',
+        );
+        return;
+      }
+      if (bans.get(event.ip)) return;
+      bans
+        .ban(event.ip, {
+          ttlSeconds: settings.get<number>('reenabledosblocked'),
+          reason: 'flood: over the per-source packet budget',
+          origin: 'auto',
+          evidence: { counter: 'kernel per-source budget', packets: event.packets, at: event.at },
+        })
+        .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
+    });
 
     const status = async () => ({
       version: VERSION,
@@ -73,7 +107,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dataplane: {
         mode: dataplane.mode,
         enforcing: dataplane.mode !== 'off',
-        note: dataplane instanceof OffDataplane ? dataplane.reason : '',
+        reason: dataplaneReason,
       },
       bans: bans.list().length,
       users: store.tables.users.getCount(),

@@ -22,5 +22,6 @@ export const ControlErrors = defineErrors('control', {
   TG_USER_BAD_NAME: 'bad user name "%s": use %s',
   TG_USER_BAD_FIELD: 'unknown user field "%s"; known: %s',
   TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s (enforcestrongauth)',
+  TG_DAEMON_CANNOT_LISTEN: 'cannot listen on %s (%s port %s): %s; check sipaddress/webaddress',
   TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
 });

@@ -62,6 +62,9 @@ export async function testConfig(
     sipport: await freePort(),
     sipsport: await freePort(),
     webport: await freePort(),
+    // Tests that run side by side must not share the host's one `inet tollgate` table;
+    // the kernel dataplane is tested by daemons started inside their own namespaces.
+    dataplanemode: 'off',
     ...overrides,
   };
   const lines = Object.entries(values).map(([k, v]) => `${k} = ${v}`);
@@ -71,17 +74,14 @@ export async function testConfig(
 
 export async function startDaemon(
   t: ExecutionContext,
-  opts: { dataDir?: string; configFile?: string } = {},
+  opts: { dataDir?: string; configFile?: string; netns?: string } = {},
 ): Promise<RunningDaemon> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const configFile = opts.configFile ?? (await testConfig(dataDir));
-  const child = spawn(
-    process.execPath,
-    [TOLLGATE, 'serve', '--data', dataDir, '--config', configFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const argv = [process.execPath, TOLLGATE, 'serve', '--data', dataDir, '--config', configFile];
+  // `ip netns exec` execs the daemon, so signals sent to the child reach it directly.
+  const [command, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout.resume();
   child.stderr.on('data', (c) => (stderr += c));

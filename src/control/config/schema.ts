@@ -1168,6 +1168,18 @@ const GLOBAL_KEYS: KeySpec[] = [
     help: 'last UDP port of the media relay range',
   }),
   key({
+    name: 'maxtcpconnperip',
+    origin: 'tollgate',
+    live: false,
+    section: 'bootstrap',
+    type: 'int',
+    default: 32,
+    min: 1,
+    max: 65535,
+    unit: 'connections',
+    help: 'concurrent SIP TCP/TLS connections one source address may hold (enforced by nftables and the transports)',
+  }),
+  key({
     name: 'loglevel',
     origin: 'tollgate',
     live: false,

@@ -133,6 +133,7 @@ const BOOTSTRAP_DEFAULTS: Record<string, ConfigValue> = {
   dataplaneinterfaces: [],
   mediaportmin: 10_000,
   mediaportmax: 20_000,
+  maxtcpconnperip: 32,
   loglevel: 'info',
   realm: 'tollgate',
   sipdomains: [],

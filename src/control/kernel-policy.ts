@@ -1,0 +1,41 @@
+// Turns config keys into the XDP guard's knobs. Userspace keeps the authoritative counters
+// (maxsubsmsgcount over maxsubsmsgperiod and the rest); the kernel budget is a coarser,
+// cheaper line in front of it that only a flood crosses:
+//
+//   per-source rate = max(50, 2 × maxsubsmsgcount / maxsubsmsgperiod) packets/s
+//   burst           = 2 × rate
+//
+// With the defaults (39000 per 180 s) that is 434 pps and a burst of 868: a busy PBX trunk
+// stays far below it (and registered endpoints and trunks are trusted, so exempt anyway),
+// while a flood is cut within a second and reported once so the guard can ban it.
+// enablefirewall below 3 means "no kernel budgets" (see the key's help).
+import type { GuardConfig } from '../dataplane/xdp.ts';
+import type { Settings } from './settings.ts';
+
+/** Keys whose live change must be pushed into the kernel. */
+export const KERNEL_POLICY_KEYS = [
+  'enablefirewall',
+  'maxsubsmsgcount',
+  'maxsubsmsgperiod',
+  'maxnetworkspeed',
+  'checkrtpaddr',
+] as const;
+
+export function guardConfigFrom(settings: Settings): Partial<GuardConfig> {
+  const budgets = Number(settings.get('enablefirewall')) >= 3;
+  const count = settings.get<number>('maxsubsmsgcount');
+  const period = Math.max(1, settings.get<number>('maxsubsmsgperiod'));
+  const rate = budgets ? Math.max(50, Math.ceil((2 * count) / period)) : 0;
+  return {
+    signalingPorts: [settings.get<number>('sipport'), settings.get<number>('sipsport')],
+    mediaPorts: {
+      min: settings.get<number>('mediaportmin'),
+      max: settings.get<number>('mediaportmax'),
+    },
+    checkRtpAddr: Number(settings.get('checkrtpaddr')) === 2,
+    sourceRatePps: rate,
+    sourceBurst: rate * 2,
+    maxNetworkSpeedKbps: budgets ? settings.get<number>('maxnetworkspeed') : 0,
+    floodEventIntervalMs: 1000,
+  };
+}
