@@ -7,7 +7,7 @@ import {
 } from '../../src/sip/message/index.ts';
 
 function request(text: string): SipRequest {
-  const r = parseMessage(Buffer.from(text.replace(/\n/g, '\r\n')), { transport: 'udp' });
+  const r = parseMessage(Buffer.from(text.replace(/\n/g, '\r\n')), { transport: 'datagram' });
   if (!r.ok || r.message.kind !== 'request') throw new Error('fixture does not parse');
   return r.message;
 }
@@ -35,7 +35,7 @@ test('a response copies Via (all, in order), From, Call-ID, CSeq and tags To', (
   t.is(res.header('to'), '<sip:alice@tollgate>;tag=T1');
   t.is(res.header('cseq'), '7 REGISTER');
   t.false(res.has('contact'));
-  const reparsed = parseMessage(serialize(res), { transport: 'udp' });
+  const reparsed = parseMessage(serialize(res), { transport: 'datagram' });
   t.true(reparsed.ok);
 });
 
