@@ -31,12 +31,23 @@ export interface UserRecord {
   createdAt: number;
 }
 
-/** registrations: `${aor}\n${contact}` → one binding. */
+/** registrations: `${aor}\n${contact}` → one binding (RFC 3261 §10.3). */
 export interface RegistrationRecord {
+  /** The account name: tollgate serves one domain, so the user part is the AOR. */
   aor: string;
+  /** The Contact URI as registered. */
   contact: string;
-  source: string;
+  /** ms since epoch. */
   expiresAt: number;
+  /** q-value ×1000 (integer), or -1 when the client gave none. */
+  q: number;
+  callId: string;
+  cseq: number;
+  /** Where the REGISTER came from: the proxy sends requests for this binding there. */
+  transport: 'udp' | 'tcp' | 'tls';
+  ip: string;
+  port: number;
+  userAgent?: string;
 }
 
 /** counters: `${kind}:${subject}` → a windowed counter the guard keeps across restarts. */

@@ -1,0 +1,101 @@
+// Registration bindings: in memory for lookups on the call path, written through to LMDB so
+// they survive a restart (loaded back by `load()`). Bounded per AOR (a misbehaving or
+// hijacked account cannot grow memory without limit) and swept when they expire.
+
+import type { RegistrationRecord } from '../../control/store/records.ts';
+import type { Store } from '../../control/store/store.ts';
+
+export type Binding = RegistrationRecord;
+
+export const MAX_BINDINGS_PER_AOR = 16;
+
+const keyOf = (aor: string, contact: string) => `${aor}\n${contact}`;
+
+export class BindingStore {
+  readonly #store: Store;
+  readonly #now: () => number;
+  readonly #byAor = new Map<string, Map<string, Binding>>();
+
+  constructor(store: Store, now: () => number = Date.now) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** Reads the bindings persisted before a restart, dropping the expired ones. */
+  load(): number {
+    let loaded = 0;
+    const expired: string[] = [];
+    for (const { key, value } of this.#store.tables.registrations.getRange()) {
+      if (value.expiresAt <= this.#now()) expired.push(key);
+      else {
+        this.#put(value);
+        loaded++;
+      }
+    }
+    for (const key of expired) void this.#store.tables.registrations.remove(key);
+    return loaded;
+  }
+
+  /** Unexpired bindings of an AOR, highest q first. */
+  lookup(aor: string): Binding[] {
+    const now = this.#now();
+    const list = [...(this.#byAor.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now);
+    return list.sort((a, b) => b.q - a.q);
+  }
+
+  get(aor: string, contact: string): Binding | undefined {
+    const b = this.#byAor.get(aor)?.get(contact);
+    return b && b.expiresAt > this.#now() ? b : undefined;
+  }
+
+  /** How many more bindings the AOR may have. */
+  room(aor: string): number {
+    return MAX_BINDINGS_PER_AOR - this.lookup(aor).length;
+  }
+
+  upsert(binding: Binding): void {
+    this.#put(binding);
+    void this.#store.tables.registrations.put(keyOf(binding.aor, binding.contact), binding);
+  }
+
+  remove(aor: string, contact: string): void {
+    const map = this.#byAor.get(aor);
+    map?.delete(contact);
+    if (map?.size === 0) this.#byAor.delete(aor);
+    void this.#store.tables.registrations.remove(keyOf(aor, contact));
+  }
+
+  removeAll(aor: string): void {
+    for (const contact of [...(this.#byAor.get(aor)?.keys() ?? [])]) this.remove(aor, contact);
+  }
+
+  /** Forgets expired bindings; returns how many. */
+  sweep(): number {
+    const now = this.#now();
+    let removed = 0;
+    for (const [aor, map] of [...this.#byAor]) {
+      for (const [contact, b] of [...map]) {
+        if (b.expiresAt <= now) {
+          this.remove(aor, contact);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const map of this.#byAor.values()) n += map.size;
+    return n;
+  }
+
+  #put(binding: Binding): void {
+    let map = this.#byAor.get(binding.aor);
+    if (!map) {
+      map = new Map();
+      this.#byAor.set(binding.aor, map);
+    }
+    map.set(binding.contact, binding);
+  }
+}

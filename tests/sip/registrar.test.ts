@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import { Settings } from '../../src/control/settings.ts';
+import { Store } from '../../src/control/store/store.ts';
+import { UserService } from '../../src/control/users.ts';
+import { OffDataplane } from '../../src/dataplane/off.ts';
+import { createLogger } from '../../src/log.ts';
+import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
+import { NonceManager } from '../../src/sip/auth/nonce.ts';
+import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/message/index.ts';
+import { BindingStore } from '../../src/sip/registrar/bindings.ts';
+import { Registrar, type SecurityReport } from '../../src/sip/registrar/registrar.ts';
+import {
+  authorization,
+  challenges,
+  type RegisterOptions,
+  register,
+} from '../helpers/sip-client.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** Records what the registrar asks of the kernel (the kernel itself is tested in tests/dataplane). */
+class RecordingDataplane extends OffDataplane {
+  readonly trusted = new Map<string, number>();
+  override async trust(ip: string, ttl: number): Promise<void> {
+    this.trusted.set(ip, ttl);
+  }
+}
+
+const SOURCE = { transport: 'udp' as const, ip: '10.0.0.5', port: 5062 };
+const ALICE = { user: 'alice', password: 'Wonder-land-42' };
+
+function setup(t: ExecutionContext, config: Record<string, unknown> = {}, dir = tempDir(t)) {
+  const log = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
+  const store = Store.open(dir);
+  t.teardown(() => store.close());
+  const settings = new Settings(store, config, log);
+  const users = new UserService(store, settings, log);
+  if (!store.tables.users.get('alice')) users.add(ALICE.user, ALICE.password);
+  let now = 1_800_000_000_000;
+  const clock = { now: () => now, advance: (ms: number) => (now += ms) };
+  const nonces = new NonceManager({ key: Buffer.alloc(32, 7), now: clock.now });
+  const auth = new DigestAuthenticator(users, nonces, settings);
+  const bindings = new BindingStore(store, clock.now);
+  bindings.load();
+  const dataplane = new RecordingDataplane('test');
+  const reports: SecurityReport[] = [];
+  const registrar = new Registrar({
+    bindings,
+    auth,
+    settings,
+    dataplane,
+    log,
+    report: (e) => reports.push(e),
+    now: clock.now,
+  });
+  const send = (o: RegisterOptions, source = SOURCE): SipResponse => {
+    const parsed = parseMessage(Buffer.from(register(o)), { transport: 'datagram' });
+    if (!parsed.ok) throw new Error(`test REGISTER does not parse: ${parsed.detail}`);
+    return registrar.handle(parsed.message as SipRequest, source);
+  };
+  /** Challenge, then answer it: what a phone does. */
+  const login = (o: RegisterOptions, creds = ALICE, algorithm?: string, authOpts = {}) => {
+    const first = send(o);
+    const offered = challenges(first.headerValues('www-authenticate'));
+    const c = offered.find((x) => !algorithm || x.algorithm === algorithm) ?? offered[0]!;
+    const domain = o.domain ?? 'tollgate';
+    return send({
+      ...o,
+      cseq: (o.cseq ?? 1) + 1,
+      authorization: authorization(
+        c,
+        creds,
+        { method: 'REGISTER', uri: `sip:${domain}` },
+        authOpts,
+      ),
+    });
+  };
+  return { store, settings, users, bindings, dataplane, reports, send, login, clock, dir };
+}
+
+test('no credentials: 401 with a challenge, reported as a challenge', (t) => {
+  const { send, reports } = setup(t);
+  const res = send({ user: 'alice' });
+  t.is(res.status, 401);
+  const offered = challenges(res.headerValues('www-authenticate'));
+  t.deepEqual(
+    offered.map((c) => c.algorithm),
+    ['MD5'],
+  );
+  t.is(offered[0]!.realm, 'tollgate');
+  t.like(reports.at(-1), { kind: 'auth-challenge', ip: '10.0.0.5', port: 5062 });
+});
+
+test('the right password registers: 200 with the binding, source trusted for its life', (t) => {
+  const { login, bindings, dataplane, reports } = setup(t);
+  const res = login({ user: 'alice', expires: 600 });
+  t.is(res.status, 200);
+  t.deepEqual(res.headerValues('contact'), ['<sip:alice@10.0.0.5:5062>;expires=600']);
+  t.is(bindings.lookup('alice').length, 1);
+  t.like(bindings.lookup('alice')[0], { ip: '10.0.0.5', port: 5062, transport: 'udp' });
+  t.is(dataplane.trusted.get('10.0.0.5'), 600);
+  t.like(reports.at(-1), { kind: 'auth-ok', user: 'alice' });
+});
+
+for (const algorithm of ['MD5', 'SHA-256', 'SHA-512-256']) {
+  test(`useshadigestauh=1 offers all three; ${algorithm} works`, (t) => {
+    const { login, send } = setup(t, { useshadigestauh: 1 });
+    t.deepEqual(
+      challenges(send({ user: 'alice' }).headerValues('www-authenticate')).map((c) => c.algorithm),
+      ['SHA-512-256', 'SHA-256', 'MD5'],
+    );
+    t.is(login({ user: 'alice' }, ALICE, algorithm).status, 200);
+  });
+}
+
+test('useshadigestauh=2 refuses an MD5 answer', (t) => {
+  const { send } = setup(t, { useshadigestauh: 2 });
+  const forged = {
+    realm: 'tollgate',
+    nonce: challenges(send({ user: 'alice' }).headerValues('www-authenticate'))[0]!.nonce,
+    algorithm: 'MD5',
+    stale: false,
+  };
+  const res = send({
+    user: 'alice',
+    cseq: 2,
+    authorization: authorization(forged, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+  });
+  t.is(res.status, 401);
+});
+
+test('wrong password and unknown user get the same 403, reported with the username', (t) => {
+  const { login, reports, bindings } = setup(t);
+  const wrong = login({ user: 'alice' }, { user: 'alice', password: 'not-the-password' });
+  t.is(wrong.status, 403);
+  t.like(reports.at(-1), {
+    kind: 'auth-fail',
+    user: 'alice',
+    ip: '10.0.0.5',
+    port: 5062,
+    detail: 'wrong-password',
+  });
+  const unknown = login({ user: 'mallory' }, { user: 'mallory', password: 'whatever-1' });
+  t.is(unknown.status, 403);
+  t.is(unknown.reason, wrong.reason, 'no difference an enumerator could use');
+  t.like(reports.at(-1), { kind: 'auth-fail', user: 'mallory', detail: 'unknown-user' });
+  t.is(bindings.size, 0);
+});
+
+test('a replayed nonce-count is refused', (t) => {
+  const { send } = setup(t);
+  const c = challenges(send({ user: 'alice' }).headerValues('www-authenticate'))[0]!;
+  const header = authorization(
+    c,
+    ALICE,
+    { method: 'REGISTER', uri: 'sip:tollgate' },
+    { nc: 1, cnonce: 'fixed' },
+  );
+  t.is(send({ user: 'alice', cseq: 2, authorization: header }).status, 200);
+  t.is(send({ user: 'alice', cseq: 3, authorization: header }).status, 403);
+  const next = authorization(c, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }, { nc: 2 });
+  t.is(send({ user: 'alice', cseq: 4, authorization: next }).status, 200);
+});
+
+test('an expired nonce gets stale=true; a forged one a fresh challenge', (t) => {
+  const { send, clock } = setup(t);
+  const c = challenges(send({ user: 'alice' }).headerValues('www-authenticate'))[0]!;
+  clock.advance(301_000);
+  const stale = send({
+    user: 'alice',
+    cseq: 2,
+    authorization: authorization(c, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+  });
+  t.is(stale.status, 401);
+  t.true(challenges(stale.headerValues('www-authenticate'))[0]!.stale);
+  const forged = { ...c, nonce: randomBytes(31).toString('base64url') };
+  const res = send({
+    user: 'alice',
+    cseq: 3,
+    authorization: authorization(forged, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+  });
+  t.is(res.status, 401);
+  t.false(challenges(res.headerValues('www-authenticate'))[0]!.stale);
+});
+
+test('strongdigestauth=2 requires qop; level 1 accepts an RFC 2069 answer', (t) => {
+  const lenient = setup(t, { strongdigestauth: 1 });
+  t.is(lenient.login({ user: 'alice' }, ALICE, undefined, { qop: false }).status, 200);
+  const strict = setup(t, { strongdigestauth: 2 });
+  t.is(strict.login({ user: 'alice' }, ALICE, undefined, { qop: false }).status, 401);
+});
+
+test('an account may only register its own address-of-record', (t) => {
+  const { login } = setup(t);
+  t.is(login({ user: 'alice', toUser: 'bob' }).status, 403);
+});
+
+test('expires: below minexpires is 423 with Min-Expires; above maxexpires is shortened', (t) => {
+  const { login } = setup(t);
+  const brief = login({ user: 'alice', expires: 10 });
+  t.is(brief.status, 423);
+  t.is(brief.header('min-expires'), '60');
+  const long = login({ user: 'alice', expires: 999_999, callId: 'c2' });
+  t.deepEqual(long.headerValues('contact'), ['<sip:alice@10.0.0.5:5062>;expires=3600']);
+});
+
+test('several contacts, unregister one, then Contact: * removes the rest', (t) => {
+  const { login, bindings } = setup(t);
+  t.is(
+    login({ user: 'alice', contact: '<sip:alice@10.0.0.5:5062>, <sip:alice@10.0.0.6>;q=0.5' })
+      .status,
+    200,
+  );
+  t.is(bindings.lookup('alice').length, 2);
+  const one = login({ user: 'alice', contact: '<sip:alice@10.0.0.6>;expires=0', cseq: 3 });
+  t.deepEqual(one.headerValues('contact'), ['<sip:alice@10.0.0.5:5062>;expires=3600']);
+  t.is(login({ user: 'alice', contact: '*', cseq: 5 }).status, 400, '* needs Expires: 0');
+  const all = login({ user: 'alice', contact: '*', expires: 0, cseq: 7 });
+  t.is(all.status, 200);
+  t.false(all.has('contact'));
+  t.is(bindings.size, 0);
+});
+
+test('a REGISTER older than the binding (same Call-ID, lower CSeq) is refused', (t) => {
+  const { login } = setup(t);
+  t.is(login({ user: 'alice', cseq: 10 }).status, 200);
+  t.is(login({ user: 'alice', cseq: 3 }).status, 500);
+});
+
+test('a query (no Contact) lists the bindings without changing them', (t) => {
+  const { login } = setup(t);
+  login({ user: 'alice', expires: 600 });
+  const q = login({ user: 'alice', contact: '', cseq: 5 });
+  t.is(q.status, 200);
+  t.deepEqual(q.headerValues('contact'), ['<sip:alice@10.0.0.5:5062>;expires=600']);
+});
+
+test('bindings survive a restart (reloaded from LMDB), expired ones do not', async (t) => {
+  const first = setup(t);
+  first.login({ user: 'alice', expires: 600 });
+  await first.store.close();
+  const second = setup(t, {}, first.dir);
+  t.is(second.bindings.lookup('alice').length, 1);
+  second.clock.advance(601_000);
+  t.is(second.bindings.lookup('alice').length, 0);
+  t.is(second.bindings.sweep(), 1);
+});
+
+test('a domain tollgate does not serve is refused and reported', (t) => {
+  const { send, reports } = setup(t);
+  t.is(send({ user: 'alice', domain: 'elsewhere.example' }).status, 403);
+  t.like(reports.at(-1), { kind: 'wrong', detail: 'domain not served' });
+});
