@@ -1,0 +1,24 @@
+// SIP transports: UDP, TCP, TLS listeners; received/rport; stream framing; limits.
+export { type Certificate, ensureCertificate } from './certificate.ts';
+export { TransportErrors } from './errors.ts';
+export {
+  type DaemonTransportInputs,
+  resolveOptions,
+  type TlsCredentials,
+  TRANSPORT_DEFAULTS,
+  type TransportOptions,
+  transportOptionsFromSettings,
+} from './options.ts';
+export { buildRejectResponse } from './reject-response.ts';
+export { type FrameEvent, StreamFramer } from './stream-framer.ts';
+export { type BoundAddress, SipTransports } from './transports.ts';
+export type {
+  Destination,
+  LimitEvent,
+  ListenAddress,
+  RejectEvent,
+  Source,
+  TransportEvents,
+  TransportName,
+} from './types.ts';
+export { defaultPort, responseDestination, stampReceived } from './via-rules.ts';

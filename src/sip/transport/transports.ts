@@ -1,0 +1,433 @@
+// SipTransports: UDP, TCP and TLS listeners behind one small interface.
+//
+//   const t = new SipTransports({ udp: [{ ip: '0.0.0.0', port: 5060 }], ... });
+//   t.on('message', (msg, source) => ...);   // every parsed message, real source attached
+//   t.on('reject', (ev) => ...);             // every refused one: a "wrong message" for the guard
+//   t.on('limit', (ev) => ...);              // connections refused or closed by a limit
+//   await t.listen();
+//   await t.respond(response, source);        // RFC 3261 §18.2.2
+//   await t.send(request, { transport: 'tcp', ip, port });
+//   await t.close();
+//
+// Incoming requests get their top Via stamped with received/rport (via-rules.ts) before
+// anyone sees them. A refused request is answered here, with the status the parser suggests,
+// when enough of it can be salvaged (reject-response.ts); a refused response never is.
+// On TCP/TLS a refused message also ends the connection: its framing cannot be trusted.
+import { EventEmitter } from 'node:events';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import {
+  createSecureContext,
+  type SecureContext,
+  TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
+import { canonicalIp } from '../../ip.ts';
+import {
+  type ParseRejectReason,
+  parseMessage,
+  type SipMessage,
+  type SipResponse,
+  serialize,
+} from '../message/index.ts';
+import { bindError } from './bind.ts';
+import { ConnectionTable } from './connection-table.ts';
+import { TransportErrors } from './errors.ts';
+import { type ResolvedOptions, resolveOptions, type TransportOptions } from './options.ts';
+import { buildRejectResponse } from './reject-response.ts';
+import { StreamConnection } from './stream-connection.ts';
+import type { FrameEvent } from './stream-framer.ts';
+import type {
+  Destination,
+  LimitEvent,
+  ListenAddress,
+  Source,
+  TransportEvents,
+  TransportName,
+} from './types.ts';
+import { UdpEndpoint } from './udp.ts';
+import { responseDestination, stampReceived } from './via-rules.ts';
+
+const PONG = Buffer.from('\r\n', 'latin1');
+
+interface StreamServer {
+  readonly transport: 'tcp' | 'tls';
+  readonly server: Server;
+  local: ListenAddress;
+}
+
+export interface BoundAddress extends ListenAddress {
+  readonly transport: TransportName;
+}
+
+export class SipTransports extends EventEmitter<TransportEvents> {
+  private readonly o: ResolvedOptions;
+  private readonly udp: UdpEndpoint[] = [];
+  private readonly servers: StreamServer[] = [];
+  private readonly table: ConnectionTable<StreamConnection>;
+  /** Every accepted socket, so close() can end those still in a TLS handshake. */
+  private readonly accepted = new Set<Socket>();
+  private readonly secureContext: SecureContext | undefined;
+  private closing = false;
+
+  constructor(options: TransportOptions) {
+    super();
+    this.o = resolveOptions(options);
+    this.table = new ConnectionTable(
+      this.o.maxConnections,
+      this.o.maxConnectionsPerIp,
+      this.o.maxOutboundConnections,
+    );
+    const cred = this.o.tlsCredentials;
+    this.secureContext =
+      cred === undefined
+        ? undefined
+        : createSecureContext({ key: cred.key, cert: cred.cert, minVersion: 'TLSv1.2' });
+  }
+
+  /** Creates and binds in one step. */
+  static async start(options: TransportOptions): Promise<SipTransports> {
+    const t = new SipTransports(options);
+    await t.listen();
+    return t;
+  }
+
+  /** Binds every configured address; on any failure closes what was bound and throws. */
+  async listen(): Promise<void> {
+    try {
+      for (const at of this.o.udp) {
+        const ep = new UdpEndpoint(at, (buf, from) =>
+          this.onDatagram(ep, buf, from.address, from.port),
+        );
+        this.udp.push(ep);
+        await ep.open();
+      }
+      for (const transport of ['tcp', 'tls'] as const) {
+        for (const at of this.o[transport]) await this.listenStream(transport, at);
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** Where each transport actually listens (ephemeral ports resolved). */
+  addresses(): BoundAddress[] {
+    return [
+      ...this.udp.map((u) => ({ transport: 'udp' as const, ...u.local })),
+      ...this.servers.map((s) => ({ transport: s.transport, ...s.local })),
+    ];
+  }
+
+  /** Open TCP/TLS connections (both directions, handshakes included). */
+  get connectionCount(): number {
+    return this.table.size;
+  }
+
+  /** Sends a response to a request from `source` per RFC 3261 §18.2.2. */
+  respond(response: SipResponse, source: Source): Promise<void> {
+    const via = response.tryView('via');
+    const top = via.ok ? via.value[0] : undefined;
+    return this.send(response, responseDestination(top, source));
+  }
+
+  /**
+   * Sends a message (serialized here) or raw octets. TCP/TLS: over dest.connectionId while
+   * it is open, else over an open connection to dest's address, else over a new one.
+   */
+  async send(msg: SipMessage | Buffer, dest: Destination): Promise<void> {
+    if (this.closing) throw new TransportErrors.TG_TRANSPORT_CLOSED();
+    const ip = canonicalIp(dest.ip);
+    const where = `${dest.ip}:${dest.port}`;
+    if (ip === null) throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where, 'not an IP');
+    if (!Number.isInteger(dest.port) || dest.port < 1 || dest.port > 65535) {
+      throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where, 'bad port');
+    }
+    const data = Buffer.isBuffer(msg) ? msg : serialize(msg);
+    if (dest.transport === 'udp') {
+      const ep = this.pickUdp(ip, dest.local);
+      if (ep === undefined) throw new TransportErrors.TG_TRANSPORT_NOT_LISTENING('UDP', where);
+      try {
+        await ep.send(data, ip, dest.port);
+      } catch (err) {
+        throw new TransportErrors.TG_TRANSPORT_SEND_FAILED('UDP', where, (err as Error).message);
+      }
+      return;
+    }
+    let conn = dest.connectionId === undefined ? undefined : this.table.get(dest.connectionId);
+    if (conn === undefined || !conn.isOpen || conn.transport !== dest.transport) {
+      conn = this.table.findRemote(dest.transport, ip, dest.port);
+    }
+    if (conn === undefined || !conn.isOpen) conn = this.connect(dest.transport, ip, dest.port);
+    try {
+      await conn.write(data);
+    } catch (err) {
+      throw new TransportErrors.TG_TRANSPORT_SEND_FAILED(
+        dest.transport.toUpperCase(),
+        where,
+        (err as Error).message,
+      );
+    }
+  }
+
+  /** Stops listening, closes every connection and socket. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const c of this.table.all()) c.destroy();
+    for (const s of this.accepted) s.destroy();
+    await Promise.all([
+      ...this.servers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),
+      ...this.udp.map((u) => u.close()),
+    ]);
+    this.servers.length = 0;
+    this.udp.length = 0;
+  }
+
+  // ---- UDP
+
+  private pickUdp(ip: string, local: ListenAddress | undefined): UdpEndpoint | undefined {
+    if (local !== undefined) {
+      const exact = this.udp.find(
+        (u) => u.local.ip === local.ip && u.local.port === local.port && u.reaches(ip),
+      );
+      if (exact !== undefined) return exact;
+    }
+    return this.udp.find((u) => u.reaches(ip));
+  }
+
+  private onDatagram(ep: UdpEndpoint, buf: Buffer, address: string, port: number): void {
+    if (this.closing) return;
+    const source: Source = {
+      transport: 'udp',
+      ip: canonicalIp(address) ?? address,
+      port,
+      local: ep.local,
+    };
+    const r = parseMessage(buf, { transport: 'datagram', limits: this.o.limits });
+    if (r.ok) {
+      this.deliver(r.message, source);
+      return;
+    }
+    if (r.reason === 'keepalive') {
+      // RFC 5626 §3.5.1 ping (CRLFCRLF) → pong (CRLF). Two octets for four: nothing to amplify.
+      if (buf.length >= 4) ep.send(PONG, source.ip, port).catch(() => {});
+      return;
+    }
+    let responded = false;
+    if (r.status !== undefined) {
+      const res = buildRejectResponse(buf, r.reason, r.status, source, this.o.limits);
+      if (res !== null) {
+        responded = true;
+        this.respond(res, source).catch((err) =>
+          this.o.log?.debug({ ip: source.ip, port, err }, 'reject response not sent'),
+        );
+      }
+    }
+    this.emitReject(source, r.reason, r.detail, r.status, responded);
+  }
+
+  // ---- TCP / TLS
+
+  private listenStream(transport: 'tcp' | 'tls', at: ListenAddress): Promise<void> {
+    const server = createServer((socket) => this.onAccept(entry, socket));
+    const entry: StreamServer = { transport, server, local: at };
+    // Connections are limited by the table (per IP, total); this is only a backstop.
+    server.maxConnections = this.o.maxConnections + 16;
+    this.servers.push(entry);
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => reject(bindError(transport, at, err)));
+      server.listen({ host: at.ip, port: at.port, exclusive: true, ipv6Only: false }, () => {
+        server.on('error', (err) => this.o.log?.error({ err }, `${transport} listener error`));
+        const a = server.address();
+        if (a !== null && typeof a === 'object') entry.local = { ip: at.ip, port: a.port };
+        resolve();
+      });
+    });
+  }
+
+  private onAccept(entry: StreamServer, socket: Socket): void {
+    const ip = canonicalIp(socket.remoteAddress ?? '') ?? String(socket.remoteAddress);
+    const port = socket.remotePort ?? 0;
+    const source: Source = { transport: entry.transport, ip, port, local: entry.local };
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const admission = this.table.admitIncoming(ip);
+    if (admission !== 'ok') {
+      socket.destroy();
+      const detail =
+        admission === 'connections'
+          ? `${this.o.maxConnections} connections open`
+          : `${this.o.maxConnectionsPerIp} connections open from ${ip}`;
+      this.emitLimit({ source, limit: admission, detail });
+      return;
+    }
+    this.accepted.add(socket);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.accepted.delete(socket);
+      this.table.releaseIncoming(ip);
+    };
+    socket.once('close', release);
+    socket.on('error', () => {});
+    if (entry.transport === 'tcp') {
+      this.attach(socket, 'tcp', ip, port, entry.local, false);
+      return;
+    }
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.secureContext!,
+      requestCert: false,
+    });
+    tlsSocket.once('close', release);
+    const timer = setTimeout(() => {
+      this.emitLimit({
+        source,
+        limit: 'tls_handshake',
+        detail: `no TLS handshake within ${this.o.tlsHandshakeTimeoutMs} ms`,
+      });
+      tlsSocket.destroy();
+    }, this.o.tlsHandshakeTimeoutMs);
+    timer.unref();
+    tlsSocket.once('close', () => clearTimeout(timer));
+    tlsSocket.on('error', (err) => {
+      clearTimeout(timer);
+      this.o.log?.debug({ ip, port, err: err.message }, 'TLS connection failed');
+      tlsSocket.destroy();
+    });
+    tlsSocket.once('secure', () => {
+      clearTimeout(timer);
+      this.attach(tlsSocket, 'tls', ip, port, entry.local, false);
+    });
+  }
+
+  private connect(transport: TransportName, ip: string, port: number): StreamConnection {
+    const refused = this.table.admitOutbound();
+    if (refused !== null) {
+      throw new TransportErrors.TG_TRANSPORT_CONNECTION_LIMIT(
+        transport.toUpperCase(),
+        `${ip}:${port}`,
+        refused,
+      );
+    }
+    // Node queues writes until the connection (and the TLS handshake) is up.
+    const socket =
+      transport === 'tls'
+        ? tlsConnect({
+            host: ip,
+            port,
+            minVersion: 'TLSv1.2',
+            rejectUnauthorized: this.o.tlsVerifyPeer,
+          })
+        : netConnect({ host: ip, port });
+    socket.once('close', () => this.table.releaseOutbound());
+    socket.on('error', () => {});
+    return this.attach(socket, transport, ip, port, undefined, true);
+  }
+
+  private attach(
+    socket: Socket,
+    transport: TransportName,
+    ip: string,
+    port: number,
+    local: ListenAddress | undefined,
+    outbound: boolean,
+  ): StreamConnection {
+    const conn = new StreamConnection(
+      {
+        id: this.table.newId(transport),
+        transport,
+        socket,
+        remoteIp: ip,
+        remotePort: port,
+        ...(local === undefined ? {} : { local }),
+        outbound,
+        limits: this.o.limits,
+        maxBuffered: this.o.maxBufferedBytes,
+        idleTimeoutMs: this.o.idleTimeoutMs,
+      },
+      {
+        onFrame: (c, ev) => this.onFrame(c, ev),
+        onIdle: (c) =>
+          this.emitLimit({
+            source: this.sourceOf(c),
+            limit: 'idle_timeout',
+            detail: `silent for ${this.o.idleTimeoutMs} ms`,
+          }),
+        onClose: (c) => this.table.remove(c),
+      },
+    );
+    this.table.add(conn);
+    return conn;
+  }
+
+  private sourceOf(c: StreamConnection): Source {
+    return {
+      transport: c.transport,
+      ip: c.remoteIp,
+      port: c.remotePort,
+      connectionId: c.id,
+      ...(c.local === undefined ? {} : { local: c.local }),
+    };
+  }
+
+  private onFrame(conn: StreamConnection, ev: FrameEvent): void {
+    const source = this.sourceOf(conn);
+    if (ev.kind === 'message') {
+      this.deliver(ev.message, source);
+      return;
+    }
+    if (ev.kind !== 'reject') return;
+    let response: Buffer | undefined;
+    if (ev.status !== undefined) {
+      const res = buildRejectResponse(ev.raw, ev.reason, ev.status, source, this.o.limits);
+      if (res !== null) response = serialize(res);
+    }
+    conn.end(response);
+    this.emitReject(source, ev.reason, ev.detail, ev.status, response !== undefined);
+  }
+
+  // ---- events
+
+  private deliver(message: SipMessage, source: Source): void {
+    if (message.kind === 'request') stampReceived(message, source);
+    try {
+      this.emit('message', message, source);
+    } catch (err) {
+      // A bug above must not take the listener down with it.
+      this.o.log?.error({ err, ip: source.ip, port: source.port }, 'message handler failed');
+    }
+  }
+
+  private emitReject(
+    source: Source,
+    reason: ParseRejectReason,
+    detail: string,
+    status: number | undefined,
+    responded: boolean,
+  ): void {
+    this.o.log?.debug({ ip: source.ip, port: source.port, reason, detail }, 'SIP message refused');
+    try {
+      this.emit('reject', {
+        source,
+        reason,
+        detail,
+        ...(status === undefined ? {} : { status }),
+        responded,
+      });
+    } catch (err) {
+      this.o.log?.error({ err, ip: source.ip, port: source.port }, 'reject handler failed');
+    }
+  }
+
+  private emitLimit(ev: LimitEvent): void {
+    this.o.log?.debug({ ip: ev.source.ip, port: ev.source.port, limit: ev.limit }, ev.detail);
+    try {
+      this.emit('limit', ev);
+    } catch (err) {
+      this.o.log?.error({ err, ip: ev.source.ip }, 'limit handler failed');
+    }
+  }
+}
