@@ -8,6 +8,7 @@
 // veth, which the guard never does.) The first test checks the program really sees the
 // traffic in native mode, so a kernel where this differs fails loudly instead of passing
 // because nothing was filtered.
+import { execFileSync } from 'node:child_process';
 import test, { type ExecutionContext } from 'ava';
 import type { FloodEvent } from '../../src/dataplane/types.ts';
 import type { GuardConfig } from '../../src/dataplane/xdp.ts';
@@ -18,7 +19,7 @@ import {
   guardedLink,
   SIP_PORT,
 } from '../helpers/guarded-link.ts';
-import { sweepStaleNamespaces } from '../helpers/netns.ts';
+import { exec, sweepStaleNamespaces } from '../helpers/netns.ts';
 import { startXdpHost, type XdpHost } from '../helpers/xdp-host.ts';
 import { buildBpfObject } from './helpers.ts';
 
@@ -186,4 +187,37 @@ test('the flood event leads to a ban: the source then drops as banned, not as fl
   const after = await host.counters();
   t.is(after.banned - before.banned, 10);
   t.is(after.flood, before.flood, 'bans are checked before budgets');
+});
+
+/** The id of the XDP program attached to ifname in ns, or 0. */
+async function attachedProgId(ns: string, ifname: string): Promise<number> {
+  const { stdout } = await exec(ns, ['/usr/sbin/ip', '-d', '-j', 'link', 'show', 'dev', ifname]);
+  const [info] = JSON.parse(stdout) as { xdp?: { prog?: { id: number } } }[];
+  return info?.xdp?.prog?.id ?? 0;
+}
+
+function programExists(id: number): boolean {
+  try {
+    execFileSync('/usr/sbin/bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('close detaches the program; a crashed host leaves nothing once its namespace is gone', async (t) => {
+  const { g, host } = await setup(t);
+  t.not(await attachedProgId(g.link.b.ns, 'veth0'), 0);
+  await host.close();
+  t.is(await attachedProgId(g.link.b.ns, 'veth0'), 0, 'detached on close');
+
+  // A crash: the process dies without detaching, so the program stays on the veth...
+  const crashed = await startXdpHost(t, g.link.b.ns);
+  const id = await attachedProgId(g.link.b.ns, 'veth0');
+  t.true(programExists(id));
+  await crashed.kill();
+  t.is(await attachedProgId(g.link.b.ns, 'veth0'), id, 'still attached after the crash');
+  // ...until the teardown deletes the namespace, which destroys the veth and the program.
+  await g.link.cleanup();
+  t.true(await eventually(async () => !programExists(id), { timeoutMs: 20_000, intervalMs: 100 }));
 });

@@ -47,6 +47,8 @@ export interface XdpHost extends Dataplane {
   pollEvents(): Promise<number>;
   /** The child's CLOCK_MONOTONIC, the clock the program's expiries use. */
   monotonicNs(): Promise<bigint>;
+  /** SIGKILL, as a crash: nothing is detached. */
+  kill(): Promise<void>;
 }
 
 interface Pending {
@@ -177,5 +179,10 @@ export async function startXdpHost(
     setBucket: (ip, state) => call('setBucket', ip, state),
     pollEvents: () => call('pollEvents'),
     monotonicNs: async () => BigInt(await call<string>('monotonicNs')),
+    async kill() {
+      stopped = true;
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
