@@ -1,0 +1,219 @@
+// Client transactions (RFC 3261 §17.1, with the RFC 6026 Accepted state).
+//
+// INVITE (§17.1.1.2, Figure 5 as corrected by RFC 6026 §7.2):
+//
+//   Calling ── Timer A: retransmit, A doubles (unreliable only)
+//     ├─ Timer B: 408 to TU ──► Terminated
+//     ├─ 1xx: to TU ──► Proceeding ── 1xx: to TU
+//     ├─ 2xx: to TU ──► Accepted ── 2xx (retransmitted or forked): to TU ── Timer M ──► Terminated
+//     └─ 3xx-6xx: ACK, to TU ──► Completed ── 3xx-6xx again: ACK again ── Timer D ──► Terminated
+//
+// non-INVITE (§17.1.2.2, Figure 6):
+//
+//   Trying ── Timer E: retransmit, E = min(2E, T2) (unreliable only)
+//     ├─ Timer F: 408 to TU ──► Terminated
+//     ├─ 1xx: to TU ──► Proceeding ── Timer E: retransmit, E = T2; Timer F: 408 to TU
+//     └─ final: to TU ──► Completed ── (absorb) ── Timer K ──► Terminated
+//
+// A transport error is reported to the TU as a 503 (§8.1.3.1, §17.1.4), a timeout as a 408.
+// Proceeding of an INVITE has no timeout in Figure 5; Timer C (reset by each 1xx, §16.8)
+// bounds it here so a silent peer cannot hold the transaction for ever.
+import type { SipRequest, SipResponse } from '../message/index.ts';
+import type { TransactionContext } from './context.ts';
+import { type Endpoint, isReliable } from './endpoint.ts';
+import { makeAck, makeResponse } from './messages.ts';
+import { TimerSet } from './timer-set.ts';
+import { backoff, type TimerValues } from './timers.ts';
+
+export type ClientState =
+  | 'calling'
+  | 'trying'
+  | 'proceeding'
+  | 'completed'
+  | 'accepted'
+  | 'terminated';
+
+/** How the final answer came: from the peer, or made up locally after a timeout / error. */
+export type ClientOutcome = 'response' | 'timeout' | 'transport-error';
+
+export interface ClientHandlers {
+  /**
+   * Every response the transaction passes to the TU, in order: provisionals, the final, and
+   * for an INVITE every further 2xx (RFC 6026: retransmissions and other forks' answers,
+   * which a UAC must ACK and a proxy must forward). Local 408/503 finals included.
+   */
+  onResponse?(res: SipResponse, tx: ClientTransaction): void;
+}
+
+export class ClientTransaction {
+  readonly request: SipRequest;
+  readonly dest: Endpoint;
+  readonly isInvite: boolean;
+  readonly keys: readonly string[];
+  /** The first final response: from the peer, or a local 408 (timeout) / 503 (transport error). */
+  readonly done: Promise<SipResponse>;
+  readonly #ctx: TransactionContext;
+  readonly #handlers: ClientHandlers;
+  readonly #t: TimerValues;
+  readonly #timers: TimerSet;
+  readonly #reliable: boolean;
+  #resolve!: (res: SipResponse) => void;
+  #state: ClientState;
+  #outcome: ClientOutcome | undefined;
+  #ack: SipRequest | undefined;
+  #interval = 0;
+
+  constructor(
+    request: SipRequest,
+    dest: Endpoint,
+    key: string,
+    ctx: TransactionContext,
+    handlers: ClientHandlers,
+  ) {
+    this.request = request;
+    this.dest = dest;
+    this.keys = [key];
+    this.isInvite = request.method === 'INVITE';
+    this.#ctx = ctx;
+    this.#handlers = handlers;
+    this.#reliable = isReliable(dest.transport);
+    this.#t = ctx.timersFor(this.#reliable);
+    this.#timers = new TimerSet(ctx.clock);
+    this.#state = this.isInvite ? 'calling' : 'trying';
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** Undefined until the final answer is known. */
+  get outcome(): ClientOutcome | undefined {
+    return this.#outcome;
+  }
+
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /** Sends the request and starts the timers (§17.1.1.2, §17.1.2.2). Called once by the layer. */
+  start(): void {
+    if (!this.#transmit()) return;
+    if (this.isInvite) {
+      if (!this.#reliable) this.#startRetransmit('A', this.#t.A);
+      this.#timers.start('B', this.#t.B, () => this.#fail('timeout'));
+    } else {
+      if (!this.#reliable) this.#startRetransmit('E', this.#t.E);
+      this.#timers.start('F', this.#t.F, () => this.#fail('timeout'));
+    }
+  }
+
+  /** A response matched to this transaction (§17.1.3). */
+  receive(res: SipResponse): void {
+    if (this.isInvite) this.#receiveInvite(res);
+    else this.#receiveNonInvite(res);
+  }
+
+  #receiveInvite(res: SipResponse): void {
+    const s = this.#state;
+    if (s === 'terminated') return;
+    if (s === 'completed') {
+      // §17.1.1.2: a retransmitted 3xx-6xx gets the same ACK again; the TU saw it already.
+      if (res.status >= 300 && this.#ack !== undefined) this.#ctx.send(this.#ack, this.dest);
+      return;
+    }
+    if (s === 'accepted') {
+      // RFC 6026 §7.2: further 2xx go to the TU; anything else is dropped.
+      if (res.status >= 200 && res.status < 300) this.#handlers.onResponse?.(res, this);
+      return;
+    }
+    // calling or proceeding
+    if (res.status < 200) {
+      this.#timers.stop('A');
+      this.#timers.stop('B');
+      this.#state = 'proceeding';
+      this.#timers.start('C', this.#t.C, () => this.#fail('timeout'));
+      this.#handlers.onResponse?.(res, this);
+      return;
+    }
+    this.#timers.stopAll();
+    if (res.status < 300) {
+      this.#state = 'accepted';
+      this.#timers.start('M', this.#t.M, () => this.#terminate());
+    } else {
+      this.#state = 'completed';
+      this.#ack = makeAck(this.request, res);
+      this.#ctx.send(this.#ack, this.dest);
+    }
+    this.#final(res, 'response');
+    if (this.#state === 'completed') this.#after('D', this.#t.D);
+  }
+
+  #receiveNonInvite(res: SipResponse): void {
+    const s = this.#state;
+    if (s !== 'trying' && s !== 'proceeding') return; // completed: absorb retransmissions
+    if (res.status < 200) {
+      this.#state = 'proceeding';
+      this.#handlers.onResponse?.(res, this);
+      return;
+    }
+    this.#timers.stopAll();
+    this.#state = 'completed';
+    this.#final(res, 'response');
+    this.#after('K', this.#t.K);
+  }
+
+  /** Timers A and E: retransmit, then back off (A doubles, E doubles up to T2; §17.1.2.2). */
+  #startRetransmit(name: 'A' | 'E', ms: number): void {
+    this.#interval = ms;
+    this.#timers.start(name, ms, () => {
+      if (!this.#transmit()) return;
+      // §17.1.2.2: in Proceeding, E fires every T2.
+      const next =
+        name === 'E' && this.#state === 'proceeding'
+          ? this.#t.T2
+          : backoff(this.#interval, this.#t.T2, name === 'E');
+      this.#startRetransmit(name, next);
+    });
+  }
+
+  #transmit(): boolean {
+    if (this.#ctx.send(this.request, this.dest)) return true;
+    this.#fail('transport-error');
+    return false;
+  }
+
+  #fail(outcome: 'timeout' | 'transport-error'): void {
+    if (this.#state === 'terminated') return;
+    this.#timers.stopAll();
+    const res =
+      outcome === 'timeout'
+        ? makeResponse(this.request, 408, 'Request Timeout')
+        : makeResponse(this.request, 503, 'Service Unavailable');
+    // A failure after the final answer (e.g. an ACK that cannot be sent) only ends things.
+    if (this.#outcome === undefined) this.#final(res, outcome);
+    this.#terminate();
+  }
+
+  #final(res: SipResponse, outcome: ClientOutcome): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    this.#resolve(res);
+    this.#handlers.onResponse?.(res, this);
+  }
+
+  /** Starts a timer that waits out retransmissions; 0 (reliable transports) means now. */
+  #after(name: 'D' | 'K', ms: number): void {
+    if (ms === 0) this.#terminate();
+    else this.#timers.start(name, ms, () => this.#terminate());
+  }
+
+  #terminate(): void {
+    if (this.#state === 'terminated') return;
+    this.#state = 'terminated';
+    this.#timers.stopAll();
+    this.#ctx.terminated(this);
+  }
+}

@@ -1,0 +1,15 @@
+// What a transaction needs from the layer that owns it: time, the timer values for its
+// transport, a way to send, and a way to leave the table. Transactions never see each other.
+import type { SipMessage } from '../message/index.ts';
+import type { Clock } from './clock.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { TimerValues } from './timers.ts';
+
+export interface TransactionContext {
+  readonly clock: Clock;
+  /** Hands a message to the transport; false when the transport reported an error (§18.4). */
+  send(message: SipMessage, dest: Endpoint): boolean;
+  /** Called once, when the transaction enters Terminated: it must leave the table now. */
+  terminated(tx: { readonly keys: readonly string[] }): void;
+  timersFor(reliable: boolean): TimerValues;
+}

@@ -1,0 +1,126 @@
+// Transaction matching keys (RFC 3261 §17.1.3, §17.2.3). A key is a string so that the
+// transaction table is one Map lookup per message.
+//
+// Server side, RFC 3261 peers: the top Via branch (it starts with the magic cookie
+// z9hG4bK), the top Via sent-by, and the method — with ACK mapped to INVITE because the ACK
+// of a non-2xx final response belongs to the INVITE's transaction. CANCEL carries the same
+// branch as its INVITE but is a transaction of its own (§9.2), so its key differs by method.
+//
+// Server side, RFC 2543 peers (no cookie, or a branch that is only the cookie, RFC 4475
+// §3.2.1 badbranch.dat): Request-URI, To tag, From tag, Call-ID, CSeq and top Via. The ACK is
+// special: its To tag is the one of the response it acknowledges, which the INVITE did not
+// have, so an ACK is looked up by ackKey (everything but the To tag, and the CSeq number
+// without the method) and its To tag is checked against the response the transaction sent.
+//
+// Client side: the branch of the request we sent and the CSeq method of the response
+// (CANCEL and its INVITE share the branch).
+import type { SipMessage, SipRequest, SipResponse, Via } from '../message/index.ts';
+import { hasRfc3261Branch } from '../message/index.ts';
+
+/** Fields are joined with NUL, which cannot occur in a parsed header value or URI text. */
+const SEP = '\u0000';
+
+function topVia(m: SipMessage): Via | undefined {
+  const r = m.tryView('via');
+  return r.ok ? r.value[0] : undefined;
+}
+
+/** Via compared field by field: transport, sent-by and every parameter (names sorted). */
+function viaIdentity(v: Via): string {
+  const params = [...v.params.entries()]
+    .map(([k, val]) => (val === null ? k : `${k}=${val}`))
+    .sort()
+    .join(';');
+  return `${v.protocol}/${v.version}/${v.transport} ${v.host}:${v.port ?? ''};${params}`;
+}
+
+export interface ServerKeys {
+  /** The key the request is matched by (for ACK: the key of the INVITE it may belong to). */
+  readonly key: string;
+  /** True when the peer is RFC 2543 style (no usable magic-cookie branch). */
+  readonly rfc2543: boolean;
+}
+
+interface Rfc2543Fields {
+  readonly uri: string;
+  readonly toTag: string;
+  readonly fromTag: string;
+  readonly callId: string;
+  readonly seq: number;
+  readonly via: string;
+}
+
+function rfc2543Fields(req: SipRequest, via: Via): Rfc2543Fields | undefined {
+  const to = req.tryView('to');
+  const from = req.tryView('from');
+  const callId = req.tryView('callId');
+  const cseq = req.tryView('cseq');
+  if (!to.ok || !from.ok || !callId.ok || !cseq.ok) return undefined;
+  return {
+    uri: req.uriText,
+    toTag: to.value.tag ?? '',
+    fromTag: from.value.tag ?? '',
+    callId: callId.value,
+    seq: cseq.value.seq,
+    via: viaIdentity(via),
+  };
+}
+
+function rfc2543Key(f: Rfc2543Fields, method: string): string {
+  return ['2543', f.uri, f.toTag, f.fromTag, f.callId, f.seq, method, f.via].join(SEP);
+}
+
+/**
+ * §17.2.3 for an RFC 2543 ACK: the key of the INVITE it acknowledges, without the To tag (the
+ * ACK's To tag is checked against the response sent, see ServerTransaction.acceptsAck).
+ */
+function rfc2543AckKey(f: Rfc2543Fields): string {
+  return ['2543-ack', f.uri, f.fromTag, f.callId, f.seq, f.via].join(SEP);
+}
+
+/**
+ * The server transaction key of a request; `asMethod` overrides the method, which is how a
+ * CANCEL finds its INVITE (§9.2: same rules as §17.2.3 except the method). Undefined when the
+ * request lacks a usable top Via, CSeq, From, To or Call-ID (it cannot be matched at all).
+ */
+export function serverKey(req: SipRequest, asMethod?: string): ServerKeys | undefined {
+  const via = topVia(req);
+  if (via === undefined) return undefined;
+  const method = asMethod ?? (req.method === 'ACK' ? 'INVITE' : req.method);
+  if (hasRfc3261Branch(via.branch)) {
+    if (!req.tryView('cseq').ok) return undefined;
+    return {
+      key: ['3261', via.branch, `${via.host}:${via.port ?? ''}`, method].join(SEP),
+      rfc2543: false,
+    };
+  }
+  const f = rfc2543Fields(req, via);
+  if (f === undefined) return undefined;
+  if (req.method === 'ACK' && asMethod === undefined) {
+    return { key: rfc2543AckKey(f), rfc2543: true };
+  }
+  return { key: rfc2543Key(f, method), rfc2543: true };
+}
+
+/** For an RFC 2543 INVITE: the second key its ACK will be looked up by. */
+export function serverAckAlias(invite: SipRequest): string | undefined {
+  const via = topVia(invite);
+  if (via === undefined) return undefined;
+  const f = rfc2543Fields(invite, via);
+  return f === undefined ? undefined : rfc2543AckKey(f);
+}
+
+/** §17.1.3: the client transaction a response belongs to. */
+export function clientKeyOfResponse(res: SipResponse): string | undefined {
+  const via = topVia(res);
+  const cseq = res.tryView('cseq');
+  if (via?.branch === undefined || !cseq.ok) return undefined;
+  return via.branch + SEP + cseq.value.method;
+}
+
+/** The key a request we send will be matched by; undefined without an RFC 3261 branch. */
+export function clientKeyOfRequest(req: SipRequest): string | undefined {
+  const via = topVia(req);
+  if (via === undefined || !hasRfc3261Branch(via.branch)) return undefined;
+  return via.branch + SEP + req.method;
+}

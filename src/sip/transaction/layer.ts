@@ -1,0 +1,250 @@
+// The transaction layer (RFC 3261 §17): one table of live transactions, matching of what the
+// transport delivers, and the hand-off to the transaction user (TU: registrar, proxy core).
+// It meets the transport only through `send(message, dest)` and `receive(message, source)`,
+// and the TU only through the handlers below, sipgo-style.
+//
+// The table is bounded (`maxTransactions`): a request that would open one more transaction
+// is answered 503 without state (RFC 3261 §21.5.4) and counted, so a flood of distinct
+// requests costs a bounded amount of memory. Transactions leave the table the moment they
+// terminate (§17.1.1.2: "destroyed the instant it enters Terminated").
+import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
+import { type ClientHandlers, ClientTransaction } from './client.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { TransactionContext } from './context.ts';
+import type { Endpoint } from './endpoint.ts';
+import { TransactionErrors } from './errors.ts';
+import { clientKeyOfRequest, clientKeyOfResponse, serverAckAlias, serverKey } from './keys.ts';
+import { makeResponse, newTag } from './messages.ts';
+import { type ServerEndReason, ServerTransaction } from './server.ts';
+import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
+
+export const DEFAULT_MAX_TRANSACTIONS = 100_000;
+
+export interface TransactionLayerOptions {
+  /**
+   * Hands a message to the transport. For a response, `dest` is where the request came from;
+   * the transport applies §18.2.2 / RFC 3581 (received, rport) and connection reuse.
+   * Return false or throw to report a transport error (§18.4).
+   */
+  send(message: SipMessage, dest: Endpoint): boolean | undefined;
+  /** A request that opened a new server transaction. Answer it with tx.respond(). */
+  onRequest(tx: ServerTransaction, req: SipRequest): void;
+  /**
+   * An ACK that is not the ACK of a 3xx-6xx we sent: the ACK of a 2xx (its own transaction,
+   * §17), given with the INVITE transaction when it matched one in Accepted (RFC 6026 §7.1).
+   */
+  onAck?(ack: SipRequest, source: Endpoint, tx: ServerTransaction | undefined): void;
+  /** A response that matches no client transaction (§17.1.3; RFC 6026 §7.3 for proxies). */
+  onStrayResponse?(res: SipResponse, source: Endpoint): void;
+  /** A server transaction ended; 'timeout' and 'transport-error' must reach the TU (§17.2.4). */
+  onServerEnd?(tx: ServerTransaction, reason: ServerEndReason): void;
+  /** A TU handler threw; the layer answers 500 where it still can and carries on. */
+  onError?(err: unknown): void;
+  clock?: Clock;
+  timers?: Partial<BaseTimers>;
+  maxTransactions?: number;
+}
+
+export interface TransactionStats {
+  /** Live server and client transactions. */
+  server: number;
+  client: number;
+  /** Requests answered 503 because the table was full. */
+  refusedFull: number;
+  /** Messages without the fields matching needs (top Via, CSeq…); dropped. */
+  unmatchable: number;
+  /** Requests that matched a live server transaction (retransmissions, ACKs). */
+  matched: number;
+  /** Responses that matched no client transaction. */
+  strayResponses: number;
+  /** ACKs handed to the TU (ACKs of 2xx, §17; unmatched ACKs). */
+  acksToTu: number;
+  /** Exceptions thrown by the TU's handlers. */
+  tuErrors: number;
+}
+
+export class TransactionLayer {
+  readonly #opts: TransactionLayerOptions;
+  readonly #clock: Clock;
+  readonly #max: number;
+  readonly #reliableTimers: TimerValues;
+  readonly #unreliableTimers: TimerValues;
+  readonly #servers = new Map<string, ServerTransaction>();
+  readonly #clients = new Map<string, ClientTransaction>();
+  readonly #ctx: TransactionContext;
+  #serverCount = 0;
+  readonly #stats = {
+    refusedFull: 0,
+    unmatchable: 0,
+    matched: 0,
+    strayResponses: 0,
+    acksToTu: 0,
+    tuErrors: 0,
+  };
+
+  constructor(opts: TransactionLayerOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#max = opts.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
+    if (!Number.isSafeInteger(this.#max) || this.#max < 1) {
+      throw new TransactionErrors.TG_SIPTX_BAD_OPTION('maxTransactions', 'must be an integer ≥ 1');
+    }
+    const base = { ...DEFAULT_BASE_TIMERS, ...opts.timers };
+    try {
+      this.#reliableTimers = deriveTimers(base, true);
+      this.#unreliableTimers = deriveTimers(base, false);
+    } catch (err) {
+      throw new TransactionErrors.TG_SIPTX_BAD_OPTION('timers', (err as Error).message);
+    }
+    this.#ctx = {
+      clock: this.#clock,
+      send: (m, d) => this.#send(m, d),
+      terminated: (tx) => this.#remove(tx),
+      timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
+    };
+  }
+
+  get stats(): Readonly<TransactionStats> {
+    return { ...this.#stats, server: this.#serverCount, client: this.#clients.size };
+  }
+
+  /** Live transactions, server and client. */
+  get size(): number {
+    return this.#serverCount + this.#clients.size;
+  }
+
+  /** Entry point for every parsed message the transport receives. */
+  receive(message: SipMessage, source: Endpoint): void {
+    if (message.kind === 'request') this.#receiveRequest(message, source);
+    else this.#receiveResponse(message, source);
+  }
+
+  /**
+   * Starts a client transaction for `req` (not ACK: an ACK is sent with sendStateless). The
+   * request must already carry its top Via with a fresh RFC 3261 branch (messages.newBranch).
+   * Throws TG_SIPTX_TABLE_FULL when the table is full.
+   */
+  sendRequest(req: SipRequest, dest: Endpoint, handlers: ClientHandlers = {}): ClientTransaction {
+    if (req.method === 'ACK') {
+      throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('ACK has no client transaction (§17)');
+    }
+    const key = clientKeyOfRequest(req);
+    if (key === undefined) {
+      throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('top Via needs an RFC 3261 branch');
+    }
+    if (this.#clients.has(key)) {
+      throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('branch already in use');
+    }
+    if (this.size >= this.#max) throw new TransactionErrors.TG_SIPTX_TABLE_FULL(this.size);
+    const tx = new ClientTransaction(req, dest, key, this.#ctx, handlers);
+    this.#clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Sends without a transaction: the ACK of a 2xx (§13.2.2.4), a proxy's stray 2xx. */
+  sendStateless(message: SipMessage, dest: Endpoint): boolean {
+    return this.#send(message, dest);
+  }
+
+  /**
+   * §9.2: the INVITE server transaction a CANCEL refers to (same matching as §17.2.3 but for
+   * the method), or undefined — then the TU answers the CANCEL 481.
+   */
+  findInviteFor(cancel: SipRequest): ServerTransaction | undefined {
+    const k = serverKey(cancel, 'INVITE');
+    const tx = k === undefined ? undefined : this.#servers.get(k.key);
+    return tx?.isInvite ? tx : undefined;
+  }
+
+  #receiveRequest(req: SipRequest, source: Endpoint): void {
+    const k = serverKey(req);
+    if (k === undefined) {
+      this.#stats.unmatchable++;
+      return;
+    }
+    const tx = this.#servers.get(k.key);
+    const isAck = req.method === 'ACK';
+    if (tx !== undefined && (!isAck || !k.rfc2543 || tx.acceptsAck(req))) {
+      // §17.2.1 / §17.2.2: retransmissions and the non-2xx ACK stay in the transaction; an ACK
+      // in Accepted goes on to the TU (RFC 6026 §7.1).
+      this.#stats.matched++;
+      tx.receive(req, source);
+      return;
+    }
+    if (isAck) {
+      this.#stats.acksToTu++;
+      this.#callTu(() => this.#opts.onAck?.(req, source, undefined));
+      return;
+    }
+    if (this.size >= this.#max) {
+      this.#stats.refusedFull++;
+      this.#send(makeResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
+      return;
+    }
+    const keys = [k.key];
+    if (k.rfc2543 && req.method === 'INVITE') {
+      const alias = serverAckAlias(req);
+      if (alias !== undefined) keys.push(alias);
+    }
+    const created = new ServerTransaction(req, source, keys, this.#ctx, {
+      ack: (ack, from, t) => {
+        this.#stats.acksToTu++;
+        this.#callTu(() => this.#opts.onAck?.(ack, from, t));
+      },
+      end: (t, reason) => this.#callTu(() => this.#opts.onServerEnd?.(t, reason)),
+    });
+    for (const key of keys) this.#servers.set(key, created);
+    this.#serverCount++;
+    if (
+      !this.#callTu(() => this.#opts.onRequest(created, req)) &&
+      created.lastResponse === undefined
+    ) {
+      created.respond(makeResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
+    }
+  }
+
+  #receiveResponse(res: SipResponse, source: Endpoint): void {
+    const key = clientKeyOfResponse(res);
+    if (key === undefined) {
+      this.#stats.unmatchable++;
+      return;
+    }
+    const tx = this.#clients.get(key);
+    if (tx !== undefined) {
+      tx.receive(res);
+      return;
+    }
+    this.#stats.strayResponses++;
+    this.#callTu(() => this.#opts.onStrayResponse?.(res, source));
+  }
+
+  #send(message: SipMessage, dest: Endpoint): boolean {
+    try {
+      return this.#opts.send(message, dest) !== false;
+    } catch {
+      return false;
+    }
+  }
+
+  #remove(tx: { readonly keys: readonly string[] }): void {
+    if (tx instanceof ServerTransaction) {
+      for (const key of tx.keys) if (this.#servers.get(key) === tx) this.#servers.delete(key);
+      this.#serverCount--;
+    } else {
+      for (const key of tx.keys) this.#clients.delete(key);
+    }
+  }
+
+  /** Runs a TU handler; a throwing TU must not break the layer. Returns false if it threw. */
+  #callTu(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      this.#stats.tuErrors++;
+      this.#opts.onError?.(err);
+      return false;
+    }
+  }
+}

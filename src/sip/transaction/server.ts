@@ -1,0 +1,237 @@
+// Server transactions (RFC 3261 §17.2, with the RFC 6026 Accepted state).
+//
+// INVITE (§17.2.1, Figure 7 as corrected by RFC 6026 §7.1):
+//
+//   Proceeding ── 1xx from TU: send ─────────────── (INVITE again: resend last 1xx)
+//     │  └─ no TU answer within 200 ms: send 100 Trying
+//     ├─ 2xx from TU: send ──► Accepted ── INVITE again: absorb; ACK: to TU;
+//     │                          │         more 2xx from TU: send (the TU retransmits them)
+//     │                          └─ Timer L ──► Terminated
+//     └─ 3xx-6xx from TU: send ──► Completed ── INVITE again / Timer G: resend final
+//                                    ├─ ACK ──► Confirmed ── (absorb) ── Timer I ──► Terminated
+//                                    └─ Timer H (no ACK): inform TU ──► Terminated
+//
+// non-INVITE (§17.2.2, Figure 8):
+//
+//   Trying ── request again: absorb
+//     ├─ 1xx from TU: send ──► Proceeding ── request again: resend last 1xx
+//     └─ final from TU: send ──► Completed ── request again: resend final;
+//                                  more finals from TU: discard; Timer J ──► Terminated
+//
+// A transport error when sending ends the transaction and informs the TU (§17.2.4).
+//
+// Two bounds the RFC leaves to the TU are kept here so that a TU that never answers cannot
+// leak transactions: an INVITE without any response from the TU for Timer C is answered
+// 408 (as a proxy's Timer C would end it, §16.8), and a non-INVITE left unanswered for
+// 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
+import type { SipRequest, SipResponse } from '../message/index.ts';
+import type { TransactionContext } from './context.ts';
+import { type Endpoint, isReliable } from './endpoint.ts';
+import { TransactionErrors } from './errors.ts';
+import { makeResponse, newTag } from './messages.ts';
+import { TimerSet } from './timer-set.ts';
+import { backoff, type TimerValues } from './timers.ts';
+
+export type ServerState =
+  | 'trying'
+  | 'proceeding'
+  | 'completed'
+  | 'confirmed'
+  | 'accepted'
+  | 'terminated';
+
+/**
+ * Why a server transaction ended: 'done' (normal), 'timeout' (Timer H: the 3xx-6xx was never
+ * acknowledged), 'transport-error', 'abandoned' (the TU never answered, see above).
+ */
+export type ServerEndReason = 'done' | 'timeout' | 'transport-error' | 'abandoned';
+
+export interface ServerHooks {
+  /** RFC 6026 §7.1: an ACK matched to an INVITE in Accepted goes to the TU. */
+  ack(ack: SipRequest, source: Endpoint, tx: ServerTransaction): void;
+  end(tx: ServerTransaction, reason: ServerEndReason): void;
+}
+
+export class ServerTransaction {
+  readonly request: SipRequest;
+  readonly source: Endpoint;
+  readonly isInvite: boolean;
+  /** Table keys this transaction is found by (two for an RFC 2543 INVITE: itself and its ACK). */
+  readonly keys: readonly string[];
+  readonly #ctx: TransactionContext;
+  readonly #hooks: ServerHooks;
+  readonly #t: TimerValues;
+  readonly #timers: TimerSet;
+  #state: ServerState;
+  #last: SipResponse | undefined;
+  #abandoned = false;
+  #retransmitInterval = 0;
+
+  constructor(
+    request: SipRequest,
+    source: Endpoint,
+    keys: readonly string[],
+    ctx: TransactionContext,
+    hooks: ServerHooks,
+  ) {
+    this.request = request;
+    this.source = source;
+    this.keys = keys;
+    this.isInvite = request.method === 'INVITE';
+    this.#ctx = ctx;
+    this.#hooks = hooks;
+    this.#t = ctx.timersFor(isReliable(source.transport));
+    this.#timers = new TimerSet(ctx.clock);
+    if (this.isInvite) {
+      // §17.2.1: Proceeding at once; a 100 Trying if the TU stays silent for 200 ms.
+      this.#state = 'proceeding';
+      this.#timers.start('trying', this.#t.trying, () => this.#sendTrying());
+      this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
+    } else {
+      this.#state = 'trying';
+      this.#timers.start('F', this.#t.F, () => {
+        this.#abandoned = true;
+        this.#terminate('abandoned');
+      });
+    }
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** The last response sent (what a retransmitted request gets again). */
+  get lastResponse(): SipResponse | undefined {
+    return this.#last;
+  }
+
+  /** Live timers, for tests that check nothing is left behind. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /**
+   * Sends a response from the TU. Returns false when the transaction no longer takes it
+   * (already answered finally, or terminated): §17.2.2 says such responses are discarded.
+   */
+  respond(res: SipResponse): boolean {
+    if (!Number.isInteger(res.status) || res.status < 100 || res.status > 699) {
+      throw new TransactionErrors.TG_SIPTX_BAD_RESPONSE(`status ${res.status}`);
+    }
+    const provisional = res.status < 200;
+    switch (this.#state) {
+      case 'trying':
+      case 'proceeding':
+        break;
+      case 'accepted':
+        // RFC 6026 §7.1: the TU's 2xx retransmissions (and 2xx of other forks) pass through.
+        if (res.status >= 200 && res.status < 300) return this.#send(res, false);
+        return false;
+      default:
+        return false;
+    }
+    this.#timers.stop('trying');
+    if (provisional) {
+      this.#state = 'proceeding';
+      if (this.isInvite) this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
+      return this.#send(res, true);
+    }
+    this.#timers.stop('C');
+    this.#timers.stop('F');
+    if (!this.#send(res, true)) return false;
+    if (!this.isInvite) {
+      this.#state = 'completed';
+      this.#after('J', this.#t.J, () => this.#terminate('done'));
+    } else if (res.status < 300) {
+      this.#state = 'accepted';
+      this.#timers.start('L', this.#t.L, () => this.#terminate('done'));
+    } else {
+      this.#state = 'completed';
+      if (!isReliable(this.source.transport)) {
+        this.#retransmitInterval = this.#t.G;
+        this.#timers.start('G', this.#retransmitInterval, () => this.#timerG());
+      }
+      this.#timers.start('H', this.#t.H, () => this.#terminate('timeout'));
+    }
+    return true;
+  }
+
+  /**
+   * For an RFC 2543 ACK found by its INVITE's ACK key: §17.2.3 also wants its To tag to be
+   * the one of the response we sent.
+   */
+  acceptsAck(ack: SipRequest): boolean {
+    const sent = this.#last?.tryView('to');
+    const got = ack.tryView('to');
+    return sent?.ok === true && got.ok && sent.value.tag === got.value.tag;
+  }
+
+  /** A request matched to this transaction: a retransmission, or the ACK of an INVITE. */
+  receive(req: SipRequest, source: Endpoint): void {
+    if (req.method === 'ACK') {
+      if (!this.isInvite) return;
+      if (this.#state === 'completed') {
+        // §17.2.1: Completed → Confirmed; wait out ACK retransmissions for Timer I.
+        this.#timers.stop('G');
+        this.#timers.stop('H');
+        this.#state = 'confirmed';
+        this.#after('I', this.#t.I, () => this.#terminate('done'));
+      } else if (this.#state === 'accepted') {
+        this.#hooks.ack(req, source, this);
+      }
+      return;
+    }
+    // A retransmission of the request.
+    switch (this.#state) {
+      case 'proceeding':
+      case 'completed':
+        // §17.2.1 / §17.2.2: resend the latest response (the last 1xx, or the final).
+        if (this.#last !== undefined) this.#send(this.#last, false);
+        return;
+      default:
+        // trying (§17.2.2), confirmed (§17.2.1), accepted (RFC 6026 §7.1): absorbed.
+        return;
+    }
+  }
+
+  #sendTrying(): void {
+    if (this.#state === 'proceeding' && this.#last === undefined) {
+      this.#send(makeResponse(this.request, 100, 'Trying'), true);
+    }
+  }
+
+  /** Timer G (§17.2.1): resend the final response, doubling the interval up to T2. */
+  #timerG(): void {
+    if (this.#state !== 'completed' || this.#last === undefined) return;
+    if (!this.#send(this.#last, false)) return;
+    this.#retransmitInterval = backoff(this.#retransmitInterval, this.#t.T2, true);
+    this.#timers.start('G', this.#retransmitInterval, () => this.#timerG());
+  }
+
+  #abandonInvite(): void {
+    this.#abandoned = true;
+    this.respond(makeResponse(this.request, 408, 'Request Timeout', { toTag: newTag() }));
+  }
+
+  /** Passes a response to the transport; a transport error terminates (§17.2.4). */
+  #send(res: SipResponse, remember: boolean): boolean {
+    if (remember) this.#last = res;
+    if (this.#ctx.send(res, this.source)) return true;
+    this.#terminate('transport-error');
+    return false;
+  }
+
+  /** Starts a timer that waits out retransmissions; 0 (reliable transports) means now. */
+  #after(name: 'I' | 'J', ms: number, fire: () => void): void {
+    if (ms === 0) fire();
+    else this.#timers.start(name, ms, fire);
+  }
+
+  #terminate(reason: ServerEndReason): void {
+    if (this.#state === 'terminated') return;
+    this.#state = 'terminated';
+    this.#timers.stopAll();
+    this.#ctx.terminated(this);
+    this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
+  }
+}
