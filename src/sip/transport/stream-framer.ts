@@ -45,6 +45,8 @@ export class StreamFramer {
   private searchFrom = 0;
   /** Bytes from `start` needed before parsing again; 0 = header block not yet complete. */
   private needed = 0;
+  /** Absolute offset of the blank line ending the current header block, once found. */
+  private headEnd = 0;
   private dead = false;
   private readonly limits: ParseLimits;
   private readonly maxBuffered: number;
@@ -97,13 +99,8 @@ export class StreamFramer {
           this.searchFrom = this.end;
           // The parser decides when a header block without its end is too long.
           if (this.end - this.start < this.limits.maxMessageBytes) return;
-        } else {
-          this.needed = headEnd + 4 - this.start;
-          const cl = CONTENT_LENGTH.exec(buf.toString('latin1', this.start, headEnd));
-          if (cl !== null) this.needed += Number(cl[1]);
-        }
-      }
-      if (this.end - this.start < this.needed) return;
+        } else this.headEnd = headEnd;
+      } else if (this.end - this.start < this.needed) return;
       const r = parseMessage(buf.subarray(this.start, this.end), {
         transport: 'stream',
         limits: this.limits,
@@ -116,8 +113,14 @@ export class StreamFramer {
         continue;
       }
       if (r.reason === 'incomplete') {
-        // The hint was short (folded Content-Length, say): parse again on the next byte.
-        this.needed = this.end - this.start + 1;
+        // The body is short: wait for the announced Content-Length before parsing again. If
+        // the hint cannot be read (a folded value, say) or was short, try on the next byte.
+        const cl =
+          this.needed === 0
+            ? CONTENT_LENGTH.exec(buf.toString('latin1', this.start, this.headEnd))
+            : null;
+        const hint = cl === null ? 0 : this.headEnd + 4 - this.start + Number(cl[1]);
+        this.needed = Math.max(hint, this.end - this.start + 1);
         return;
       }
       this.fail(out, r.reason, r.detail, r.status);
