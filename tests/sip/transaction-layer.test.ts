@@ -1,0 +1,188 @@
+// The transaction table: bounded, emptied by the timers, robust to any order of events.
+import test from 'ava';
+import fc from 'fast-check';
+import { registeredErrorCodes } from '../../src/errors.ts';
+import type { SipRequest } from '../../src/sip/message/index.ts';
+import {
+  type ClientTransaction,
+  DEFAULT_MAX_TRANSACTIONS,
+  type Endpoint,
+  makeResponse,
+  type ServerTransaction,
+  TransactionErrors,
+  TransactionLayer,
+} from '../../src/sip/transaction/index.ts';
+import { harness, request, TCP_PEER, UDP_PEER } from '../helpers/transaction-harness.ts';
+
+test('a full table answers new requests 503 without state, counts them, and still serves its own', (t) => {
+  const h = harness({ maxTransactions: 3 });
+  for (const b of ['z9hG4bK1', 'z9hG4bK2', 'z9hG4bK3'])
+    h.layer.receive(request({ branch: b }), UDP_PEER);
+  h.layer.receive(request({ branch: 'z9hG4bK4' }), UDP_PEER);
+  h.layer.receive(request({ branch: 'z9hG4bK5', method: 'INVITE' }), UDP_PEER);
+  t.is(h.requests.length, 3, 'the TU never sees the refused ones');
+  t.deepEqual(h.lines(), ['503 Service Unavailable', '503 Service Unavailable']);
+  t.truthy(h.sent[0]!.message.to().tag);
+  t.is(h.layer.stats.refusedFull, 2);
+  t.is(h.layer.size, 3);
+  // An ACK is never answered, full or not.
+  h.layer.receive(request({ branch: 'z9hG4bK6', method: 'ACK', cseqMethod: 'ACK' }), UDP_PEER);
+  t.is(h.sent.length, 2);
+  // Retransmissions of live transactions are still absorbed and answered.
+  const { tx, req } = h.requests[0]!;
+  tx.respond(makeResponse(req, 200, 'OK', { toTag: 't' }));
+  h.layer.receive(request({ branch: 'z9hG4bK1' }), UDP_PEER);
+  t.deepEqual(h.lines().slice(2), ['200 OK', '200 OK']);
+  // The client side shares the bound.
+  const err = t.throws(() => h.layer.sendRequest(request({ branch: 'z9hG4bKout' }), UDP_PEER));
+  t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
+  // Once transactions end there is room again.
+  h.clock.runAll();
+  t.is(h.layer.size, 0);
+  h.layer.receive(request({ branch: 'z9hG4bK4' }), UDP_PEER);
+  t.is(h.requests.length, 4);
+});
+
+test('the default bound is 100k and bad bounds are refused', (t) => {
+  t.is(DEFAULT_MAX_TRANSACTIONS, 100_000);
+  for (const maxTransactions of [0, -1, 1.5, Number.NaN]) {
+    const err = t.throws(
+      () => new TransactionLayer({ send: () => true, onRequest: () => {}, maxTransactions }),
+    );
+    t.is((err as { code?: string }).code, 'TG_SIPTX_BAD_OPTION');
+  }
+});
+
+test('a flood of distinct requests costs at most the bound, and the table drains to empty', (t) => {
+  const max = 2000;
+  const h = harness({ maxTransactions: max });
+  for (let i = 0; i < 5000; i++) {
+    h.layer.receive(request({ branch: `z9hG4bKflood${i}`, callId: `c${i}` }), UDP_PEER);
+  }
+  t.is(h.layer.size, max);
+  t.is(h.layer.stats.refusedFull, 5000 - max);
+  h.clock.runAll();
+  t.is(h.layer.size, 0);
+  t.is(h.clock.pending, 0);
+});
+
+test('the catalogue codes are registered for this area only', (t) => {
+  const codes = Object.keys(TransactionErrors);
+  t.true(codes.length > 0);
+  for (const code of codes) t.is(registeredErrorCodes().get(code), 'sip-transaction');
+});
+
+// Any interleaving of requests, retransmissions, TU answers, ACKs, client requests, peer
+// responses, transport errors and time must leave no transaction and no timer behind, and
+// must never let the table grow past its bound.
+type Step =
+  | { kind: 'request'; method: string; branch: number; tcp: boolean }
+  | { kind: 'answer'; which: number; status: number }
+  | { kind: 'ack'; branch: number }
+  | { kind: 'send'; method: string; branch: number; tcp: boolean }
+  | { kind: 'reply'; which: number; status: number }
+  | { kind: 'time'; ms: number }
+  | { kind: 'failSends'; on: boolean };
+
+const METHODS = ['INVITE', 'REGISTER', 'OPTIONS', 'CANCEL', 'BYE'];
+const STATUS = fc.constantFrom(100, 180, 183, 200, 202, 302, 404, 486, 487, 503, 603);
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    kind: fc.constant('request' as const),
+    method: fc.constantFrom(...METHODS),
+    branch: fc.nat(8),
+    tcp: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('answer' as const), which: fc.nat(20), status: STATUS }),
+  fc.record({ kind: fc.constant('ack' as const), branch: fc.nat(8) }),
+  fc.record({
+    kind: fc.constant('send' as const),
+    method: fc.constantFrom(...METHODS),
+    branch: fc.nat(8),
+    tcp: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('reply' as const), which: fc.nat(20), status: STATUS }),
+  fc.record({ kind: fc.constant('time' as const), ms: fc.integer({ min: 0, max: 40_000 }) }),
+  fc.record({ kind: fc.constant('failSends' as const), on: fc.boolean() }),
+);
+
+test('property: any sequence of events drains to an empty table with no timers left', (t) => {
+  const max = 6;
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+      const h = harness({ maxTransactions: max });
+      const server: { tx: ServerTransaction; req: SipRequest }[] = h.requests;
+      const client: { tx: ClientTransaction; req: SipRequest }[] = [];
+      const peer = (tcp: boolean): Endpoint => (tcp ? TCP_PEER : UDP_PEER);
+      for (const s of steps) {
+        switch (s.kind) {
+          case 'request':
+            h.layer.receive(
+              request({
+                method: s.method,
+                branch: `z9hG4bKp${s.branch}`,
+                transport: s.tcp ? 'TCP' : 'UDP',
+              }),
+              peer(s.tcp),
+            );
+            break;
+          case 'answer': {
+            const e = server[s.which % Math.max(1, server.length)];
+            e?.tx.respond(makeResponse(e.req, s.status, 'Any', { toTag: 'tt' }));
+            break;
+          }
+          case 'ack':
+            h.layer.receive(
+              request({
+                method: 'ACK',
+                cseqMethod: 'ACK',
+                branch: `z9hG4bKp${s.branch}`,
+                toTag: 'tt',
+              }),
+              UDP_PEER,
+            );
+            break;
+          case 'send': {
+            const req = request({
+              method: s.method,
+              branch: `z9hG4bKc${s.branch}`,
+              transport: s.tcp ? 'TCP' : 'UDP',
+            });
+            try {
+              client.push({ tx: h.layer.sendRequest(req, peer(s.tcp)), req });
+            } catch (err) {
+              const code = (err as { code?: string }).code;
+              if (code !== 'TG_SIPTX_TABLE_FULL' && code !== 'TG_SIPTX_BAD_REQUEST') throw err;
+            }
+            break;
+          }
+          case 'reply': {
+            const e = client[s.which % Math.max(1, client.length)];
+            if (e !== undefined) {
+              h.layer.receive(makeResponse(e.req, s.status, 'Any', { toTag: 'uas' }), UDP_PEER);
+            }
+            break;
+          }
+          case 'time':
+            h.clock.advance(s.ms);
+            break;
+          case 'failSends':
+            h.failSends = s.on;
+            break;
+        }
+        if (h.layer.size > max) return false;
+      }
+      h.failSends = false;
+      // A TU that left an INVITE ringing would answer some day; Timer C ends it otherwise.
+      h.clock.runAll();
+      return (
+        h.layer.size === 0 &&
+        h.clock.pending === 0 &&
+        server.every((e) => e.tx.state === 'terminated') &&
+        client.every((e) => e.tx.state === 'terminated' && e.tx.outcome !== undefined)
+      );
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
