@@ -1,6 +1,12 @@
 // Transport logic without sockets: stream framing, received/rport stamping, response
 // destinations (RFC 3261 §18.2.2) and the salvaged error responses.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
+import { Settings } from '../../src/control/settings.ts';
+import { Store } from '../../src/control/store/store.ts';
+import type { TollgateError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
 import {
   DEFAULT_LIMITS,
   parseMessage,
@@ -9,10 +15,12 @@ import {
   type SipRequest,
   serialize,
 } from '../../src/sip/message/index.ts';
+import { resolveOptions, transportOptionsFromSettings } from '../../src/sip/transport/options.ts';
 import { buildRejectResponse } from '../../src/sip/transport/reject-response.ts';
 import { type FrameEvent, StreamFramer } from '../../src/sip/transport/stream-framer.ts';
 import type { Source } from '../../src/sip/transport/types.ts';
 import { responseDestination, stampReceived } from '../../src/sip/transport/via-rules.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function request(via: string, extra = '', body = ''): string {
   return [
@@ -271,4 +279,26 @@ test('framing: a message without Content-Length on a stream is refused with 400'
     t.is(rej.reason, 'missing_content_length');
     t.is(rej.status, 400);
   }
+});
+
+// ---- daemon options
+
+test('daemon options: sipaddress/sipport/sipsport and the self-signed certificate', (t) => {
+  const dir = tempDir(t);
+  const log = createLogger({ level: 'silent' });
+  const store = Store.open(join(dir, 'db'));
+  t.teardown(() => store.close());
+  const settings = new Settings(store, { sipaddress: '::', sipport: 5070, sipsport: 5071 }, log);
+  const o = transportOptionsFromSettings(settings, { dataDir: dir });
+  t.deepEqual(o.udp, [{ ip: '::', port: 5070 }]);
+  t.deepEqual(o.tcp, [{ ip: '::', port: 5070 }]);
+  t.deepEqual(o.tls, [{ ip: '::', port: 5071 }]);
+  t.true(existsSync(join(dir, 'tls', 'cert.pem')), 'generated into the data directory');
+  t.deepEqual(o.tlsCredentials?.cert, readFileSync(join(dir, 'tls', 'cert.pem')));
+  // Defaults are sane and validated.
+  const r = resolveOptions(o);
+  t.is(r.maxConnectionsPerIp, 32);
+  t.is(r.idleTimeoutMs, 120_000);
+  const err = t.throws<TollgateError>(() => resolveOptions({ ...o, maxConnectionsPerIp: 0 }));
+  t.is(err?.code, 'TG_TRANSPORT_BAD_OPTION');
 });

@@ -519,6 +519,19 @@ test('IPv6 on ::1: UDP and TCP messages with their source, received in IPv6 form
   t.is(msg.topVia()!.received, undefined, 'sent-by [::1] is the source: nothing to add');
 });
 
+test('dual stack on "::": an IPv4 client appears with its plain IPv4 address and gets its answer', async (t) => {
+  const tr = await start(t, { udp: [{ ip: '::', port: 0 }] });
+  const client = await udpClient(t, 4);
+  const got = nextMessage(tr);
+  client.send(options('z9hG4bKdual'), portOf(tr, 'udp', '::'));
+  const [msg, source] = await got;
+  t.is(source.ip, '127.0.0.1', 'not ::ffff:127.0.0.1');
+  t.is(msg.topVia()!.received, '127.0.0.1');
+  await tr.respond(ok200(msg), source);
+  const r = parseMessage(await client.receive());
+  t.true(r.ok && r.message.kind === 'response' && r.message.status === 200);
+});
+
 // ---- life cycle
 
 test('a port already in use fails with an error naming the port', async (t) => {
