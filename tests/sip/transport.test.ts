@@ -432,6 +432,36 @@ test('send() opens an outbound TCP connection when none is open, bounded in numb
   t.true(parseMessage(peers[0]!.received(), { transport: 'stream' }).ok);
 });
 
+test('dispatch(): the transaction layer hand-off, synchronous verdict, later failures reported', async (t) => {
+  const tr = await start(t, {
+    udp: [{ ip: '127.0.0.1', port: 0 }],
+    tcp: [{ ip: '127.0.0.1', port: 0 }],
+  });
+  const client = await udpClient(t);
+  const got = nextMessage(tr);
+  client.send(options('z9hG4bKdisp'), portOf(tr, 'udp'));
+  const [msg, source] = await got;
+  // A response is given the request's source and routed per §18.2.2 (here: rport).
+  t.true(tr.dispatch(ok200(msg), source));
+  const r = parseMessage(await client.receive());
+  t.true(r.ok && r.message.kind === 'response' && r.message.status === 200);
+  // Known at once: not an address.
+  t.false(tr.dispatch(msg, { transport: 'udp', ip: 'nowhere', port: 5060 }));
+  // Known later: nobody listens on the TCP port the request is sent to.
+  const closed = createServer();
+  closed.listen(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const addr = closed.address();
+  const deadPort = typeof addr === 'object' && addr ? addr.port : 0;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const failure = new Promise<Error>((resolve) => {
+    t.true(tr.dispatch(msg, { transport: 'tcp', ip: '127.0.0.1', port: deadPort }, resolve));
+  });
+  const err = (await failure) as TollgateError;
+  t.is(err.code, 'TG_TRANSPORT_SEND_FAILED');
+  await eventually(() => tr.connectionCount === 0, 'the failed connection to be released');
+});
+
 // ---- TLS
 
 test('TLS: a REGISTER over TLS with the self-signed certificate, answered on the same connection', async (t) => {

@@ -135,6 +135,35 @@ export class SipTransports extends EventEmitter<TransportEvents> {
    * it is open, else over an open connection to dest's address, else over a new one.
    */
   async send(msg: SipMessage | Buffer, dest: Destination): Promise<void> {
+    return this.startSend(msg, dest);
+  }
+
+  /**
+   * The transaction layer's hand-off (src/sip/transaction/layer.ts `send`): synchronous, false
+   * when the message cannot even be sent (closed, bad destination, connection limit). A
+   * response goes where §18.2.2 says for a request from `dest`; a request goes to `dest`.
+   * Failures found later (a refused connection) go to `onFailure`.
+   */
+  dispatch(msg: SipMessage, dest: Destination | Source, onFailure?: (err: Error) => void): boolean {
+    let sending: Promise<void>;
+    try {
+      if (msg.kind === 'response') {
+        const via = msg.tryView('via');
+        sending = this.startSend(msg, responseDestination(via.ok ? via.value[0] : undefined, dest));
+      } else sending = this.startSend(msg, dest);
+    } catch (err) {
+      this.o.log?.debug({ ip: dest.ip, port: dest.port, err }, 'SIP message not sent');
+      return false;
+    }
+    sending.catch((err: Error) => {
+      if (onFailure !== undefined) onFailure(err);
+      else this.o.log?.debug({ ip: dest.ip, port: dest.port, err }, 'SIP message not sent');
+    });
+    return true;
+  }
+
+  /** Throws synchronously for what is known at once; the promise settles when written. */
+  private startSend(msg: SipMessage | Buffer, dest: Destination): Promise<void> {
     if (this.closing) throw new TransportErrors.TG_TRANSPORT_CLOSED();
     const ip = canonicalIp(dest.ip);
     const where = `${dest.ip}:${dest.port}`;
@@ -143,30 +172,24 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where, 'bad port');
     }
     const data = Buffer.isBuffer(msg) ? msg : serialize(msg);
+    const failed = (err: Error) => {
+      throw new TransportErrors.TG_TRANSPORT_SEND_FAILED(
+        dest.transport.toUpperCase(),
+        where,
+        err.message,
+      );
+    };
     if (dest.transport === 'udp') {
       const ep = this.pickUdp(ip, dest.local);
       if (ep === undefined) throw new TransportErrors.TG_TRANSPORT_NOT_LISTENING('UDP', where);
-      try {
-        await ep.send(data, ip, dest.port);
-      } catch (err) {
-        throw new TransportErrors.TG_TRANSPORT_SEND_FAILED('UDP', where, (err as Error).message);
-      }
-      return;
+      return ep.send(data, ip, dest.port).catch(failed);
     }
     let conn = dest.connectionId === undefined ? undefined : this.table.get(dest.connectionId);
     if (conn === undefined || !conn.isOpen || conn.transport !== dest.transport) {
       conn = this.table.findRemote(dest.transport, ip, dest.port);
     }
     if (conn === undefined || !conn.isOpen) conn = this.connect(dest.transport, ip, dest.port);
-    try {
-      await conn.write(data);
-    } catch (err) {
-      throw new TransportErrors.TG_TRANSPORT_SEND_FAILED(
-        dest.transport.toUpperCase(),
-        where,
-        (err as Error).message,
-      );
-    }
+    return conn.write(data).catch(failed);
   }
 
   /** Stops listening, closes every connection and socket. */
