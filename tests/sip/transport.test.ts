@@ -520,6 +520,29 @@ test('TLS: clients offering only TLS 1.1 or older are refused', async (t) => {
   t.is(tr.connectionCount, 0);
 });
 
+test('TLS: a client that never completes the handshake is cut off', async (t) => {
+  const cert = ensureCertificate(tempDir(t));
+  const tr = await start(t, {
+    tls: [{ ip: '127.0.0.1', port: 0 }],
+    tlsCredentials: cert,
+    tlsHandshakeTimeoutMs: 200,
+  });
+  const limited = nextLimit(tr);
+  const c = await tcpClient(t, portOf(tr, 'tls'));
+  t.like(await limited, { limit: 'tls_handshake', source: { transport: 'tls', ip: '127.0.0.1' } });
+  await c.until(() => c.closed, 'the connection to be closed');
+  await eventually(() => tr.connectionCount === 0, 'its slot to be released');
+});
+
+test('TCP: the total connection limit applies across sources', async (t) => {
+  const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }], maxConnections: 1 });
+  await tcpClient(t, portOf(tr, 'tcp'));
+  const limited = nextLimit(tr);
+  const second = await tcpClient(t, portOf(tr, 'tcp'));
+  t.is((await limited).limit, 'connections');
+  await second.until(() => second.closed, 'the second connection to be closed');
+});
+
 test('TLS: listeners without credentials are a configuration error', (t) => {
   const err = t.throws<TollgateError>(
     () => new SipTransports({ tls: [{ ip: '127.0.0.1', port: 0 }] }),
