@@ -309,3 +309,18 @@ test('a request text from the wire (RFC 3261 §24.2 style) runs through unchange
   t.deepEqual(res.cseq(), { seq: 1, method: 'INVITE' });
   t.false(res.has('contact'), 'only the §8.2.6.2 fields are copied');
 });
+
+test('the transaction holds the request until its final response, then only the response', (t) => {
+  const h = harness();
+  h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+  const { tx, req } = h.requests[0]!;
+  t.is(tx.request, req);
+  t.is(tx.method, 'INVITE');
+  tx.respond(makeResponse(req, 180, 'Ringing', { toTag: TAG }));
+  t.is(tx.request, req, 'still open: the TU may answer from it');
+  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  t.is(tx.request, undefined, 'Completed keeps only what it resends');
+  t.is(tx.lastResponse?.status, 486);
+  h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+  t.deepEqual(h.lines(), ['180 Ringing', '486 Busy Here', '486 Busy Here']);
+});

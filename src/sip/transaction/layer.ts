@@ -15,7 +15,7 @@ import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
 import { clientKeyOfRequest, clientKeyOfResponse, serverAckAlias, serverKey } from './keys.ts';
 import { makeResponse, newTag } from './messages.ts';
-import { type ServerEndReason, ServerTransaction } from './server.ts';
+import { type ServerEndReason, type ServerHooks, ServerTransaction } from './server.ts';
 import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
 
 export const DEFAULT_MAX_TRANSACTIONS = 100_000;
@@ -72,6 +72,14 @@ export class TransactionLayer {
   readonly #servers = new Map<string, ServerTransaction>();
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #ctx: TransactionContext;
+  /** Shared by every server transaction (a closure per transaction would pin its request). */
+  readonly #serverHooks: ServerHooks = {
+    ack: (ack, from, tx) => {
+      this.#stats.acksToTu++;
+      this.#callTu(() => this.#opts.onAck?.(ack, from, tx));
+    },
+    end: (tx, reason) => this.#callTu(() => this.#opts.onServerEnd?.(tx, reason)),
+  };
   #serverCount = 0;
   readonly #stats = {
     refusedFull: 0,
@@ -187,13 +195,7 @@ export class TransactionLayer {
       const alias = serverAckAlias(req);
       if (alias !== undefined) keys.push(alias);
     }
-    const created = new ServerTransaction(req, source, keys, this.#ctx, {
-      ack: (ack, from, t) => {
-        this.#stats.acksToTu++;
-        this.#callTu(() => this.#opts.onAck?.(ack, from, t));
-      },
-      end: (t, reason) => this.#callTu(() => this.#opts.onServerEnd?.(t, reason)),
-    });
+    const created = new ServerTransaction(req, source, keys, this.#ctx, this.#serverHooks);
     for (const key of keys) this.#servers.set(key, created);
     this.#serverCount++;
     if (

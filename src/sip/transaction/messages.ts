@@ -27,6 +27,9 @@ export interface ResponseOptions {
   readonly headers?: ReadonlyArray<readonly [name: string, value: string]>;
 }
 
+/** Shared: a zero-length Buffer has nothing to mutate. */
+const NO_BODY = Buffer.alloc(0);
+
 const COPIED = new Set(['via', 'from', 'call-id', 'cseq']);
 
 /**
@@ -48,7 +51,7 @@ export function makeResponse(
     }
   }
   for (const [name, value] of opts.headers ?? []) fields.push(makeHeader(name, value));
-  return new SipResponse(status, reason, fields, Buffer.alloc(0), req.limits);
+  return new SipResponse(status, reason, fields, NO_BODY, req.limits);
 }
 
 function hasTag(req: SipRequest): boolean {
@@ -72,7 +75,7 @@ export function makeAck(invite: SipRequest, res: SipResponse): SipRequest {
   if (to !== undefined) fields.push(makeHeader('To', to));
   fields.push(makeHeader('CSeq', `${invite.cseq().seq} ACK`));
   for (const h of invite.headers) if (h.key === 'route') fields.push(h);
-  return new SipRequest('ACK', invite.uriText, invite.uri, fields, Buffer.alloc(0), invite.limits);
+  return new SipRequest('ACK', invite.uriText, invite.uri, fields, NO_BODY, invite.limits);
 }
 
 /** The first comma-separated element of a header value, commas in quoted strings skipped. */

@@ -53,7 +53,7 @@ export interface ServerHooks {
 }
 
 export class ServerTransaction {
-  readonly request: SipRequest;
+  readonly method: string;
   readonly source: Endpoint;
   readonly isInvite: boolean;
   /** Table keys this transaction is found by (two for an RFC 2543 INVITE: itself and its ACK). */
@@ -62,6 +62,7 @@ export class ServerTransaction {
   readonly #hooks: ServerHooks;
   readonly #t: TimerValues;
   readonly #timers: TimerSet;
+  #request: SipRequest | undefined;
   #state: ServerState;
   #last: SipResponse | undefined;
   #abandoned = false;
@@ -74,7 +75,8 @@ export class ServerTransaction {
     ctx: TransactionContext,
     hooks: ServerHooks,
   ) {
-    this.request = request;
+    this.#request = request;
+    this.method = request.method;
     this.source = source;
     this.keys = keys;
     this.isInvite = request.method === 'INVITE';
@@ -98,6 +100,15 @@ export class ServerTransaction {
 
   get state(): ServerState {
     return this.#state;
+  }
+
+  /**
+   * The request, until a final response is sent. A transaction then only waits out
+   * retransmissions (Timer J keeps a non-INVITE 32 s on UDP), so it lets go of the parsed
+   * request and keeps just its response: live transactions are mostly in that state.
+   */
+  get request(): SipRequest | undefined {
+    return this.#request;
   }
 
   /** The last response sent (what a retransmitted request gets again). */
@@ -138,6 +149,7 @@ export class ServerTransaction {
     }
     this.#timers.stop('C');
     this.#timers.stop('F');
+    this.#request = undefined;
     if (!this.#send(res, true)) return false;
     if (!this.isInvite) {
       this.#state = 'completed';
@@ -195,8 +207,8 @@ export class ServerTransaction {
   }
 
   #sendTrying(): void {
-    if (this.#state === 'proceeding' && this.#last === undefined) {
-      this.#send(makeResponse(this.request, 100, 'Trying'), true);
+    if (this.#state === 'proceeding' && this.#last === undefined && this.#request) {
+      this.#send(makeResponse(this.#request, 100, 'Trying'), true);
     }
   }
 
@@ -209,8 +221,9 @@ export class ServerTransaction {
   }
 
   #abandonInvite(): void {
+    if (this.#request === undefined) return;
     this.#abandoned = true;
-    this.respond(makeResponse(this.request, 408, 'Request Timeout', { toTag: newTag() }));
+    this.respond(makeResponse(this.#request, 408, 'Request Timeout', { toTag: newTag() }));
   }
 
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
@@ -230,6 +243,7 @@ export class ServerTransaction {
   #terminate(reason: ServerEndReason): void {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
+    this.#request = undefined;
     this.#timers.stopAll();
     this.#ctx.terminated(this);
     this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
