@@ -204,6 +204,10 @@ async function flood(row: Row, config: string): Promise<void> {
       '1',
       '--no-sock-mem',
       '--notouch-irq',
+      // Through dev_queue_xmit, not straight to the driver: veth pushes back (NETDEV_TX_BUSY)
+      // when the peer's XDP ring is full, which the direct path turns into EAGAIN and aborts
+      // trafgen; on the queue path veth (noqueue) drops instead, and the witness shows it.
+      '--qdisc-path',
     ],
     { timeout: 60_000 },
   );
