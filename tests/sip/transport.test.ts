@@ -534,6 +534,33 @@ test('TLS: a client that never completes the handshake is cut off', async (t) =>
   await eventually(() => tr.connectionCount === 0, 'its slot to be released');
 });
 
+test('TCP: a peer that stops reading is dropped once too much is queued for it', async (t) => {
+  const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }] });
+  const c = await tcpClient(t, portOf(tr, 'tcp'));
+  const got = nextMessage(tr);
+  c.sock.write(options('z9hG4bKslow', { transport: 'TCP' }));
+  const [, source] = await got;
+  c.sock.pause();
+  const chunk = Buffer.alloc(64 * 1024, 0x78);
+  const errors: string[] = [];
+  const sends: Promise<void>[] = [];
+  // Far more than the kernel's socket buffers absorb on loopback.
+  for (let i = 0; i < 640 && errors.length === 0; i++) {
+    sends.push(
+      tr.send(chunk, source).catch((e: Error) => {
+        errors.push(e.message);
+      }),
+    );
+    if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(sends);
+  t.true(
+    errors.some((m) => /does not read/.test(m)),
+    errors[0],
+  );
+  await eventually(() => tr.connectionCount === 0, 'the connection to be dropped');
+});
+
 test('TCP: the total connection limit applies across sources', async (t) => {
   const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }], maxConnections: 1 });
   await tcpClient(t, portOf(tr, 'tcp'));

@@ -9,6 +9,11 @@ import { type FrameEvent, StreamFramer } from './stream-framer.ts';
 import type { ListenAddress, TransportName } from './types.ts';
 
 const PONG = Buffer.from('\r\n', 'latin1');
+/**
+ * Octets queued for a peer that does not read. Far above what a live SIP peer leaves
+ * unread; a peer that lets this much pile up is holding our memory, and is dropped.
+ */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 
 export interface ConnectionHandlers {
   onFrame(conn: StreamConnection, ev: FrameEvent): void;
@@ -79,6 +84,11 @@ export class StreamConnection implements TrackedConnection {
     return new Promise((resolve, reject) => {
       if (!this.isOpen) {
         reject(new Error('connection closed'));
+        return;
+      }
+      if (this.socket.writableLength + data.length > MAX_UNSENT_BYTES) {
+        this.destroy();
+        reject(new Error(`peer does not read: ${MAX_UNSENT_BYTES} octets unsent`));
         return;
       }
       this.socket.write(data, (err) => (err ? reject(err) : resolve()));
