@@ -81,6 +81,8 @@ export interface Sent {
   readonly at: number;
   readonly message: SipMessage;
   readonly dest: Endpoint;
+  /** What the transport would call on a late failure (a refused connection). */
+  readonly fail: (err: Error) => void;
 }
 
 export interface Harness {
@@ -118,11 +120,11 @@ export function harness(
   };
   const layer = new TransactionLayer({
     clock,
-    send(message, dest) {
+    send(message, dest, onFailure) {
       if (h.failSends) return false;
       const back = parseMessage(serialize(message));
       if (!back.ok) throw new Error(`layer sent an unparsable message: ${back.detail}`);
-      h.sent.push({ at: clock.now(), message: back.message, dest });
+      h.sent.push({ at: clock.now(), message: back.message, dest, fail: onFailure ?? (() => {}) });
       return true;
     },
     onRequest(tx, req) {

@@ -276,3 +276,14 @@ test('newBranch makes distinct RFC 3261 branches', (t) => {
   t.is(seen.size, 1000);
   for (const b of seen) t.regex(b, /^z9hG4bK[A-Za-z0-9_-]{12}$/);
 });
+
+test('a transport error found after the send (a refused connection) also ends it with a 503', async (t) => {
+  const h = harness();
+  const tx = h.layer.sendRequest(outgoing('INVITE', 'TCP'), TCP_NEXT_HOP);
+  t.is(tx.state, 'calling');
+  h.sent[0]!.fail(new Error('ECONNREFUSED'));
+  t.is((await tx.done).status, 503);
+  t.is(tx.outcome, 'transport-error');
+  t.is(h.layer.size, 0);
+  t.is(h.clock.pending, 0);
+});

@@ -324,3 +324,18 @@ test('the transaction holds the request until its final response, then only the 
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   t.deepEqual(h.lines(), ['180 Ringing', '486 Busy Here', '486 Busy Here']);
 });
+
+test('a transport error reported after the send ends the server transaction too', (t) => {
+  const h = harness();
+  h.layer.receive(request({ method: 'INVITE', transport: 'TCP' }), TCP_PEER);
+  const { tx, req } = h.requests[0]!;
+  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  h.sent[0]!.fail(new Error('connection reset'));
+  t.is(tx.state, 'terminated');
+  t.deepEqual(
+    h.ends.map((e) => e.reason),
+    ['transport-error'],
+  );
+  t.is(h.layer.size, 0);
+  t.is(h.clock.pending, 0);
+});

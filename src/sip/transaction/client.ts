@@ -62,6 +62,8 @@ export class ClientTransaction {
   #outcome: ClientOutcome | undefined;
   #ack: SipRequest | undefined;
   #interval = 0;
+  /** A transport error reported after the send (§17.1.4). */
+  readonly #lateFailure = () => this.#fail('transport-error');
 
   constructor(
     request: SipRequest,
@@ -121,7 +123,9 @@ export class ClientTransaction {
     if (s === 'terminated') return;
     if (s === 'completed') {
       // §17.1.1.2: a retransmitted 3xx-6xx gets the same ACK again; the TU saw it already.
-      if (res.status >= 300 && this.#ack !== undefined) this.#ctx.send(this.#ack, this.dest);
+      if (res.status >= 300 && this.#ack !== undefined) {
+        this.#ctx.send(this.#ack, this.dest, this.#lateFailure);
+      }
       return;
     }
     if (s === 'accepted') {
@@ -145,7 +149,7 @@ export class ClientTransaction {
     } else {
       this.#state = 'completed';
       this.#ack = makeAck(this.request, res);
-      this.#ctx.send(this.#ack, this.dest);
+      this.#ctx.send(this.#ack, this.dest, this.#lateFailure);
     }
     this.#final(res, 'response');
     if (this.#state === 'completed') this.#after('D', this.#t.D);
@@ -180,7 +184,7 @@ export class ClientTransaction {
   }
 
   #transmit(): boolean {
-    if (this.#ctx.send(this.request, this.dest)) return true;
+    if (this.#ctx.send(this.request, this.dest, this.#lateFailure)) return true;
     this.#fail('transport-error');
     return false;
   }

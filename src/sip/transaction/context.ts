@@ -7,8 +7,11 @@ import type { TimerValues } from './timers.ts';
 
 export interface TransactionContext {
   readonly clock: Clock;
-  /** Hands a message to the transport; false when the transport reported an error (§18.4). */
-  send(message: SipMessage, dest: Endpoint): boolean;
+  /**
+   * Hands a message to the transport; false when the transport reported an error at once
+   * (§18.4). `onFailure` is for errors found later (a TCP connection that is refused).
+   */
+  send(message: SipMessage, dest: Endpoint, onFailure: (err: Error) => void): boolean;
   /** Called once, when the transaction enters Terminated: it must leave the table now. */
   terminated(tx: { readonly keys: readonly string[] }): void;
   timersFor(reliable: boolean): TimerValues;

@@ -24,9 +24,10 @@ export interface TransactionLayerOptions {
   /**
    * Hands a message to the transport. For a response, `dest` is where the request came from;
    * the transport applies §18.2.2 / RFC 3581 (received, rport) and connection reuse.
-   * Return false or throw to report a transport error (§18.4).
+   * Return false or throw to report a transport error (§18.4); call `onFailure` for one found
+   * later (a connection refused after the send was accepted).
    */
-  send(message: SipMessage, dest: Endpoint): boolean | undefined;
+  send(message: SipMessage, dest: Endpoint, onFailure?: (err: Error) => void): boolean | undefined;
   /** A request that opened a new server transaction. Answer it with tx.respond(). */
   onRequest(tx: ServerTransaction, req: SipRequest): void;
   /**
@@ -106,7 +107,7 @@ export class TransactionLayer {
     }
     this.#ctx = {
       clock: this.#clock,
-      send: (m, d) => this.#send(m, d),
+      send: (m, d, onFailure) => this.#send(m, d, onFailure),
       terminated: (tx) => this.#remove(tx),
       timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
     };
@@ -221,9 +222,9 @@ export class TransactionLayer {
     this.#callTu(() => this.#opts.onStrayResponse?.(res, source));
   }
 
-  #send(message: SipMessage, dest: Endpoint): boolean {
+  #send(message: SipMessage, dest: Endpoint, onFailure?: (err: Error) => void): boolean {
     try {
-      return this.#opts.send(message, dest) !== false;
+      return this.#opts.send(message, dest, onFailure) !== false;
     } catch {
       return false;
     }

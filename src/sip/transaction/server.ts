@@ -66,6 +66,8 @@ export class ServerTransaction {
   #state: ServerState;
   #last: SipResponse | undefined;
   #abandoned = false;
+  /** A transport error reported after the send (§17.2.4). */
+  readonly #lateFailure = () => this.#terminate('transport-error');
   #retransmitInterval = 0;
 
   constructor(
@@ -229,7 +231,7 @@ export class ServerTransaction {
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
   #send(res: SipResponse, remember: boolean): boolean {
     if (remember) this.#last = res;
-    if (this.#ctx.send(res, this.source)) return true;
+    if (this.#ctx.send(res, this.source, this.#lateFailure)) return true;
     this.#terminate('transport-error');
     return false;
   }
