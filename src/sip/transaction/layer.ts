@@ -7,6 +7,18 @@
 // is answered 503 without state (RFC 3261 §21.5.4) and counted, so a flood of distinct
 // requests costs a bounded amount of memory. Transactions leave the table the moment they
 // terminate (§17.1.1.2: "destroyed the instant it enters Terminated").
+//
+// Wiring, with the transports of src/sip/transport:
+//
+//   const layer = new TransactionLayer({
+//     send: (msg, dest, onFailure) => transports.dispatch(msg, dest, onFailure),
+//     onRequest: (tx, req) => registrar.handle(tx, req), // answers with tx.respond(...)
+//     onAck: (ack, source) => proxy.forwardAck(ack, source),
+//   });
+//   transports.on('message', (msg, source) => layer.receive(msg, source));
+//
+// The `source` given to receive() is handed back as the `dest` of every response of that
+// transaction, so whatever the transport put in it (a connection id) comes back unchanged.
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
