@@ -64,6 +64,8 @@ export class WindowedCounters<First = never> {
   #periodMs: number;
   readonly #bucketMask: number;
   readonly #keys: (string | undefined)[];
+  /** Each slot's full hash: compared before the string, so a miss costs no string compare. */
+  readonly #hashes: Uint32Array;
   readonly #counts: Float64Array;
   readonly #starts: Float64Array;
   readonly #lastSeen: Float64Array;
@@ -89,6 +91,7 @@ export class WindowedCounters<First = never> {
     this.#bucketMask = buckets - 1;
     this.#periodMs = WindowedCounters.#checkPeriod(options.periodMs);
     this.#keys = new Array(this.capacity).fill(undefined);
+    this.#hashes = new Uint32Array(this.capacity);
     this.#counts = new Float64Array(this.capacity);
     this.#starts = new Float64Array(this.capacity);
     this.#lastSeen = new Float64Array(this.capacity);
@@ -121,8 +124,10 @@ export class WindowedCounters<First = never> {
     return this.#evictions;
   }
 
-  #find(key: string, base: number): number {
-    for (let i = base; i < base + this.ways; i++) if (this.#keys[i] === key) return i;
+  #find(key: string, hash: number): number {
+    const base = (hash & this.#bucketMask) * this.ways;
+    for (let i = base; i < base + this.ways; i++)
+      if (this.#hashes[i] === hash && this.#keys[i] === key) return i;
     return -1;
   }
 
@@ -150,12 +155,13 @@ export class WindowedCounters<First = never> {
    * window.
    */
   add(key: string, now: number, by = 1): number {
-    const base = (hashKey(key) & this.#bucketMask) * this.ways;
-    let slot = this.#find(key, base);
+    const hash = hashKey(key);
+    let slot = this.#find(key, hash);
     if (slot < 0) {
-      slot = this.#victim(base, now);
+      slot = this.#victim((hash & this.#bucketMask) * this.ways, now);
       if (this.#keys[slot] === undefined) this.#size++;
       this.#keys[slot] = key;
+      this.#hashes[slot] = hash;
       this.#open(slot, now, by);
     } else if (this.#expired(slot, now)) {
       this.#open(slot, now, by);
@@ -207,21 +213,21 @@ export class WindowedCounters<First = never> {
 
   /** The count in the key's running window (0 if none), without counting. */
   get(key: string, now: number): number {
-    const slot = this.#find(key, (hashKey(key) & this.#bucketMask) * this.ways);
+    const slot = this.#find(key, hashKey(key));
     if (slot < 0 || this.#expired(slot, now)) return 0;
     return this.#counts[slot]!;
   }
 
   /** Window start (ms) of the key's running window, or undefined. */
   windowStart(key: string, now: number): number | undefined {
-    const slot = this.#find(key, (hashKey(key) & this.#bucketMask) * this.ways);
+    const slot = this.#find(key, hashKey(key));
     if (slot < 0 || this.#expired(slot, now)) return undefined;
     return this.#starts[slot];
   }
 
   /** Forgets one key (a successful auth resets "subsequent failures"; a lifted ban). */
   delete(key: string): boolean {
-    const slot = this.#find(key, (hashKey(key) & this.#bucketMask) * this.ways);
+    const slot = this.#find(key, hashKey(key));
     if (slot < 0) return false;
     this.#keys[slot] = undefined;
     this.#firsts[slot] = undefined;

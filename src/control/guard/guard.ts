@@ -464,19 +464,12 @@ export class Guard {
           'maxwrongmsgallowed',
           cfg.maxwrongmsgallowed,
         );
-      case 'auth-challenge':
-        return this.#first(
-          this.#count(
-            this.#authNoSuccess,
-            ip,
-            event,
-            now,
-            'maxsubsipauthrequest',
-            this.#authRequestLimit(),
-          ),
-          () => this.#fast(event, now),
-          () => this.#scan(event, now),
-        );
+      case 'auth-challenge': {
+        let d = this.#authRequests(event, now);
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        return d;
+      }
       case 'auth-fail': {
         // IP:port first (the NAT rule), then the whole address.
         const port = this.#count(
@@ -488,51 +481,20 @@ export class Guard {
           cfg.maxfailedauthenabledipport,
           'ip:port',
         );
-        const whole = this.#first(
-          this.#count(
-            this.#failedAuthIp,
-            ip,
-            event,
-            now,
-            'maxfailedauthenabledip',
-            cfg.maxfailedauthenabledip,
-          ),
-          () =>
-            this.#count(
-              this.#wrongAuth,
-              ip,
-              event,
-              now,
-              'maxwrongauthfromip',
-              cfg.maxwrongauthfromip,
-            ),
-          () =>
-            this.#count(
-              this.#authNoSuccess,
-              ip,
-              event,
-              now,
-              'maxsubsipauthrequest',
-              this.#authRequestLimit(),
-            ),
-          () => this.#fast(event, now),
-          () => this.#scan(event, now),
-        );
-        return whole !== PASS ? whole : port;
+        const fi = cfg.maxfailedauthenabledip;
+        let d = this.#count(this.#failedAuthIp, ip, event, now, 'maxfailedauthenabledip', fi);
+        if (d.action !== 'ban') d = this.#merge(d, this.#wrongAuthFrom(event, now));
+        if (d.action !== 'ban') d = this.#merge(d, this.#authRequests(event, now));
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        return d !== PASS ? d : port;
       }
-      case 'unauthorized':
-        return this.#first(
-          this.#count(
-            this.#wrongAuth,
-            ip,
-            event,
-            now,
-            'maxwrongauthfromip',
-            cfg.maxwrongauthfromip,
-          ),
-          () => this.#fast(event, now),
-          () => this.#scan(event, now),
-        );
+      case 'unauthorized': {
+        let d = this.#wrongAuthFrom(event, now);
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        return d;
+      }
       case 'auth-ok':
         this.#authenticated(event, now);
         return PASS;
@@ -541,15 +503,19 @@ export class Guard {
     }
   }
 
-  /** The first non-pass decision; later checks still run only while nothing was banned. */
-  #first(d: GuardDecision, ...rest: (() => GuardDecision)[]): GuardDecision {
-    let result = d;
-    for (const next of rest) {
-      if (result.action === 'ban') return result;
-      const r = next();
-      if (result === PASS) result = r;
-    }
-    return result;
+  /** Several checks on one event: the first non-pass decision is the answer. */
+  #merge(d: GuardDecision, next: GuardDecision): GuardDecision {
+    return d === PASS ? next : d;
+  }
+
+  #authRequests(event: GuardEvent, now: number): GuardDecision {
+    const limit = this.#authRequestLimit();
+    return this.#count(this.#authNoSuccess, event.ip, event, now, 'maxsubsipauthrequest', limit);
+  }
+
+  #wrongAuthFrom(event: GuardEvent, now: number): GuardDecision {
+    const limit = this.#cfg.maxwrongauthfromip;
+    return this.#count(this.#wrongAuth, event.ip, event, now, 'maxwrongauthfromip', limit);
   }
 
   #authRequestLimit(): number {
@@ -885,6 +851,19 @@ export class Guard {
     }
     this.#portBannedIps.delete(target);
     for (const t of this.#tables) t.delete(target);
+  }
+
+  /**
+   * Bans made elsewhere (the store at start, a manual `ban IP`): enforced here too, because
+   * with enablefirewall 2 userspace is where bans are enforced. expiresAt 0 = until lifted.
+   */
+  adoptBans(bans: Iterable<{ ip: string; expiresAt: number }>): number {
+    let n = 0;
+    for (const ban of bans) {
+      this.#bannedIps.add(ban.ip, ban.expiresAt === 0 ? Number.POSITIVE_INFINITY : ban.expiresAt);
+      n++;
+    }
+    return n;
   }
 
   /** Why an address is trusted (never auto-banned), or undefined. */

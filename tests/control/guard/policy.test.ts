@@ -427,3 +427,23 @@ test('the evidence sample is bounded even for a huge message', (t) => {
   t.true(ev.first!.sample!.length <= 512);
   t.true(ev.last.sample!.length <= 512);
 });
+
+test('bans made elsewhere (store at start, manual) are adopted and enforced in userspace', (t) => {
+  const g = setup(t);
+  const now = g.clock.now;
+  t.is(
+    g.guard.adoptBans([
+      { ip: ATTACKER, expiresAt: now + HOUR },
+      { ip: OTHER, expiresAt: 0 },
+    ]),
+    2,
+  );
+  t.is(g.guard.observe(flood(ATTACKER)).action, 'drop');
+  g.clock.advance(HOUR);
+  t.is(g.guard.observe(flood(ATTACKER)).action, 'pass');
+  g.clock.advance(365 * 24 * HOUR);
+  t.false(g.guard.allow(OTHER, 5060), 'until lifted');
+  g.guard.forget(OTHER);
+  t.true(g.guard.allow(OTHER, 5060));
+  t.is(g.bans.length, 0, 'adopting does not call the ban sink again');
+});
