@@ -34,7 +34,8 @@
 //
 // Modes: enablefirewall 0 = nothing is counted or dropped (call limits still apply, they are
 // account limits); 1 = static rules only, the guard detects and logs but never bans;
-// ≥ 2 = bans. autoban 0 = detect and log only, never ban (the stress-test profile);
+// ≥ 2 = bans. autoban 0 = detect and log only, never ban (the stress-test profile; a blockua
+// scanner's messages are still refused, logged once per address);
 // autoban 2 additionally bans an address that exceeds a per-IP call limit.
 // Trusted sources (trust.ts) are never banned: their counters are not even kept.
 //
@@ -172,6 +173,7 @@ const DROP_PORT_BANNED: GuardDecision = Object.freeze({
 });
 const DROP_ALLOWUA: GuardDecision = Object.freeze({ action: 'drop', rule: 'allowua' });
 const DROP_BLOCKUA_TRUSTED: GuardDecision = Object.freeze({ action: 'drop', rule: 'blockua' });
+const DROP_BLOCKUA_DETECTED: GuardDecision = DROP_BLOCKUA_TRUSTED;
 
 /** Default load: event loop utilisation, sampled at most once a second. */
 function eventLoopLoad(): () => number {
@@ -283,6 +285,8 @@ export class Guard {
   readonly #scanPairs: WindowedCounters;
   readonly #calls: WindowedCounters<string>;
   readonly #callSeconds: WindowedCounters<string>;
+  /** Detect-only modes: addresses whose blockua detection was already logged. */
+  readonly #uaHits: WindowedCounters<string>;
   readonly #tables: WindowedCounters<string>[];
 
   readonly #sessions: SessionTracker;
@@ -321,6 +325,7 @@ export class Guard {
     this.#scanPairs = new WindowedCounters({ periodMs: c.failAuthPeriodMs, capacity });
     this.#calls = table(c.callPeriodMs);
     this.#callSeconds = table(c.callPeriodMs);
+    this.#uaHits = table(c.reenableMs);
     this.#tables = [
       this.#messages,
       this.#wrong,
@@ -332,6 +337,7 @@ export class Guard {
       this.#scanUsers,
       this.#calls,
       this.#callSeconds,
+      this.#uaHits,
     ];
     this.#sessions = new SessionTracker(capacity);
     this.#bannedIps = new ExpiringSet(capacity);
@@ -349,7 +355,11 @@ export class Guard {
 
   #reconfigure(): void {
     const c = readGuardConfig(this.#settings);
-    const trustChanged = JSON.stringify(c.trust) !== JSON.stringify(this.#cfg.trust);
+    const trustChanged =
+      JSON.stringify(c.trust) !== JSON.stringify(this.#cfg.trust) ||
+      c.reenableMs !== this.#cfg.reenableMs;
+    if (c.reenableMs !== this.#cfg.reenableMs)
+      this.#nextResetAt = Math.min(this.#nextResetAt, this.#now() + c.reenableMs);
     this.#cfg = c;
     // Running windows keep their start and are judged by the new length.
     this.#messages.periodMs = c.msgPeriodMs;
@@ -365,6 +375,8 @@ export class Guard {
       t.periodMs = c.failAuthPeriodMs;
     this.#calls.periodMs = c.callPeriodMs;
     this.#callSeconds.periodMs = c.callPeriodMs;
+    this.#uaHits.periodMs = c.reenableMs;
+    // New trust rules (dynamic trust from authentications starts over).
     if (trustChanged) this.#trust = new TrustPolicy(c.trust, c.reenableMs);
   }
 
@@ -407,6 +419,21 @@ export class Guard {
     const ua = event.userAgent;
     if (ua !== undefined && !cfg.blockua.empty && cfg.blockua.matches(ua)) {
       if (trusted) return DROP_BLOCKUA_TRUSTED;
+      if (cfg.enablefirewall < 2 || cfg.autoban === 0) {
+        // Detect-only: the scanner's message is still refused, and the detection is logged
+        // once per address per reenabledosblocked instead of once per message.
+        if (this.#uaHits.add(ip, now) !== 1) return DROP_BLOCKUA_DETECTED;
+        const d = this.#trip(event, now, {
+          rule: 'blockua',
+          scope: 'ip',
+          count: 1,
+          threshold: 1,
+          windowMs: 0,
+          windowStart: now,
+          first: undefined,
+        });
+        return { ...d, action: 'drop' };
+      }
       return this.#trip(event, now, {
         rule: 'blockua',
         scope: 'ip',

@@ -447,3 +447,23 @@ test('bans made elsewhere (store at start, manual) are adopted and enforced in u
   t.true(g.guard.allow(OTHER, 5060));
   t.is(g.bans.length, 0, 'adopting does not call the ban sink again');
 });
+
+test('autoban 0: a blockua scanner is refused and logged once, never banned', (t) => {
+  const g = setup(t, { autoban: 0 });
+  const scan = { ...flood(ATTACKER), userAgent: 'friendly-scanner' };
+  const first = g.guard.observe(scan);
+  t.is(first.action, 'drop');
+  t.is(first.detected?.rule, 'blockua');
+  t.is(g.send(50, scan).action, 'drop');
+  t.is(g.bans.length, 0);
+  t.is(g.lines.filter((l) => String(l.msg).startsWith('attack detected')).length, 1);
+});
+
+test('a live change of trustedip applies at once', (t) => {
+  const g = setup(t, { maxsubsmsgcount: 10 });
+  g.send(9, flood(ATTACKER));
+  g.settings.set('trustedip', '198.51.100.0/24');
+  t.is(g.guard.trustReason(ATTACKER), 'trustedip');
+  g.send(100, flood(ATTACKER));
+  t.is(g.bans.length, 0);
+});
