@@ -79,7 +79,7 @@ export function setup(
     }
     return last;
   };
-  return { guard, settings, clock, bans, portBans, lines, send, store };
+  return { guard, settings, clock, bans, portBans, lines, send, store, log };
 }
 
 /** A public test address (RFC 5737), never trusted by default. */
