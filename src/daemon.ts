@@ -1,6 +1,7 @@
 // `tollgate serve`: wires the modules together in dependency order and takes them down in
 // reverse on shutdown, so nothing is half-written when SIGTERM arrives.
 //   store → settings → ports → dataplane → bans (restored into the dataplane) → console
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BanService } from './control/bans.ts';
@@ -14,6 +15,10 @@ import { UserService } from './control/users.ts';
 import { LayeredDataplane, openDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
+import { DigestAuthenticator } from './sip/auth/authenticator.ts';
+import { NonceManager } from './sip/auth/nonce.ts';
+import { BindingStore } from './sip/registrar/bindings.ts';
+import { SipService } from './sip/service.ts';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -31,6 +36,18 @@ export interface Daemon {
 const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
+/**
+ * The digest nonce key, made once and kept in the store: nonces handed out before a restart
+ * stay valid after it, so phones do not all re-register at once.
+ */
+function nonceKey(store: Store): Buffer {
+  const existing = store.tables.meta.get('nonceKey');
+  if (typeof existing === 'string' && existing.length === 64) return Buffer.from(existing, 'hex');
+  const key = randomBytes(32);
+  store.durable(() => store.tables.meta.put('nonceKey', key.toString('hex')));
+  return key;
+}
+
 /** How often expired ban records are swept from the store. */
 const BAN_SWEEP_MS = 60_000;
 
@@ -70,6 +87,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
 
     const users = new UserService(store, settings, log);
+    const nonces = new NonceManager({ key: nonceKey(store) });
+    const bindings = new BindingStore(store);
+    const restoredBindings = bindings.load();
+    const bindingSweep = setInterval(() => bindings.sweep(), BAN_SWEEP_MS);
+    bindingSweep.unref();
+    cleanups.push(() => clearInterval(bindingSweep));
     const bans = new BanService(store, dataplane, log);
     await bans.restore();
     const sweep = setInterval(() => bans.sweep(), BAN_SWEEP_MS);
@@ -96,6 +119,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
     });
 
+    const sip = await SipService.start({
+      settings,
+      dataDir: options.dataDir,
+      auth: new DigestAuthenticator(users, nonces, settings),
+      bindings,
+      dataplane,
+      log,
+      report: (event) => {
+        if (event.kind !== 'auth-ok' && event.kind !== 'auth-challenge') {
+          log.info(
+            { ip: event.ip, port: event.port, user: event.user, detail: event.detail },
+            `SIP ${event.kind}`,
+          );
+        }
+      },
+      admit: () => true,
+    });
+    cleanups.push(() => sip.close());
+    log.info(
+      { addresses: sip.transports.addresses(), bindings: restoredBindings },
+      'SIP listening',
+    );
+
     const status = async () => ({
       version: VERSION,
       pid: process.pid,
@@ -111,6 +157,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       bans: bans.list().length,
       users: store.tables.users.getCount(),
+      registrations: bindings.size,
+      sip: sip.transports.addresses(),
       restartPending: settings.restartPending(),
     });
     const stats = async () => {

@@ -1,6 +1,6 @@
 // Refuse to start when a listen port is taken, with a message naming the port and the key
-// that sets it, rather than failing later inside a transport with a bare EADDRINUSE.
-// The SIP transports bind these ports themselves; this is the early, readable check.
+// that sets it. The SIP transports bind their own ports (and report a taken one the same
+// way); this checks the rest before anything else starts: the web UI's port.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { ControlErrors } from './errors.ts';
@@ -14,14 +14,8 @@ interface Listen {
 }
 
 export function listenPorts(settings: Settings): Listen[] {
-  const sip = settings.get<string>('sipaddress');
   const web = settings.get<string>('webaddress');
-  return [
-    { proto: 'udp', address: sip, port: settings.get<number>('sipport'), key: 'sipport' },
-    { proto: 'tcp', address: sip, port: settings.get<number>('sipport'), key: 'sipport' },
-    { proto: 'tcp', address: sip, port: settings.get<number>('sipsport'), key: 'sipsport' },
-    { proto: 'tcp', address: web, port: settings.get<number>('webport'), key: 'webport' },
-  ];
+  return [{ proto: 'tcp', address: web, port: settings.get<number>('webport'), key: 'webport' }];
 }
 
 export async function checkPortsFree(settings: Settings): Promise<void> {

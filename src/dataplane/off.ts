@@ -29,13 +29,13 @@ export class OffDataplane implements Dataplane {
     if (ipOrAll === 'all') this.banned.clear();
     else this.banned.delete(ipOrAll);
   }
-  async allowCidr(): Promise<void> {}
-  async denyCidr(): Promise<void> {}
-  async removeCidr(): Promise<void> {}
-  async trust(): Promise<void> {}
-  async untrust(): Promise<void> {}
-  async openMedia(): Promise<void> {}
-  async closeMedia(): Promise<void> {}
+  async allowCidr(_cidr: string): Promise<void> {}
+  async denyCidr(_cidr: string): Promise<void> {}
+  async removeCidr(_cidr: string): Promise<void> {}
+  async trust(_ip: string, _ttlSeconds: number): Promise<void> {}
+  async untrust(_ip: string): Promise<void> {}
+  async openMedia(_port: number, _peer: { ip: string; port: number }): Promise<void> {}
+  async closeMedia(_port: number): Promise<void> {}
   async stats(): Promise<DataplaneStats> {
     return { mode: 'off', interfaces: [], drops: { ...NO_DROPS }, passed: 0 };
   }

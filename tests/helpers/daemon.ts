@@ -46,6 +46,8 @@ export interface RunningDaemon {
   configFile: string;
   process: ChildProcess;
   stderr: () => string;
+  /** What the daemon logged (pino JSON lines on stdout). */
+  log: () => string;
   ctl(...args: string[]): Promise<RunResult>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -83,7 +85,8 @@ export async function startDaemon(
   const [command, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stdout.resume();
+  let stdout = '';
+  child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => {
@@ -105,6 +108,7 @@ export async function startDaemon(
     configFile,
     process: child,
     stderr: () => stderr,
+    log: () => stdout,
     ctl: (...args) => run(TOLLGATECTL, ['--data', dataDir, ...args]),
     stop: () => {
       child.kill('SIGTERM');

@@ -114,15 +114,19 @@ export class DigestAuthenticator {
     if (algorithm === null || !this.offered().includes(algorithm)) {
       return { ok: false, failure: 'algorithm', status: 401, user };
     }
+    const strict = this.#strictness();
     const scope = this.#nonceScope(sourceIp);
     const nonceState = this.#nonces.checkNonce(nonce, scope);
     if (nonceState === 'invalid') return { ok: false, failure: 'bad-nonce', status: 401, user };
     if (nonceState === 'stale')
       return { ok: false, failure: 'stale', status: 401, user, stale: true };
-    if (uri !== request.uriText) return { ok: false, failure: 'uri', status: 400, user };
+    // The response covers the uri the client hashed, so a differing one cannot be forged;
+    // requiring it to equal the Request-URI (RFC 7616 §3.4.6) stops replays into other
+    // requests but breaks clients that hash the server address (SIPp does): strict levels only.
+    if (strict >= 2 && uri !== request.uriText)
+      return { ok: false, failure: 'uri', status: 400, user };
 
     const qop = p.get('qop');
-    const strict = this.#strictness();
     if (qop === undefined ? strict >= 2 : qop.toLowerCase() !== 'auth') {
       return { ok: false, failure: 'qop', status: 401, user };
     }

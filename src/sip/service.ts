@@ -1,0 +1,108 @@
+// The SIP service: transports → (guard check) → transactions → request handlers.
+// Handlers: REGISTER (registrar), OPTIONS (answered here: keepalives and monitoring).
+// Everything else is refused with 501 until the proxy lands. Every rejected message and
+// every authentication outcome is reported as a SecurityReport, which the daemon feeds to
+// the guard; the guard's verdict on each incoming message decides whether it is processed.
+import type { Settings } from '../control/settings.ts';
+import type { Dataplane } from '../dataplane/types.ts';
+import type { Logger } from '../log.ts';
+import type { DigestAuthenticator } from './auth/authenticator.ts';
+import {
+  createResponse,
+  type SipMessage,
+  type SipRequest,
+  validateRequest,
+} from './message/index.ts';
+import type { BindingStore } from './registrar/bindings.ts';
+import { Registrar, type SecurityReport, type SipSource } from './registrar/registrar.ts';
+import { TransactionLayer } from './transaction/layer.ts';
+import { transportOptionsFromSettings } from './transport/options.ts';
+import { SipTransports } from './transport/transports.ts';
+
+export interface SipServiceDeps {
+  settings: Settings;
+  dataDir: string;
+  auth: DigestAuthenticator;
+  bindings: BindingStore;
+  dataplane: Dataplane;
+  log: Logger;
+  /** Every security-relevant outcome, for the guard. */
+  report: (event: SecurityReport) => void;
+  /** The guard's verdict on a message before any work is done for it: false = drop silently. */
+  admit: (message: SipMessage, source: SipSource) => boolean;
+}
+
+const ALLOW = 'REGISTER, OPTIONS, ACK, CANCEL';
+
+export class SipService {
+  readonly transports: SipTransports;
+  readonly transactions: TransactionLayer;
+  readonly registrar: Registrar;
+
+  private constructor(transports: SipTransports, deps: SipServiceDeps) {
+    this.transports = transports;
+    this.registrar = new Registrar(deps);
+    this.transactions = new TransactionLayer({
+      send: (msg, dest, onFailure) => transports.dispatch(msg, dest, onFailure),
+      onRequest: (tx, req) => {
+        const response = this.#handle(req, tx.source, deps);
+        if (response) tx.respond(response);
+      },
+      onError: (err) => deps.log.error({ err }, 'SIP request handler failed'),
+    });
+    transports.on('message', (msg, source) => {
+      if (deps.admit(msg, source)) this.transactions.receive(msg, source);
+    });
+    transports.on('reject', (e) => {
+      deps.report({
+        kind: 'wrong',
+        ip: e.source.ip,
+        port: e.source.port,
+        method: '',
+        detail: `${e.reason}: ${e.detail}`.slice(0, 200),
+      });
+    });
+  }
+
+  static async start(deps: SipServiceDeps): Promise<SipService> {
+    const options = transportOptionsFromSettings(deps.settings, {
+      dataDir: deps.dataDir,
+      log: deps.log,
+    });
+    const transports = await SipTransports.start({
+      ...options,
+      maxConnectionsPerIp: deps.settings.get<number>('maxtcpconnperip'),
+    });
+    return new SipService(transports, deps);
+  }
+
+  #handle(req: SipRequest, source: SipSource, deps: SipServiceDeps) {
+    const verdict = validateRequest(req, { role: req.method === 'REGISTER' ? 'registrar' : 'uas' });
+    if (!verdict.ok) {
+      deps.report({
+        kind: 'wrong',
+        ip: source.ip,
+        port: source.port,
+        method: req.method,
+        detail: verdict.detail,
+      });
+      const response = createResponse(req, verdict.status, verdict.phrase);
+      if (verdict.unsupported) response.addHeader('Unsupported', verdict.unsupported.join(', '));
+      return response;
+    }
+    switch (req.method) {
+      case 'REGISTER':
+        return this.registrar.handle(req, source);
+      case 'OPTIONS':
+        return createResponse(req, 200)
+          .addHeader('Allow', ALLOW)
+          .addHeader('Accept', 'application/sdp');
+      default:
+        return createResponse(req, 501).addHeader('Allow', ALLOW);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.transports.close();
+  }
+}

@@ -1,0 +1,125 @@
+// Runs the real SIPp (Debian package sip-tester) against a target and reads its statistics.
+// Scenarios live in tests/sipp/; users come from an injection file written per run.
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ExecutionContext } from 'ava';
+import { tempDir } from './tmp.ts';
+
+const run = promisify(execFile);
+export const SCENARIOS = join(import.meta.dirname, '..', 'sipp');
+
+/** One account per SIPp run: SIPp 3.6 takes digest credentials only from -au/-ap. */
+export interface SippUser {
+  user: string;
+  password: string;
+}
+
+export interface SippOptions {
+  scenario: string;
+  target: { ip: string; port: number };
+  /** SIPp here is built without TLS: reach a TLS port through tests/helpers/tls-relay.ts. */
+  transport: 'udp' | 'tcp';
+  account: SippUser;
+  domain?: string;
+  expires?: number;
+  calls?: number;
+  rate?: number;
+  /** Replace text in the scenario before running (variants such as "expect 403"). */
+  rewrite?: (xml: string) => string;
+  timeoutSeconds?: number;
+}
+
+export interface SippResult {
+  exitCode: number;
+  successful: number;
+  failed: number;
+  output: string;
+}
+
+const TRANSPORT_FLAG = { udp: 'u1', tcp: 't1' } as const;
+
+export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<SippResult> {
+  const dir = tempDir(t, 'tollgate-sipp-');
+  let scenario = join(SCENARIOS, o.scenario);
+  if (o.rewrite) {
+    const rewritten = join(dir, o.scenario);
+    writeFileSync(rewritten, o.rewrite(readFileSync(scenario, 'utf8')));
+    scenario = rewritten;
+  }
+  const users = join(dir, 'users.csv');
+  writeFileSync(
+    users,
+    `SEQUENTIAL\n${o.account.user};${o.domain ?? 'tollgate'};${o.expires ?? 3600}\n`,
+  );
+  const stat = join(dir, 'stat.csv');
+  const args = [
+    `${o.target.ip}:${o.target.port}`,
+    '-sf',
+    scenario,
+    '-inf',
+    users,
+    '-t',
+    TRANSPORT_FLAG[o.transport],
+    '-i',
+    o.target.ip.includes(':') ? '::1' : '127.0.0.1',
+    '-p',
+    '0',
+    '-au',
+    o.account.user,
+    '-ap',
+    o.account.password,
+    '-m',
+    String(o.calls ?? 1),
+    '-r',
+    String(o.rate ?? 10),
+    '-timeout',
+    `${o.timeoutSeconds ?? 30}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_stat',
+    '-stf',
+    stat,
+    '-fd',
+    '1',
+    '-trace_err',
+    '-error_file',
+    join(dir, 'errors.log'),
+  ];
+  let exitCode = 0;
+  let output = '';
+  try {
+    const r = await run('sipp', args, {
+      cwd: dir,
+      timeout: ((o.timeoutSeconds ?? 30) + 30) * 1000,
+    });
+    output = r.stdout + r.stderr;
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    exitCode = typeof e.code === 'number' ? e.code : -1;
+    output = (e.stdout ?? '') + (e.stderr ?? '');
+  }
+  let errors = '';
+  try {
+    errors = readFileSync(join(dir, 'errors.log'), 'utf8');
+  } catch {
+    // No errors logged.
+  }
+  return { exitCode, ...readStats(stat), output: `${output}\n${errors}`.slice(-4000) };
+}
+
+/** The last line of SIPp's statistics CSV: cumulative successful and failed calls. */
+function readStats(file: string): { successful: number; failed: number } {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { successful: 0, failed: 0 };
+  }
+  const rows = text.trim().split('\n');
+  const header = rows[0]!.split(';');
+  const last = rows.at(-1)!.split(';');
+  const col = (name: string) => Number(last[header.indexOf(name)] ?? 0);
+  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
+}
