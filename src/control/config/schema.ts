@@ -1105,6 +1105,7 @@ const GLOBAL_KEYS: KeySpec[] = [
     default: 60,
     min: 1,
     max: 86_400,
+    unit: 'seconds',
     help: 'shortest registration accepted; shorter ones get 423 Interval Too Brief with Min-Expires (RFC 3261 10.3)',
   }),
   key({
@@ -1115,6 +1116,7 @@ const GLOBAL_KEYS: KeySpec[] = [
     default: 3600,
     min: 60,
     max: 604_800,
+    unit: 'seconds',
     help: 'longest registration granted; longer requests are shortened to this (RFC 3261 10.3 step 7)',
   }),
   key({
