@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BanService } from './control/bans.ts';
 import { loadConfigFile } from './control/config/file.ts';
 import { type ConsoleServer, startConsoleServer } from './control/console/server.ts';
+import { admitter, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
 import { Settings } from './control/settings.ts';
@@ -119,6 +120,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
     });
 
+    const guard = createGuard(settings, bans, log);
+    cleanups.push(() => guard.close());
     const sip = await SipService.start({
       settings,
       dataDir: options.dataDir,
@@ -126,15 +129,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bindings,
       dataplane,
       log,
-      report: (event) => {
-        if (event.kind !== 'auth-ok' && event.kind !== 'auth-challenge') {
-          log.info(
-            { ip: event.ip, port: event.port, user: event.user, detail: event.detail },
-            `SIP ${event.kind}`,
-          );
-        }
-      },
-      admit: () => true,
+      report: reporter(guard, log),
+      admit: admitter(guard),
     });
     cleanups.push(() => sip.close());
     log.info(

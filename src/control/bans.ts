@@ -24,12 +24,18 @@ export class BanService {
   readonly #dataplane: Dataplane;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #liftedListeners = new Set<(target: string) => void>();
 
   constructor(store: Store, dataplane: Dataplane, log: Logger, now: () => number = Date.now) {
     this.#store = store;
     this.#dataplane = dataplane;
     this.#log = log;
     this.#now = now;
+  }
+
+  /** Called after a ban is lifted ('all' or an address), e.g. so the guard forgets it too. */
+  onLifted(listener: (target: string) => void): void {
+    this.#liftedListeners.add(listener);
   }
 
   /** Validates and canonicalises an address given by an operator or seen on the wire. */
@@ -69,6 +75,7 @@ export class BanService {
         for (const ip of ips) bans.remove(ip);
       });
       await this.#dataplane.unban('all');
+      for (const listener of this.#liftedListeners) listener('all');
       this.#log.warn({ count: ips.length }, 'all bans lifted');
       return ips.length;
     }
@@ -78,6 +85,7 @@ export class BanService {
       throw new ControlErrors.TG_BAN_NOT_FOUND(ip);
     this.#store.durable(() => bans.remove(ip));
     await this.#dataplane.unban(ip);
+    for (const listener of this.#liftedListeners) listener(ip);
     this.#log.warn({ ip }, 'ban lifted');
     return 1;
   }

@@ -29,7 +29,7 @@ export interface SipServiceDeps {
   /** Every security-relevant outcome, for the guard. */
   report: (event: SecurityReport) => void;
   /** The guard's verdict on a message before any work is done for it: false = drop silently. */
-  admit: (message: SipMessage, source: SipSource) => boolean;
+  admit: (message: SipMessage, source: SipSource, userAgent: string | undefined) => boolean;
 }
 
 const ALLOW = 'REGISTER, OPTIONS, ACK, CANCEL';
@@ -51,7 +51,8 @@ export class SipService {
       onError: (err) => deps.log.error({ err }, 'SIP request handler failed'),
     });
     transports.on('message', (msg, source) => {
-      if (deps.admit(msg, source)) this.transactions.receive(msg, source);
+      const userAgent = msg.header(msg.kind === 'request' ? 'user-agent' : 'server')?.slice(0, 200);
+      if (deps.admit(msg, source, userAgent)) this.transactions.receive(msg, source);
     });
     transports.on('reject', (e) => {
       deps.report({

@@ -4,6 +4,7 @@
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BanService } from '../bans.ts';
+import { stressTestProfile } from '../guard/index.ts';
 import type { Settings } from '../settings.ts';
 import type { BanRecord } from '../store/records.ts';
 import type { PublicUser, UserService } from '../users.ts';
@@ -133,6 +134,18 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
     case 'users-del':
       ctx.users.del(command.user);
       return { exit: 0, text: `deleted ${command.user}`, data: { deleted: command.user } };
+    case 'stress-test': {
+      const changes = Object.entries(stressTestProfile()).map(([key, value]) =>
+        ctx.settings.set(key, value),
+      );
+      const text = [
+        'stress-test profile applied (protection is OFF until you set these back):',
+        ...changes.map(
+          (c) => `  ${c.key} = ${formatValue(c.value)} (was ${formatValue(c.previous)})`,
+        ),
+      ].join('\n');
+      return { exit: 0, text, data: changes };
+    }
     case 'help':
       return { exit: 0, text: helpText(command.topic) };
     case 'shell':
@@ -160,8 +173,16 @@ function renderBans(bans: BanRecord[]): string {
     iso(b.createdAt),
     b.expiresAt ? iso(b.expiresAt) : 'never',
     b.reason,
+    describeEvidence(b.evidence),
   ]);
-  return table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON'], rows);
+  return table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON', 'EVIDENCE'], rows);
+}
+
+/** "maxwrongauthfromip: 2500/2500 in 3600s" from the guard's evidence; --json has it all. */
+function describeEvidence(e: Record<string, unknown> | undefined): string {
+  if (!e || typeof e.rule !== 'string') return '';
+  const window = Number(e.windowSeconds) > 0 ? ` in ${e.windowSeconds}s` : '';
+  return `${e.rule}: ${e.count}/${e.threshold}${window}`;
 }
 
 function renderUsers(users: PublicUser[]): string {

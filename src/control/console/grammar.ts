@@ -19,6 +19,7 @@ export type Command =
   | { name: 'users-show'; user: string }
   | { name: 'users-set'; user: string; key: string; value: string }
   | { name: 'users-del'; user: string }
+  | { name: 'stress-test' }
   | { name: 'help'; topic?: string }
   | { name: 'shell' };
 
@@ -144,6 +145,13 @@ const COMMANDS: Record<string, Spec> = {
       if (verb === 'del' && a.length === 2) return { name: 'users-del', user: user! };
       throw usage(`users: usage: ${COMMANDS.users!.usage}`);
     },
+  },
+  'stress-test': {
+    usage: 'stress-test',
+    help: "apply the reference's stress-test profile (firewall, scan blocking and autoban off); undo with config set",
+    arity: NONE,
+    expects: 'no arguments',
+    build: () => ({ name: 'stress-test' }),
   },
   help: {
     usage: 'help [COMMAND]',

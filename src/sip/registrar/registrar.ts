@@ -65,7 +65,9 @@ export class Registrar {
 
     const outcome = auth.verify(request, source.ip);
     if (!outcome.ok) {
-      const user = outcome.user;
+      // The account named by the credentials, else the one being registered: a scanner
+      // walking through extensions shows up as many users from one source.
+      const user = outcome.user ?? toUserOf(request);
       const challenge = outcome.failure === 'missing' || outcome.failure === 'stale';
       this.#d.report({
         ...base,
@@ -208,4 +210,9 @@ export class Registrar {
     }
     return response;
   }
+}
+
+function toUserOf(request: SipRequest): string | undefined {
+  const to = request.tryView('to');
+  return to.ok && isSipUri(to.value.uri) ? to.value.uri.user?.slice(0, 128) : undefined;
 }

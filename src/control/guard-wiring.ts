@@ -1,0 +1,74 @@
+// Connects the guard to the SIP service and the ban store: what the SIP layer sees becomes
+// guard events, and the guard's bans become stored bans that the dataplane enforces.
+import type { Logger } from '../log.ts';
+import type { SipMessage } from '../sip/message/index.ts';
+import type { SecurityReport, SipSource } from '../sip/registrar/registrar.ts';
+import type { BanService } from './bans.ts';
+import { Guard } from './guard/index.ts';
+import type { Settings } from './settings.ts';
+
+export function createGuard(settings: Settings, bans: BanService, log: Logger): Guard {
+  const guard = new Guard({
+    settings,
+    log,
+    ban: (ip, ttlSeconds, reason, evidence) =>
+      bans.ban(ip, { ttlSeconds, reason, origin: 'auto', evidence: { ...evidence } }),
+    portBan: (ip, port, ttlSeconds, reason) =>
+      log.warn({ ip, port, ttl: ttlSeconds, reason }, 'address:port banned (userspace)'),
+  });
+  guard.adoptBans(bans.list());
+  bans.onLifted((target) => guard.forget(target));
+  return guard;
+}
+
+/** The first line and the identifying headers: enough to recognise a tool, cheap to build. */
+function sampleOf(m: SipMessage): string {
+  const start =
+    m.kind === 'request' ? `${m.method} ${m.uriText}` : `SIP/2.0 ${m.status} ${m.reason}`;
+  return `${start}\nFrom: ${m.header('from') ?? ''}\nTo: ${m.header('to') ?? ''}\nCall-ID: ${m.header('call-id') ?? ''}`;
+}
+
+function userOf(m: SipMessage): string | undefined {
+  if (m.kind !== 'request' || !('user' in m.uri)) return undefined;
+  return m.uri.user?.slice(0, 128);
+}
+
+/** The guard's verdict on one incoming message: only 'pass' is processed. */
+export function admitter(guard: Guard) {
+  return (m: SipMessage, source: SipSource, userAgent: string | undefined): boolean => {
+    const user = userOf(m);
+    const callId = m.header('call-id');
+    const decision = guard.observe({
+      kind: 'message',
+      ip: source.ip,
+      port: source.port,
+      ...(m.kind === 'request' ? { method: m.method } : {}),
+      ...(user ? { user } : {}),
+      ...(userAgent ? { userAgent } : {}),
+      ...(callId ? { callId: callId.slice(0, 256) } : {}),
+      sample: sampleOf(m),
+    });
+    return decision.action === 'pass';
+  };
+}
+
+/** Authentication outcomes and rejected messages, reported by the SIP layer. */
+export function reporter(guard: Guard, log: Logger) {
+  return (event: SecurityReport): void => {
+    if (event.kind === 'auth-fail' || event.kind === 'wrong') {
+      log.info(
+        { ip: event.ip, port: event.port, user: event.user, detail: event.detail },
+        `SIP ${event.kind}`,
+      );
+    }
+    guard.observe({
+      kind: event.kind,
+      ip: event.ip,
+      port: event.port,
+      method: event.method,
+      ...(event.user ? { user: event.user } : {}),
+      ...(event.userAgent ? { userAgent: event.userAgent } : {}),
+      ...(event.detail ? { sample: event.detail } : {}),
+    });
+  };
+}
