@@ -2,12 +2,11 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { registeredErrorCodes } from '../../src/errors.ts';
-import type { SipRequest } from '../../src/sip/message/index.ts';
+import { createResponse, type SipRequest } from '../../src/sip/message/index.ts';
 import {
   type ClientTransaction,
   DEFAULT_MAX_TRANSACTIONS,
   type Endpoint,
-  makeResponse,
   type ServerTransaction,
   TransactionErrors,
   TransactionLayer,
@@ -30,7 +29,7 @@ test('a full table answers new requests 503 without state, counts them, and stil
   t.is(h.sent.length, 2);
   // Retransmissions of live transactions are still absorbed and answered.
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 200, 'OK', { toTag: 't' }));
+  tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
   h.layer.receive(request({ branch: 'z9hG4bK1' }), UDP_PEER);
   t.deepEqual(h.lines().slice(2), ['200 OK', '200 OK']);
   // The client side shares the bound.
@@ -128,7 +127,7 @@ test('property: any sequence of events drains to an empty table with no timers l
             break;
           case 'answer': {
             const e = server[s.which % Math.max(1, server.length)];
-            e?.tx.respond(makeResponse(e.req, s.status, 'Any', { toTag: 'tt' }));
+            e?.tx.respond(createResponse(e.req, s.status, 'Any', { toTag: 'tt' }));
             break;
           }
           case 'ack':
@@ -159,7 +158,7 @@ test('property: any sequence of events drains to an empty table with no timers l
           case 'reply': {
             const e = client[s.which % Math.max(1, client.length)];
             if (e !== undefined) {
-              h.layer.receive(makeResponse(e.req, s.status, 'Any', { toTag: 'uas' }), UDP_PEER);
+              h.layer.receive(createResponse(e.req, s.status, 'Any', { toTag: 'uas' }), UDP_PEER);
             }
             break;
           }

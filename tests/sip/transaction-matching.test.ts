@@ -2,8 +2,7 @@
 // RFC 2543 fallback exercised by RFC 4475 §3.2.1 badbranch.dat and §3.4.1 inv2543.dat.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { parseMessage, type SipRequest } from '../../src/sip/message/index.ts';
-import { makeResponse } from '../../src/sip/transaction/index.ts';
+import { createResponse, parseMessage, type SipRequest } from '../../src/sip/message/index.ts';
 import {
   harness,
   request,
@@ -52,8 +51,8 @@ test('CANCEL is its own transaction and finds the INVITE it cancels (§9.2)', (t
   t.not(invite!.tx, cancelTx!.tx);
   t.is(h.layer.findInviteFor(cancel), invite!.tx);
   // The TU answers both: 200 for the CANCEL, 487 for the INVITE (§9.2).
-  cancelTx!.tx.respond(makeResponse(cancel, 200, 'OK', { toTag: 'x' }));
-  invite!.tx.respond(makeResponse(invite!.req, 487, 'Request Terminated', { toTag: 'x' }));
+  cancelTx!.tx.respond(createResponse(cancel, 200, 'OK', { toTag: 'x' }));
+  invite!.tx.respond(createResponse(invite!.req, 487, 'Request Terminated', { toTag: 'x' }));
   t.deepEqual(h.lines(), ['200 OK', '487 Request Terminated']);
   // A CANCEL for nothing we know: no INVITE (the TU answers 481).
   t.is(h.layer.findInviteFor(request({ method: 'CANCEL', branch: 'z9hG4bKother' })), undefined);
@@ -68,7 +67,7 @@ test('RFC 4475 badbranch.dat: a branch that is only the cookie is matched the RF
   h.layer.receive(fixture('badbranch'), UDP_PEER);
   t.is(h.requests.length, 1, 'the identical copy is a retransmission');
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 200, 'OK', { toTag: 'b1' }));
+  tx.respond(createResponse(req, 200, 'OK', { toTag: 'b1' }));
   h.layer.receive(fixture('badbranch'), UDP_PEER);
   t.deepEqual(h.lines(), ['200 OK', '200 OK']);
   // Each of the §17.2.3 fields tells transactions apart; the branch "z9hG4bK" alone does not.
@@ -95,7 +94,7 @@ test('RFC 4475 inv2543.dat: INVITE copies match; the ACK matches by the To tag w
   h.layer.receive(fixture('inv2543'), UDP_PEER);
   t.is(h.requests.length, 1);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: 'uas-tag' }));
+  tx.respond(createResponse(req, 486, 'Busy Here', { toTag: 'uas-tag' }));
   t.is(h.sent[0]!.message.to().tag, 'uas-tag');
 
   const ack = (toTag: string) =>

@@ -1,6 +1,6 @@
 // Server transactions (RFC 3261 §17.2, RFC 6026 §7.1) on a fake clock.
 import test from 'ava';
-import { makeResponse } from '../../src/sip/transaction/index.ts';
+import { createResponse } from '../../src/sip/message/index.ts';
 import {
   harness,
   request,
@@ -33,7 +33,7 @@ test('non-INVITE over UDP: the TU sees one request; retransmissions are absorbed
   t.is(h.requests[0]!.tx.state, 'trying');
 
   h.clock.advance(300);
-  t.true(h.requests[0]!.tx.respond(makeResponse(reg, 200, 'OK', { toTag: TAG })));
+  t.true(h.requests[0]!.tx.respond(createResponse(reg, 200, 'OK', { toTag: TAG })));
   t.is(h.requests[0]!.tx.state, 'completed');
   h.clock.advance(700);
   h.layer.receive(request(), UDP_PEER);
@@ -53,7 +53,7 @@ test('non-INVITE: Timer J (64·T1) ends the Completed state and empties the tabl
   const h = harness();
   h.layer.receive(request(), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 200, 'OK', { toTag: TAG }));
+  tx.respond(createResponse(req, 200, 'OK', { toTag: TAG }));
   h.clock.advance(31_999);
   t.is(h.layer.size, 1);
   h.clock.advance(1);
@@ -73,11 +73,11 @@ test('non-INVITE: a provisional moves to Proceeding and retransmissions get it a
   const h = harness();
   h.layer.receive(request({ method: 'OPTIONS' }), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  t.true(tx.respond(makeResponse(req, 183, 'Session Progress', { toTag: TAG })));
+  t.true(tx.respond(createResponse(req, 183, 'Session Progress', { toTag: TAG })));
   t.is(tx.state, 'proceeding');
   h.layer.receive(request({ method: 'OPTIONS' }), UDP_PEER);
-  t.true(tx.respond(makeResponse(req, 200, 'OK', { toTag: TAG })));
-  t.false(tx.respond(makeResponse(req, 500, 'Late', { toTag: TAG })), '§17.2.2: discarded');
+  t.true(tx.respond(createResponse(req, 200, 'OK', { toTag: TAG })));
+  t.false(tx.respond(createResponse(req, 500, 'Late', { toTag: TAG })), '§17.2.2: discarded');
   t.deepEqual(h.lines(), ['183 Session Progress', '183 Session Progress', '200 OK']);
 });
 
@@ -85,7 +85,7 @@ test('non-INVITE over TCP: Timer J is zero, the transaction ends with the final 
   const h = harness();
   h.layer.receive(request({ transport: 'TCP' }), TCP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 200, 'OK', { toTag: TAG }));
+  tx.respond(createResponse(req, 200, 'OK', { toTag: TAG }));
   t.is(tx.state, 'terminated');
   t.is(h.layer.size, 0);
   t.is(h.clock.pending, 0);
@@ -113,7 +113,7 @@ test('INVITE: no 100 Trying when the TU answers within 200 ms', (t) => {
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   h.clock.advance(150);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 180, 'Ringing', { toTag: TAG }));
+  tx.respond(createResponse(req, 180, 'Ringing', { toTag: TAG }));
   h.clock.advance(1000);
   t.deepEqual(timeline(h), ['150 180']);
 });
@@ -122,7 +122,7 @@ test('INVITE 486 over UDP: Timer G resends at T1, 2T1, 4T1 then every T2; Timer 
   const h = harness();
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG }));
   t.is(tx.state, 'completed');
   h.clock.advance(40_000);
   // Sent at 0, then G fires at 500, 1500, 3500, 7500 and every 4 s, until H at 64·T1 = 32 s.
@@ -144,7 +144,7 @@ test('INVITE 486: the ACK confirms, stops retransmissions, and Timer I (T4) abso
   const h = harness();
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG }));
   h.clock.advance(600); // one retransmission at 500
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER); // INVITE again: 486 again
   h.layer.receive(inviteAck(), UDP_PEER);
@@ -173,8 +173,8 @@ test('INVITE 486 over TCP: no Timer G; the ACK ends it at once (Timer I = 0); wi
     TCP_PEER,
   );
   const [a, b] = h.requests;
-  a!.tx.respond(makeResponse(a!.req, 486, 'Busy Here', { toTag: TAG }));
-  b!.tx.respond(makeResponse(b!.req, 486, 'Busy Here', { toTag: TAG }));
+  a!.tx.respond(createResponse(a!.req, 486, 'Busy Here', { toTag: TAG }));
+  b!.tx.respond(createResponse(b!.req, 486, 'Busy Here', { toTag: TAG }));
   h.layer.receive(
     request({ method: 'ACK', transport: 'TCP', toTag: TAG, cseqMethod: 'ACK' }),
     TCP_PEER,
@@ -195,7 +195,7 @@ test('INVITE 200 (RFC 6026 Accepted): INVITE copies are absorbed, the TU may res
   const h = harness();
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  const ok = makeResponse(req, 200, 'OK', { toTag: TAG });
+  const ok = createResponse(req, 200, 'OK', { toTag: TAG });
   tx.respond(ok);
   t.is(tx.state, 'accepted');
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
@@ -207,7 +207,7 @@ test('INVITE 200 (RFC 6026 Accepted): INVITE copies are absorbed, the TU may res
   t.is(h.sent.length, 1, 'and the transaction itself does not resend the 2xx');
   h.clock.advance(500);
   t.true(tx.respond(ok), 'the TU retransmits its 2xx through the transaction (§13.3.1.4)');
-  t.false(tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG })));
+  t.false(tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG })));
   // The ACK of a 2xx has its own branch (§13.2.2.4): not this transaction, goes to the TU.
   h.layer.receive(inviteAck('z9hG4bKack2xx'), UDP_PEER);
   t.is(h.acks.length, 1);
@@ -229,7 +229,7 @@ test('a transport error while responding ends the transaction and informs the TU
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   const { tx, req } = h.requests[0]!;
   h.failSends = true;
-  t.false(tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG })));
+  t.false(tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG })));
   t.is(tx.state, 'terminated');
   t.deepEqual(
     h.ends.map((e) => e.reason),
@@ -265,7 +265,7 @@ test('a provisional from the TU restarts the INVITE bound (a long ringing call i
   const { tx, req } = h.requests[0]!;
   for (let i = 0; i < 3; i++) {
     h.clock.advance(170_000);
-    tx.respond(makeResponse(req, 180, 'Ringing', { toTag: TAG }));
+    tx.respond(createResponse(req, 180, 'Ringing', { toTag: TAG }));
   }
   t.is(tx.state, 'proceeding');
   t.true(h.sent.every((s) => s.message.kind === 'response' && s.message.status < 200));
@@ -291,7 +291,7 @@ test('respond refuses a status that is not a response', (t) => {
   const h = harness();
   h.layer.receive(request(), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  const bogus = makeResponse(req, 200, 'OK');
+  const bogus = createResponse(req, 200, 'OK');
   bogus.status = 99;
   t.throws(() => tx.respond(bogus), { message: /status 99/ });
 });
@@ -301,7 +301,7 @@ test('a request text from the wire (RFC 3261 §24.2 style) runs through unchange
   const text = requestText({ method: 'INVITE', extra: ['Contact: <sip:alice@pc33.example.com>'] });
   h.layer.receive(sipRequest(text), UDP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 603, 'Decline', { toTag: TAG }));
+  tx.respond(createResponse(req, 603, 'Decline', { toTag: TAG }));
   const res = h.sent[0]!.message;
   t.is(res.callId(), 'a84b4c76e66710@pc33.example.com');
   t.is(res.from().tag, '1928301774');
@@ -316,9 +316,9 @@ test('the transaction holds the request until its final response, then only the 
   const { tx, req } = h.requests[0]!;
   t.is(tx.request, req);
   t.is(tx.method, 'INVITE');
-  tx.respond(makeResponse(req, 180, 'Ringing', { toTag: TAG }));
+  tx.respond(createResponse(req, 180, 'Ringing', { toTag: TAG }));
   t.is(tx.request, req, 'still open: the TU may answer from it');
-  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG }));
   t.is(tx.request, undefined, 'Completed keeps only what it resends');
   t.is(tx.lastResponse?.status, 486);
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
@@ -329,7 +329,7 @@ test('a transport error reported after the send ends the server transaction too'
   const h = harness();
   h.layer.receive(request({ method: 'INVITE', transport: 'TCP' }), TCP_PEER);
   const { tx, req } = h.requests[0]!;
-  tx.respond(makeResponse(req, 486, 'Busy Here', { toTag: TAG }));
+  tx.respond(createResponse(req, 486, 'Busy Here', { toTag: TAG }));
   h.sent[0]!.fail(new Error('connection reset'));
   t.is(tx.state, 'terminated');
   t.deepEqual(

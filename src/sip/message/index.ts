@@ -23,7 +23,12 @@ export {
 } from './message.ts';
 export { type ParseOptions, type ParseResult, parseMessage, type Transport } from './parser.ts';
 export { type ParseRejectReason, REJECT_INFO, type RejectInfo } from './reasons.ts';
-export { createResponse, newTag, REASON_PHRASES } from './response.ts';
+export {
+  createResponse,
+  newTag,
+  REASON_PHRASES,
+  type ResponseOptions,
+} from './response.ts';
 export type { CSeq } from './scalars.ts';
 export { serialize, serializeHead } from './serialize.ts';
 export {

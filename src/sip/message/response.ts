@@ -1,8 +1,7 @@
-// Building a response to a request (RFC 3261 §8.2.6.2): the same Via values in order, From,
-// Call-ID and CSeq copied, To copied with a tag added when the request's To had none (a
-// 100 Trying gets no tag: it does not create a dialog). Everything else is the caller's.
+// Building a response to a request: the one place every layer (transactions, registrar,
+// service) gets its responses from.
 import { randomBytes } from 'node:crypto';
-import { makeHeader, type SipRequest, SipResponse } from './message.ts';
+import { type HeaderField, makeHeader, type SipRequest, SipResponse } from './message.ts';
 
 /** Reason phrases of the responses tollgate itself sends (RFC 3261 §21 and extensions). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -41,29 +40,47 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
   603: 'Decline',
 };
 
-const COPIED = ['via', 'from', 'call-id', 'cseq'] as const;
+const COPIED = new Set(['via', 'from', 'call-id', 'cseq']);
 
-/** A fresh To tag: 64 random bits, enough to be unique per dialog (§19.3). */
+/** Shared: a zero-length Buffer has nothing to mutate. */
+const NO_BODY = Buffer.alloc(0);
+
+/** A fresh To/From tag (§19.3: at least 32 random bits; 48 here). */
 export function newTag(): string {
-  return randomBytes(8).toString('hex');
+  return randomBytes(6).toString('base64url');
 }
 
+export interface ResponseOptions {
+  /** The To tag to add when the request's To has none; a fresh one by default (never on 100). */
+  readonly toTag?: string;
+  /** Extra header fields, appended in order. */
+  readonly headers?: ReadonlyArray<readonly [name: string, value: string]>;
+}
+
+/**
+ * RFC 3261 §8.2.6.2: a response copies From, Call-ID, CSeq and every Via (in order) from the
+ * request, and its To, with a tag added when it had none (never on a 100, which creates no
+ * dialog, §17.2.1). §8.2.6.1: a 100 also copies Timestamp.
+ */
 export function createResponse(
-  request: SipRequest,
+  req: SipRequest,
   status: number,
   reason: string = REASON_PHRASES[status] ?? '',
-  options: { toTag?: string } = {},
+  opts: ResponseOptions = {},
 ): SipResponse {
-  const fields = [];
-  for (const header of request.headers) {
-    if ((COPIED as readonly string[]).includes(header.key))
-      fields.push(makeHeader(header.name, header.value));
+  const fields: HeaderField[] = [];
+  for (const h of req.headers) {
+    if (COPIED.has(h.key) || (status === 100 && h.key === 'timestamp')) fields.push(h);
+    else if (h.key === 'to') {
+      const needsTag = status !== 100 && !hasTag(req);
+      fields.push(needsTag ? makeHeader(h.name, `${h.value};tag=${opts.toTag ?? newTag()}`) : h);
+    }
   }
-  const to = request.header('to');
-  if (to !== undefined) {
-    const hasTag = request.tryView('to').ok && request.to().tag !== undefined;
-    const tag = status > 100 && !hasTag ? `;tag=${options.toTag ?? newTag()}` : '';
-    fields.push(makeHeader('To', `${to}${tag}`));
-  }
-  return new SipResponse(status, reason, fields, Buffer.alloc(0));
+  for (const [name, value] of opts.headers ?? []) fields.push(makeHeader(name, value));
+  return new SipResponse(status, reason, fields, NO_BODY, req.limits);
+}
+
+function hasTag(req: SipRequest): boolean {
+  const to = req.tryView('to');
+  return to.ok && to.value.tag !== undefined;
 }

@@ -18,10 +18,10 @@
 // A transport error is reported to the TU as a 503 (§8.1.3.1, §17.1.4), a timeout as a 408.
 // Proceeding of an INVITE has no timeout in Figure 5; Timer C (reset by each 1xx, §16.8)
 // bounds it here so a silent peer cannot hold the transaction for ever.
-import type { SipRequest, SipResponse } from '../message/index.ts';
+import { createResponse, type SipRequest, type SipResponse } from '../message/index.ts';
 import type { TransactionContext } from './context.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
-import { makeAck, makeResponse } from './messages.ts';
+import { makeAck } from './messages.ts';
 import { TimerSet } from './timer-set.ts';
 import { backoff, type TimerValues } from './timers.ts';
 
@@ -194,8 +194,8 @@ export class ClientTransaction {
     this.#timers.stopAll();
     const res =
       outcome === 'timeout'
-        ? makeResponse(this.request, 408, 'Request Timeout')
-        : makeResponse(this.request, 503, 'Service Unavailable');
+        ? createResponse(this.request, 408, 'Request Timeout')
+        : createResponse(this.request, 503, 'Service Unavailable');
     // A failure after the final answer (e.g. an ACK that cannot be sent) only ends things.
     if (this.#outcome === undefined) this.#final(res, outcome);
     this.#terminate();

@@ -14,7 +14,7 @@ export {
   type TransactionLayerOptions,
   type TransactionStats,
 } from './layer.ts';
-export { makeAck, makeResponse, newBranch, newTag, type ResponseOptions } from './messages.ts';
+export { makeAck, newBranch } from './messages.ts';
 export { type ServerEndReason, type ServerState, ServerTransaction } from './server.ts';
 export {
   type BaseTimers,

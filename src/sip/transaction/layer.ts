@@ -20,13 +20,13 @@
 // The `source` given to receive() is handed back as the `dest` of every response of that
 // transaction, so whatever the transport put in it (a connection id) comes back unchanged.
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
+import { createResponse, newTag } from '../message/index.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { TransactionContext } from './context.ts';
 import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
 import { clientKeyOfRequest, clientKeyOfResponse, serverAckAlias, serverKey } from './keys.ts';
-import { makeResponse, newTag } from './messages.ts';
 import { type ServerEndReason, type ServerHooks, ServerTransaction } from './server.ts';
 import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
 
@@ -200,7 +200,7 @@ export class TransactionLayer {
     }
     if (this.size >= this.#max) {
       this.#stats.refusedFull++;
-      this.#send(makeResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
+      this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
       return;
     }
     const keys = [k.key];
@@ -215,7 +215,7 @@ export class TransactionLayer {
       !this.#callTu(() => this.#opts.onRequest(created, req)) &&
       created.lastResponse === undefined
     ) {
-      created.respond(makeResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
+      created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
     }
   }
 

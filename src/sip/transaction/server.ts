@@ -25,10 +25,10 @@
 // 408 (as a proxy's Timer C would end it, §16.8), and a non-INVITE left unanswered for
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
 import type { SipRequest, SipResponse } from '../message/index.ts';
+import { createResponse, newTag } from '../message/index.ts';
 import type { TransactionContext } from './context.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
-import { makeResponse, newTag } from './messages.ts';
 import { TimerSet } from './timer-set.ts';
 import { backoff, type TimerValues } from './timers.ts';
 
@@ -210,7 +210,7 @@ export class ServerTransaction {
 
   #sendTrying(): void {
     if (this.#state === 'proceeding' && this.#last === undefined && this.#request) {
-      this.#send(makeResponse(this.#request, 100, 'Trying'), true);
+      this.#send(createResponse(this.#request, 100, 'Trying'), true);
     }
   }
 
@@ -225,7 +225,7 @@ export class ServerTransaction {
   #abandonInvite(): void {
     if (this.#request === undefined) return;
     this.#abandoned = true;
-    this.respond(makeResponse(this.#request, 408, 'Request Timeout', { toTag: newTag() }));
+    this.respond(createResponse(this.#request, 408, 'Request Timeout', { toTag: newTag() }));
   }
 
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
