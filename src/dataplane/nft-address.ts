@@ -6,6 +6,7 @@
 //   parseIp('::ffff:10.0.0.1')  → { family: 4, text: '10.0.0.1', value: 167772161n }
 //   parseCidr('10.1.2.3/8')     → { family: 4, text: '10.0.0.0/8', first: 10.0.0.0, last: 10.255.255.255 }
 import { isIP } from 'node:net';
+import { canonicalIp } from '../ip.ts';
 import { NftErrors } from './nft-errors.ts';
 
 export type IpFamily = 4 | 6;
@@ -37,15 +38,8 @@ function v4ToBigInt(text: string): bigint {
   return value;
 }
 
-function v6ToBigInt(text: string): bigint {
-  // An embedded IPv4 tail ("::ffff:1.2.3.4") stands for the last two 16-bit groups.
-  let body = text;
-  const lastColon = body.lastIndexOf(':');
-  const tail = body.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const v4 = Number(v4ToBigInt(tail));
-    body = `${body.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
+/** From canonical text (canonicalIp never leaves a dotted IPv4 tail). */
+function v6ToBigInt(body: string): bigint {
   const [head, rest] = body.split('::') as [string, string | undefined];
   const toGroups = (part: string | undefined): number[] =>
     part === undefined || part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16));
@@ -65,30 +59,12 @@ function v4Text(value: bigint): string {
   return parts.join('.');
 }
 
-/** RFC 5952 §4: lower case, no leading zeros, longest run (≥ 2) of zero groups as "::". */
+/** RFC 5952 text via src/ip.ts, so every area spells an address the same way. */
 function v6Text(value: bigint): string {
-  const groups: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLength).join(':');
-  return `${left}::${right}`;
+  const groups: string[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n)
+    groups.push(((value >> shift) & 0xffffn).toString(16));
+  return canonicalIp(groups.join(':'))!;
 }
 
 export function ipText(family: IpFamily, value: bigint): string {
@@ -101,23 +77,14 @@ export function ipText(family: IpFamily, value: bigint): string {
  * packet carries on the wire. Zone indexes ("fe80::1%eth0") are refused: a set element has none.
  */
 export function parseIp(input: unknown): ParsedIp {
-  if (typeof input !== 'string' || input.length > MAX_ADDRESS_TEXT || input.includes('%')) {
-    throw new NftErrors.TG_NFT_BAD_IP(String(input).slice(0, MAX_ADDRESS_TEXT));
-  }
-  const family = isIP(input);
-  if (family === 4) {
-    const value = v4ToBigInt(input);
-    return { family: 4, text: v4Text(value), value };
-  }
-  if (family === 6) {
-    const value = v6ToBigInt(input);
-    if (value >> 32n === 0xffffn) {
-      const v4 = value & 0xffffffffn;
-      return { family: 4, text: v4Text(v4), value: v4 };
-    }
-    return { family: 6, text: v6Text(value), value };
-  }
-  throw new NftErrors.TG_NFT_BAD_IP(input);
+  const text =
+    typeof input === 'string' && input.length <= MAX_ADDRESS_TEXT && !input.includes('%')
+      ? canonicalIp(input)
+      : null;
+  if (text === null) throw new NftErrors.TG_NFT_BAD_IP(String(input).slice(0, MAX_ADDRESS_TEXT));
+  return isIP(text) === 4
+    ? { family: 4, text, value: v4ToBigInt(text) }
+    : { family: 6, text, value: v6ToBigInt(text) };
 }
 
 /**
