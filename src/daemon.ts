@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BanService } from './control/bans.ts';
 import { loadConfigFile } from './control/config/file.ts';
 import { type ConsoleServer, startConsoleServer } from './control/console/server.ts';
+import { StaticFirewall } from './control/firewall.ts';
 import { admitter, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
@@ -120,6 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
     });
 
+    await new StaticFirewall(settings, dataplane, log).apply();
     const guard = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());
     const sip = await SipService.start({

@@ -17,6 +17,7 @@ export const ControlErrors = defineErrors('control', {
   TG_BAN_BAD_ADDRESS: 'not an IP address: "%s"',
   TG_BAN_NOT_FOUND: 'no ban for %s',
   TG_BAN_PROTECTED: 'refusing to ban %s: %s',
+  TG_FIREWALL_NOT_FOUND: 'no static firewall rule for %s (see "firewall list")',
   TG_USER_EXISTS: 'user %s already exists',
   TG_USER_NOT_FOUND: 'no user %s',
   TG_USER_BAD_NAME: 'bad user name "%s": use %s',

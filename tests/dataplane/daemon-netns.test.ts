@@ -81,3 +81,37 @@ test('mode nft: the daemon drops a banned source with nftables alone', async (t)
   t.true((await delivered(link, 'nft-after')) > 0);
   t.is(await d.stop(), 0);
 });
+
+test('static firewall: deny drops in the kernel, allow beats a ban, rules survive a restart', async (t) => {
+  const link = await createLink(t);
+  const dataDir = tempDir(t);
+  const configFile = await testConfig(dataDir, { sipaddress: link.b.v4, dataplanemode: 'auto' });
+  const d = await startDaemon(t, { dataDir, configFile, netns: link.b.ns });
+  const subnet = link.subnetV4;
+
+  t.is((await d.ctl('firewall', 'deny', subnet)).code, 0);
+  const before = (await stats(d)).drops.cidr_deny ?? 0;
+  t.is(await delivered(link, 'denied'), 0, 'the denied subnet is dropped');
+  t.true((await stats(d)).drops.cidr_deny - before >= 20, 'counted as cidr_deny');
+
+  t.is((await d.ctl('firewall', 'del', subnet)).code, 0);
+  t.true((await delivered(link, 'undenied')) > 0);
+  const missing = await d.ctl('firewall', 'del', subnet);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /no static firewall rule/);
+
+  await d.ctl('ban', link.a.v4);
+  t.is(await delivered(link, 'banned'), 0);
+  t.is((await d.ctl('firewall', 'allow', `${link.a.v4}/32`)).code, 0);
+  t.true((await delivered(link, 'allowed')) > 0, 'allow beats the ban');
+  t.is(await d.stop(), 0);
+
+  const again = await startDaemon(t, { dataDir, configFile, netns: link.b.ns });
+  const rules = JSON.parse((await again.ctl('firewall', 'list', '--json')).stdout);
+  t.deepEqual(rules.allow, [`${link.a.v4}/32`]);
+  t.true(
+    (await delivered(link, 'allowed-after-restart')) > 0,
+    'the allow rule is back in the kernel',
+  );
+  t.is(await again.stop(), 0);
+});

@@ -909,6 +909,15 @@ const GLOBAL_KEYS: KeySpec[] = [
 
   // ── Firewall and automatic bans (the stress-test section lists these as switches) ───
   key({
+    name: 'firewalldeny',
+    origin: 'tollgate',
+    section: 'firewall',
+    type: 'list',
+    format: 'cidr',
+    default: [],
+    help: 'static deny rules: comma separated addresses/CIDRs dropped in the kernel (XDP/nftables) whenever enablefirewall is 1 or more; allow rules are trustedip',
+  }),
+  key({
     name: 'enablefirewall',
     section: 'firewall',
     type: 'enum',

@@ -4,6 +4,7 @@
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BanService } from '../bans.ts';
+import { ControlErrors } from '../errors.ts';
 import { stressTestProfile } from '../guard/index.ts';
 import type { Settings } from '../settings.ts';
 import type { BanRecord } from '../store/records.ts';
@@ -134,6 +135,44 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
     case 'users-del':
       ctx.users.del(command.user);
       return { exit: 0, text: `deleted ${command.user}`, data: { deleted: command.user } };
+    case 'firewall-add': {
+      const key = command.action === 'allow' ? 'trustedip' : 'firewalldeny';
+      const list = ctx.settings.get<string[]>(key);
+      if (!list.includes(command.cidr)) ctx.settings.set(key, [...list, command.cidr]);
+      const note =
+        Number(ctx.settings.get('enablefirewall')) < 1
+          ? ' (not enforced: enablefirewall is 0)'
+          : '';
+      return {
+        exit: 0,
+        text: `${command.action} ${command.cidr}${note}`,
+        data: firewallRules(ctx),
+      };
+    }
+    case 'firewall-del': {
+      let found = false;
+      for (const key of ['trustedip', 'firewalldeny'] as const) {
+        const list = ctx.settings.get<string[]>(key);
+        if (list.includes(command.cidr)) {
+          ctx.settings.set(
+            key,
+            list.filter((c) => c !== command.cidr),
+          );
+          found = true;
+        }
+      }
+      if (!found) throw new ControlErrors.TG_FIREWALL_NOT_FOUND(command.cidr);
+      return { exit: 0, text: `removed ${command.cidr}`, data: firewallRules(ctx) };
+    }
+    case 'firewall-list': {
+      const rules = firewallRules(ctx);
+      const rows = [...rules.allow.map((c) => ['allow', c]), ...rules.deny.map((c) => ['deny', c])];
+      return {
+        exit: 0,
+        text: rows.length ? table(['ACTION', 'CIDR'], rows) : 'no static rules',
+        data: rules,
+      };
+    }
     case 'stress-test': {
       const changes = Object.entries(stressTestProfile()).map(([key, value]) =>
         ctx.settings.set(key, value),
@@ -155,6 +194,14 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
         code: 'TG_CONSOLE_USAGE',
       };
   }
+}
+
+function firewallRules(ctx: ConsoleContext) {
+  return {
+    allow: ctx.settings.get<string[]>('trustedip'),
+    deny: ctx.settings.get<string[]>('firewalldeny'),
+    enforced: Number(ctx.settings.get('enablefirewall')) >= 1,
+  };
 }
 
 function iso(ms: number): string {

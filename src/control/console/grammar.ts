@@ -20,6 +20,9 @@ export type Command =
   | { name: 'users-set'; user: string; key: string; value: string }
   | { name: 'users-del'; user: string }
   | { name: 'stress-test' }
+  | { name: 'firewall-add'; action: 'allow' | 'deny'; cidr: string }
+  | { name: 'firewall-del'; cidr: string }
+  | { name: 'firewall-list' }
   | { name: 'help'; topic?: string }
   | { name: 'shell' };
 
@@ -144,6 +147,20 @@ const COMMANDS: Record<string, Spec> = {
         return { name: 'users-set', user: user!, key: key!, value: value! };
       if (verb === 'del' && a.length === 2) return { name: 'users-del', user: user! };
       throw usage(`users: usage: ${COMMANDS.users!.usage}`);
+    },
+  },
+  firewall: {
+    usage: 'firewall allow CIDR | firewall deny CIDR | firewall del CIDR | firewall list',
+    help: 'static rules enforced in the kernel: allow (= trustedip) passes and is never banned, deny drops',
+    arity: [1, 2],
+    expects: 'allow CIDR, deny CIDR, del CIDR or list',
+    build: (a) => {
+      const [verb, cidr] = a;
+      if ((verb === 'allow' || verb === 'deny') && cidr)
+        return { name: 'firewall-add', action: verb, cidr };
+      if (verb === 'del' && cidr) return { name: 'firewall-del', cidr };
+      if (verb === 'list' && a.length === 1) return { name: 'firewall-list' };
+      throw usage(`firewall: usage: ${COMMANDS.firewall!.usage}`);
     },
   },
   'stress-test': {

@@ -1,0 +1,84 @@
+// The static firewall: CIDR rules an operator sets, enforced in the kernel by the dataplane.
+//   deny   `firewalldeny`  dropped before anything else looks at them (after allow)
+//   allow  `trustedip`     passed past bans and budgets, and never auto-banned by the guard
+//                          (the same list the guard trusts, so the two cannot disagree)
+// Both are live config keys, so they are validated by the schema, stored, and survive a
+// restart; this module keeps the kernel in step with them. Rules apply only with
+// enablefirewall ≥ 1, and allow rules follow allowtrustedip (0/1: none, 2: private ones only).
+
+import type { Dataplane } from '../dataplane/types.ts';
+import type { Logger } from '../log.ts';
+import { isPrivateIp } from './guard/trust.ts';
+import type { Settings } from './settings.ts';
+
+const KEYS = new Set(['trustedip', 'firewalldeny', 'enablefirewall', 'allowtrustedip']);
+
+export interface StaticRules {
+  allow: string[];
+  deny: string[];
+}
+
+/** The rules that should be in the kernel for the current settings. */
+export function staticRules(settings: Settings): StaticRules {
+  if (Number(settings.get('enablefirewall')) < 1) return { allow: [], deny: [] };
+  const level = Number(settings.get('allowtrustedip'));
+  const trusted = settings.get<string[]>('trustedip');
+  const allow =
+    level >= 3
+      ? [...trusted]
+      : level === 2
+        ? trusted.filter((c) => isPrivateIp(c.split('/')[0]!))
+        : [];
+  return { allow, deny: [...settings.get<string[]>('firewalldeny')] };
+}
+
+export class StaticFirewall {
+  readonly #settings: Settings;
+  readonly #dataplane: Dataplane;
+  readonly #log: Logger;
+  /** What the kernel holds now: cidr → action. */
+  readonly #applied = new Map<string, 'allow' | 'deny'>();
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(settings: Settings, dataplane: Dataplane, log: Logger) {
+    this.#settings = settings;
+    this.#dataplane = dataplane;
+    this.#log = log;
+    settings.onChange((key) => {
+      if (KEYS.has(key)) void this.apply();
+    });
+  }
+
+  /** Brings the kernel in line with the settings (changes queued, one at a time). */
+  apply(): Promise<void> {
+    this.#queue = this.#queue
+      .then(() => this.#sync())
+      .catch((err: Error) => {
+        this.#log.error({ err }, 'static firewall rules could not be applied');
+      });
+    return this.#queue;
+  }
+
+  async #sync(): Promise<void> {
+    const wanted = new Map<string, 'allow' | 'deny'>();
+    const rules = staticRules(this.#settings);
+    for (const cidr of rules.deny) wanted.set(cidr, 'deny');
+    for (const cidr of rules.allow) wanted.set(cidr, 'allow'); // allow wins, as in the kernel
+    for (const [cidr, action] of this.#applied) {
+      if (wanted.get(cidr) !== action) {
+        await this.#dataplane.removeCidr(cidr);
+        this.#applied.delete(cidr);
+      }
+    }
+    for (const [cidr, action] of wanted) {
+      if (this.#applied.has(cidr)) continue;
+      if (action === 'allow') await this.#dataplane.allowCidr(cidr);
+      else await this.#dataplane.denyCidr(cidr);
+      this.#applied.set(cidr, action);
+    }
+    this.#log.info(
+      { allow: rules.allow.length, deny: rules.deny.length },
+      'static firewall rules applied',
+    );
+  }
+}
