@@ -376,11 +376,10 @@ const GLOBAL_KEYS: KeySpec[] = [
     type: 'enum',
     default: 1,
     values: {
-      '0': 'clear text (migration only, not recommended)',
+      '0': 'accepted for compatibility only: tollgate never stores a password in clear, so 0 behaves as 1',
       '1': 'hashed: SIP digest HA1 per algorithm and an argon2id verifier, never the password',
-      '2': 'as 1, and the HA1 hashes encrypted at rest with the appliance key',
     },
-    help: 'password storage (reference: on by default; recommends 1 or more)',
+    help: 'password storage (reference: on by default; recommends 1 or more); tollgate always hashes',
   }),
   key({
     name: 'minpwdlength',
