@@ -368,7 +368,7 @@ const GLOBAL_KEYS: KeySpec[] = [
     section: 'auth',
     type: 'bool',
     default: true,
-    help: 'refuse open-relay accounts and periodically replace weak account passwords with strong random ones (reference: true by default)',
+    help: 'refuse weak passwords (common, short, the username, one kind of character) when an account is created or changed; stored hashes cannot be rechecked later (reference: true by default)',
   }),
   key({
     name: 'securepasswords',
