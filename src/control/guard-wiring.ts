@@ -2,7 +2,7 @@
 // guard events, and the guard's bans become stored bans that the dataplane enforces.
 import type { Logger } from '../log.ts';
 import type { SipMessage } from '../sip/message/index.ts';
-import type { SecurityReport, SipSource } from '../sip/registrar/registrar.ts';
+import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
 import type { BanService } from './bans.ts';
 import { Guard } from './guard/index.ts';
 import type { Settings } from './settings.ts';
@@ -52,16 +52,20 @@ export function admitter(guard: Guard) {
   };
 }
 
-/** Authentication outcomes and rejected messages, reported by the SIP layer. */
+/**
+ * Authentication outcomes, rejected messages and calls, reported by the SIP layer. Returns
+ * the guard's verdict: the proxy refuses a call whose call-start is not passed (per-IP call
+ * limits); the registrar ignores it.
+ */
 export function reporter(guard: Guard, log: Logger) {
-  return (event: SecurityReport): void => {
-    if (event.kind === 'auth-fail' || event.kind === 'wrong') {
+  return (event: SecurityReport): SecurityVerdict => {
+    if (event.kind === 'auth-fail' || event.kind === 'wrong' || event.kind === 'unauthorized') {
       log.info(
         { ip: event.ip, port: event.port, user: event.user, detail: event.detail },
         `SIP ${event.kind}`,
       );
     }
-    guard.observe({
+    return guard.observe({
       kind: event.kind,
       ip: event.ip,
       port: event.port,
@@ -69,6 +73,8 @@ export function reporter(guard: Guard, log: Logger) {
       ...(event.user ? { user: event.user } : {}),
       ...(event.userAgent ? { userAgent: event.userAgent } : {}),
       ...(event.detail ? { sample: event.detail } : {}),
+      ...(event.callId ? { callId: event.callId.slice(0, 256) } : {}),
+      ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}),
     });
   };
 }

@@ -1,6 +1,7 @@
 // The SIP service: transports → (guard check) → transactions → request handlers.
-// Handlers: REGISTER (registrar), OPTIONS (answered here: keepalives and monitoring).
-// Everything else is refused with 501 until the proxy lands. Every rejected message and
+// Handlers: REGISTER (registrar), OPTIONS (answered here: keepalives and monitoring),
+// INVITE / ACK / BYE / CANCEL and every in-dialog request (the proxy, src/sip/proxy);
+// other out-of-dialog methods are refused with 501. Every rejected message and
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
 import type { Settings } from '../control/settings.ts';
@@ -13,8 +14,15 @@ import {
   type SipRequest,
   validateRequest,
 } from './message/index.ts';
+import { OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
-import { Registrar, type SecurityReport, type SipSource } from './registrar/registrar.ts';
+import {
+  Registrar,
+  type SecurityReport,
+  type SecurityVerdict,
+  type SipSource,
+} from './registrar/registrar.ts';
+import type { ServerTransaction } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
 import { transportOptionsFromSettings } from './transport/options.ts';
 import { SipTransports } from './transport/transports.ts';
@@ -26,18 +34,24 @@ export interface SipServiceDeps {
   bindings: BindingStore;
   dataplane: Dataplane;
   log: Logger;
-  /** Every security-relevant outcome, for the guard. */
-  report: (event: SecurityReport) => void;
+  /** Every security-relevant outcome, for the guard; its verdict on a call-start is obeyed. */
+  report: (event: SecurityReport) => SecurityVerdict | undefined;
+  /** Whether an account exists: the proxy answers 404 (no such user) or 480 (not registered). */
+  userExists?: (name: string) => boolean;
   /** The guard's verdict on a message before any work is done for it: false = drop silently. */
   admit: (message: SipMessage, source: SipSource, userAgent: string | undefined) => boolean;
 }
 
-const ALLOW = 'REGISTER, OPTIONS, ACK, CANCEL';
+const ALLOW = 'REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL';
+
+/** Methods the proxy takes even outside a dialog; inside one (To tag) it takes every method. */
+const PROXIED = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL']);
 
 export class SipService {
   readonly transports: SipTransports;
   readonly transactions: TransactionLayer;
   readonly registrar: Registrar;
+  readonly proxy: SipProxy;
 
   private constructor(transports: SipTransports, deps: SipServiceDeps) {
     this.transports = transports;
@@ -45,10 +59,17 @@ export class SipService {
     this.transactions = new TransactionLayer({
       send: (msg, dest, onFailure) => transports.dispatch(msg, dest, onFailure),
       onRequest: (tx, req) => {
-        const response = this.#handle(req, tx.source, deps);
+        const response = this.#handle(req, tx, deps);
         if (response) tx.respond(response);
       },
+      onAck: (ack, source) => this.proxy.handleAck(ack, source),
+      onStrayResponse: (res) => this.proxy.handleStrayResponse(res),
       onError: (err) => deps.log.error({ err }, 'SIP request handler failed'),
+    });
+    this.proxy = new SipProxy({
+      ...deps,
+      transactions: this.transactions,
+      own: new OwnAddresses(transports.addresses()),
     });
     transports.on('message', (msg, source) => {
       const userAgent = msg.header(msg.kind === 'request' ? 'user-agent' : 'server')?.slice(0, 200);
@@ -77,8 +98,12 @@ export class SipService {
     return new SipService(transports, deps);
   }
 
-  #handle(req: SipRequest, source: SipSource, deps: SipServiceDeps) {
-    const verdict = validateRequest(req, { role: req.method === 'REGISTER' ? 'registrar' : 'uas' });
+  #handle(req: SipRequest, tx: ServerTransaction, deps: SipServiceDeps) {
+    const source = tx.source;
+    const to = req.tryView('to');
+    const proxied = PROXIED.has(req.method) || (to.ok && to.value.tag !== undefined);
+    const role = req.method === 'REGISTER' ? 'registrar' : proxied ? 'proxy' : 'uas';
+    const verdict = validateRequest(req, { role });
     if (!verdict.ok) {
       deps.report({
         kind: 'wrong',
@@ -90,6 +115,10 @@ export class SipService {
       const response = createResponse(req, verdict.status, verdict.phrase);
       if (verdict.unsupported) response.addHeader('Unsupported', verdict.unsupported.join(', '));
       return response;
+    }
+    if (proxied) {
+      this.proxy.handleRequest(tx, req);
+      return undefined;
     }
     switch (req.method) {
       case 'REGISTER':

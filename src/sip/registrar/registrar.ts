@@ -17,13 +17,36 @@ export interface SipSource {
 }
 
 export interface SecurityReport {
-  kind: 'auth-challenge' | 'auth-fail' | 'auth-ok' | 'wrong';
+  /**
+   * 'unauthorized': refused by policy (anonymous caller, domain not served, unknown callee);
+   * 'call-start' / 'call-end': a call set up through the proxy, and its end.
+   */
+  kind:
+    | 'auth-challenge'
+    | 'auth-fail'
+    | 'auth-ok'
+    | 'wrong'
+    | 'unauthorized'
+    | 'call-start'
+    | 'call-end';
   ip: string;
   port: number;
   user?: string;
   userAgent?: string;
   method: string;
   detail?: string;
+  callId?: string;
+  /** call-end: seconds from the answer to the end (0 for a call never answered). */
+  durationSeconds?: number;
+}
+
+/**
+ * The guard's answer to a report: 'pass', or a refusal with the rule (config key) behind it.
+ * The proxy refuses a call whose call-start is not passed; other reporters may ignore it.
+ */
+export interface SecurityVerdict {
+  readonly action: 'pass' | 'drop' | 'ban' | 'close-session';
+  readonly rule?: string;
 }
 
 export interface RegistrarDeps {

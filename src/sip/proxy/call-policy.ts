@@ -1,0 +1,81 @@
+// Who may place which call without credentials, from the routing keys of the config
+// (src/control/config/schema.ts, section "routing"):
+//
+//   allownoauthcalls      0  every call is authenticated
+//                         1  (default) an unauthenticated source may call local users — but
+//                            a caller whose From claims one of our domains must prove it
+//                         2  unauthenticated calls are accepted
+//   fwdtootherdomains     0  no call is routed to another domain (403, whoever asks)
+//                         1  (default) only authenticated users may call other domains
+//                         2  anyone may
+//   blockotherdomains     1  (default) an unauthenticated request for a domain we do not
+//                            serve is refused 403 even when fwdtootherdomains=2 (no open relay)
+//   allowanonymouscaller  0  (default) an unauthenticated anonymous From (RFC 3323) is refused
+//                            433; authenticated users may always withhold their identity
+//   allowcalleridchange   0, 1 (default): an authenticated caller's From user must be its
+//                            account (the display name is free); 2: any From
+//
+// Calls to other domains that pass these rules are still refused (404): tollgate routes to
+// its own registered users only and does no DNS resolution (RFC 3263) for other domains.
+import type { Settings } from '../../control/settings.ts';
+import type { SipUri, Uri } from '../message/index.ts';
+import { isSipUri } from '../message/index.ts';
+import type { OwnAddresses } from './addresses.ts';
+
+export type CallTarget =
+  | { readonly kind: 'local'; readonly user: string }
+  | { readonly kind: 'other'; readonly host: string };
+
+export class CallPolicy {
+  readonly #settings: Settings;
+  readonly #own: OwnAddresses;
+
+  constructor(settings: Settings, own: OwnAddresses) {
+    this.#settings = settings;
+    this.#own = own;
+  }
+
+  /** §16.5: a Request-URI in our domain (or one of our addresses) names a local user. */
+  target(uri: Uri): CallTarget {
+    if (!isSipUri(uri)) return { kind: 'other', host: uri.scheme };
+    return this.serves(uri)
+      ? { kind: 'local', user: uri.user ?? '' }
+      : { kind: 'other', host: uri.host };
+  }
+
+  /** A SIP URI whose host is a domain we serve, or one of our addresses at our port. */
+  serves(uri: SipUri): boolean {
+    if (uri.hostType !== 'domain') return this.#own.isUs(uri);
+    const host = uri.host;
+    if (host === this.#settings.get<string>('realm').toLowerCase()) return true;
+    return this.#settings.get<string[]>('sipdomains').some((d) => d.toLowerCase() === host);
+  }
+
+  /** Must a caller without valid credentials be challenged for this call? */
+  needsAuth(target: CallTarget, from: Uri): boolean {
+    const noAuth = Number(this.#settings.get('allownoauthcalls'));
+    if (noAuth === 0) return true;
+    if (target.kind === 'other') return this.forwardOthers() !== 2;
+    if (noAuth === 2) return false;
+    // 1: local users may be called from anywhere, but not in the name of one of ours.
+    return isSipUri(from) && this.serves(from);
+  }
+
+  /** fwdtootherdomains: 0 never, 1 authenticated users, 2 anyone. */
+  forwardOthers(): number {
+    return Number(this.#settings.get('fwdtootherdomains'));
+  }
+
+  blockOthers(): boolean {
+    return this.#settings.get<boolean>('blockotherdomains');
+  }
+
+  allowAnonymous(): boolean {
+    return this.#settings.get<boolean>('allowanonymouscaller');
+  }
+
+  /** allowcalleridchange 2: an authenticated caller may put any user in From. */
+  anyCallerId(): boolean {
+    return Number(this.#settings.get('allowcalleridchange')) >= 2;
+  }
+}

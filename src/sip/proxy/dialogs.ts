@@ -1,0 +1,108 @@
+// The calls the proxy set up, by Call-ID: just enough state to route the dialog's later
+// requests between its two ends, to refuse in-dialog requests from anyone else, and to
+// report the call's duration when it ends.
+//
+// Routing by the recorded ends rather than by the Request-URI (the remote Contact) is
+// deliberate: a phone behind NAT puts a private address in its Contact, which only its
+// REGISTER/INVITE source reaches; and a proxy that forwarded in-dialog requests to whatever
+// Request-URI they carry would be an open relay.
+//
+// Bounded: at most `capacity` calls (a new one beyond that is refused by the proxy), and a
+// call with no request for `idleMs` is forgotten (reported as ended then). Entries are kept
+// in a Map in order of last use, so the expired ones are always at the front: sweeping costs
+// O(expired), done on every insert, with no timer.
+import type { Endpoint } from '../transaction/index.ts';
+
+export interface CallParty {
+  /** Where its requests came from; for a TCP/TLS peer the connection id rides along. */
+  readonly endpoint: Endpoint;
+  /** Its tag (From tag for the caller, To tag of the answer for the callee). */
+  tag: string | undefined;
+}
+
+export interface CallRecord {
+  readonly callId: string;
+  readonly caller: CallParty;
+  readonly callee: CallParty;
+  /** The account that placed it (authenticated user, or the From user when not). */
+  readonly user: string;
+  readonly createdAt: number;
+  /** When the 2xx went through; undefined while the call is being set up. */
+  answeredAt: number | undefined;
+  lastSeen: number;
+}
+
+export const DIALOG_DEFAULTS = {
+  capacity: 50_000,
+  /** Longer than any sane call without a re-INVITE or session refresh (RFC 4028). */
+  idleMs: 6 * 3600_000,
+};
+
+export class DialogTable {
+  readonly #calls = new Map<string, CallRecord>();
+  readonly #capacity: number;
+  readonly #idleMs: number;
+  readonly #onExpire: (call: CallRecord, now: number) => void;
+
+  constructor(
+    opts: { capacity?: number; idleMs?: number },
+    onExpire: (call: CallRecord, now: number) => void,
+  ) {
+    this.#capacity = opts.capacity ?? DIALOG_DEFAULTS.capacity;
+    this.#idleMs = opts.idleMs ?? DIALOG_DEFAULTS.idleMs;
+    this.#onExpire = onExpire;
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  /** Room for one more call (after forgetting the expired ones)? */
+  hasRoom(now: number): boolean {
+    this.sweep(now);
+    return this.#calls.size < this.#capacity;
+  }
+
+  /** Adds a call; false when the table is full or the Call-ID is already in use. */
+  add(call: CallRecord, now: number): boolean {
+    if (!this.hasRoom(now) || this.#calls.has(call.callId)) return false;
+    this.#calls.set(call.callId, call);
+    return true;
+  }
+
+  get(callId: string, now: number): CallRecord | undefined {
+    const call = this.#calls.get(callId);
+    if (call === undefined) return undefined;
+    if (now - call.lastSeen >= this.#idleMs) {
+      this.sweep(now);
+      return undefined;
+    }
+    return call;
+  }
+
+  /** Marks a call as used now: it moves to the back of the expiry order. */
+  touch(call: CallRecord, now: number): void {
+    if (this.#calls.get(call.callId) !== call) return;
+    call.lastSeen = now;
+    this.#calls.delete(call.callId);
+    this.#calls.set(call.callId, call);
+  }
+
+  remove(callId: string): CallRecord | undefined {
+    const call = this.#calls.get(callId);
+    this.#calls.delete(callId);
+    return call;
+  }
+
+  /** Forgets calls idle for idleMs, oldest first; returns how many. */
+  sweep(now: number): number {
+    let n = 0;
+    for (const call of this.#calls.values()) {
+      if (now - call.lastSeen < this.#idleMs) break;
+      this.#calls.delete(call.callId);
+      this.#onExpire(call, now);
+      n++;
+    }
+    return n;
+  }
+}

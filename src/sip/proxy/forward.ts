@@ -1,0 +1,151 @@
+// The header surgery of forwarding (RFC 3261 §16.6 for requests, §16.7 for responses). Each
+// function does one step on a message the proxy owns (a copy: the server transaction keeps
+// the received request to build its own 100 and 408, whose Vias must stay the caller's).
+import { createHash } from 'node:crypto';
+import {
+  BRANCH_MAGIC_COOKIE,
+  type HeaderField,
+  isSipUri,
+  type NameAddr,
+  type SipMessage,
+  SipRequest,
+} from '../message/index.ts';
+import type { TransportName } from '../transaction/index.ts';
+import type { AdvertisedAddress, OwnAddresses } from './addresses.ts';
+
+/** §16.6 step 3: what a request without Max-Forwards gets. */
+export const DEFAULT_MAX_FORWARDS = 70;
+
+/** Our branches start with this after the magic cookie: loop detection recognises them. */
+export const OWN_BRANCH_PREFIX = `${BRANCH_MAGIC_COOKIE}tg`;
+
+/** §16.6 step 1: the copy that is forwarded; the received request stays untouched. */
+export function copyRequest(req: SipRequest): SipRequest {
+  return new SipRequest(
+    req.method,
+    req.uriText,
+    req.uri,
+    [...(req.headers as HeaderField[])],
+    req.body,
+    req.limits,
+  );
+}
+
+/** §16.6 step 3: one hop less, or the default when the request had none. */
+export function decrementMaxForwards(req: SipRequest): void {
+  const mf = req.tryView('maxForwards');
+  const value = mf.ok && mf.value !== undefined ? Math.max(0, mf.value - 1) : DEFAULT_MAX_FORWARDS;
+  req.setHeader('Max-Forwards', String(value));
+}
+
+/** §16.6 step 4: stay on the path of the dialog's later requests (loose routing, `lr`). */
+export function addRecordRoute(req: SipRequest, at: AdvertisedAddress): void {
+  req.prependHeader('Record-Route', `<sip:${at.host}:${at.port};lr>`);
+}
+
+/** §16.6 step 8: our Via on top, with rport so the next hop answers where we sent from. */
+export function pushVia(
+  req: SipRequest,
+  transport: TransportName,
+  at: AdvertisedAddress,
+  branch: string,
+): void {
+  req.prependHeader(
+    'Via',
+    `SIP/2.0/${transport.toUpperCase()} ${at.host}:${at.port};branch=${branch};rport`,
+  );
+}
+
+/**
+ * §16.11: a stateless forward (the ACK of a 2xx) needs a branch that is the same for every
+ * retransmission of the same request: derived from the branch it arrived with.
+ */
+export function statelessBranch(incomingBranch: string | undefined, salt: string): string {
+  const digest = createHash('sha256')
+    .update(`${salt}\n${incomingBranch ?? ''}`)
+    .digest('base64url')
+    .slice(0, 16);
+  return `${OWN_BRANCH_PREFIX}s${digest}`;
+}
+
+/**
+ * §22.3: credentials for our realm were meant for us; the next hop must not see them (a
+ * callee could otherwise replay a caller's answer to our challenge).
+ */
+export function stripOwnCredentials(req: SipRequest, realm: string): void {
+  const fields = req.headerValues('proxy-authorization');
+  if (fields.length === 0) return;
+  const quoted = `realm="${realm}"`;
+  const kept = fields.filter((v) => !v.includes(quoted));
+  req.removeHeader('proxy-authorization');
+  for (const v of kept) req.addHeader('Proxy-Authorization', v);
+}
+
+/**
+ * §16.4: when the top Route names us, it was put there by our Record-Route; remove it.
+ * Returns whether one was removed. Handles several values in one field.
+ */
+export function popOwnRoute(req: SipRequest, own: OwnAddresses): boolean {
+  const routes = req.tryView('route');
+  if (!routes.ok || routes.value.length === 0) return false;
+  const top: NameAddr = routes.value[0]!;
+  if (!isSipUri(top.uri) || !own.isUs(top.uri)) return false;
+  removeFirstElement(req, 'route', 'Route');
+  return true;
+}
+
+/** §16.7 step 3: the response's top Via is ours; the rest goes back up. False if none left. */
+export function popTopVia(res: SipMessage): boolean {
+  removeFirstElement(res, 'via', 'Via');
+  return res.has('via');
+}
+
+/** Any Via with our sent-by and one of our branches: the request has been here (§16.3 step 4). */
+export function hasOwnVia(req: SipRequest, own: OwnAddresses): boolean {
+  const vias = req.tryView('via');
+  if (!vias.ok) return false;
+  return vias.value.some(
+    (v) => v.branch?.startsWith(OWN_BRANCH_PREFIX) === true && own.isOwnSentBy(v.host, v.port),
+  );
+}
+
+/** RFC 3323 §4.1.1.3: the anonymous From a UA puts when it withholds its identity. */
+export function isAnonymous(from: NameAddr): boolean {
+  const uri = from.uri;
+  if (isSipUri(uri)) {
+    if (uri.host === 'anonymous.invalid') return true;
+    if (uri.user?.toLowerCase() === 'anonymous') return true;
+  }
+  return from.displayName?.trim().toLowerCase() === 'anonymous';
+}
+
+/** Drops the first comma-separated element of the first field named `key`. */
+function removeFirstElement(m: SipMessage, key: string, wireName: string): void {
+  const first = m.headers.find((h) => h.key === key);
+  if (first === undefined) return;
+  const rest = afterFirstElement(first.value);
+  if (rest === '') {
+    m.removeFirstHeader(key);
+    return;
+  }
+  // The remaining elements, and those of later fields, joined into one field in the first
+  // one's place (§7.3.1: a comma list is equivalent to separate fields, order kept).
+  m.setHeader(wireName, [rest, ...m.headerValues(key).slice(1)].join(', '));
+}
+
+/** Text after the first top-level comma (outside quotes and <>), trimmed; '' if none. */
+function afterFirstElement(value: string): string {
+  let quoted = false;
+  let angle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '<') angle = true;
+    else if (c === '>') angle = false;
+    else if (c === ',' && !angle) return value.slice(i + 1).trim();
+  }
+  return '';
+}

@@ -1,0 +1,429 @@
+// The proxy core (RFC 3261 §16): a record-routing, transaction-stateful proxy for the one
+// domain tollgate serves.
+//
+//   INVITE (no To tag)   admission (call-policy.ts, digest with 407, the guard's per-IP call
+//                        limits) → the callee's best binding → forwarded to where that
+//                        binding's REGISTER came from (NAT) → responses relayed back
+//   CANCEL               200 at once, CANCEL downstream once a provisional came (§9.1); the
+//                        callee's 487 is relayed as the INVITE's answer (§16.10)
+//   in-dialog requests   (To tag, ACK of a 2xx) our Route entry removed (§16.4); routed to the
+//                        other end recorded in dialogs.ts, only from the dialog's own ends
+//   ACK of a non-2xx     absorbed hop by hop by the transaction layer (§17.1.1.3)
+//
+// Only the highest-q binding is tried: no parallel or serial forking (§16.6 allows one
+// target). Calls to other domains are never routed (call-policy.ts says why and answers).
+// Every auth outcome, refusal and call is reported to the guard (SecurityReport).
+import type { Settings } from '../../control/settings.ts';
+import type { Logger } from '../../log.ts';
+import type { DigestAuthenticator } from '../auth/authenticator.ts';
+import {
+  BRANCH_MAGIC_COOKIE,
+  createResponse,
+  isSipUri,
+  makeHeader,
+  parseUri,
+  SipRequest,
+  type SipResponse,
+} from '../message/index.ts';
+import type { BindingStore } from '../registrar/bindings.ts';
+import type { SecurityReport, SecurityVerdict } from '../registrar/registrar.ts';
+import {
+  type ClientTransaction,
+  type Endpoint,
+  newBranch,
+  type ServerTransaction,
+  type TransactionLayer,
+} from '../transaction/index.ts';
+import type { OwnAddresses } from './addresses.ts';
+import { CallPolicy } from './call-policy.ts';
+import { type CallRecord, DialogTable } from './dialogs.ts';
+import {
+  addRecordRoute,
+  copyRequest,
+  decrementMaxForwards,
+  hasOwnVia,
+  isAnonymous,
+  OWN_BRANCH_PREFIX,
+  popOwnRoute,
+  popTopVia,
+  pushVia,
+  statelessBranch,
+  stripOwnCredentials,
+} from './forward.ts';
+
+export interface ProxyDeps {
+  transactions: Pick<TransactionLayer, 'sendRequest' | 'sendStateless' | 'findInviteFor'>;
+  bindings: Pick<BindingStore, 'lookup'>;
+  auth: DigestAuthenticator;
+  settings: Settings;
+  log: Logger;
+  /** To the guard; its verdict on a call-start decides whether the call goes ahead. */
+  report: (event: SecurityReport) => SecurityVerdict | undefined;
+  own: OwnAddresses;
+  /** Whether an account exists (404 vs 480 for an authenticated caller). Unknown: 480. */
+  userExists?: (name: string) => boolean;
+  /** Wall-clock ms, for call durations. */
+  now?: () => number;
+  dialogs?: { capacity?: number; idleMs?: number };
+}
+
+/** An INVITE we forwarded and whose final answer has not come yet. */
+interface PendingInvite {
+  readonly call: CallRecord;
+  readonly forwarded: SipRequest;
+  client: ClientTransaction | undefined;
+  provisional: boolean;
+  cancelled: boolean;
+  cancelSent: boolean;
+}
+
+export interface ProxyStats {
+  calls: number;
+  pendingInvites: number;
+}
+
+export class SipProxy {
+  readonly #d: ProxyDeps;
+  readonly #now: () => number;
+  readonly #policy: CallPolicy;
+  readonly #dialogs: DialogTable;
+  readonly #pending = new Map<ServerTransaction, PendingInvite>();
+
+  constructor(deps: ProxyDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#policy = new CallPolicy(deps.settings, deps.own);
+    this.#dialogs = new DialogTable(deps.dialogs ?? {}, (call, now) => {
+      deps.log.info({ ip: call.caller.endpoint.ip, callId: call.callId }, 'idle call forgotten');
+      this.#ended(call, now);
+    });
+  }
+
+  get stats(): ProxyStats {
+    return { calls: this.#dialogs.size, pendingInvites: this.#pending.size };
+  }
+
+  /** A request that opened a server transaction (not REGISTER/OPTIONS: the service's). */
+  handleRequest(tx: ServerTransaction, req: SipRequest): void {
+    if (req.method === 'CANCEL') return void this.#cancel(tx, req);
+    const to = req.tryView('to');
+    if (to.ok && to.value.tag !== undefined) return void this.#inDialog(req, tx.source, tx);
+    if (req.method === 'INVITE') return void this.#invite(tx, req);
+    // A BYE (or any other request) outside a dialog refers to nothing we know (§15.1.2).
+    tx.respond(createResponse(req, 481));
+  }
+
+  /** An ACK the transaction layer did not absorb: the ACK of a 2xx, routed in the dialog. */
+  handleAck(ack: SipRequest, source: Endpoint): void {
+    this.#inDialog(ack, source, undefined);
+  }
+
+  /**
+   * A response no client transaction matches. Only a retransmitted 2xx of an INVITE of a
+   * call we set up is forwarded (RFC 6026 §7.3), statelessly along the Via; anything else is
+   * dropped, so forged responses cannot use us as a reflector.
+   */
+  handleStrayResponse(res: SipResponse): void {
+    if (res.status < 200 || res.status >= 300) return;
+    const cseq = res.tryView('cseq');
+    const callId = res.tryView('callId');
+    const vias = res.tryView('via');
+    if (!cseq.ok || cseq.value.method !== 'INVITE' || !callId.ok || !vias.ok) return;
+    const call = this.#dialogs.get(callId.value, this.#now());
+    const ours = vias.value[0];
+    const next = vias.value[1];
+    if (!call || !ours || !next || !this.#d.own.isOwnSentBy(ours.host, ours.port)) return;
+    const caller = call.caller.endpoint;
+    if ((next.received ?? next.host) !== caller.ip) return;
+    popTopVia(res);
+    this.#d.transactions.sendStateless(res, caller);
+  }
+
+  // ── INVITE ─────────────────────────────────────────────────────────────────────────────
+
+  #invite(tx: ServerTransaction, req: SipRequest): void {
+    const { auth, own } = this.#d;
+    const source = tx.source;
+    const callId = req.callId();
+    const userAgent = req.header('user-agent')?.slice(0, 200);
+    const base = {
+      ip: source.ip,
+      port: source.port,
+      method: 'INVITE',
+      callId,
+      ...(userAgent ? { userAgent } : {}),
+    };
+    const respond = (status: number, reason?: string) =>
+      tx.respond(createResponse(req, status, reason));
+
+    // §16.3 step 4: a request that already carries our Via has looped back to us.
+    if (hasOwnVia(req, own)) return void respond(482);
+
+    const from = req.from();
+    const fromUser = isSipUri(from.uri) ? from.uri.user?.slice(0, 128) : undefined;
+    const target = this.#policy.target(req.uri);
+    const refuse = (status: number, reason: string, detail: string, user = fromUser) => {
+      this.#d.report({ ...base, kind: 'unauthorized', detail, ...(user ? { user } : {}) });
+      respond(status, reason);
+    };
+
+    if (target.kind === 'other' && this.#policy.forwardOthers() === 0)
+      return void refuse(403, 'Calls To Other Domains Not Allowed', 'fwdtootherdomains=0');
+
+    // Digest on the INVITE (RFC 3261 §22.3): 407 + Proxy-Authenticate.
+    const outcome = auth.verify(req, source.ip, true);
+    let user: string | undefined;
+    if (outcome.ok) {
+      user = outcome.user;
+      this.#d.report({ ...base, kind: 'auth-ok', user });
+    } else if (outcome.failure !== 'missing' && outcome.failure !== 'stale') {
+      const named = outcome.user ?? fromUser;
+      this.#d.report({
+        ...base,
+        kind: 'auth-fail',
+        detail: outcome.failure,
+        ...(named ? { user: named } : {}),
+      });
+      if (outcome.status !== 401) return void respond(outcome.status);
+      return void tx.respond(auth.challenge(createResponse(req, 407), source.ip));
+    } else if (this.#policy.needsAuth(target, from.uri)) {
+      this.#d.report({
+        ...base,
+        kind: 'auth-challenge',
+        detail: outcome.failure,
+        ...(fromUser ? { user: fromUser } : {}),
+      });
+      const challenge = auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false);
+      return void tx.respond(challenge);
+    }
+
+    const anonymous = isAnonymous(from);
+    if (user !== undefined) {
+      if (!anonymous && fromUser !== user && !this.#policy.anyCallerId())
+        return void refuse(
+          403,
+          'Caller ID Not Allowed',
+          'From is not the authenticated user',
+          user,
+        );
+    } else {
+      if (anonymous && !this.#policy.allowAnonymous())
+        return void refuse(433, 'Anonymity Disallowed', 'allowanonymouscaller=0');
+      if (target.kind === 'other' && this.#policy.blockOthers())
+        return void refuse(403, 'Domain Not Served', 'blockotherdomains=1');
+    }
+    if (target.kind === 'other') {
+      this.#d.log.info({ ip: source.ip, user, host: target.host }, 'call to another domain');
+      return void respond(404, 'Other Domains Not Routed');
+    }
+
+    const binding = this.#d.bindings.lookup(target.user)[0];
+    if (binding === undefined) {
+      // Only an authenticated caller learns whether the account exists (no enumeration).
+      if (user === undefined)
+        return void refuse(404, 'Not Found', 'callee unknown or not registered', target.user);
+      const known = this.#d.userExists?.(target.user) ?? true;
+      return void respond(known ? 480 : 404);
+    }
+
+    const now = this.#now();
+    if (!this.#dialogs.hasRoom(now)) return void respond(503, 'Too Many Calls');
+    const caller = user ?? fromUser ?? '';
+    const verdict = this.#d.report({
+      ...base,
+      kind: 'call-start',
+      ...(caller ? { user: caller } : {}),
+    });
+    if (verdict !== undefined && verdict.action !== 'pass') {
+      this.#d.log.info(
+        { ip: source.ip, port: source.port, user: caller, rule: verdict.rule },
+        'call refused',
+      );
+      return void respond(403, verdict.rule ? `Call Limit Reached (${verdict.rule})` : 'Forbidden');
+    }
+
+    const contact = parseUri(binding.contact, req.limits.maxUriBytes);
+    if (!contact.ok) return void respond(480, 'Bad Contact Registered');
+    const dest: Endpoint = { transport: binding.transport, ip: binding.ip, port: binding.port };
+    const call: CallRecord = {
+      callId,
+      caller: { endpoint: source, tag: from.tag },
+      callee: { endpoint: dest, tag: undefined },
+      user: caller,
+      createdAt: now,
+      answeredAt: undefined,
+      lastSeen: now,
+    };
+    if (!this.#dialogs.add(call, now)) {
+      this.#d.report({ ...base, kind: 'call-end', durationSeconds: 0 });
+      return void respond(400, 'Call-ID In Use');
+    }
+
+    // §16.6: copy, new Request-URI (the contact), Max-Forwards, Record-Route, our Via.
+    const out = copyRequest(req);
+    out.uriText = binding.contact;
+    out.uri = contact.uri;
+    decrementMaxForwards(out);
+    addRecordRoute(out, own.advertised(source.transport));
+    stripOwnCredentials(out, auth.realm);
+    pushVia(out, dest.transport, own.advertised(dest.transport), ownBranch());
+    const pending: PendingInvite = {
+      call,
+      forwarded: out,
+      client: undefined,
+      provisional: false,
+      cancelled: false,
+      cancelSent: false,
+    };
+    this.#pending.set(tx, pending);
+    try {
+      pending.client = this.#d.transactions.sendRequest(out, dest, {
+        onResponse: (res) => this.#inviteResponse(tx, pending, res),
+      });
+    } catch (err) {
+      this.#d.log.warn({ ip: dest.ip, port: dest.port, err }, 'INVITE not forwarded');
+      this.#inviteResponse(tx, pending, createResponse(out, 503, 'Service Unavailable'));
+    }
+  }
+
+  /** §16.7: every response of the forwarded INVITE, back to the caller. */
+  #inviteResponse(tx: ServerTransaction, pending: PendingInvite, res: SipResponse): void {
+    if (res.status === 100) return; // hop by hop: the server transaction sent its own
+    if (!popTopVia(res)) return;
+    const call = pending.call;
+    const now = this.#now();
+    const toTag = res.tryView('to');
+    if (res.status < 200) {
+      pending.provisional = true;
+      // Early dialog (no forking here, so the provisional's tag is the callee's).
+      if (call.callee.tag === undefined && toTag.ok) call.callee.tag = toTag.value.tag;
+      if (pending.cancelled) this.#sendCancel(pending);
+      tx.respond(res);
+      return;
+    }
+    this.#pending.delete(tx);
+    if (res.status < 300) {
+      if (call.answeredAt === undefined) {
+        call.answeredAt = now;
+        if (toTag.ok) call.callee.tag = toTag.value.tag;
+        this.#dialogs.touch(call, now);
+      }
+      tx.respond(res); // further 2xx (RFC 6026) pass the Accepted server transaction too
+      return;
+    }
+    if (call.answeredAt === undefined && this.#dialogs.remove(call.callId) === call)
+      this.#ended(call, now);
+    tx.respond(res);
+  }
+
+  // ── CANCEL (§9.2, §16.10) ───────────────────────────────────────────────────────────────
+
+  #cancel(tx: ServerTransaction, req: SipRequest): void {
+    const invite = this.#d.transactions.findInviteFor(req);
+    if (invite === undefined) return void tx.respond(createResponse(req, 481));
+    tx.respond(createResponse(req, 200));
+    const pending = this.#pending.get(invite);
+    if (pending === undefined) return; // answered already: nothing left to cancel
+    pending.cancelled = true;
+    // §9.1: no CANCEL before a provisional response; it goes out when one arrives.
+    if (pending.provisional) this.#sendCancel(pending);
+  }
+
+  /** §9.1: the CANCEL of our forwarded INVITE: same Request-URI, Call-ID, From, To, Via. */
+  #sendCancel(pending: PendingInvite): void {
+    const client = pending.client;
+    if (pending.cancelSent || client === undefined) return;
+    pending.cancelSent = true;
+    const inv = pending.forwarded;
+    // Our Via is a field of its own (pushVia), so the first field is exactly it.
+    const fields = [makeHeader('Via', inv.headerValues('via')[0]!)];
+    fields.push(makeHeader('Max-Forwards', '70'));
+    for (const h of inv.headers)
+      if (h.key === 'from' || h.key === 'to' || h.key === 'call-id' || h.key === 'route')
+        fields.push(h);
+    fields.push(makeHeader('CSeq', `${inv.cseq().seq} CANCEL`));
+    const cancel = new SipRequest('CANCEL', inv.uriText, inv.uri, fields, Buffer.alloc(0));
+    try {
+      this.#d.transactions.sendRequest(cancel, client.dest, {});
+    } catch (err) {
+      this.#d.log.warn({ ip: client.dest.ip, err }, 'CANCEL not forwarded');
+    }
+  }
+
+  // ── in-dialog requests (§16.4, §16.12) ──────────────────────────────────────────────────
+
+  #inDialog(req: SipRequest, source: Endpoint, tx: ServerTransaction | undefined): void {
+    const now = this.#now();
+    const refuse = (status: number) => tx?.respond(createResponse(req, status));
+    const call = this.#dialogs.get(req.callId(), now);
+    if (call === undefined) return void refuse(481);
+    const fromTag = req.tryView('from');
+    const tag = fromTag.ok ? fromTag.value.tag : undefined;
+    let sender: CallRecord['caller'];
+    let receiver: CallRecord['caller'];
+    if (tag !== undefined && tag === call.caller.tag) {
+      sender = call.caller;
+      receiver = call.callee;
+    } else if (tag !== undefined && tag === call.callee.tag) {
+      sender = call.callee;
+      receiver = call.caller;
+    } else return void refuse(481);
+    // Only the dialog's own ends may use it: a Call-ID and tags seen on the wire are not
+    // enough to tear down someone's call or to relay through us.
+    if (source.ip !== sender.endpoint.ip) return void refuse(481);
+
+    const out = copyRequest(req);
+    popOwnRoute(out, this.#d.own);
+    decrementMaxForwards(out);
+    stripOwnCredentials(out, this.#d.auth.realm);
+    const dest = receiver.endpoint;
+    const at = this.#d.own.advertised(dest.transport);
+    this.#dialogs.touch(call, now);
+    if (req.method === 'ACK') {
+      pushVia(out, dest.transport, at, statelessBranch(req.topVia()?.branch, 'ack'));
+      this.#d.transactions.sendStateless(out, dest);
+      return;
+    }
+    if (tx === undefined) return;
+    pushVia(out, dest.transport, at, ownBranch());
+    const isBye = req.method === 'BYE';
+    try {
+      this.#d.transactions.sendRequest(out, dest, {
+        onResponse: (res) => {
+          if (res.status === 100 || !popTopVia(res)) return;
+          if (isBye && res.status >= 200 && this.#dialogs.remove(call.callId) === call)
+            this.#ended(call, this.#now());
+          tx.respond(res);
+        },
+      });
+    } catch (err) {
+      this.#d.log.warn({ ip: dest.ip, port: dest.port, err }, `${req.method} not forwarded`);
+      tx.respond(createResponse(req, 503));
+    }
+  }
+
+  /** call-end to the guard: the duration counts for maxdurationperip. */
+  #ended(call: CallRecord, now: number): void {
+    const seconds =
+      call.answeredAt === undefined ? 0 : Math.max(0, Math.round((now - call.answeredAt) / 1000));
+    const caller = call.caller.endpoint;
+    this.#d.report({
+      kind: 'call-end',
+      ip: caller.ip,
+      port: caller.port,
+      method: 'BYE',
+      callId: call.callId,
+      durationSeconds: seconds,
+      ...(call.user ? { user: call.user } : {}),
+    });
+    this.#d.log.info(
+      { ip: caller.ip, port: caller.port, user: call.user, callId: call.callId, seconds },
+      'call ended',
+    );
+  }
+}
+
+/** A fresh branch of ours (cookie + "tg" + random), so loop detection can recognise it. */
+function ownBranch(): string {
+  return OWN_BRANCH_PREFIX + newBranch().slice(BRANCH_MAGIC_COOKIE.length);
+}
