@@ -1,0 +1,162 @@
+// Calls through the running daemon between two real SIP clients (SIPp) on loopback: bob
+// registers with digest auth and answers, alice is challenged (407), answers, and the call
+// completes end to end (180, 200, ACK and BYE along the Record-Route). Then the refusals a
+// user would see: a wrong password (403, reported to the guard), a registered-nowhere
+// callee (480), and the call over maxcallperip (403).
+//
+// Both SIPp instances get the same -cid_str: SIPp only hands an incoming INVITE to the
+// callee's scenario when it carries the Call-ID of that scenario's REGISTER
+// (tests/sipp/answer-register.xml explains).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { freePort, type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
+import { SCENARIOS } from '../helpers/sipp.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const ALICE = { user: 'alice', password: 'Wonder-land-42' };
+const BOB = { user: 'bob', password: 'Build-it-77x' };
+const CAROL = { user: 'carol', password: 'Sings-in-tune-99' };
+const DOMAIN = 'tollgate';
+
+interface Sipp {
+  code: number;
+  output: string;
+}
+
+/** One SIPp run of one call; `fields` is the injection line (field0;field1;...). */
+function sipp(
+  t: ExecutionContext,
+  o: {
+    scenario: string;
+    port: number;
+    account: { user: string; password: string };
+    fields: string[];
+    callIds: string;
+    rewrite?: (xml: string) => string;
+  },
+): Promise<Sipp> {
+  const dir = tempDir(t, 'tollgate-sipp-');
+  let scenario = join(SCENARIOS, o.scenario);
+  if (o.rewrite) {
+    scenario = join(dir, o.scenario);
+    writeFileSync(scenario, o.rewrite(readFileSync(join(SCENARIOS, o.scenario), 'utf8')));
+  }
+  const inf = join(dir, 'fields.csv');
+  writeFileSync(inf, `SEQUENTIAL\n${o.fields.join(';')}\n`);
+  const args = [
+    `127.0.0.1:${o.port}`,
+    ...['-sf', scenario, '-inf', inf, '-t', 'u1', '-i', '127.0.0.1', '-p', '0'],
+    ...['-au', o.account.user, '-ap', o.account.password, '-cid_str', o.callIds],
+    ...['-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin'],
+    ...['-trace_err', '-error_file', join(dir, 'errors.log')],
+  ];
+  return new Promise((resolve) => {
+    execFile('sipp', args, { cwd: dir, timeout: 40_000 }, (err, stdout, stderr) => {
+      let errors = '';
+      try {
+        errors = readFileSync(join(dir, 'errors.log'), 'utf8');
+      } catch {
+        // nothing logged
+      }
+      const code = err ? ((err as { code?: number }).code ?? -1) : 0;
+      resolve({
+        code: typeof code === 'number' ? code : -1,
+        output: `${stdout}${stderr}\n${errors}`.slice(-3000),
+      });
+    });
+  });
+}
+
+async function registrations(d: RunningDaemon): Promise<number> {
+  return JSON.parse((await d.ctl('status', '--json')).stdout).registrations as number;
+}
+
+/** Polls until `check` holds; bounded, so a broken registration fails the test, not CI. */
+async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const logLines = (d: RunningDaemon) =>
+  d
+    .log()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('a call completes through tollgate; wrong password, unregistered callee and maxcallperip are refused', async (t) => {
+  const dataDir = tempDir(t);
+  const sipport = await freePort();
+  const configFile = await testConfig(dataDir, { sipport, maxcallperip: 1 });
+  const d = await startDaemon(t, { dataDir, configFile });
+  for (const u of [ALICE, BOB, CAROL]) {
+    const added = await d.ctl('users', 'add', u.user, '--password', u.password);
+    t.is(added.code, 0, added.stderr);
+  }
+  const callIds = `tgcall-${randomBytes(4).toString('hex')}-%u`;
+  const caller = (
+    scenario: string,
+    account = ALICE,
+    callee = BOB.user,
+    rewrite?: (x: string) => string,
+  ) =>
+    sipp(t, {
+      scenario,
+      port: sipport,
+      account,
+      fields: [account.user, DOMAIN, callee],
+      callIds: `${callIds}-${randomBytes(2).toString('hex')}`,
+      ...(rewrite ? { rewrite } : {}),
+    });
+
+  // bob registers and waits for the call; alice calls him.
+  const callee = sipp(t, {
+    scenario: 'answer-register.xml',
+    port: sipport,
+    account: BOB,
+    fields: [BOB.user, DOMAIN],
+    callIds,
+  });
+  await until(async () => (await registrations(d)) === 1, 'bob to register');
+  const call = await sipp(t, {
+    scenario: 'call-auth.xml',
+    port: sipport,
+    account: ALICE,
+    fields: [ALICE.user, DOMAIN, BOB.user],
+    callIds,
+  });
+  t.is(call.code, 0, `caller: ${call.output}`);
+  const answered = await callee;
+  t.is(answered.code, 0, `callee: ${answered.output}`);
+  const ended = logLines(d).find((l) => l.msg === 'call ended');
+  t.like(ended, { ip: '127.0.0.1', user: 'alice' }, 'the end of the call is reported');
+
+  // A wrong password: 403 after the challenge, reported with user and source.
+  const wrong = await caller('call-refused.xml', { user: 'alice', password: 'not-her-password' });
+  t.is(wrong.code, 0, wrong.output);
+  const fail = logLines(d).find((l) => l.msg === 'SIP auth-fail');
+  t.like(fail, { ip: '127.0.0.1', user: 'alice', detail: 'wrong-password' });
+  t.false(d.log().includes('not-her-password'), 'the password is never logged');
+
+  // carol exists but has no binding: 480 to an authenticated caller.
+  const offline = await caller('call-refused.xml', ALICE, CAROL.user, (x) =>
+    x.replace('<recv response="403"/>', '<recv response="480"/>'),
+  );
+  t.is(offline.code, 0, offline.output);
+
+  // maxcallperip = 1: alice's first call used the allowance; the next is refused with 403.
+  const limited = await caller('call-refused.xml');
+  t.is(limited.code, 0, limited.output);
+  t.truthy(
+    logLines(d).find((l) => l.msg === 'call refused' && l.rule === 'maxcallperip'),
+    'the refusal names the rule',
+  );
+  t.is(await d.stop(), 0);
+});
