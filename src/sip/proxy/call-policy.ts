@@ -10,8 +10,10 @@
 //                         2  anyone may
 //   blockotherdomains     1  (default) an unauthenticated request for a domain we do not
 //                            serve is refused 403 even when fwdtootherdomains=2 (no open relay)
-//   allowanonymouscaller  0  (default) an unauthenticated anonymous From (RFC 3323) is refused
-//                            433; authenticated users may always withhold their identity
+//   allowanonymouscaller  0  (default) an anonymous From (RFC 3323) must authenticate: it is
+//                            challenged (407) like a local user, since authenticated users may
+//                            always withhold their identity; without credentials it gets no
+//                            further. 1: anonymous callers are treated as any other
 //   allowcalleridchange   0, 1 (default): an authenticated caller's From user must be its
 //                            account (the display name is free); 2: any From
 //
@@ -52,9 +54,10 @@ export class CallPolicy {
   }
 
   /** Must a caller without valid credentials be challenged for this call? */
-  needsAuth(target: CallTarget, from: Uri): boolean {
+  needsAuth(target: CallTarget, from: Uri, anonymous: boolean): boolean {
     const noAuth = Number(this.#settings.get('allownoauthcalls'));
     if (noAuth === 0) return true;
+    if (anonymous && !this.allowAnonymous()) return true;
     if (target.kind === 'other') return this.forwardOthers() !== 2;
     if (noAuth === 2) return false;
     // 1: local users may be called from anywhere, but not in the name of one of ours.

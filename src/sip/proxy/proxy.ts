@@ -162,6 +162,7 @@ export class SipProxy {
     const from = req.from();
     const fromUser = isSipUri(from.uri) ? from.uri.user?.slice(0, 128) : undefined;
     const target = this.#policy.target(req.uri);
+    const anonymous = isAnonymous(from);
     const refuse = (status: number, reason: string, detail: string, user = fromUser) => {
       this.#d.report({ ...base, kind: 'unauthorized', detail, ...(user ? { user } : {}) });
       respond(status, reason);
@@ -186,7 +187,7 @@ export class SipProxy {
       });
       if (outcome.status !== 401) return void respond(outcome.status);
       return void tx.respond(auth.challenge(createResponse(req, 407), source.ip));
-    } else if (this.#policy.needsAuth(target, from.uri)) {
+    } else if (this.#policy.needsAuth(target, from.uri, anonymous)) {
       this.#d.report({
         ...base,
         kind: 'auth-challenge',
@@ -197,7 +198,6 @@ export class SipProxy {
       return void tx.respond(challenge);
     }
 
-    const anonymous = isAnonymous(from);
     if (user !== undefined) {
       if (!anonymous && fromUser !== user && !this.#policy.anyCallerId())
         return void refuse(
@@ -206,11 +206,8 @@ export class SipProxy {
           'From is not the authenticated user',
           user,
         );
-    } else {
-      if (anonymous && !this.#policy.allowAnonymous())
-        return void refuse(433, 'Anonymity Disallowed', 'allowanonymouscaller=0');
-      if (target.kind === 'other' && this.#policy.blockOthers())
-        return void refuse(403, 'Domain Not Served', 'blockotherdomains=1');
+    } else if (target.kind === 'other' && this.#policy.blockOthers()) {
+      return void refuse(403, 'Domain Not Served', 'blockotherdomains=1');
     }
     if (target.kind === 'other') {
       this.#d.log.info({ ip: source.ip, user, host: target.host }, 'call to another domain');

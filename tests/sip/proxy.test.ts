@@ -1,0 +1,537 @@
+// The proxy core on the transaction harness (fake clock, a transport that records what it
+// would send): admission (407, policy keys, the guard's verdict), §16.6 forwarding, §16.7
+// relaying, CANCEL (§9.1, §16.10), in-dialog routing (§16.4) and the bounded call table.
+// The real daemon with real SIPp peers is tests/sip/proxy-sipp.test.ts.
+import { Writable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import { Settings } from '../../src/control/settings.ts';
+import { Store } from '../../src/control/store/store.ts';
+import { UserService } from '../../src/control/users.ts';
+import { createLogger } from '../../src/log.ts';
+import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
+import { NonceManager } from '../../src/sip/auth/nonce.ts';
+import type { SipRequest, SipResponse } from '../../src/sip/message/index.ts';
+import { OwnAddresses, SipProxy } from '../../src/sip/proxy/index.ts';
+import { BindingStore } from '../../src/sip/registrar/bindings.ts';
+import type { SecurityReport, SecurityVerdict } from '../../src/sip/registrar/registrar.ts';
+import type { Endpoint } from '../../src/sip/transaction/index.ts';
+import { authorization, challenges } from '../helpers/sip-client.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { harness, sipRequest, sipResponse } from '../helpers/transaction-harness.ts';
+
+const US = { transport: 'udp' as const, ip: '192.0.2.1', port: 5060 };
+const ALICE_AT: Endpoint = { transport: 'udp', ip: '192.0.2.10', port: 5070 };
+/** Where bob's REGISTER came from (his NAT), not his Contact. */
+const BOB_AT: Endpoint = { transport: 'udp', ip: '198.51.100.20', port: 40000 };
+const BOB_CONTACT = 'sip:bob@10.1.1.5:5060';
+const ALICE = { user: 'alice', password: 'Wonder-land-42' };
+
+function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
+  const log = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
+  const store = Store.open(tempDir(t));
+  t.teardown(() => store.close());
+  const settings = new Settings(store, config, log);
+  const users = new UserService(store, settings, log);
+  users.add(ALICE.user, ALICE.password);
+  users.add('bob', 'Build-it-77x');
+  users.add('carol', 'Sings-in-tune-99');
+  let now = 1_800_000_000_000;
+  const wall = { now: () => now, advance: (ms: number) => (now += ms) };
+  const auth = new DigestAuthenticator(
+    users,
+    new NonceManager({ key: Buffer.alloc(32, 7), now: wall.now }),
+    settings,
+  );
+  const bindings = new BindingStore(store, wall.now);
+  bindings.upsert({
+    aor: 'bob',
+    contact: BOB_CONTACT,
+    expiresAt: now + 3600_000,
+    q: -1,
+    callId: 'reg-bob',
+    cseq: 1,
+    ...BOB_AT,
+  });
+  const reports: SecurityReport[] = [];
+  const verdicts: { next?: SecurityVerdict } = {};
+  let proxy: SipProxy | undefined;
+  const h = harness({
+    onRequest: (tx, req) => proxy!.handleRequest(tx, req),
+    onAck: (ack, source) => proxy!.handleAck(ack, source),
+    onStrayResponse: (res) => proxy!.handleStrayResponse(res),
+  });
+  proxy = new SipProxy({
+    transactions: h.layer,
+    bindings,
+    auth,
+    settings,
+    log,
+    report: (e) => {
+      reports.push(e);
+      const v = e.kind === 'call-start' ? verdicts.next : undefined;
+      return v ?? { action: 'pass' };
+    },
+    own: new OwnAddresses([US], []),
+    userExists: (name) => users.list().some((u) => u.name === name),
+    now: wall.now,
+    dialogs: { capacity: 2, idleMs: 60_000 },
+  });
+  /** What was sent to `dest` (or anywhere), newest last. */
+  const sentTo = (dest?: Endpoint) =>
+    h.sent.filter((s) => !dest || (s.dest.ip === dest.ip && s.dest.port === dest.port));
+  const last = (dest?: Endpoint) => sentTo(dest).at(-1)!.message;
+  return { h, proxy, reports, verdicts, wall, settings, bindings, sentTo, last };
+}
+
+interface InviteSpec {
+  from?: string;
+  to?: string;
+  uri?: string;
+  branch?: string;
+  callId?: string;
+  cseq?: number;
+  extra?: string[];
+}
+
+function invite(o: InviteSpec = {}): SipRequest {
+  return sipRequest(
+    [
+      `INVITE ${o.uri ?? 'sip:bob@tollgate'} SIP/2.0`,
+      `Via: SIP/2.0/UDP 192.0.2.10:5070;branch=${o.branch ?? 'z9hG4bKinv1'};rport`,
+      'Max-Forwards: 70',
+      `From: ${o.from ?? '<sip:alice@tollgate>'};tag=alice-tag`,
+      `To: ${o.to ?? '<sip:bob@tollgate>'}`,
+      `Call-ID: ${o.callId ?? 'call-1@192.0.2.10'}`,
+      `CSeq: ${o.cseq ?? 1} INVITE`,
+      'Contact: <sip:alice@192.0.2.10:5070>',
+      ...(o.extra ?? []),
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** The 407 dance: challenged INVITE, then the same INVITE with Proxy-Authorization. */
+function authenticatedInvite(
+  s: ReturnType<typeof setup>,
+  o: InviteSpec = {},
+  creds = ALICE,
+): SipRequest {
+  s.h.layer.receive(invite({ ...o, branch: `${o.branch ?? 'z9hG4bKinv'}-c` }), ALICE_AT);
+  const challenge = s.last(ALICE_AT) as SipResponse;
+  if (challenge.status !== 407) throw new Error(`expected 407, got ${challenge.status}`);
+  const c = challenges(challenge.headerValues('proxy-authenticate')).find(
+    (x) => x.algorithm === 'MD5',
+  )!;
+  const uri = o.uri ?? 'sip:bob@tollgate';
+  return invite({
+    ...o,
+    branch: o.branch ?? 'z9hG4bKinv',
+    cseq: 2,
+    extra: [
+      ...(o.extra ?? []),
+      `Proxy-Authorization: ${authorization(c, creds, { method: 'INVITE', uri })}`,
+    ],
+  });
+}
+
+function answer(req: SipRequest, status: number, toTag = 'bob-tag'): SipResponse {
+  const lines = [
+    `SIP/2.0 ${status} X`,
+    ...req.headerValues('via').map((v) => `Via: ${v}`),
+    ...req.headerValues('record-route').map((v) => `Record-Route: ${v}`),
+    `From: ${req.header('from')}`,
+    `To: ${req.header('to')}${status === 100 ? '' : `;tag=${toTag}`}`,
+    `Call-ID: ${req.header('call-id')}`,
+    `CSeq: ${req.header('cseq')}`,
+    ...(status >= 200 && status < 300 ? [`Contact: <${BOB_CONTACT}>`] : []),
+    'Content-Length: 0',
+    '',
+    '',
+  ];
+  return sipResponse(lines.join('\n'));
+}
+
+/** Sets up a call alice → bob that is answered; returns the INVITE bob received. */
+function answeredCall(s: ReturnType<typeof setup>, callId = 'call-1@192.0.2.10') {
+  s.h.layer.receive(
+    authenticatedInvite(s, { callId, branch: `z9hG4bK${callId.replace(/\W/g, '')}` }),
+    ALICE_AT,
+  );
+  const forwarded = s.last(BOB_AT) as SipRequest;
+  s.h.layer.receive(answer(forwarded, 180), BOB_AT);
+  s.h.layer.receive(answer(forwarded, 200), BOB_AT);
+  return forwarded;
+}
+
+function inDialog(
+  method: string,
+  o: { from: string; to: string; cseq: number; branch: string; route?: boolean; callId?: string },
+) {
+  return sipRequest(
+    [
+      `${method} sip:x@10.9.9.9:5060 SIP/2.0`,
+      `Via: SIP/2.0/UDP 203.0.113.1:5060;branch=${o.branch};rport`,
+      ...(o.route === false ? [] : ['Route: <sip:192.0.2.1:5060;lr>']),
+      'Max-Forwards: 70',
+      `From: ${o.from}`,
+      `To: ${o.to}`,
+      `Call-ID: ${o.callId ?? 'call-1@192.0.2.10'}`,
+      `CSeq: ${o.cseq} ${method}`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+const FROM_ALICE = '<sip:alice@tollgate>;tag=alice-tag';
+const TO_BOB = '<sip:bob@tollgate>;tag=bob-tag';
+const FROM_BOB = TO_BOB;
+const TO_ALICE = FROM_ALICE;
+
+test('an INVITE without credentials is challenged with 407 and the challenge is reported', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(invite(), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 407);
+  t.true(res.headerValues('proxy-authenticate').some((v) => v.includes('realm="tollgate"')));
+  t.is(s.sentTo(BOB_AT).length, 0, 'nothing reaches the callee');
+  t.like(s.reports.at(-1), {
+    kind: 'auth-challenge',
+    ip: '192.0.2.10',
+    port: 5070,
+    user: 'alice',
+  });
+});
+
+test('a wrong password is refused with 403 and reported as auth-fail', (t) => {
+  const s = setup(t);
+  const req = authenticatedInvite(s, {}, { user: 'alice', password: 'guessed-wrong' });
+  s.h.layer.receive(req, ALICE_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 403);
+  t.like(s.reports.at(-1), { kind: 'auth-fail', user: 'alice', detail: 'wrong-password' });
+  t.is(s.sentTo(BOB_AT).length, 0);
+});
+
+test('an authenticated INVITE is forwarded per §16.6 to where the callee registered from', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  const out = s.sentTo(BOB_AT);
+  t.is(out.length, 1);
+  const fwd = out[0]!.message as SipRequest;
+  t.is(fwd.method, 'INVITE');
+  t.is(fwd.uriText, BOB_CONTACT, 'Request-URI is the registered contact');
+  t.is(fwd.header('max-forwards'), '69');
+  t.is(fwd.header('record-route'), '<sip:192.0.2.1:5060;lr>');
+  const vias = fwd.via();
+  t.is(vias.length, 2);
+  t.is(vias[0]!.host, '192.0.2.1');
+  t.true(vias[0]!.branch!.startsWith('z9hG4bKtg'));
+  t.is(vias[1]!.branch, 'z9hG4bKinv');
+  t.false(fwd.has('proxy-authorization'), 'our credentials are not passed on');
+  t.like(
+    s.reports.find((r) => r.kind === 'call-start'),
+    { ip: '192.0.2.10', user: 'alice', callId: 'call-1@192.0.2.10' },
+  );
+  t.true(s.reports.some((r) => r.kind === 'auth-ok' && r.user === 'alice'));
+});
+
+test('provisional and final responses are relayed to the caller without our Via', (t) => {
+  const s = setup(t);
+  const fwd = answeredCall(s);
+  const back = s.sentTo(ALICE_AT).map((x) => x.message as SipResponse);
+  const statuses = back.map((r) => r.status);
+  t.deepEqual(statuses.slice(-2), [180, 200]);
+  const ok = back.at(-1)!;
+  t.is(ok.via().length, 1);
+  t.is(ok.via()[0]!.branch, 'z9hG4bKcall11920210', "the caller's own Via");
+  t.is(ok.header('record-route'), '<sip:192.0.2.1:5060;lr>', 'the callee copied our Record-Route');
+  t.is(fwd.callId(), 'call-1@192.0.2.10');
+  t.is(s.proxy.stats.calls, 1);
+  t.is(s.proxy.stats.pendingInvites, 0);
+});
+
+test('the ACK of the 2xx follows the dialog: our Route popped, stateless, same branch again', (t) => {
+  const s = setup(t);
+  answeredCall(s);
+  const before = s.sentTo(BOB_AT).length;
+  const ack = () =>
+    inDialog('ACK', { from: FROM_ALICE, to: TO_BOB, cseq: 2, branch: 'z9hG4bKack1' });
+  s.h.layer.receive(ack(), ALICE_AT);
+  s.h.layer.receive(ack(), ALICE_AT);
+  const acks = s.sentTo(BOB_AT).slice(before);
+  t.is(acks.length, 2);
+  const a = acks[0]!.message as SipRequest;
+  t.is(a.method, 'ACK');
+  t.false(a.has('route'), 'our own Route entry is removed');
+  t.is(a.header('max-forwards'), '69');
+  t.is(a.via()[0]!.branch, (acks[1]!.message as SipRequest).via()[0]!.branch);
+});
+
+test('a BYE from the callee reaches the caller; its 200 ends the call with its duration', (t) => {
+  const s = setup(t);
+  answeredCall(s);
+  s.wall.advance(42_000);
+  s.h.layer.receive(
+    inDialog('BYE', { from: FROM_BOB, to: TO_ALICE, cseq: 1, branch: 'z9hG4bKbye1' }),
+    BOB_AT,
+  );
+  const bye = s.last(ALICE_AT) as SipRequest;
+  t.is(bye.method, 'BYE');
+  s.h.layer.receive(answer(bye, 200, 'alice-tag'), ALICE_AT);
+  const ok = s.last(BOB_AT) as SipResponse;
+  t.is(ok.status, 200);
+  t.is(ok.via().length, 1, 'relayed without our Via');
+  t.like(s.reports.at(-1), { kind: 'call-end', ip: '192.0.2.10', durationSeconds: 42 });
+  t.is(s.proxy.stats.calls, 0);
+  // The call is gone: a late BYE refers to nothing.
+  s.h.layer.receive(
+    inDialog('BYE', { from: FROM_BOB, to: TO_ALICE, cseq: 2, branch: 'z9hG4bKbye2' }),
+    BOB_AT,
+  );
+  t.is((s.last(BOB_AT) as SipResponse).status, 481);
+});
+
+test('in-dialog requests from anyone but the two ends are refused 481', (t) => {
+  const s = setup(t);
+  answeredCall(s);
+  const stranger: Endpoint = { transport: 'udp', ip: '203.0.113.66', port: 5060 };
+  s.h.layer.receive(
+    inDialog('BYE', { from: FROM_ALICE, to: TO_BOB, cseq: 3, branch: 'z9hG4bKevil1' }),
+    stranger,
+  );
+  t.is((s.last(stranger) as SipResponse).status, 481, 'right tags, wrong source');
+  s.h.layer.receive(
+    inDialog('BYE', { from: '<sip:x@y>;tag=other', to: TO_BOB, cseq: 3, branch: 'z9hG4bKevil2' }),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 481, 'unknown tag');
+  t.is(s.proxy.stats.calls, 1, 'the call is untouched');
+});
+
+test('CANCEL: 200 at once, CANCEL downstream only after a provisional, 487 relayed', (t) => {
+  const s = setup(t);
+  const inv = authenticatedInvite(s);
+  s.h.layer.receive(inv, ALICE_AT);
+  const fwd = s.last(BOB_AT) as SipRequest;
+  const cancel = sipRequest(
+    [
+      'CANCEL sip:bob@tollgate SIP/2.0',
+      'Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKinv;rport',
+      'Max-Forwards: 70',
+      `From: ${inv.header('from')}`,
+      `To: ${inv.header('to')}`,
+      `Call-ID: ${inv.header('call-id')}`,
+      'CSeq: 2 CANCEL',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  s.h.layer.receive(cancel, ALICE_AT);
+  const ok = s.last(ALICE_AT) as SipResponse;
+  t.is(ok.status, 200);
+  t.is(ok.cseq().method, 'CANCEL');
+  t.is(s.sentTo(BOB_AT).length, 1, '§9.1: no CANCEL before a provisional');
+  s.h.layer.receive(answer(fwd, 180), BOB_AT);
+  const down = s.last(BOB_AT) as SipRequest;
+  t.is(down.method, 'CANCEL');
+  t.is(down.uriText, fwd.uriText);
+  t.is(down.via()[0]!.branch, fwd.via()[0]!.branch, 'same branch as the INVITE it cancels');
+  s.h.layer.receive(answer(fwd, 487), BOB_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 487);
+  t.like(s.reports.at(-1), { kind: 'call-end', durationSeconds: 0 });
+  t.is(s.proxy.stats.calls, 0);
+  t.is(s.proxy.stats.pendingInvites, 0);
+});
+
+test('a CANCEL for no INVITE gets 481', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(
+    sipRequest(
+      [
+        'CANCEL sip:bob@tollgate SIP/2.0',
+        'Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKnothing;rport',
+        'From: <sip:alice@tollgate>;tag=a',
+        'To: <sip:bob@tollgate>',
+        'Call-ID: none',
+        'CSeq: 1 CANCEL',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\n'),
+    ),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 481);
+});
+
+test('callee lookup: 480 known but not registered, 404 unknown; unauthenticated callers cannot tell', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(
+    authenticatedInvite(s, { uri: 'sip:carol@tollgate', branch: 'z9hG4bKc' }),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 480);
+  s.h.layer.receive(
+    authenticatedInvite(s, { uri: 'sip:dave@tollgate', branch: 'z9hG4bKd' }),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 404);
+  t.false(
+    s.reports.some((r) => r.kind === 'call-start'),
+    'refused calls are not counted',
+  );
+  // allownoauthcalls=1 lets a caller of another domain reach local users without credentials.
+  const outsider: Endpoint = { transport: 'udp', ip: '203.0.113.9', port: 5060 };
+  for (const user of ['carol', 'dave']) {
+    s.h.layer.receive(
+      invite({
+        uri: `sip:${user}@tollgate`,
+        from: '<sip:x@example.org>',
+        branch: `z9hG4bK${user}`,
+      }),
+      outsider,
+    );
+    t.is((s.last(outsider) as SipResponse).status, 404);
+    t.like(s.reports.at(-1), { kind: 'unauthorized', user });
+  }
+});
+
+test('allownoauthcalls=1: another domain reaches a local user without credentials, not as one of ours', (t) => {
+  const s = setup(t);
+  const outsider: Endpoint = { transport: 'udp', ip: '203.0.113.9', port: 5060 };
+  s.h.layer.receive(invite({ from: '<sip:x@example.org>' }), outsider);
+  t.is((s.last(BOB_AT) as SipRequest).method, 'INVITE', 'forwarded to bob');
+  s.h.layer.receive(invite({ callId: 'c2', branch: 'z9hG4bKspoof' }), outsider);
+  t.is((s.last(outsider) as SipResponse).status, 407, 'a From of our domain must authenticate');
+});
+
+test('allownoauthcalls=0 challenges every call', (t) => {
+  const s = setup(t, { allownoauthcalls: 0 });
+  const outsider: Endpoint = { transport: 'udp', ip: '203.0.113.9', port: 5060 };
+  s.h.layer.receive(invite({ from: '<sip:x@example.org>' }), outsider);
+  t.is((s.last(outsider) as SipResponse).status, 407);
+});
+
+test('allowanonymouscaller=0: an anonymous caller is challenged; authenticated, it keeps its privacy', (t) => {
+  const anon = '"Anonymous" <sip:anonymous@anonymous.invalid>';
+  const outsider: Endpoint = { transport: 'udp', ip: '203.0.113.9', port: 5060 };
+  const s = setup(t);
+  s.h.layer.receive(invite({ from: anon }), outsider);
+  t.is((s.last(outsider) as SipResponse).status, 407, 'no credentials, no anonymous call');
+  t.is(s.sentTo(BOB_AT).length, 0);
+  s.h.layer.receive(authenticatedInvite(s, { from: anon, callId: 'c-anon' }), ALICE_AT);
+  const fwd = s.last(BOB_AT) as SipRequest;
+  t.is(fwd.method, 'INVITE', 'privacy for an authenticated user');
+  t.is(fwd.header('from'), `${anon};tag=alice-tag`);
+
+  const open = setup(t, { allowanonymouscaller: true });
+  open.h.layer.receive(invite({ from: anon }), outsider);
+  t.is((open.last(BOB_AT) as SipRequest).method, 'INVITE', 'allowanonymouscaller=1');
+});
+
+test('an authenticated user may not call as someone else (allowcalleridchange < 2)', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(authenticatedInvite(s, { from: '<sip:carol@tollgate>' }), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 403);
+  t.is(res.reason, 'Caller ID Not Allowed');
+});
+
+test('other domains: fwdtootherdomains 0 → 403; 1 → 407 then 404 (not routed); blockotherdomains', (t) => {
+  const uri = 'sip:someone@example.org';
+  const s0 = setup(t, { fwdtootherdomains: 0 });
+  s0.h.layer.receive(invite({ uri }), ALICE_AT);
+  const r0 = s0.last(ALICE_AT) as SipResponse;
+  t.is(r0.status, 403);
+  t.regex(r0.reason, /Other Domains/);
+
+  const s1 = setup(t);
+  s1.h.layer.receive(invite({ uri, from: '<sip:x@example.net>' }), ALICE_AT);
+  t.is((s1.last(ALICE_AT) as SipResponse).status, 407, 'only authenticated users may');
+  s1.h.layer.receive(authenticatedInvite(s1, { uri, branch: 'z9hG4bKo' }), ALICE_AT);
+  const r1 = s1.last(ALICE_AT) as SipResponse;
+  t.is(r1.status, 404);
+  t.is(r1.reason, 'Other Domains Not Routed');
+
+  const s2 = setup(t, { fwdtootherdomains: 2 });
+  s2.h.layer.receive(invite({ uri, from: '<sip:x@example.net>' }), ALICE_AT);
+  const r2 = s2.last(ALICE_AT) as SipResponse;
+  t.is(r2.status, 403, 'blockotherdomains=1: no open relay even when forwarding is allowed');
+  t.is(r2.reason, 'Domain Not Served');
+  t.is(s2.sentTo(BOB_AT).length, 0);
+});
+
+test('our own address as Request-URI host is our domain; another port is not', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(authenticatedInvite(s, { uri: 'sip:bob@192.0.2.1:5060' }), ALICE_AT);
+  t.is((s.last(BOB_AT) as SipRequest).method, 'INVITE');
+  s.h.layer.receive(
+    authenticatedInvite(s, { uri: 'sip:bob@192.0.2.1:5099', callId: 'c2', branch: 'z9hG4bKp' }),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 404);
+});
+
+test('a call refused by the guard (maxcallperip) gets 403 naming the rule', (t) => {
+  const s = setup(t);
+  s.verdicts.next = { action: 'drop', rule: 'maxcallperip' };
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 403);
+  t.is(res.reason, 'Call Limit Reached (maxcallperip)');
+  t.is(s.sentTo(BOB_AT).length, 0);
+  t.is(s.proxy.stats.calls, 0);
+});
+
+test('a request that already carries our Via (a loop, §16.3 step 4) gets 482', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(
+    invite({ extra: [], branch: 'z9hG4bKloop' }).prependHeader(
+      'Via',
+      'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKtgold',
+    ),
+    ALICE_AT,
+  );
+  // The harness transport answers along the top Via: ours.
+  const res = s.h.sent.at(-1)!.message as SipResponse;
+  t.is(res.status, 482);
+});
+
+test('the call table is bounded: full → 503; idle calls are forgotten and reported ended', (t) => {
+  const s = setup(t);
+  answeredCall(s, 'c-1');
+  answeredCall(s, 'c-2');
+  s.h.layer.receive(authenticatedInvite(s, { callId: 'c-3', branch: 'z9hG4bKc3' }), ALICE_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 503, 'capacity 2');
+  s.wall.advance(61_000);
+  s.h.layer.receive(authenticatedInvite(s, { callId: 'c-4', branch: 'z9hG4bKc4' }), ALICE_AT);
+  t.is((s.last(BOB_AT) as SipRequest).callId(), 'c-4', 'room again after the idle ones expired');
+  const ends = s.reports.filter((r) => r.kind === 'call-end');
+  t.deepEqual(
+    ends.map((r) => [r.callId, r.durationSeconds]),
+    [
+      ['c-1', 61],
+      ['c-2', 61],
+    ],
+  );
+  s.h.layer.receive(
+    inDialog('BYE', { from: FROM_ALICE, to: TO_BOB, cseq: 5, branch: 'z9hG4bKold', callId: 'c-1' }),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 481);
+});
+
+test('a callee that never answers: the caller gets 408 and the call is forgotten', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  s.h.clock.advance(40_000); // Timer B (64·T1) on UDP
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 408);
+  t.is(res.via().length, 1);
+  t.is(s.proxy.stats.calls, 0);
+  t.like(s.reports.at(-1), { kind: 'call-end', durationSeconds: 0 });
+});
