@@ -2,7 +2,8 @@
 // registers with digest auth and answers, alice is challenged (407), answers, and the call
 // completes end to end (180, 200, ACK and BYE along the Record-Route). Then the refusals a
 // user would see: a wrong password (403, reported to the guard), a registered-nowhere
-// callee (480), and the call over maxcallperip (403).
+// callee (480), and the call over maxcallperip (403). Over TCP the callee is reached on the
+// connection it registered over (its ephemeral port accepts no new connection).
 //
 // Both SIPp instances get the same -cid_str: SIPp only hands an incoming INVITE to the
 // callee's scenario when it carries the Call-ID of that scenario's REGISTER
@@ -35,6 +36,7 @@ function sipp(
     account: { user: string; password: string };
     fields: string[];
     callIds: string;
+    transport?: 'udp' | 'tcp';
     rewrite?: (xml: string) => string;
   },
 ): Promise<Sipp> {
@@ -48,7 +50,8 @@ function sipp(
   writeFileSync(inf, `SEQUENTIAL\n${o.fields.join(';')}\n`);
   const args = [
     `127.0.0.1:${o.port}`,
-    ...['-sf', scenario, '-inf', inf, '-t', 'u1', '-i', '127.0.0.1', '-p', '0'],
+    ...['-sf', scenario, '-inf', inf, '-t', o.transport === 'tcp' ? 't1' : 'u1'],
+    ...['-i', '127.0.0.1', '-p', '0'],
     ...['-au', o.account.user, '-ap', o.account.password, '-cid_str', o.callIds],
     ...['-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin'],
     ...['-trace_err', '-error_file', join(dir, 'errors.log')],
@@ -157,6 +160,39 @@ test('a call completes through tollgate; wrong password, unregistered callee and
   t.truthy(
     logLines(d).find((l) => l.msg === 'call refused' && l.rule === 'maxcallperip'),
     'the refusal names the rule',
+  );
+  t.is(await d.stop(), 0);
+});
+
+test('a call completes over TCP: the INVITE reaches the callee on its registered connection', async (t) => {
+  const dataDir = tempDir(t);
+  const sipport = await freePort();
+  const d = await startDaemon(t, { dataDir, configFile: await testConfig(dataDir, { sipport }) });
+  for (const u of [ALICE, BOB]) {
+    const added = await d.ctl('users', 'add', u.user, '--password', u.password);
+    t.is(added.code, 0, added.stderr);
+  }
+  const callIds = `tgtcp-${randomBytes(4).toString('hex')}-%u`;
+  const common = { port: sipport, callIds, transport: 'tcp' as const };
+  const callee = sipp(t, {
+    ...common,
+    scenario: 'answer-register.xml',
+    account: BOB,
+    fields: [BOB.user, DOMAIN],
+  });
+  await until(async () => (await registrations(d)) === 1, 'bob to register');
+  const call = await sipp(t, {
+    ...common,
+    scenario: 'call-auth.xml',
+    account: ALICE,
+    fields: [ALICE.user, DOMAIN, BOB.user],
+  });
+  t.is(call.code, 0, `caller: ${call.output}`);
+  const answered = await callee;
+  t.is(answered.code, 0, `callee: ${answered.output}`);
+  t.like(
+    logLines(d).find((l) => l.msg === 'call ended'),
+    { ip: '127.0.0.1', user: 'alice' },
   );
   t.is(await d.stop(), 0);
 });
