@@ -535,3 +535,18 @@ test('a callee that never answers: the caller gets 408 and the call is forgotten
   t.is(s.proxy.stats.calls, 0);
   t.like(s.reports.at(-1), { kind: 'call-end', durationSeconds: 0 });
 });
+
+test('a malformed or exhausted ACK is dropped without an error', (t) => {
+  const s = setup(t);
+  answeredCall(s);
+  const before = s.h.sent.length;
+  const ack = inDialog('ACK', { from: FROM_ALICE, to: TO_BOB, cseq: 2, branch: 'z9hG4bKa0' });
+  ack.setHeader('Max-Forwards', '0');
+  s.h.layer.receive(ack, ALICE_AT);
+  const noCallId = inDialog('ACK', { from: FROM_ALICE, to: TO_BOB, cseq: 2, branch: 'z9hG4bKa1' });
+  noCallId.removeHeader('call-id');
+  s.h.layer.receive(noCallId, ALICE_AT);
+  t.is(s.h.sent.length, before, 'nothing forwarded, nothing answered');
+  t.is(s.h.layer.stats.acksToTu, 2, 'both reached the proxy');
+  t.is(s.h.layer.stats.tuErrors, 0);
+});

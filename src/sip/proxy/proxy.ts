@@ -352,7 +352,13 @@ export class SipProxy {
   #inDialog(req: SipRequest, source: Endpoint, tx: ServerTransaction | undefined): void {
     const now = this.#now();
     const refuse = (status: number) => tx?.respond(createResponse(req, status));
-    const call = this.#dialogs.get(req.callId(), now);
+    // An ACK reaches us unchecked (no transaction, no validateRequest): read defensively, and
+    // never forward one that has no hop left.
+    const callId = req.tryView('callId');
+    if (!callId.ok) return;
+    const hops = req.tryView('maxForwards');
+    if (!hops.ok || hops.value === 0) return void refuse(483);
+    const call = this.#dialogs.get(callId.value, now);
     if (call === undefined) return void refuse(481);
     const fromTag = req.tryView('from');
     const tag = fromTag.ok ? fromTag.value.tag : undefined;
