@@ -133,6 +133,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
       report: reporter(guard, log),
       admit: admitter(guard),
+      userExists: (name) => store.tables.users.get(name) !== undefined,
     });
     cleanups.push(() => sip.close());
     log.info(
