@@ -29,6 +29,11 @@ export interface SippOptions {
   /** Replace text in the scenario before running (variants such as "expect 403"). */
   rewrite?: (xml: string) => string;
   timeoutSeconds?: number;
+  /** Run SIPp inside this network namespace (tests/helpers/netns.ts). */
+  netns?: string;
+  /** Local address and port SIPp binds (defaults: loopback, any port). */
+  localIp?: string;
+  localPort?: number;
 }
 
 export interface SippResult {
@@ -63,9 +68,9 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     '-t',
     TRANSPORT_FLAG[o.transport],
     '-i',
-    o.target.ip.includes(':') ? '::1' : '127.0.0.1',
+    o.localIp ?? (o.target.ip.includes(':') ? '::1' : '127.0.0.1'),
     '-p',
-    '0',
+    String(o.localPort ?? 0),
     '-au',
     o.account.user,
     '-ap',
@@ -90,7 +95,10 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
   let exitCode = 0;
   let output = '';
   try {
-    const r = await run('sipp', args, {
+    const [command, ...argv] = o.netns
+      ? ['/usr/sbin/ip', 'netns', 'exec', o.netns, 'sipp', ...args]
+      : ['sipp', ...args];
+    const r = await run(command!, argv, {
       cwd: dir,
       timeout: ((o.timeoutSeconds ?? 30) + 30) * 1000,
     });
