@@ -1,0 +1,236 @@
+// Authenticated registrations per second: tollgate vs kamailio, side by side in one run.
+//
+//   node bench/sip-register/index.ts [--calls 20000] [--rate 100000] [--limit 200]
+//                                    [--rounds 3] [--warmup 3000] [--kamailio-workers 2]
+//
+// Both servers run on this machine, on 127.0.0.1, UDP, and do the same work per registration
+// (see kamailio.cfg): REGISTER → 401 with a qop=auth MD5 challenge (stateless nonce with its
+// own expiry) → REGISTER with credentials → digest checked against the stored HA1, AoR
+// checked against the authenticated user → binding saved in memory → 200. tollgate is the
+// real daemon (`tollgate serve`, dataplanemode=off, default config otherwise: its guard
+// watches every message, and loopback is never banned); kamailio is Debian's 5.6 with no
+// ban or flood module.
+//
+// The load: SIPp (tests/sipp/register.xml) makes `calls` registrations of one account,
+// started at up to `rate` per second with at most `limit` outstanding, so each server runs
+// as fast as it answers. Each server is warmed up first (JIT, caches), then the rounds
+// alternate which server goes first (drift on a shared machine hits both alike) and the
+// median round is reported. CPU is the server's utime + stime from /proc over the round
+// (every kamailio process summed); SIPp runs on the same two cores.
+//
+// tollgate's transaction layer keeps each UDP non-INVITE server transaction for Timer J
+// (64*T1 = 32 s, RFC 3261 §17.2.2) in a table bounded at 100,000 (src/sip/transaction/
+// layer.ts); a registration is two transactions, so above ~1,560 registrations/s sustained
+// for 32 s the table fills and new requests get 503. The rounds below print the 503s seen
+// and how many transactions tollgate opened in the trailing 32 s, so that limit shows.
+//
+// Everything started here (daemon, kamailio and its workers, temporary directory) is removed
+// at the end, on failure, on Ctrl-C, and when the run exceeds its time bound.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ExecutionContext } from 'ava';
+import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
+import { type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
+import { type LoadResult, runLoad } from './load.ts';
+import { cpuMs } from './proc.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '100000' },
+    limit: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3000' },
+    'kamailio-workers': { type: 'string', default: '2' },
+  },
+});
+const CALLS = Number(args.calls);
+const RATE = Number(args.rate);
+const LIMIT = Number(args.limit);
+const ROUNDS = Number(args.rounds);
+const WARMUP = Number(args.warmup);
+const KAMAILIO_WORKERS = Number(args['kamailio-workers']);
+const RUN_BOUND_MS = 8 * 60_000;
+const REALM = 'tollgate';
+const USER = 'bench';
+/** Timer J for UDP: 64 * T1 (RFC 3261 §17.2.2), tollgate's default T1 = 500 ms. */
+const TIMER_J_MS = 32_000;
+const TRANSACTION_TABLE_BOUND = 100_000;
+
+const teardowns: (() => unknown)[] = [];
+const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
+async function cleanup(): Promise<void> {
+  for (const fn of teardowns.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`cleanup: ${(err as Error).message}`);
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().then(() => process.exit(130)));
+}
+setTimeout(() => {
+  console.error(`bench: still running after ${RUN_BOUND_MS / 60_000} min, giving up`);
+  void cleanup().then(() => process.exit(1));
+}, RUN_BOUND_MS).unref();
+
+interface Server {
+  name: 'tollgate' | 'kamailio';
+  port: number;
+  pids: () => number[];
+  /** When tollgate opened its transactions (two per call), to count those still in Timer J. */
+  opened: { at: number; count: number }[];
+}
+
+interface Round {
+  load: LoadResult;
+  cpuMs: number;
+  /** Transactions opened in the 32 s before the round ended (tollgate's table occupancy). */
+  liveTransactions: number;
+}
+
+async function measure(server: Server, calls: number, dir: string): Promise<Round> {
+  const pids = server.pids();
+  const before = cpuMs(pids);
+  const load = await runLoad({
+    port: server.port,
+    user: USER,
+    password: PASSWORD,
+    domain: REALM,
+    calls,
+    rate: RATE,
+    limit: LIMIT,
+    dir,
+  });
+  const used = cpuMs(pids) - before;
+  const now = Date.now();
+  // Two transactions per registration; a request refused 503 is answered without one.
+  server.opened.push({ at: now, count: 2 * load.successful });
+  const liveTransactions = server.opened
+    .filter((o) => now - o.at < TIMER_J_MS)
+    .reduce((sum, o) => sum + o.count, 0);
+  return { load, cpuMs: used, liveTransactions };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function line(name: string, r: Round): string {
+  const l = r.load;
+  return (
+    `  ${name.padEnd(9)} ${l.perSecond.toFixed(0).padStart(6)} reg/s  ` +
+    `${String(l.successful).padStart(6)} ok  ${String(l.failed).padStart(5)} failed  ` +
+    `${String(l.refused503).padStart(5)} x 503  ${String(l.retransmissions).padStart(5)} retrans  ` +
+    `${l.seconds.toFixed(2)} s  server CPU ${(r.cpuMs / 1000).toFixed(2)} s ` +
+    `(${((r.cpuMs * 1000) / Math.max(1, l.successful)).toFixed(0)} µs/reg)` +
+    (l.exitCode !== 0 ? `  sipp exit ${l.exitCode}` : '')
+  );
+}
+
+// Letters and digits, long: passes tollgate's validatepassword=2 (strong password) checks.
+const PASSWORD = `Load${randomBytes(12).toString('hex')}9`;
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-register-'));
+  teardowns.push(() => rmSync(tmp, { recursive: true, force: true }));
+  const sippDir = join(tmp, 'sipp');
+  const dataDir = join(tmp, 'tollgate');
+  mkdirSync(sippDir);
+  mkdirSync(dataDir);
+
+  const configFile = await testConfig(dataDir, { realm: REALM });
+  const daemon = await startDaemon(scope as unknown as ExecutionContext, { dataDir, configFile });
+  teardowns.push(() => Promise.race([daemon.stop(), new Promise((r) => setTimeout(r, 5000))]));
+  const added = await daemon.ctl('users', 'add', USER, '--password', PASSWORD);
+  if (added.code !== 0) throw new Error(`tollgatectl users add: ${added.stderr}${added.stdout}`);
+  const tollgatePid = daemon.process.pid!;
+  const sipport = Number(/^sipport = (\d+)$/m.exec(readFileSync(configFile, 'utf8'))![1]);
+  await waitForOptions(sipport, 10_000);
+
+  const kamailio: Kamailio = await startKamailio({
+    dir: tmp,
+    realm: REALM,
+    user: USER,
+    password: PASSWORD,
+    workers: KAMAILIO_WORKERS,
+  });
+  teardowns.push(() => kamailio.stop());
+
+  const servers: Server[] = [
+    { name: 'tollgate', port: sipport, pids: () => [tollgatePid], opened: [] },
+    { name: 'kamailio', port: kamailio.port, pids: () => kamailio.pids, opened: [] },
+  ];
+  console.log(
+    `sip-register: ${CALLS} authenticated REGISTERs (MD5, qop=auth) per server per round, ` +
+      `UDP on 127.0.0.1, SIPp -r ${RATE} -l ${LIMIT}, ${ROUNDS} rounds after ${WARMUP} warm-up`,
+  );
+  console.log(
+    `  tollgate: 1 Node process (pid ${tollgatePid}); kamailio: ${kamailio.workers} UDP workers, ` +
+      `${kamailio.pids.length} processes in all (pids ${kamailio.pids.join(',')})`,
+  );
+
+  for (const s of servers) {
+    const w = await measure(s, WARMUP, sippDir);
+    console.log(line(`${s.name}*`, w));
+  }
+  console.log('  (* warm-up, not counted)');
+
+  const rounds = new Map<string, Round[]>(servers.map((s) => [s.name, []]));
+  for (let i = 0; i < ROUNDS; i++) {
+    console.log(`round ${i + 1}`);
+    const order = i % 2 === 0 ? servers : [...servers].reverse();
+    for (const s of order) {
+      const r = await measure(s, CALLS, sippDir);
+      rounds.get(s.name)!.push(r);
+      console.log(line(s.name, r));
+      if (s.name === 'tollgate') {
+        console.log(
+          `            tollgate transactions opened in the last 32 s (Timer J): ~${r.liveTransactions}` +
+            ` of the ${TRANSACTION_TABLE_BOUND} table bound`,
+        );
+      }
+    }
+  }
+
+  console.log('median of the rounds');
+  const perSecond: Record<string, number> = {};
+  for (const s of servers) {
+    const list = rounds.get(s.name)!;
+    const regs = median(list.map((r) => r.load.perSecond));
+    perSecond[s.name] = regs;
+    const failed = list.reduce((n, r) => n + r.load.failed, 0);
+    const refused = list.reduce((n, r) => n + r.load.refused503, 0);
+    const cpu = median(list.map((r) => (r.cpuMs * 1000) / Math.max(1, r.load.successful)));
+    console.log(
+      `  ${s.name.padEnd(9)} ${regs.toFixed(0).padStart(6)} registrations/s  failures ${failed}` +
+        ` (503: ${refused}) over ${list.length} rounds  server CPU ${cpu.toFixed(0)} µs/registration`,
+    );
+  }
+  const totalRefused = rounds.get('tollgate')!.reduce((n, r) => n + r.load.refused503, 0);
+  if (totalRefused > 0) {
+    console.log(
+      `  tollgate answered ${totalRefused} requests 503: its transaction table (bound ${TRANSACTION_TABLE_BOUND},` +
+        ` each UDP non-INVITE transaction kept ${TIMER_J_MS / 1000} s) was full`,
+    );
+  }
+  console.log(`ratio tollgate/kamailio: ${(perSecond.tollgate! / perSecond.kamailio!).toFixed(2)}`);
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  code = 1;
+} finally {
+  await cleanup();
+}
+process.exit(code);
