@@ -2,6 +2,7 @@
 //
 //   node bench/sip-register/index.ts [--calls 20000] [--rate 100000] [--limit 200]
 //                                    [--rounds 3] [--warmup 3000] [--kamailio-workers 2]
+//                                    [--kamailio-stateful]
 //
 // Both servers run on this machine, on 127.0.0.1, UDP, and do the same work per registration
 // (see kamailio.cfg): REGISTER → 401 with a qop=auth MD5 challenge (stateless nonce with its
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3000' },
     'kamailio-workers': { type: 'string', default: '2' },
+    'kamailio-stateful': { type: 'boolean', default: false },
   },
 });
 const CALLS = Number(args.calls);
@@ -53,6 +55,7 @@ const LIMIT = Number(args.limit);
 const ROUNDS = Number(args.rounds);
 const WARMUP = Number(args.warmup);
 const KAMAILIO_WORKERS = Number(args['kamailio-workers']);
+const KAMAILIO_STATEFUL = args['kamailio-stateful'];
 const RUN_BOUND_MS = 8 * 60_000;
 const REALM = 'tollgate';
 const USER = 'bench';
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
     user: USER,
     password: PASSWORD,
     workers: KAMAILIO_WORKERS,
+    stateful: KAMAILIO_STATEFUL,
   });
   teardowns.push(() => kamailio.stop());
 
@@ -174,7 +178,8 @@ async function main(): Promise<void> {
   );
   console.log(
     `  tollgate: 1 Node process (pid ${tollgatePid}); kamailio: ${kamailio.workers} UDP workers, ` +
-      `${kamailio.pids.length} processes in all (pids ${kamailio.pids.join(',')})`,
+      `${kamailio.pids.length} processes in all (pids ${kamailio.pids.join(',')}), ` +
+      (kamailio.stateful ? 'a tm transaction per REGISTER' : 'stateless replies (stock config)'),
   );
 
   for (const s of servers) {
