@@ -65,15 +65,34 @@ const TRANSACTION_TABLE_BOUND = 100_000;
 
 const teardowns: (() => unknown)[] = [];
 const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
-async function cleanup(): Promise<void> {
-  for (const fn of teardowns.splice(0).reverse()) {
+/** Stops a SIPp run in progress. */
+const sippRuns = new AbortController();
+/** Server processes to kill if the process exits before the teardowns could stop them. */
+const serverPids = new Set<number>();
+let cleaning: Promise<void> | undefined;
+/** Runs the teardowns once, newest first; a second caller waits for the same run. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    sippRuns.abort();
+    for (const fn of teardowns.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`cleanup: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+process.once('exit', () => {
+  for (const pid of serverPids) {
     try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${(err as Error).message}`);
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already stopped by its teardown.
     }
   }
-}
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void cleanup().then(() => process.exit(130)));
 }
@@ -109,6 +128,7 @@ async function measure(server: Server, calls: number, dir: string): Promise<Roun
     rate: RATE,
     limit: LIMIT,
     dir,
+    signal: sippRuns.signal,
   });
   const used = cpuMs(pids) - before;
   const now = Date.now();
@@ -151,10 +171,15 @@ async function main(): Promise<void> {
 
   const configFile = await testConfig(dataDir, { realm: REALM });
   const daemon = await startDaemon(scope as unknown as ExecutionContext, { dataDir, configFile });
-  teardowns.push(() => Promise.race([daemon.stop(), new Promise((r) => setTimeout(r, 5000))]));
+  teardowns.push(async () => {
+    await Promise.race([daemon.stop(), new Promise((r) => setTimeout(r, 5000))]);
+    if (daemon.process.exitCode !== null || daemon.process.signalCode !== null)
+      serverPids.delete(daemon.process.pid!);
+  });
   const added = await daemon.ctl('users', 'add', USER, '--password', PASSWORD);
   if (added.code !== 0) throw new Error(`tollgatectl users add: ${added.stderr}${added.stdout}`);
   const tollgatePid = daemon.process.pid!;
+  serverPids.add(tollgatePid);
   const sipport = Number(/^sipport = (\d+)$/m.exec(readFileSync(configFile, 'utf8'))![1]);
   await waitForOptions(sipport, 10_000);
 
@@ -166,7 +191,11 @@ async function main(): Promise<void> {
     workers: KAMAILIO_WORKERS,
     stateful: KAMAILIO_STATEFUL,
   });
-  teardowns.push(() => kamailio.stop());
+  for (const pid of kamailio.pids) serverPids.add(pid);
+  teardowns.push(async () => {
+    await kamailio.stop(); // kills what is left of its processes
+    for (const pid of kamailio.pids) serverPids.delete(pid);
+  });
 
   const servers: Server[] = [
     { name: 'tollgate', port: sipport, pids: () => [tollgatePid], opened: [] },
@@ -233,7 +262,8 @@ let code = 0;
 try {
   await main();
 } catch (err) {
-  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  if (sippRuns.signal.aborted) console.error('bench interrupted');
+  else console.error(`bench failed: ${(err as Error).stack ?? err}`);
   code = 1;
 } finally {
   await cleanup();

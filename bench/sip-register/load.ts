@@ -22,6 +22,8 @@ export interface LoadOptions {
   limit: number;
   /** Directory for the injection, statistics and error files (overwritten per run). */
   dir: string;
+  /** Kills SIPp (the benchmark is being torn down). */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -93,8 +95,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   ];
   let exitCode = 0;
   try {
-    await run('sipp', args, { cwd: o.dir, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    await run('sipp', args, {
+      cwd: o.dir,
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } catch (err) {
+    if (o.signal?.aborted) throw err;
     const e = err as { code?: number };
     exitCode = typeof e.code === 'number' ? e.code : -1;
   }
