@@ -132,8 +132,8 @@ export class DigestAuthenticator {
     }
 
     // Unknown users are checked against a dummy hash so they cost the same time as real ones.
-    const ha1 =
-      this.#users.ha1(user, algorithm) ?? hash(algorithm, `\0unknown:${this.realm}:${nonce}`);
+    const stored = this.#users.ha1(user, algorithm);
+    const ha1 = stored ?? hash(algorithm, `\0unknown:${this.realm}:${nonce}`);
     const expected =
       qop === undefined
         ? hash(algorithm, `${ha1}:${nonce}:${hash(algorithm, `${request.method}:${uri}`)}`) // RFC 2069
@@ -147,9 +147,8 @@ export class DigestAuthenticator {
             cnonce: p.get('cnonce') ?? '',
             qop: 'auth',
           });
-    if (!digestsEqual(expected, response) || this.#users.ha1(user, algorithm) === undefined) {
-      const known = this.#users.ha1(user, algorithm) !== undefined;
-      return { ok: false, failure: known ? 'wrong-password' : 'unknown-user', status: 403, user };
+    if (!digestsEqual(expected, response) || stored === undefined) {
+      return { ok: false, failure: stored ? 'wrong-password' : 'unknown-user', status: 403, user };
     }
     if (qop !== undefined) {
       const counted = this.#nonces.check(nonce, scope, p.get('nc') ?? '');

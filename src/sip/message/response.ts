@@ -1,6 +1,6 @@
 // Building a response to a request: the one place every layer (transactions, registrar,
 // service) gets its responses from.
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../random.ts';
 import { type HeaderField, makeHeader, type SipRequest, SipResponse } from './message.ts';
 
 /** Reason phrases of the responses tollgate itself sends (RFC 3261 §21 and extensions). */
@@ -47,7 +47,7 @@ const NO_BODY = Buffer.alloc(0);
 
 /** A fresh To/From tag (§19.3: at least 32 random bits; 48 here). */
 export function newTag(): string {
-  return randomBytes(6).toString('base64url');
+  return randomId(6).toString('base64url');
 }
 
 export interface ResponseOptions {

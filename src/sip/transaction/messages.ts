@@ -1,6 +1,6 @@
 // The messages the transaction layer builds itself besides responses (those come from
 // createResponse in src/sip/message): a branch, and the ACK of a non-2xx final response.
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../random.ts';
 import {
   BRANCH_MAGIC_COOKIE,
   type HeaderField,
@@ -14,7 +14,7 @@ const NO_BODY = Buffer.alloc(0);
 
 /** A fresh RFC 3261 branch (§8.1.1.7): the magic cookie and 72 random bits. */
 export function newBranch(): string {
-  return BRANCH_MAGIC_COOKIE + randomBytes(9).toString('base64url');
+  return BRANCH_MAGIC_COOKIE + randomId(9).toString('base64url');
 }
 
 /**

@@ -6,7 +6,7 @@
 // unusable the request is dropped instead: a response the client cannot match is noise,
 // and one we cannot address would have to trust a header. ACKs are never answered
 // (§17.1.1.3), and neither are responses (parseMessage gives them no status).
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../../random.ts';
 import {
   type HeaderField,
   headerKey,
@@ -107,7 +107,7 @@ export function buildRejectResponse(
   // the tag cannot end up inside a broken URI.
   const to = res.tryView('to');
   if (to.ok && to.value.tag === undefined) {
-    res.setHeader('To', `${res.header('to')};tag=${randomBytes(6).toString('hex')}`);
+    res.setHeader('To', `${res.header('to')};tag=${randomId(6).toString('hex')}`);
   }
   return res;
 }
