@@ -42,6 +42,32 @@ test('a full table answers new requests 503 without state, counts them, and stil
   t.is(h.requests.length, 4);
 });
 
+test('a full table makes room by ending the oldest answered non-INVITE, not by refusing', (t) => {
+  const h = harness({ maxTransactions: 3 });
+  for (const b of ['z9hG4bK1', 'z9hG4bK2', 'z9hG4bK3']) {
+    h.layer.receive(request({ branch: b }), UDP_PEER);
+    const { tx, req } = h.requests.at(-1)!;
+    tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
+  }
+  t.is(h.layer.size, 3);
+  h.layer.receive(request({ branch: 'z9hG4bK4' }), UDP_PEER);
+  t.is(h.requests.length, 4, 'served, not refused');
+  t.is(h.layer.stats.reclaimed, 1);
+  t.is(h.layer.stats.refusedFull, 0);
+  t.is(h.layer.size, 3);
+  // The oldest was reclaimed: its retransmission is a new request for the TU; the others still
+  // absorb theirs.
+  h.layer.receive(request({ branch: 'z9hG4bK2' }), UDP_PEER);
+  t.is(h.requests.length, 4);
+  // An INVITE or an unanswered request is never reclaimed: with only those, the table refuses.
+  const full = harness({ maxTransactions: 2 });
+  full.layer.receive(request({ branch: 'z9hG4bKa', method: 'INVITE' }), UDP_PEER);
+  full.layer.receive(request({ branch: 'z9hG4bKb' }), UDP_PEER);
+  full.layer.receive(request({ branch: 'z9hG4bKc' }), UDP_PEER);
+  t.is(full.layer.stats.refusedFull, 1);
+  t.is(full.layer.stats.reclaimed, 0);
+});
+
 test('the default bound is 100k and bad bounds are refused', (t) => {
   t.is(DEFAULT_MAX_TRANSACTIONS, 100_000);
   for (const maxTransactions of [0, -1, 1.5, Number.NaN]) {

@@ -31,6 +31,8 @@ import { type ServerEndReason, type ServerHooks, ServerTransaction } from './ser
 import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
 
 export const DEFAULT_MAX_TRANSACTIONS = 100_000;
+/** How many of the oldest server transactions a full table looks at for one to reclaim. */
+const RECLAIM_SCAN = 64;
 
 export interface TransactionLayerOptions {
   /**
@@ -62,8 +64,10 @@ export interface TransactionStats {
   /** Live server and client transactions. */
   server: number;
   client: number;
-  /** Requests answered 503 because the table was full. */
+  /** Requests answered 503 because the table was full of live transactions. */
   refusedFull: number;
+  /** Completed non-INVITE transactions ended early to make room (see #reclaimOne). */
+  reclaimed: number;
   /** Messages without the fields matching needs (top Via, CSeq…); dropped. */
   unmatchable: number;
   /** Requests that matched a live server transaction (retransmissions, ACKs). */
@@ -96,6 +100,7 @@ export class TransactionLayer {
   #serverCount = 0;
   readonly #stats = {
     refusedFull: 0,
+    reclaimed: 0,
     unmatchable: 0,
     matched: 0,
     strayResponses: 0,
@@ -198,7 +203,7 @@ export class TransactionLayer {
       this.#callTu(() => this.#opts.onAck?.(req, source, undefined));
       return;
     }
-    if (this.size >= this.#max) {
+    if (this.size >= this.#max && !this.#reclaimOne()) {
       this.#stats.refusedFull++;
       this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
       return;
@@ -217,6 +222,23 @@ export class TransactionLayer {
     ) {
       created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
     }
+  }
+
+  /**
+   * Frees one slot by ending the oldest Completed non-INVITE transaction (Timer J keeps those
+   * 32 s on UDP only to answer retransmissions). Looks at the oldest RECLAIM_SCAN entries
+   * only, so a full table of live transactions costs a bounded scan, then a 503.
+   */
+  #reclaimOne(): boolean {
+    let scanned = 0;
+    for (const tx of this.#servers.values()) {
+      if (tx.reclaim()) {
+        this.#stats.reclaimed++;
+        return true;
+      }
+      if (++scanned >= RECLAIM_SCAN) break;
+    }
+    return false;
   }
 
   #receiveResponse(res: SipResponse, source: Endpoint): void {

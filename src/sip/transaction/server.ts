@@ -118,6 +118,18 @@ export class ServerTransaction {
     return this.#last;
   }
 
+  /**
+   * Ends a non-INVITE transaction early once it is Completed, when the table needs room.
+   * All it still does is answer retransmissions with its response (§17.2.2); a retransmission
+   * that arrives after this is handled as a new request, which for REGISTER and OPTIONS gives
+   * the same answer. Returns false for anything else (INVITE, or not yet answered).
+   */
+  reclaim(): boolean {
+    if (this.isInvite || this.#state !== 'completed') return false;
+    this.#terminate('done');
+    return true;
+  }
+
   /** Live timers, for tests that check nothing is left behind. */
   get pendingTimers(): number {
     return this.#timers.size;
