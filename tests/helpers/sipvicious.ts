@@ -103,27 +103,38 @@ export function startSipvicious(t: Teardownable, o: SipviciousOptions): Sipvicio
     String(o.timeoutSeconds),
     ...command,
   ];
+  // Its own process group, so stop() reaches timeout and the tool together.
   const child = spawn(IP, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    detached: true,
   });
   let output = '';
   child.stdout?.on('data', (c) => (output += c));
   child.stderr?.on('data', (c) => (output += c));
   const exited = new Promise<{ code: number | null; output: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, output }));
+    // 'exit', not 'close': a stray grandchild holding the pipes must not keep this open.
+    child.on('exit', (code) => resolve({ code, output }));
     child.on('error', (err) => {
       output += `\nspawn failed: ${err.message}`;
       resolve({ code: null, output });
     });
   });
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      // `ip netns exec` execs timeout (the group leader); the tool is its child.
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    // `ip netns exec` execs timeout, which forwards SIGTERM to the tool.
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) {
+      signal('SIGTERM');
+      const killer = setTimeout(() => signal('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(killer);
+    }
   };
   t.teardown(stop);
   return { process: child, exited, output: () => output, stop };
