@@ -134,6 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       report: reporter(guard, log),
       admit: admitter(guard),
       userExists: (name) => store.tables.users.get(name) !== undefined,
+      ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
     });
     cleanups.push(() => sip.close());
     log.info(

@@ -46,3 +46,25 @@ export function parseCidr(text: string): Cidr | null {
 export function isLocalOnly(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === '0.0.0.0' || ip === '::';
 }
+
+/** Whether ip (canonical) lies inside cidr. */
+export function cidrContains(cidr: Cidr, ip: string): boolean {
+  const family = isIP(ip);
+  if (family !== cidr.family) return false;
+  const bits = (text: string) =>
+    family === 4
+      ? text
+          .split('.')
+          .map((o) => Number(o).toString(2).padStart(8, '0'))
+          .join('')
+      : expandV6(text);
+  return bits(ip).slice(0, cidr.prefix) === bits(cidr.address).slice(0, cidr.prefix);
+}
+
+function expandV6(text: string): string {
+  const [head = '', tail] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => Number.parseInt(g, 16).toString(2).padStart(16, '0')).join('');
+}

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { canonicalIp, parseCidr } from '../src/ip.ts';
+import { canonicalIp, cidrContains, parseCidr } from '../src/ip.ts';
 
 test('addresses are canonicalised so one host has one spelling', (t) => {
   t.is(canonicalIp('2001:DB8:0:0::1'), '2001:db8::1');
@@ -18,4 +18,17 @@ test('CIDRs are parsed with their family and the prefix bounded', (t) => {
   t.is(parseCidr('2001:db8::/129'), null);
   t.is(parseCidr('10.0.0.0/-1'), null);
   t.is(parseCidr('10.0.0.0/'), null);
+});
+
+test('CIDR membership for both families', (t) => {
+  const v4 = parseCidr('10.1.0.0/16')!;
+  t.true(cidrContains(v4, '10.1.255.3'));
+  t.false(cidrContains(v4, '10.2.0.1'));
+  t.false(cidrContains(v4, '2001:db8::1'));
+  const v6 = parseCidr('2001:db8::/32')!;
+  t.true(cidrContains(v6, '2001:db8:ffff::9'));
+  t.false(cidrContains(v6, '2001:db9::1'));
+  t.true(cidrContains(parseCidr('0.0.0.0/0')!, '203.0.113.9'));
+  t.true(cidrContains(parseCidr('192.0.2.7')!, '192.0.2.7'));
+  t.false(cidrContains(parseCidr('192.0.2.7')!, '192.0.2.8'));
 });

@@ -2,6 +2,7 @@
 // maxdailycredit…, validated against USER_FIELDS) and secrets derived from the password:
 // one digest HA1 per algorithm for the realm in force, and an argon2id verifier. The
 // password itself is never stored, logged, or shown again (a generated one is shown once).
+import { type Cidr, cidrContains, parseCidr } from '../ip.ts';
 import type { Logger } from '../log.ts';
 import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/auth/digest.ts';
 import { type ConfigValue, USER_FIELDS } from './config/schema.ts';
@@ -22,6 +23,16 @@ export interface PublicUser {
   realm: string;
 }
 
+/** An account that may call authenticated by its source address (needauth 1 or 3). */
+export interface IpAccount {
+  name: string;
+  /** The dialled number without the account's tech prefix (needauth 3), else as dialled. */
+  dialled: string;
+}
+
+/** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix. */
+const IP_AUTH = new Set([1, 3]);
+
 export interface AddResult {
   user: PublicUser;
   /** Set only when tollgate chose the password: shown once to the operator. */
@@ -32,11 +43,45 @@ export class UserService {
   readonly #store: Store;
   readonly #settings: Settings;
   readonly #log: Logger;
+  /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
+  #ipAccounts: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> | undefined;
 
   constructor(store: Store, settings: Settings, log: Logger) {
     this.#store = store;
     this.#settings = settings;
     this.#log = log;
+  }
+
+  /**
+   * The account a caller is, by its address (needauth 1), or by its address and the tech
+   * prefix it dials (needauth 3, the reference's advice against spoofed addresses). A tech
+   * prefix alone (needauth 2) authenticates nobody: anyone can dial a prefix.
+   */
+  ipAuthenticate(ip: string, dialled: string): IpAccount | undefined {
+    this.#ipAccounts ??= this.#loadIpAccounts();
+    for (const account of this.#ipAccounts) {
+      if (!account.cidrs.some((c) => cidrContains(c, ip))) continue;
+      if (account.prefix === undefined) return { name: account.name, dialled };
+      if (dialled.startsWith(account.prefix) && dialled.length > account.prefix.length) {
+        return { name: account.name, dialled: dialled.slice(account.prefix.length) };
+      }
+    }
+    return undefined;
+  }
+
+  #loadIpAccounts() {
+    const out: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> = [];
+    for (const { value } of this.#store.tables.users.getRange()) {
+      const needauth = Number(value.fields.needauth ?? 4);
+      if (!IP_AUTH.has(needauth)) continue;
+      const cidrs = ((value.fields.authip as string[] | undefined) ?? [])
+        .map((c) => parseCidr(c))
+        .filter((c): c is Cidr => c !== null);
+      const prefix = needauth === 3 ? String(value.fields.techprefix ?? '') : undefined;
+      if (cidrs.length === 0 || prefix === '') continue; // misconfigured: authenticates nobody
+      out.push({ name: value.name, cidrs, prefix });
+    }
+    return out;
   }
 
   get realm(): string {
@@ -56,6 +101,7 @@ export class UserService {
       createdAt: Date.now(),
     };
     this.#store.durable(() => this.#store.tables.users.put(name, record));
+    this.#ipAccounts = undefined;
     this.#log.info({ user: name }, 'user added');
     return {
       user: this.#public(record),
@@ -87,6 +133,7 @@ export class UserService {
       updated = { ...record, fields: { ...record.fields, [spec.name]: parseValue(spec, raw) } };
     }
     this.#store.durable(() => this.#store.tables.users.put(name, updated));
+    this.#ipAccounts = undefined;
     this.#log.info(
       { user: name, field: key.toLowerCase() === 'password' ? 'password' : key },
       'user changed',
@@ -97,6 +144,7 @@ export class UserService {
   del(name: string): void {
     this.#record(name);
     this.#store.durable(() => this.#store.tables.users.remove(name));
+    this.#ipAccounts = undefined;
     this.#log.info({ user: name }, 'user deleted');
   }
 

@@ -5,6 +5,7 @@
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
 import type { Settings } from '../control/settings.ts';
+import type { IpAccount } from '../control/users.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import type { DigestAuthenticator } from './auth/authenticator.ts';
@@ -38,6 +39,8 @@ export interface SipServiceDeps {
   report: (event: SecurityReport) => SecurityVerdict | undefined;
   /** Whether an account exists: the proxy answers 404 (no such user) or 480 (not registered). */
   userExists?: (name: string) => boolean;
+  /** IP (and tech prefix) authentication of callers without credentials (UserService). */
+  ipAuthenticate?: (ip: string, dialled: string) => IpAccount | undefined;
   /** The guard's verdict on a message before any work is done for it: false = drop silently. */
   admit: (message: SipMessage, source: SipSource, userAgent: string | undefined) => boolean;
 }

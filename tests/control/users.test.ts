@@ -95,3 +95,30 @@ test('changing the password replaces every secret; delete removes the account', 
   t.is(users.ha1('erin', 'MD5'), undefined);
   t.throws(() => users.del('erin'), { message: /no user erin/ });
 });
+
+test('IP authentication: needauth 1 by address, 3 by address and tech prefix, 2 never', (t) => {
+  const { users } = setup(t);
+  users.add('pbx', 'Office-pbx-link-7');
+  users.set('pbx', 'needauth', '1');
+  users.set('pbx', 'authip', '192.0.2.0/28');
+  t.deepEqual(users.ipAuthenticate('192.0.2.9', '0044123'), { name: 'pbx', dialled: '0044123' });
+  t.is(users.ipAuthenticate('192.0.2.99', '0044123'), undefined, 'outside its authip');
+
+  users.set('pbx', 'needauth', '3');
+  t.is(users.ipAuthenticate('192.0.2.9', '0044123'), undefined, 'no tech prefix set: nobody');
+  users.set('pbx', 'techprefix', '9191');
+  t.deepEqual(users.ipAuthenticate('192.0.2.9', '91910044123'), {
+    name: 'pbx',
+    dialled: '0044123',
+  });
+  t.is(users.ipAuthenticate('192.0.2.9', '0044123'), undefined, 'without the prefix');
+
+  users.set('pbx', 'needauth', '2');
+  t.is(
+    users.ipAuthenticate('192.0.2.9', '91910044123'),
+    undefined,
+    'a prefix alone proves nothing',
+  );
+  users.del('pbx');
+  t.is(users.ipAuthenticate('192.0.2.9', '91910044123'), undefined);
+});

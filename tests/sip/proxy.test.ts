@@ -73,6 +73,7 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
     },
     own: new OwnAddresses([US], []),
     userExists: (name) => users.list().some((u) => u.name === name),
+    ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
     now: wall.now,
     dialogs: { capacity: 2, idleMs: 60_000 },
   });
@@ -80,7 +81,7 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
   const sentTo = (dest?: Endpoint) =>
     h.sent.filter((s) => !dest || (s.dest.ip === dest.ip && s.dest.port === dest.port));
   const last = (dest?: Endpoint) => sentTo(dest).at(-1)!.message;
-  return { h, proxy, reports, verdicts, wall, settings, bindings, sentTo, last };
+  return { h, proxy, reports, verdicts, wall, settings, bindings, users, sentTo, last };
 }
 
 interface InviteSpec {
@@ -549,4 +550,63 @@ test('a malformed or exhausted ACK is dropped without an error', (t) => {
   t.is(s.h.sent.length, before, 'nothing forwarded, nothing answered');
   t.is(s.h.layer.stats.acksToTu, 2, 'both reached the proxy');
   t.is(s.h.layer.stats.tuErrors, 0);
+});
+
+test('IP authentication with a tech prefix (needauth 3): the prefix is required and stripped', (t) => {
+  const s = setup(t, { allownoauthcalls: 0 });
+  s.users.add('trunk', 'Pbx-link-secret-81');
+  s.users.set('trunk', 'needauth', '3');
+  s.users.set('trunk', 'authip', '192.0.2.0/24');
+  s.users.set('trunk', 'techprefix', '7781');
+  // Without the prefix, the trunk's address alone proves nothing: challenged.
+  s.h.layer.receive(invite({ branch: 'z9hG4bKip1', from: '<sip:pbx@192.0.2.10>' }), ALICE_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 407);
+  // With it, from the trunk's network: authenticated as the trunk, routed to bob.
+  s.h.layer.receive(
+    invite({
+      branch: 'z9hG4bKip2',
+      callId: 'ip-2',
+      uri: 'sip:7781bob@tollgate',
+      from: '<sip:pbx@192.0.2.10>',
+    }),
+    ALICE_AT,
+  );
+  const forwarded = s.last(BOB_AT) as SipRequest;
+  t.is(forwarded.uriText, BOB_CONTACT);
+  t.like(
+    s.reports.find((r) => r.kind === 'auth-ok'),
+    { user: 'trunk', detail: 'by address' },
+  );
+  // The same prefix from another network is challenged.
+  const elsewhere: Endpoint = { transport: 'udp', ip: '203.0.113.50', port: 5060 };
+  s.h.layer.receive(
+    invite({
+      branch: 'z9hG4bKip3',
+      callId: 'ip-3',
+      uri: 'sip:7781bob@tollgate',
+      from: '<sip:pbx@203.0.113.50>',
+    }),
+    elsewhere,
+  );
+  t.is((s.last(elsewhere) as SipResponse).status, 407);
+});
+
+test('stricttransport 2: a user registered over TCP may not call over UDP', (t) => {
+  const s = setup(t, { stricttransport: 2 });
+  s.bindings.upsert({
+    aor: 'alice',
+    contact: 'sip:alice@192.0.2.10:5070;transport=tcp',
+    expiresAt: s.wall.now() + 3600_000,
+    q: -1,
+    callId: 'reg-alice',
+    cseq: 1,
+    transport: 'tcp',
+    ip: '192.0.2.10',
+    port: 5070,
+  });
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 403);
+  t.is(res.reason, 'Wrong Transport');
+  t.like(s.reports.at(-1), { kind: 'unauthorized', user: 'alice' });
 });

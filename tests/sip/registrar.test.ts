@@ -252,3 +252,20 @@ test('a domain tollgate does not serve is refused and reported', (t) => {
   t.is(send({ user: 'alice', domain: 'elsewhere.example' }).status, 403);
   t.like(reports.at(-1), { kind: 'wrong', detail: 'domain not served' });
 });
+
+test('stricttransport 3: an account registered over TLS cannot re-register in clear text', (t) => {
+  const { login, bindings } = setup(t, { stricttransport: 3 });
+  const tls = { transport: 'tls' as const, ip: '10.0.0.5', port: 5063 };
+  bindings.upsert({
+    aor: 'alice',
+    contact: 'sips:alice@10.0.0.5:5063',
+    expiresAt: Date.now() * 2,
+    q: -1,
+    callId: 'tls-reg',
+    cseq: 1,
+    ...tls,
+  });
+  const res = login({ user: 'alice' });
+  t.is(res.status, 403);
+  t.is(res.reason, 'TLS Required');
+});

@@ -14,6 +14,7 @@
 // target). Calls to other domains are never routed (call-policy.ts says why and answers).
 // Every auth outcome, refusal and call is reported to the guard (SecurityReport).
 import type { Settings } from '../../control/settings.ts';
+import type { IpAccount } from '../../control/users.ts';
 import type { Logger } from '../../log.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import {
@@ -25,7 +26,7 @@ import {
   SipRequest,
   type SipResponse,
 } from '../message/index.ts';
-import type { BindingStore } from '../registrar/bindings.ts';
+import { type BindingStore, transportRefusal } from '../registrar/bindings.ts';
 import type { SecurityReport, SecurityVerdict } from '../registrar/registrar.ts';
 import {
   type ClientTransaction,
@@ -62,6 +63,8 @@ export interface ProxyDeps {
   own: OwnAddresses;
   /** Whether an account exists (404 vs 480 for an authenticated caller). Unknown: 480. */
   userExists?: (name: string) => boolean;
+  /** The account a caller without credentials is, by address and tech prefix (UserService). */
+  ipAuthenticate?: (ip: string, dialled: string) => IpAccount | undefined;
   /** Wall-clock ms, for call durations. */
   now?: () => number;
   dialogs?: { capacity?: number; idleMs?: number };
@@ -161,7 +164,7 @@ export class SipProxy {
 
     const from = req.from();
     const fromUser = isSipUri(from.uri) ? from.uri.user?.slice(0, 128) : undefined;
-    const target = this.#policy.target(req.uri);
+    let target = this.#policy.target(req.uri);
     const anonymous = isAnonymous(from);
     const refuse = (status: number, reason: string, detail: string, user = fromUser) => {
       this.#d.report({ ...base, kind: 'unauthorized', detail, ...(user ? { user } : {}) });
@@ -171,12 +174,21 @@ export class SipProxy {
     if (target.kind === 'other' && this.#policy.forwardOthers() === 0)
       return void refuse(403, 'Calls To Other Domains Not Allowed', 'fwdtootherdomains=0');
 
-    // Digest on the INVITE (RFC 3261 §22.3): 407 + Proxy-Authenticate.
+    // Digest on the INVITE (RFC 3261 §22.3): 407 + Proxy-Authenticate; without credentials,
+    // an account may be recognised by its address (needauth 1) and tech prefix (needauth 3).
     const outcome = auth.verify(req, source.ip, true);
+    const byAddress =
+      !outcome.ok && outcome.failure === 'missing' && target.kind === 'local'
+        ? this.#d.ipAuthenticate?.(source.ip, target.user)
+        : undefined;
     let user: string | undefined;
     if (outcome.ok) {
       user = outcome.user;
       this.#d.report({ ...base, kind: 'auth-ok', user });
+    } else if (byAddress) {
+      user = byAddress.name;
+      target = { kind: 'local', user: byAddress.dialled };
+      this.#d.report({ ...base, kind: 'auth-ok', user, detail: 'by address' });
     } else if (outcome.failure !== 'missing' && outcome.failure !== 'stale') {
       const named = outcome.user ?? fromUser;
       this.#d.report({
@@ -198,7 +210,15 @@ export class SipProxy {
       return void tx.respond(challenge);
     }
 
-    if (user !== undefined) {
+    if (user !== undefined && !byAddress) {
+      const refusal = transportRefusal(
+        Number(this.#d.settings.get('stricttransport')),
+        this.#d.bindings.lookup(user),
+        source.transport,
+      );
+      if (refusal) return void refuse(403, refusal, `stricttransport: ${refusal}`, user);
+    }
+    if (user !== undefined && !byAddress) {
       if (!anonymous && fromUser !== user && !this.#policy.anyCallerId())
         return void refuse(
           403,

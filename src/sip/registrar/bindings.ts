@@ -9,6 +9,27 @@ export type Binding = RegistrationRecord;
 
 export const MAX_BINDINGS_PER_AOR = 16;
 
+/**
+ * `stricttransport` for a request from a registered user (reason to refuse, or undefined):
+ *   2  it must arrive over a transport the user registered with
+ *   3  as 2, and a user registered over TLS may not fall back to plain UDP/TCP (no downgrade)
+ * Registering itself (`forRegister`) only gets the downgrade check: a phone may move between
+ * UDP and TCP, but an account that uses TLS is not to be taken over in clear text.
+ */
+export function transportRefusal(
+  level: number,
+  bindings: readonly Binding[],
+  transport: Binding['transport'],
+  forRegister = false,
+): string | undefined {
+  if (bindings.length === 0 || level < 2) return undefined;
+  if (level >= 3 && transport !== 'tls' && bindings.some((b) => b.transport === 'tls')) {
+    return 'TLS Required';
+  }
+  if (!forRegister && !bindings.some((b) => b.transport === transport)) return 'Wrong Transport';
+  return undefined;
+}
+
 const keyOf = (aor: string, contact: string) => `${aor}\n${contact}`;
 
 export class BindingStore {

@@ -8,7 +8,7 @@ import type { Dataplane } from '../../dataplane/types.ts';
 import type { Logger } from '../../log.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import { createResponse, isSipUri, type SipRequest, type SipResponse } from '../message/index.ts';
-import type { BindingStore } from './bindings.ts';
+import { type BindingStore, transportRefusal } from './bindings.ts';
 
 export interface SipSource {
   transport: 'udp' | 'tcp' | 'tls';
@@ -123,6 +123,21 @@ export class Registrar {
         detail: 'To is not the authenticated user',
       });
       return createResponse(request, 403, 'Not Your Address-of-Record');
+    }
+    const refusal = transportRefusal(
+      Number(this.#d.settings.get('stricttransport')),
+      this.#d.bindings.lookup(outcome.user),
+      source.transport,
+      true,
+    );
+    if (refusal) {
+      this.#d.report({
+        ...base,
+        kind: 'auth-fail',
+        user: outcome.user,
+        detail: `stricttransport: ${refusal}`,
+      });
+      return createResponse(request, 403, refusal);
     }
     this.#d.report({ ...base, kind: 'auth-ok', user: outcome.user });
     return this.#update(request, outcome.user, source, userAgent);
