@@ -98,7 +98,7 @@ test('changing the password replaces every secret; delete removes the account', 
 
 test('IP authentication: needauth 1 by address, 3 by address and tech prefix, 2 never', (t) => {
   const { users } = setup(t);
-  users.add('pbx', 'Office-pbx-link-7');
+  users.add('pbx', 'Office-link-77x');
   users.set('pbx', 'needauth', '1');
   users.set('pbx', 'authip', '192.0.2.0/28');
   t.deepEqual(users.ipAuthenticate('192.0.2.9', '0044123'), { name: 'pbx', dialled: '0044123' });
