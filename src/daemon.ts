@@ -122,7 +122,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
 
     await new StaticFirewall(settings, dataplane, log).apply();
-    const guard = createGuard(settings, bans, log);
+    const { guard, portBans } = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());
     const sip = await SipService.start({
       settings,
@@ -171,6 +171,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
     const consoleServer: ConsoleServer = await startConsoleServer(options.socketPath, {
       bans,
+      portBans,
       settings,
       users,
       status,

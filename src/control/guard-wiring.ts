@@ -7,18 +7,83 @@ import type { BanService } from './bans.ts';
 import { Guard } from './guard/index.ts';
 import type { Settings } from './settings.ts';
 
-export function createGuard(settings: Settings, bans: BanService, log: Logger): Guard {
+/** An IP:port ban (maxfailedauthenabledipport): enforced by the guard in userspace only. */
+export interface PortBanRecord {
+  ip: string;
+  port: number;
+  reason: string;
+  evidence: Record<string, unknown>;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * The IP:port bans the guard made, kept so `tollgatectl bans` can explain them and
+ * `delbanned` can lift them. Bounded: the oldest are forgotten first (the guard's own set is
+ * bounded the same way).
+ */
+export class PortBans {
+  static readonly CAPACITY = 10_000;
+  readonly #records = new Map<string, PortBanRecord>();
+  readonly #guard: () => Guard;
+
+  constructor(guard: () => Guard) {
+    this.#guard = guard;
+  }
+
+  record(entry: PortBanRecord): void {
+    const key = `${entry.ip}|${entry.port}`;
+    this.#records.delete(key);
+    this.#records.set(key, entry);
+    if (this.#records.size > PortBans.CAPACITY)
+      this.#records.delete(this.#records.keys().next().value!);
+  }
+
+  list(now = Date.now()): PortBanRecord[] {
+    return [...this.#records.values()].filter((r) => r.expiresAt > now).reverse();
+  }
+
+  /** Lifts the IP:port bans of one address ('all': every one); returns how many. */
+  lift(target: string): number {
+    const now = Date.now();
+    let lifted = 0;
+    for (const [key, r] of [...this.#records]) {
+      if (target !== 'all' && r.ip !== target) continue;
+      this.#records.delete(key);
+      if (r.expiresAt > now) lifted++;
+    }
+    if (lifted > 0) this.#guard().forget(target);
+    return lifted;
+  }
+}
+
+export function createGuard(
+  settings: Settings,
+  bans: BanService,
+  log: Logger,
+): { guard: Guard; portBans: PortBans } {
+  const portBans = new PortBans(() => guard);
   const guard = new Guard({
     settings,
     log,
     ban: (ip, ttlSeconds, reason, evidence) =>
       bans.ban(ip, { ttlSeconds, reason, origin: 'auto', evidence: { ...evidence } }),
-    portBan: (ip, port, ttlSeconds, reason) =>
-      log.warn({ ip, port, ttl: ttlSeconds, reason }, 'address:port banned (userspace)'),
+    portBan: (ip, port, ttlSeconds, reason, evidence) => {
+      const now = Date.now();
+      portBans.record({
+        ip,
+        port,
+        reason,
+        evidence: { ...evidence },
+        createdAt: now,
+        expiresAt: now + ttlSeconds * 1000,
+      });
+      log.warn({ ip, port, ttl: ttlSeconds, reason }, 'address:port banned (userspace)');
+    },
   });
   guard.adoptBans(bans.list());
   bans.onLifted((target) => guard.forget(target));
-  return guard;
+  return { guard, portBans };
 }
 
 /** The first line and the identifying headers: enough to recognise a tool, cheap to build. */

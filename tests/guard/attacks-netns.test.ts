@@ -41,6 +41,9 @@ interface Evidence {
 
 interface Ban {
   ip: string;
+  /** 'ip' (kernel ban of the address) or 'ip:port' (the guard's userspace ban of one source). */
+  scope: 'ip' | 'ip:port';
+  port?: number;
   reason: string;
   origin: string;
   expiresAt: number;
@@ -483,9 +486,15 @@ test.serial(
       t.is(line.threshold, perPort);
       await guesser.stop();
       t.is(refusedFrom(port), perPort, `exactly ${perPort} wrong passwords from port ${port}`);
+      const listed = await bans(a.d);
       t.false(
-        (await bans(a.d)).some((b) => b.ip === a.attacker),
+        listed.some((b) => b.ip === a.attacker && b.scope === 'ip'),
         'the address itself is not banned yet',
+      );
+      t.like(
+        listed.find((b) => b.scope === 'ip:port' && b.port === port),
+        { ip: a.attacker, evidence: { rule: 'maxfailedauthenabledipport', count: perPort } },
+        '`tollgatectl bans` explains the IP:port ban',
       );
       // Its neighbour behind the same address is still served.
       await natPhone.waitForSuccesses(1, 20_000);

@@ -3,9 +3,10 @@
 // 0 ok, 1 refused or not found, 2 usage error.
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { BanService } from '../bans.ts';
+import { BanService } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
 import { stressTestProfile } from '../guard/index.ts';
+import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import type { Settings } from '../settings.ts';
 import type { BanRecord } from '../store/records.ts';
 import type { PublicUser, UserService } from '../users.ts';
@@ -21,6 +22,8 @@ export interface Reply {
 
 export interface ConsoleContext {
   bans: BanService;
+  /** The guard's IP:port bans (userspace only); absent in tools that have no guard. */
+  portBans?: PortBans;
   settings: Settings;
   users: UserService;
   status(): Promise<Record<string, unknown>>;
@@ -56,7 +59,12 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
     }
     case 'bans': {
       const bans = ctx.bans.list();
-      return { exit: 0, text: renderBans(bans), data: bans };
+      const ports = ctx.portBans?.list() ?? [];
+      const data = [
+        ...bans.map((b) => ({ ...b, scope: 'ip' })),
+        ...ports.map((p) => ({ ...p, origin: 'auto', scope: 'ip:port' })),
+      ];
+      return { exit: 0, text: renderBans(bans, ports), data };
     }
     case 'ban': {
       const record = await ctx.bans.ban(command.ip, {
@@ -68,7 +76,15 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
       return { exit: 0, text: `banned ${record.ip} ${until}`, data: record };
     }
     case 'unban': {
-      const lifted = await ctx.bans.unban(command.target);
+      // IP:port bans of the address go too; a lone IP:port ban is enough to succeed.
+      const target = command.target === 'all' ? 'all' : BanService.address(command.target);
+      const ports = ctx.portBans?.lift(target) ?? 0;
+      let lifted = ports;
+      try {
+        lifted += await ctx.bans.unban(command.target);
+      } catch (err) {
+        if (ports === 0 || (err as TollgateError).code !== 'TG_BAN_NOT_FOUND') throw err;
+      }
       const text =
         command.target === 'all'
           ? `lifted ${lifted} ban(s)`
@@ -212,10 +228,10 @@ function formatValue(value: unknown): string {
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 
-function renderBans(bans: BanRecord[]): string {
-  if (bans.length === 0) return 'no bans in force';
-  const rows = bans.map((b) => [
-    b.ip,
+function renderBans(bans: BanRecord[], ports: PortBanRecord[]): string {
+  if (bans.length === 0 && ports.length === 0) return 'no bans in force';
+  const rows = [...bans, ...ports.map((p) => ({ ...p, origin: 'auto (ip:port)' }))].map((b) => [
+    'port' in b ? `${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}` : b.ip,
     b.origin,
     iso(b.createdAt),
     b.expiresAt ? iso(b.expiresAt) : 'never',
