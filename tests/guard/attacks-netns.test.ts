@@ -145,10 +145,11 @@ async function eventually<T>(
   }
 }
 
+/** The kernel ban of an address (not its IP:port bans). */
 async function banOf(d: RunningDaemon, ip: string, timeoutMs?: number): Promise<Ban> {
   return eventually(
     `a ban of ${ip}`,
-    async () => (await bans(d)).find((b) => b.ip === ip),
+    async () => (await bans(d)).find((b) => b.ip === ip && b.scope === 'ip'),
     timeoutMs,
   );
 }
