@@ -95,6 +95,8 @@ interface Server {
   stop: () => Promise<unknown>;
   /** tollgate: the kernel's flood drop counter (`tollgatectl stats --json`). */
   floodDrops?: () => Promise<number>;
+  /** kamailio: sources banned by pike. */
+  bans?: () => number;
 }
 
 interface Row {
@@ -113,6 +115,7 @@ interface Outcome {
   reached: number;
   queueDrops: number;
   kernelDrops?: number;
+  bans?: number;
 }
 
 async function udpCounters(ns: string): Promise<{ arrivals: number; queueDrops: number }> {
@@ -195,7 +198,7 @@ const rows: Row[] = [
         password: CLIENT.password,
         trusted: link.a.v4,
       });
-      return { pids: () => k.pids, stop: () => k.stop() };
+      return { pids: () => k.pids, bans: () => k.bans(), stop: () => k.stop() };
     },
   },
 ];
@@ -264,6 +267,7 @@ async function measure(row: Row, tmp: string): Promise<Outcome> {
       restarts: flooded.restarts,
       reached: Math.max(0, udpAfter.arrivals - udpBefore.arrivals - phoneRequests),
       queueDrops: udpAfter.queueDrops - udpBefore.queueDrops,
+      ...(server.bans ? { bans: server.bans() } : {}),
       ...(server.floodDrops && dropsBefore !== undefined
         ? { kernelDrops: (await server.floodDrops()) - dropsBefore }
         : {}),
@@ -311,7 +315,8 @@ try {
         `${`${((100 * o.cpuMs) / o.floodMs).toFixed(0)}%`.padStart(7)}` +
         `${fmtK(o.sent).padStart(9)}${fmtK((o.sent * 1000) / o.floodMs).padStart(8)}` +
         `   ${fmtK(o.reached)} (${fmtK(o.queueDrops)})` +
-        (o.kernelDrops !== undefined ? `, XDP flood drops ${fmtK(o.kernelDrops)}` : ''),
+        (o.kernelDrops !== undefined ? `, XDP flood drops ${fmtK(o.kernelDrops)}` : '') +
+        (o.bans !== undefined ? `, pike banned ${o.bans} sources` : ''),
     );
   }
   const byId = new Map(outcomes.map((o) => [o.row.id, o]));

@@ -12,6 +12,8 @@ export const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 export interface FloodKamailio {
   /** The main process and the processes it forked (UDP workers, timers, attendant). */
   pids: number[];
+  /** Sources pike has put in the htable ban list so far (its ALERT log lines). */
+  bans(): number;
   stop(): Promise<void>;
 }
 
@@ -80,8 +82,10 @@ export async function startKamailioIn(o: FloodKamailioOptions): Promise<FloodKam
     },
   );
   let stderr = '';
+  let bans = 0;
   child.stderr?.on('data', (c) => {
     stderr = (stderr + c).slice(-8000);
+    bans += String(c).split('pike blocking').length - 1;
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const main = child.pid;
@@ -114,5 +118,5 @@ export async function startKamailioIn(o: FloodKamailioOptions): Promise<FloodKam
     throw err;
   }
   forked = childrenOf(main);
-  return { pids: [main, ...forked], stop };
+  return { pids: [main, ...forked], bans: () => bans, stop };
 }
