@@ -30,6 +30,9 @@ export interface IpAccount {
   dialled: string;
 }
 
+/** Accounts whose digest secrets are kept in memory. */
+const SECRETS_CACHE = 100_000;
+
 /** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix. */
 const IP_AUTH = new Set([1, 3]);
 
@@ -45,6 +48,7 @@ export class UserService {
   readonly #log: Logger;
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
   #ipAccounts: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> | undefined;
+  readonly #secretsCache = new Map<string, Record<string, string>>();
 
   constructor(store: Store, settings: Settings, log: Logger) {
     this.#store = store;
@@ -134,6 +138,7 @@ export class UserService {
     }
     this.#store.durable(() => this.#store.tables.users.put(name, updated));
     this.#ipAccounts = undefined;
+    this.#secretsCache.delete(name);
     this.#log.info(
       { user: name, field: key.toLowerCase() === 'password' ? 'password' : key },
       'user changed',
@@ -145,14 +150,33 @@ export class UserService {
     this.#record(name);
     this.#store.durable(() => this.#store.tables.users.remove(name));
     this.#ipAccounts = undefined;
+    this.#secretsCache.delete(name);
     this.#log.info({ user: name }, 'user deleted');
   }
 
   /** The stored HA1 for digest verification, or undefined (unknown user, or realm changed). */
   ha1(name: string, algorithm: DigestAlgorithm): string | undefined {
+    const secrets = this.#secretsOf(name);
+    if (!secrets || secrets.realm !== this.realm) return undefined;
+    return secrets[`ha1:${algorithm}`];
+  }
+
+  /**
+   * Every REGISTER and INVITE needs an account's HA1: kept in memory (bounded, oldest out)
+   * rather than read and decoded from LMDB each time. Only this process writes accounts,
+   * and each write below drops the entry. Unknown names are not cached, so a guesser walking
+   * through names cannot push real accounts out with entries of its own.
+   */
+  #secretsOf(name: string): Record<string, string> | undefined {
+    const cached = this.#secretsCache.get(name);
+    if (cached) return cached;
     const record = this.#store.tables.users.get(name);
-    if (!record || record.secrets.realm !== this.realm) return undefined;
-    return record.secrets[`ha1:${algorithm}`];
+    if (!record) return undefined;
+    this.#secretsCache.set(name, record.secrets);
+    if (this.#secretsCache.size > SECRETS_CACHE) {
+      this.#secretsCache.delete(this.#secretsCache.keys().next().value!);
+    }
+    return record.secrets;
   }
 
   /** A per-user field with its schema default when unset. */

@@ -269,3 +269,20 @@ test('stricttransport 3: an account registered over TLS cannot re-register in cl
   t.is(res.status, 403);
   t.is(res.reason, 'TLS Required');
 });
+
+test('refreshes are written to the store only when the stored expiry is less than half left', async (t) => {
+  const { login, store, clock } = setup(t);
+  const stored = async () => {
+    await store.tables.registrations.committed;
+    return [...store.tables.registrations.getRange()].map((e) => e.value.expiresAt);
+  };
+  login({ user: 'alice', expires: 600 });
+  const first = await stored();
+  t.is(first.length, 1);
+  clock.advance(100_000);
+  t.is(login({ user: 'alice', expires: 600, cseq: 5 }).status, 200);
+  t.deepEqual(await stored(), first, 'a refresh with 500 of 600 s still stored is not rewritten');
+  clock.advance(250_000);
+  t.is(login({ user: 'alice', expires: 600, cseq: 9 }).status, 200);
+  t.true((await stored())[0]! > first[0]!, 'with 250 of 600 s left it is written again');
+});

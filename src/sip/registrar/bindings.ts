@@ -36,6 +36,8 @@ export class BindingStore {
   readonly #store: Store;
   readonly #now: () => number;
   readonly #byAor = new Map<string, Map<string, Binding>>();
+  /** The expiry last written to LMDB per binding key (see upsert). */
+  readonly #persistedExpiry = new Map<string, number>();
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
@@ -50,6 +52,7 @@ export class BindingStore {
       if (value.expiresAt <= this.#now()) expired.push(key);
       else {
         this.#put(value);
+        this.#persistedExpiry.set(key, value.expiresAt);
         loaded++;
       }
     }
@@ -74,15 +77,36 @@ export class BindingStore {
     return MAX_BINDINGS_PER_AOR - this.lookup(aor).length;
   }
 
+  /**
+   * Adds or refreshes a binding. A refresh from the same place is written to LMDB only when
+   * the stored expiry has less than half of the new lifetime left: phones refresh long before
+   * expiry, and rewriting every refresh would put a disk write on every REGISTER. After a
+   * restart such a binding lives at least half as long as granted, and the phone's next
+   * refresh (due by then) writes it again.
+   */
   upsert(binding: Binding): void {
+    const previous = this.#byAor.get(binding.aor)?.get(binding.contact);
     this.#put(binding);
-    void this.#store.tables.registrations.put(keyOf(binding.aor, binding.contact), binding);
+    const key = keyOf(binding.aor, binding.contact);
+    const persisted = this.#persistedExpiry.get(key);
+    const now = this.#now();
+    const samePlace =
+      previous !== undefined &&
+      previous.ip === binding.ip &&
+      previous.port === binding.port &&
+      previous.transport === binding.transport &&
+      previous.q === binding.q;
+    if (samePlace && persisted !== undefined && persisted - now >= (binding.expiresAt - now) / 2)
+      return;
+    this.#persistedExpiry.set(key, binding.expiresAt);
+    void this.#store.tables.registrations.put(key, binding);
   }
 
   remove(aor: string, contact: string): void {
     const map = this.#byAor.get(aor);
     map?.delete(contact);
     if (map?.size === 0) this.#byAor.delete(aor);
+    this.#persistedExpiry.delete(keyOf(aor, contact));
     void this.#store.tables.registrations.remove(keyOf(aor, contact));
   }
 
