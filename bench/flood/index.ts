@@ -67,7 +67,7 @@ const RATE = Number(args.rate);
 const LEAD_MS = Number(args.lead) * 1000;
 const MAX_NETWORK_SPEED = Number(args.maxnetworkspeed);
 const ROWS = new Set(args.rows.split(','));
-const RUN_BOUND_MS = 6 * 60_000;
+const RUN_BOUND_MS = 10 * 60_000;
 const SIP_PORT = 5060;
 const REALM = 'tollgate';
 const CLIENT: SippUser = { user: 'bench', password: 'Amber-flood-2231' };
@@ -249,6 +249,9 @@ async function measure(row: Row, tmp: string): Promise<Outcome> {
         calls: CALLS,
         rate: RATE,
         dir: sippDir('sipp-load'),
+        // Room for the last call's full retransmission chain (two requests, each retried
+        // for up to ~11.5 s: timer E from 500 ms doubling to T2 = 4 s, SIPp's 5 retries).
+        timeoutSeconds: Math.ceil(CALLS / RATE) + 25,
       });
     } finally {
       flooded = await flood.stop();
@@ -286,8 +289,10 @@ try {
   teardowns.push(() => rmSync(tmp, { recursive: true, force: true }));
   const outcomes: Outcome[] = [];
   for (const row of rows.filter((r) => ROWS.has(r.id))) {
-    process.stderr.write(`running ${row.id}: ${row.name} ...\n`);
+    const rowStart = Date.now();
+    process.stderr.write(`running ${row.id}: ${row.name} ...`);
     outcomes.push(await measure(row, tmp));
+    process.stderr.write(` ${((Date.now() - rowStart) / 1000).toFixed(0)} s\n`);
   }
 
   const fmtK = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(1)}k`);
