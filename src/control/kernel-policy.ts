@@ -8,6 +8,12 @@
 // With the defaults (39000 per 180 s) that is 434 pps and a burst of 868: a busy PBX trunk
 // stays far below it (and registered endpoints and trunks are trusted, so exempt anyway),
 // while a flood is cut within a second and reported once so the guard can ban it.
+//
+// Per-source buckets cannot stop a flood from random sources (each sends a handful of
+// packets), so at enablefirewall 4 all sources not yet trusted share one budget:
+// min(unknownsourcekbps, maxnetworkspeed). maxnetworkspeed is sized for the NIC (0.8 Gbit/s);
+// unknownsourcekbps for what the SIP engine can take, so the flood dies in XDP while
+// registered phones and trunks (trusted) are not counted against it.
 // enablefirewall below 3 means "no kernel budgets" (see the key's help).
 import type { GuardConfig } from '../dataplane/xdp.ts';
 import type { Settings } from './settings.ts';
@@ -18,11 +24,13 @@ export const KERNEL_POLICY_KEYS = [
   'maxsubsmsgcount',
   'maxsubsmsgperiod',
   'maxnetworkspeed',
+  'unknownsourcekbps',
   'checkrtpaddr',
 ] as const;
 
 export function guardConfigFrom(settings: Settings): Partial<GuardConfig> {
-  const budgets = Number(settings.get('enablefirewall')) >= 3;
+  const level = Number(settings.get('enablefirewall'));
+  const budgets = level >= 3;
   const count = settings.get<number>('maxsubsmsgcount');
   const period = Math.max(1, settings.get<number>('maxsubsmsgperiod'));
   const rate = budgets ? Math.max(50, Math.ceil((2 * count) / period)) : 0;
@@ -35,7 +43,13 @@ export function guardConfigFrom(settings: Settings): Partial<GuardConfig> {
     checkRtpAddr: Number(settings.get('checkrtpaddr')) === 2,
     sourceRatePps: rate,
     sourceBurst: rate * 2,
-    maxNetworkSpeedKbps: budgets ? settings.get<number>('maxnetworkspeed') : 0,
+    maxNetworkSpeedKbps:
+      level >= 4
+        ? Math.min(
+            settings.get<number>('unknownsourcekbps'),
+            settings.get<number>('maxnetworkspeed'),
+          )
+        : 0,
     floodEventIntervalMs: 1000,
   };
 }

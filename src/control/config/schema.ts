@@ -87,6 +87,17 @@ const GLOBAL_KEYS: KeySpec[] = [
     help: 'rate limit for all streams together; 800000 = 0.8 Gbit/s suits a gigabit NIC with header room (use 80000 on a 100 Mbit NIC)',
   }),
   key({
+    name: 'unknownsourcekbps',
+    origin: 'tollgate',
+    section: 'flood',
+    type: 'int',
+    default: 8000,
+    min: 100,
+    max: 400_000_000,
+    unit: 'kbit/s',
+    help: 'shared kernel budget for signaling from sources not yet trusted (enablefirewall 4+), capped by maxnetworkspeed; 8000 is about 2,000 SIP messages/s, what the SIP engine absorbs while a random-source flood is dropped in XDP',
+  }),
+  key({
     name: 'maxsubsmsgcount',
     section: 'flood',
     type: 'int',
