@@ -131,7 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bindings,
       dataplane,
       log,
-      report: reporter(guard, log),
+      report: reporter(guard, log, (name) => users.idOf(name)),
       admit: admitter(guard),
       userExists: (name) => store.tables.users.get(name) !== undefined,
       ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),

@@ -118,11 +118,14 @@ export function admitter(guard: Guard) {
 }
 
 /**
- * Authentication outcomes, rejected messages and calls, reported by the SIP layer. Returns
- * the guard's verdict: the proxy refuses a call whose call-start is not passed (per-IP call
- * limits); the registrar ignores it.
+ * Authentication outcomes, rejected messages and calls, reported by the SIP layer. `userIdOf`
+ * gives a call's account its numeric id, which maxcallperuserid names.
  */
-export function reporter(guard: Guard, log: Logger) {
+export function reporter(
+  guard: Guard,
+  log: Logger,
+  userIdOf?: (name: string) => number | undefined,
+) {
   return (event: SecurityReport): SecurityVerdict => {
     if (event.kind === 'auth-fail' || event.kind === 'wrong' || event.kind === 'unauthorized') {
       log.info(
@@ -130,12 +133,15 @@ export function reporter(guard: Guard, log: Logger) {
         `SIP ${event.kind}`,
       );
     }
+    const isCall = event.kind === 'call-start' || event.kind === 'call-end';
+    const userId = isCall && event.user ? userIdOf?.(event.user) : undefined;
     return guard.observe({
       kind: event.kind,
       ip: event.ip,
       port: event.port,
       method: event.method,
       ...(event.user ? { user: event.user } : {}),
+      ...(userId !== undefined ? { userId } : {}),
       ...(event.userAgent ? { userAgent: event.userAgent } : {}),
       ...(event.detail ? { sample: event.detail } : {}),
       ...(event.callId ? { callId: event.callId.slice(0, 256) } : {}),

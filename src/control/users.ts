@@ -18,6 +18,7 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/;
 
 export interface PublicUser {
   name: string;
+  id: number;
   fields: Record<string, ConfigValue>;
   createdAt: number;
   realm: string;
@@ -100,11 +101,17 @@ export class UserService {
     this.#checkPassword(name, chosen);
     const record: UserRecord = {
       name,
+      id: 0,
       fields: {},
       secrets: this.#secrets(name, chosen),
       createdAt: Date.now(),
     };
-    this.#store.durable(() => this.#store.tables.users.put(name, record));
+    this.#store.durable(() => {
+      const meta = this.#store.tables.meta;
+      record.id = Number(meta.get('nextUserId') ?? 1);
+      meta.putSync('nextUserId', record.id + 1);
+      this.#store.tables.users.putSync(name, record);
+    });
     this.#ipAccounts = undefined;
     this.#log.info({ user: name }, 'user added');
     return {
@@ -179,6 +186,11 @@ export class UserService {
     return record.secrets;
   }
 
+  /** The account's numeric id (maxcallperuserid), or undefined for an unknown name. */
+  idOf(name: string): number | undefined {
+    return this.#store.tables.users.get(name)?.id;
+  }
+
   /** A per-user field with its schema default when unset. */
   field(name: string, key: string): ConfigValue | undefined {
     const record = this.#store.tables.users.get(name);
@@ -215,6 +227,7 @@ export class UserService {
   #public(record: UserRecord): PublicUser {
     return {
       name: record.name,
+      id: record.id,
       fields: record.fields as Record<string, ConfigValue>,
       createdAt: record.createdAt,
       realm: record.secrets.realm ?? '',

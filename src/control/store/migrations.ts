@@ -16,6 +16,17 @@ const MIGRATIONS: readonly Migration[] = [
     why: 'first schema: tables config, users, bans, registrations, counters, cdrs',
     up: () => {},
   },
+  {
+    to: 2,
+    why: 'accounts get a stable numeric id (the reference keys user limits by id: maxcallperuserid)',
+    up: (store) => {
+      const users = [...store.tables.users.getRange()].map((e) => e.value);
+      users.sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
+      let next = 1;
+      for (const user of users) store.tables.users.putSync(user.name, { ...user, id: next++ });
+      store.tables.meta.putSync('nextUserId', next);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.to;

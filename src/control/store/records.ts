@@ -24,6 +24,8 @@ export interface BanRecord {
 /** users: username → account. Passwords only as hashes. */
 export interface UserRecord {
   name: string;
+  /** A stable number (the reference's user ID, e.g. for maxcallperuserid); never reused. */
+  id: number;
   /** Per-user limits and settings (validated against USER_FIELDS). */
   fields: Record<string, StoredConfigValue>;
   /** Digest HA1 values per algorithm, and an argon2id verifier; never the password itself. */
