@@ -5,10 +5,11 @@
 // cumulative counts and the start and current times to the microsecond (the elapsed-time
 // columns are rounded to the second, too coarse for runs of a few seconds).
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SCENARIOS } from '../../tests/helpers/sipp.ts';
+import { callCounts, errorLog, lastStatRow } from '../../tests/helpers/sipp-stats.ts';
 
 const run = promisify(execFile);
 
@@ -106,20 +107,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const e = err as { code?: number };
     exitCode = typeof e.code === 'number' ? e.code : -1;
   }
-  const row = lastRow(stat);
+  const row = lastStatRow(stat);
+  if (row.size === 0) throw new Error(`SIPp wrote no statistics (${stat}): did it start?`);
   const start = epochOf(row.get('StartTime'));
   const end = epochOf(row.get('CurrentTime'));
-  const successful = Number(row.get('SuccessfulCall(C)') ?? 0);
+  const { successful, failed } = callCounts(row);
   const seconds = end - start;
-  let errorText = '';
-  try {
-    errorText = readFileSync(errors, 'utf8');
-  } catch {
-    // No error file: no errors.
-  }
+  const errorText = errorLog(errors);
   return {
     successful,
-    failed: Number(row.get('FailedCall(C)') ?? 0),
+    failed,
     retransmissions: Number(row.get('Retransmissions(C)') ?? 0),
     // One line per aborted call: "Aborting call on unexpected message … received 'SIP/2.0 503".
     refused503: errorText.match(/Aborting call[^\n]*received 'SIP\/2\.0 503/g)?.length ?? 0,
@@ -127,20 +124,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     perSecond: seconds > 0 ? successful / seconds : 0,
     exitCode,
   };
-}
-
-/** The header and last row of SIPp's statistics CSV, by column name. */
-function lastRow(file: string): Map<string, string> {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`SIPp wrote no statistics (${file}): did it start?`);
-  }
-  const rows = text.trim().split('\n');
-  const header = rows[0]!.split(';');
-  const last = rows.at(-1)!.split(';');
-  return new Map(header.map((name, i) => [name, last[i] ?? '']));
 }
 
 /** "2026-11-24\t10:46:23.850143\t1795517183.850143" → 1795517183.850143 (seconds). */

@@ -17,6 +17,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SCENARIOS, type SippUser } from './sipp.ts';
+import { callCounts, errorLog, lastStatRow } from './sipp-stats.ts';
 
 const run = promisify(execFile);
 
@@ -121,33 +122,13 @@ export async function runSippLoad(o: SippLoadOptions): Promise<SippLoadResult> {
     exitCode = typeof e.code === 'number' ? e.code : -1;
     output = (e.stdout ?? '') + (e.stderr ?? '');
   }
-  let errors = '';
-  try {
-    errors = readFileSync(join(o.dir, 'errors.log'), 'utf8');
-  } catch {
-    // No errors logged.
-  }
+  const errors = errorLog(join(o.dir, 'errors.log'));
   return {
     exitCode,
-    ...readCounts(stat),
+    ...callCounts(lastStatRow(stat)),
     rttMs: summarize(readRtts(o.dir)),
     output: `${output}\n${errors}`.slice(-4000),
   };
-}
-
-/** Cumulative successful and failed calls from the last line of SIPp's statistics CSV. */
-function readCounts(file: string): { successful: number; failed: number } {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { successful: 0, failed: 0 };
-  }
-  const rows = text.trim().split('\n');
-  const header = rows[0]!.split(';');
-  const last = rows.at(-1)!.split(';');
-  const col = (name: string) => Number(last[header.indexOf(name)] ?? 0);
-  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
 }
 
 /**

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
+import { callCounts, errorLog, lastStatRow } from './sipp-stats.ts';
 import { tempDir } from './tmp.ts';
 
 const run = promisify(execFile);
@@ -34,6 +35,10 @@ export interface SippOptions {
   /** Local address and port SIPp binds (defaults: loopback, any port). */
   localIp?: string;
   localPort?: number;
+  /** The injection line for scenarios other than register.xml (default: user;domain;expires). */
+  fields?: string[];
+  /** Further SIPp options, e.g. ['-cid_str', '...']. */
+  extraArgs?: string[];
 }
 
 export interface SippResult {
@@ -56,7 +61,7 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
   const users = join(dir, 'users.csv');
   writeFileSync(
     users,
-    `SEQUENTIAL\n${o.account.user};${o.domain ?? 'tollgate'};${o.expires ?? 3600}\n`,
+    `SEQUENTIAL\n${(o.fields ?? [o.account.user, o.domain ?? 'tollgate', String(o.expires ?? 3600)]).join(';')}\n`,
   );
   const stat = join(dir, 'stat.csv');
   const args = [
@@ -91,6 +96,7 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     '-trace_err',
     '-error_file',
     join(dir, 'errors.log'),
+    ...(o.extraArgs ?? []),
   ];
   let exitCode = 0;
   let output = '';
@@ -108,26 +114,10 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     exitCode = typeof e.code === 'number' ? e.code : -1;
     output = (e.stdout ?? '') + (e.stderr ?? '');
   }
-  let errors = '';
-  try {
-    errors = readFileSync(join(dir, 'errors.log'), 'utf8');
-  } catch {
-    // No errors logged.
-  }
-  return { exitCode, ...readStats(stat), output: `${output}\n${errors}`.slice(-4000) };
-}
-
-/** The last line of SIPp's statistics CSV: cumulative successful and failed calls. */
-function readStats(file: string): { successful: number; failed: number } {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { successful: 0, failed: 0 };
-  }
-  const rows = text.trim().split('\n');
-  const header = rows[0]!.split(';');
-  const last = rows.at(-1)!.split(';');
-  const col = (name: string) => Number(last[header.indexOf(name)] ?? 0);
-  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
+  const errors = errorLog(join(dir, 'errors.log'));
+  return {
+    exitCode,
+    ...callCounts(lastStatRow(stat)),
+    output: `${output}\n${errors}`.slice(-4000),
+  };
 }

@@ -8,24 +8,16 @@
 // Both SIPp instances get the same -cid_str: SIPp only hands an incoming INVITE to the
 // callee's scenario when it carries the Call-ID of that scenario's REGISTER
 // (tests/sipp/answer-register.xml explains).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { freePort, type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
-import { SCENARIOS } from '../helpers/sipp.ts';
+import { runSipp } from '../helpers/sipp.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ALICE = { user: 'alice', password: 'Wonder-land-42' };
 const BOB = { user: 'bob', password: 'Build-it-77x' };
 const CAROL = { user: 'carol', password: 'Sings-in-tune-99' };
 const DOMAIN = 'tollgate';
-
-interface Sipp {
-  code: number;
-  output: string;
-}
 
 /** One SIPp run of one call; `fields` is the injection line (field0;field1;...). */
 function sipp(
@@ -39,37 +31,16 @@ function sipp(
     transport?: 'udp' | 'tcp';
     rewrite?: (xml: string) => string;
   },
-): Promise<Sipp> {
-  const dir = tempDir(t, 'tollgate-sipp-');
-  let scenario = join(SCENARIOS, o.scenario);
-  if (o.rewrite) {
-    scenario = join(dir, o.scenario);
-    writeFileSync(scenario, o.rewrite(readFileSync(join(SCENARIOS, o.scenario), 'utf8')));
-  }
-  const inf = join(dir, 'fields.csv');
-  writeFileSync(inf, `SEQUENTIAL\n${o.fields.join(';')}\n`);
-  const args = [
-    `127.0.0.1:${o.port}`,
-    ...['-sf', scenario, '-inf', inf, '-t', o.transport === 'tcp' ? 't1' : 'u1'],
-    ...['-i', '127.0.0.1', '-p', '0'],
-    ...['-au', o.account.user, '-ap', o.account.password, '-cid_str', o.callIds],
-    ...['-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin'],
-    ...['-trace_err', '-error_file', join(dir, 'errors.log')],
-  ];
-  return new Promise((resolve) => {
-    execFile('sipp', args, { cwd: dir, timeout: 40_000 }, (err, stdout, stderr) => {
-      let errors = '';
-      try {
-        errors = readFileSync(join(dir, 'errors.log'), 'utf8');
-      } catch {
-        // nothing logged
-      }
-      const code = err ? ((err as { code?: number }).code ?? -1) : 0;
-      resolve({
-        code: typeof code === 'number' ? code : -1,
-        output: `${stdout}${stderr}\n${errors}`.slice(-3000),
-      });
-    });
+) {
+  return runSipp(t, {
+    scenario: o.scenario,
+    target: { ip: '127.0.0.1', port: o.port },
+    transport: o.transport ?? 'udp',
+    account: o.account,
+    fields: o.fields,
+    timeoutSeconds: 20,
+    extraArgs: ['-cid_str', o.callIds],
+    ...(o.rewrite ? { rewrite: o.rewrite } : {}),
   });
 }
 
@@ -135,15 +106,15 @@ test('a call completes through tollgate; wrong password, unregistered callee and
     fields: [ALICE.user, DOMAIN, BOB.user],
     callIds,
   });
-  t.is(call.code, 0, `caller: ${call.output}`);
+  t.is(call.exitCode, 0, `caller: ${call.output}`);
   const answered = await callee;
-  t.is(answered.code, 0, `callee: ${answered.output}`);
+  t.is(answered.exitCode, 0, `callee: ${answered.output}`);
   const ended = logLines(d).find((l) => l.msg === 'call ended');
   t.like(ended, { ip: '127.0.0.1', user: 'alice' }, 'the end of the call is reported');
 
   // A wrong password: 403 after the challenge, reported with user and source.
   const wrong = await caller('call-refused.xml', { user: 'alice', password: 'not-her-password' });
-  t.is(wrong.code, 0, wrong.output);
+  t.is(wrong.exitCode, 0, wrong.output);
   const fail = logLines(d).find((l) => l.msg === 'SIP auth-fail');
   t.like(fail, { ip: '127.0.0.1', user: 'alice', detail: 'wrong-password' });
   t.false(d.log().includes('not-her-password'), 'the password is never logged');
@@ -152,11 +123,11 @@ test('a call completes through tollgate; wrong password, unregistered callee and
   const offline = await caller('call-refused.xml', ALICE, CAROL.user, (x) =>
     x.replace('<recv response="403"/>', '<recv response="480"/>'),
   );
-  t.is(offline.code, 0, offline.output);
+  t.is(offline.exitCode, 0, offline.output);
 
   // maxcallperip = 1: alice's first call used the allowance; the next is refused with 403.
   const limited = await caller('call-refused.xml');
-  t.is(limited.code, 0, limited.output);
+  t.is(limited.exitCode, 0, limited.output);
   t.truthy(
     logLines(d).find((l) => l.msg === 'call refused' && l.rule === 'maxcallperip'),
     'the refusal names the rule',
@@ -187,9 +158,9 @@ test('a call completes over TCP: the INVITE reaches the callee on its registered
     account: ALICE,
     fields: [ALICE.user, DOMAIN, BOB.user],
   });
-  t.is(call.code, 0, `caller: ${call.output}`);
+  t.is(call.exitCode, 0, `caller: ${call.output}`);
   const answered = await callee;
-  t.is(answered.code, 0, `callee: ${answered.output}`);
+  t.is(answered.exitCode, 0, `callee: ${answered.output}`);
   t.like(
     logLines(d).find((l) => l.msg === 'call ended'),
     { ip: '127.0.0.1', user: 'alice' },
