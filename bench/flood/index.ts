@@ -49,7 +49,7 @@ import { sipOptionsPayload, startFlood } from '../../tests/helpers/flood.ts';
 import { createLink, exec, type Link, sweepStaleNamespaces } from '../../tests/helpers/netns.ts';
 import type { SippUser } from '../../tests/helpers/sipp.ts';
 import { runSippLoad, type SippLoadResult } from '../../tests/helpers/sipp-load.ts';
-import { cpuMs } from '../sip-register/proc.ts';
+import { cpuMs } from '../common/proc.ts';
 import { startKamailioIn } from './kamailio.ts';
 
 const { values: args } = parseArgs({

@@ -1,11 +1,8 @@
 // Starts Debian's kamailio with bench/flood/kamailio.cfg (registrar + stock pike/htable
 // anti-flood) inside a network namespace, and stops it and every process it forked again.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from '../../tests/helpers/netns.ts';
-import { alive, childrenOf } from '../sip-register/proc.ts';
+import { spawnKamailio } from '../common/kamailio-process.ts';
 
 export const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 
@@ -41,82 +38,25 @@ async function waitForUdpPort(ns: string, port: number, timeoutMs: number): Prom
 }
 
 export async function startKamailioIn(o: FloodKamailioOptions): Promise<FloodKamailio> {
-  const runDir = join(o.dir, 'kamailio-run');
-  mkdirSync(runDir, { recursive: true });
-  const ha1 = createHash('md5').update(`${o.user}:${o.realm}:${o.password}`).digest('hex');
-  // `ip netns exec` execs kamailio, so the child is kamailio's main process.
-  const child: ChildProcess = spawn(
-    '/usr/sbin/ip',
-    [
-      'netns',
-      'exec',
-      o.ns,
-      'kamailio',
-      '-f',
-      KAMAILIO_CFG,
-      '-DD',
-      '-E',
-      '-l',
-      `udp:${o.address}:${o.port}`,
-      '-P',
-      join(runDir, 'kamailio.pid'),
-      '-Y',
-      runDir,
-      '-w',
-      runDir,
-      '-m',
-      '256',
-      '-M',
-      '8',
-    ],
-    {
-      cwd: runDir,
-      env: {
-        ...process.env,
-        BENCH_REALM: o.realm,
-        BENCH_HA1: ha1,
-        BENCH_SECRET: randomBytes(16).toString('hex'),
-        BENCH_TRUSTED: o.trusted,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
   let bans = 0;
-  child.stderr?.on('data', (c) => {
-    stderr = (stderr + c).slice(-8000);
-    bans += String(c).split('pike blocking').length - 1;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const main = child.pid;
-  if (main === undefined) throw new Error('kamailio did not start (is it installed?)');
-  let forked: number[] = [];
-  const stop = async () => {
-    // kamailio's main process terminates its children on SIGTERM; anything left is killed.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    for (const pid of [main, ...forked]) {
-      if (!alive(pid)) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  };
-  try {
-    await Promise.race([
-      waitForUdpPort(o.ns, o.port, 10_000),
-      exited.then(() => {
-        throw new Error(`kamailio exited: ${stderr}`);
-      }),
-    ]);
+  const k = await spawnKamailio({
+    cfg: KAMAILIO_CFG,
+    listen: `udp:${o.address}:${o.port}`,
+    dir: o.dir,
+    realm: o.realm,
+    user: o.user,
+    password: o.password,
+    args: ['-m', '256', '-M', '8'],
+    env: { BENCH_TRUSTED: o.trusted },
+    netns: o.ns,
+    onLog: (chunk) => {
+      bans += chunk.split('pike blocking').length - 1;
+    },
     // Binding comes before the workers fork; give them a moment.
-    await new Promise((r) => setTimeout(r, 500));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  forked = childrenOf(main);
-  return { pids: [main, ...forked], bans: () => bans, stop };
+    ready: async () => {
+      await waitForUdpPort(o.ns, o.port, 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+    },
+  });
+  return { ...k, bans: () => bans };
 }

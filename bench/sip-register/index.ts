@@ -34,9 +34,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
+import { cpuMs } from '../common/proc.ts';
 import { type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
 import { type LoadResult, runLoad } from './load.ts';
-import { cpuMs } from './proc.ts';
 
 const { values: args } = parseArgs({
   options: {

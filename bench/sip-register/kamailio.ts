@@ -1,12 +1,9 @@
 // Starts Debian's kamailio in the foreground with bench/sip-register/kamailio.cfg, on a free
 // UDP port of 127.0.0.1, with its pid file and runtime directory in the benchmark's temporary
 // directory, and stops it (and every process it forked) again.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, childrenOf } from './proc.ts';
+import { spawnKamailio } from '../common/kamailio-process.ts';
 
 export const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 
@@ -85,79 +82,21 @@ export async function waitForOptions(port: number, timeoutMs: number): Promise<v
 
 export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
   const port = await freeUdpPort();
-  const runDir = join(o.dir, 'kamailio-run');
-  mkdirSync(runDir, { recursive: true });
-  const ha1 = createHash('md5').update(`${o.user}:${o.realm}:${o.password}`).digest('hex');
-  const child: ChildProcess = spawn(
-    'kamailio',
-    [
-      '-f',
-      KAMAILIO_CFG,
-      // Foreground, logs to stderr: the benchmark owns it and kills it at the end.
-      '-DD',
-      '-E',
-      '-l',
-      `udp:127.0.0.1:${port}`,
-      '-n',
-      String(o.workers),
-      '-P',
-      join(runDir, 'kamailio.pid'),
-      '-Y',
-      runDir,
-      '-w',
-      runDir,
+  const k = await spawnKamailio({
+    cfg: KAMAILIO_CFG,
+    listen: `udp:127.0.0.1:${port}`,
+    dir: o.dir,
+    realm: o.realm,
+    user: o.user,
+    password: o.password,
+    args: [
+      ...['-n', String(o.workers)],
       ...(o.stateful ? ['-A', 'STATEFUL'] : []),
       // Shared memory (MB) for usrloc and, stateful, tm's transactions: at ~20,000
       // REGISTERs/s each kept 5 s, 128 MB runs out (tm: "out of mem", 500s); private (MB).
-      '-m',
-      '1024',
-      '-M',
-      '8',
+      ...['-m', '1024', '-M', '8'],
     ],
-    {
-      cwd: runDir,
-      env: {
-        ...process.env,
-        BENCH_REALM: o.realm,
-        BENCH_HA1: ha1,
-        BENCH_SECRET: randomBytes(16).toString('hex'),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (c) => {
-    stderr = (stderr + c).slice(-8000);
+    ready: () => waitForOptions(port, 10_000),
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const main = child.pid;
-  if (main === undefined) throw new Error('kamailio did not start (is it installed?)');
-  let forked: number[] = [];
-  const stop = async () => {
-    // kamailio's main process terminates its children on SIGTERM; anything left is killed.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    for (const pid of [main, ...forked]) {
-      if (alive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-    }
-  };
-  try {
-    await Promise.race([
-      waitForOptions(port, 10_000),
-      exited.then(() => {
-        throw new Error(`kamailio exited: ${stderr}`);
-      }),
-    ]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  forked = childrenOf(main);
-  return { port, pids: [main, ...forked], workers: o.workers, stateful: o.stateful, stop };
+  return { ...k, port, workers: o.workers, stateful: o.stateful };
 }
