@@ -6,9 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BanService } from './control/bans.ts';
 import { loadConfigFile } from './control/config/file.ts';
-import { type ConsoleServer, startConsoleServer } from './control/console/server.ts';
+import {
+  assertNotRunning,
+  type ConsoleServer,
+  startConsoleServer,
+} from './control/console/server.ts';
 import { StaticFirewall } from './control/firewall.ts';
-import { admitter, createGuard, reporter } from './control/guard-wiring.ts';
+import { admitter, banFloods, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
 import { Settings } from './control/settings.ts';
@@ -63,6 +67,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 
   try {
+    await assertNotRunning(options.socketPath);
     const store = Store.open(options.dataDir);
     cleanups.push(() => store.close());
     const settings = new Settings(store, fileValues, log);
@@ -101,26 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
 
-    // A source over its kernel budget is a flood: ban it (unless autoban is off), once.
-    dataplane.onFlood((event) => {
-      if (Number(settings.get('autoban')) === 0 || Number(settings.get('enablefirewall')) < 3) {
-        log.warn(
-          { ip: event.ip, packets: event.packets },
-          'flood over the kernel budget (autoban off: not banned)',
-        );
-        return;
-      }
-      if (bans.get(event.ip)) return;
-      bans
-        .ban(event.ip, {
-          ttlSeconds: settings.get<number>('reenabledosblocked'),
-          reason: 'flood: over the per-source packet budget',
-          origin: 'auto',
-          evidence: { counter: 'kernel per-source budget', packets: event.packets, at: event.at },
-        })
-        .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
-    });
-
+    banFloods(dataplane, bans, settings, log);
     await new StaticFirewall(settings, dataplane, log).apply();
     const { guard, portBans } = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());

@@ -1,5 +1,6 @@
 // Connects the guard to the SIP service and the ban store: what the SIP layer sees becomes
 // guard events, and the guard's bans become stored bans that the dataplane enforces.
+import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import type { SipMessage } from '../sip/message/index.ts';
 import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
@@ -55,6 +56,36 @@ export class PortBans {
     if (lifted > 0) this.#guard().forget(target);
     return lifted;
   }
+}
+
+/**
+ * A source over its kernel packet budget is a flood: ban it once, for reenabledosblocked,
+ * unless autoban is 0 or enablefirewall is below the kernel levels (then it is only logged).
+ */
+export function banFloods(
+  dataplane: Dataplane,
+  bans: BanService,
+  settings: Settings,
+  log: Logger,
+): void {
+  dataplane.onFlood((event) => {
+    if (Number(settings.get('autoban')) === 0 || Number(settings.get('enablefirewall')) < 3) {
+      log.warn(
+        { ip: event.ip, packets: event.packets },
+        'flood over the kernel budget (autoban off: not banned)',
+      );
+      return;
+    }
+    if (bans.get(event.ip)) return;
+    bans
+      .ban(event.ip, {
+        ttlSeconds: settings.get<number>('reenabledosblocked'),
+        reason: 'flood: over the per-source packet budget',
+        origin: 'auto',
+        evidence: { counter: 'kernel per-source budget', packets: event.packets, at: event.at },
+      })
+      .catch((err: Error) => log.error({ ip: event.ip, err }, 'could not ban a flooding source'));
+  });
 }
 
 export function createGuard(

@@ -1,8 +1,9 @@
 // The daemon as an operator runs it, inside its own network namespace: dataplane mode
 // auto-detected, `tollgatectl ban` reaching the XDP maps, real packets dropped, bans restored
 // after a crash without duplicate programs or tables.
+import { spawnSync } from 'node:child_process';
 import test from 'ava';
-import { startDaemon, testConfig } from '../helpers/daemon.ts';
+import { startDaemon, TOLLGATE, testConfig } from '../helpers/daemon.ts';
 import { createLink, exec } from '../helpers/netns.ts';
 import { sendUdp, udpListener } from '../helpers/packets.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -60,6 +61,37 @@ test('tollgatectl ban reaches XDP in the daemon; unban, restart and crash recove
   );
   const xdp = (await exec(link.b.ns, ['ip', '-d', 'link', 'show', link.b.ifname])).stdout;
   t.is(xdp.match(/prog\/xdp id/g)?.length, 1, 'one XDP program attached');
+
+  // A second daemon on the same data directory is refused before it touches the kernel.
+  const otherConfig = await testConfig(tempDir(t), {
+    sipaddress: link.b.v4,
+    dataplanemode: 'auto',
+  });
+  const second = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      link.b.ns,
+      process.execPath,
+      TOLLGATE,
+      'serve',
+      '--data',
+      dataDir,
+      '--config',
+      otherConfig,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  t.is(second.status, 1);
+  t.regex(second.stderr, /already running/);
+  const unchanged = (await exec(link.b.ns, ['ip', '-d', 'link', 'show', link.b.ifname])).stdout;
+  t.is(
+    /prog\/xdp id (\d+)/.exec(unchanged)?.[1],
+    /prog\/xdp id (\d+)/.exec(xdp)?.[1],
+    'same program',
+  );
+  t.is(await delivered(link, 'still-banned'), 0, 'the running daemon still enforces its bans');
 
   t.is((await again.ctl(`delbanned,${link.a.v4}`)).code, 0);
   t.true((await delivered(link, 'after')) > 0, 'unban lets it through again');

@@ -85,10 +85,18 @@ async function handle(line: string, ctx: ConsoleContext) {
   return runConsoleLine(argv, ctx);
 }
 
-/** A socket file nobody answers on is left over from a crash; a live one means a second daemon. */
-async function removeStaleSocket(path: string): Promise<void> {
+/**
+ * Refuses to go on when another daemon answers on this console socket. Called first thing at
+ * start, before anything touches the kernel: a second daemon must not replace the running
+ * one's XDP program and nftables tables before finding out it is the second.
+ */
+export async function assertNotRunning(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  const alive = await new Promise<boolean>((resolve) => {
+  if (await answers(path)) throw new ControlErrors.TG_CONSOLE_ALREADY_RUNNING(path);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const probe = connect(path);
     probe.once('connect', () => {
       probe.destroy();
@@ -96,8 +104,12 @@ async function removeStaleSocket(path: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new ControlErrors.TG_CONSOLE_ALREADY_RUNNING(path);
-  unlinkSync(path);
+}
+
+/** A socket file nobody answers on is left over from a crash; a live one means a second daemon. */
+async function removeStaleSocket(path: string): Promise<void> {
+  await assertNotRunning(path);
+  if (existsSync(path)) unlinkSync(path);
 }
 
 async function listen(server: Server, path: string): Promise<void> {
