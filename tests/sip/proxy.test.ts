@@ -75,6 +75,7 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
     userExists: (name) => users.list().some((u) => u.name === name),
     ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
     now: wall.now,
+    clock: h.clock,
     dialogs: { capacity: 2, idleMs: 60_000 },
   });
   /** What was sent to `dest` (or anywhere), newest last. */
@@ -609,4 +610,36 @@ test('stricttransport 2: a user registered over TCP may not call over UDP', (t) 
   t.is(res.status, 403);
   t.is(res.reason, 'Wrong Transport');
   t.like(s.reports.at(-1), { kind: 'unauthorized', user: 'alice' });
+});
+
+test('ringtimeout: a call ringing too long is cancelled downstream; the caller gets the 487', (t) => {
+  const s = setup(t, { ringtimeout: 30 });
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  const forwarded = s.last(BOB_AT) as SipRequest;
+  s.h.layer.receive(answer(forwarded, 180), BOB_AT);
+  s.h.clock.advance(29_000);
+  t.false(
+    s.sentTo(BOB_AT).some((x) => x.message.kind === 'request' && x.message.method === 'CANCEL'),
+  );
+  s.h.clock.advance(1_000);
+  const cancel = s
+    .sentTo(BOB_AT)
+    .find((x) => x.message.kind === 'request' && x.message.method === 'CANCEL');
+  t.truthy(cancel, 'CANCEL sent to the callee at ringtimeout');
+  s.h.layer.receive(answer(forwarded, 487), BOB_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 487);
+});
+
+test('callinittimeout: no provisional in time gives the caller 408; a late ringing callee is cancelled', (t) => {
+  const s = setup(t, { callinittimeout: 5 });
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  const forwarded = s.last(BOB_AT) as SipRequest;
+  s.h.clock.advance(5_000);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 408);
+  s.h.layer.receive(answer(forwarded, 180), BOB_AT);
+  t.truthy(
+    s.sentTo(BOB_AT).find((x) => x.message.kind === 'request' && x.message.method === 'CANCEL'),
+    'the late callee is told to stop ringing',
+  );
 });

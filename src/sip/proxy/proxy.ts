@@ -30,9 +30,12 @@ import { type BindingStore, transportRefusal } from '../registrar/bindings.ts';
 import type { SecurityReport, SecurityVerdict } from '../registrar/registrar.ts';
 import {
   type ClientTransaction,
+  type Clock,
   type Endpoint,
   newBranch,
   type ServerTransaction,
+  systemClock,
+  type TimerHandle,
   type TransactionLayer,
 } from '../transaction/index.ts';
 import type { OwnAddresses } from './addresses.ts';
@@ -68,6 +71,8 @@ export interface ProxyDeps {
   /** Wall-clock ms, for call durations. */
   now?: () => number;
   dialogs?: { capacity?: number; idleMs?: number };
+  /** Timers for callinittimeout / ringtimeout (tests pass the harness's fake clock). */
+  clock?: Clock;
 }
 
 /** An INVITE we forwarded and whose final answer has not come yet. */
@@ -78,6 +83,8 @@ interface PendingInvite {
   provisional: boolean;
   cancelled: boolean;
   cancelSent: boolean;
+  /** callinittimeout until the first provisional, then ringtimeout until the answer. */
+  timer: TimerHandle | undefined;
 }
 
 export interface ProxyStats {
@@ -88,6 +95,7 @@ export interface ProxyStats {
 export class SipProxy {
   readonly #d: ProxyDeps;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #policy: CallPolicy;
   readonly #dialogs: DialogTable;
   readonly #pending = new Map<ServerTransaction, PendingInvite>();
@@ -95,6 +103,7 @@ export class SipProxy {
   constructor(deps: ProxyDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#clock = deps.clock ?? systemClock;
     this.#policy = new CallPolicy(deps.settings, deps.own);
     this.#dialogs = new DialogTable(deps.dialogs ?? {}, (call, now) => {
       deps.log.info({ ip: call.caller.endpoint.ip, callId: call.callId }, 'idle call forgotten');
@@ -291,8 +300,19 @@ export class SipProxy {
       provisional: false,
       cancelled: false,
       cancelSent: false,
+      timer: undefined,
     };
     this.#pending.set(tx, pending);
+    // No provisional within callinittimeout: the caller is told (408) and the INVITE is
+    // cancelled as soon as the callee shows up (§9.1: no CANCEL before a provisional).
+    this.#startTimer(pending, 'callinittimeout', () => {
+      pending.cancelled = true;
+      this.#pending.delete(tx);
+      if (call.answeredAt === undefined && this.#dialogs.remove(call.callId) === call) {
+        this.#ended(call, this.#now());
+      }
+      tx.respond(createResponse(req, 408, 'No Answer From Callee'));
+    });
     try {
       pending.client = this.#d.transactions.sendRequest(out, dest, {
         onResponse: (res) => this.#inviteResponse(tx, pending, res),
@@ -311,6 +331,13 @@ export class SipProxy {
     const now = this.#now();
     const toTag = res.tryView('to');
     if (res.status < 200) {
+      if (!pending.provisional) {
+        // Ringing from now on: cancelled after ringtimeout; the callee's 487 reaches the caller.
+        this.#startTimer(pending, 'ringtimeout', () => {
+          pending.cancelled = true;
+          this.#sendCancel(pending);
+        });
+      }
       pending.provisional = true;
       // Early dialog (no forking here, so the provisional's tag is the callee's).
       if (call.callee.tag === undefined && toTag.ok) call.callee.tag = toTag.value.tag;
@@ -319,6 +346,7 @@ export class SipProxy {
       return;
     }
     this.#pending.delete(tx);
+    this.#clock.clearTimeout(pending.timer);
     if (res.status < 300) {
       if (call.answeredAt === undefined) {
         call.answeredAt = now;
@@ -331,6 +359,20 @@ export class SipProxy {
     if (call.answeredAt === undefined && this.#dialogs.remove(call.callId) === call)
       this.#ended(call, now);
     tx.respond(res);
+  }
+
+  #startTimer(
+    pending: PendingInvite,
+    key: 'callinittimeout' | 'ringtimeout',
+    fire: () => void,
+  ): void {
+    this.#clock.clearTimeout(pending.timer);
+    const ms = this.#d.settings.get<number>(key) * 1000;
+    pending.timer = this.#clock.setTimeout(() => {
+      pending.timer = undefined;
+      this.#d.log.info({ callId: pending.call.callId, rule: key }, 'call timed out');
+      fire();
+    }, ms);
   }
 
   // ── CANCEL (§9.2, §16.10) ───────────────────────────────────────────────────────────────
