@@ -643,3 +643,25 @@ test('callinittimeout: no provisional in time gives the caller 408; a late ringi
     'the late callee is told to stop ringing',
   );
 });
+
+test('absolutetimeout: an answered call is torn down with a BYE to each end, in its dialog terms', (t) => {
+  const s = setup(t, { absolutetimeout: 600 });
+  answeredCall(s);
+  s.h.clock.advance(599_000);
+  const byes = () =>
+    s.h.sent.filter((x) => x.message.kind === 'request' && x.message.method === 'BYE');
+  t.is(byes().length, 0);
+  s.wall.advance(600_000);
+  s.h.clock.advance(1_000);
+  const toBob = byes().find((x) => x.dest.ip === BOB_AT.ip)!.message as SipRequest;
+  const toAlice = byes().find((x) => x.dest.ip === ALICE_AT.ip)!.message as SipRequest;
+  t.truthy(toBob && toAlice, 'a BYE to each end');
+  t.is(toBob.uriText, BOB_CONTACT, "to the callee's Contact");
+  t.is(toBob.from().tag, 'alice-tag', 'as the caller would send it');
+  t.is(toBob.to().tag, 'bob-tag');
+  t.true(toBob.cseq().seq > 2, "above the caller's INVITE CSeq");
+  t.is(toAlice.uriText, 'sip:alice@192.0.2.10:5070', "to the caller's Contact");
+  t.is(toAlice.from().tag, 'bob-tag', 'as the callee would send it');
+  t.is(toAlice.to().tag, 'alice-tag');
+  t.like(s.reports.at(-1), { kind: 'call-end', durationSeconds: 600 });
+});

@@ -18,6 +18,12 @@ export interface CallParty {
   readonly endpoint: Endpoint;
   /** Its tag (From tag for the caller, To tag of the answer for the callee). */
   tag: string | undefined;
+  /** Its address header as it uses it in the dialog (From of the caller, To of the callee). */
+  nameAddr: string | undefined;
+  /** Its Contact (remote target), for requests tollgate itself sends it (absolutetimeout). */
+  contact: string | undefined;
+  /** The highest CSeq it has used in the dialog, so a BYE of ours can go one higher. */
+  cseq: number;
 }
 
 export interface CallRecord {
@@ -30,6 +36,8 @@ export interface CallRecord {
   /** When the 2xx went through; undefined while the call is being set up. */
   answeredAt: number | undefined;
   lastSeen: number;
+  /** absolutetimeout, started when the call is answered. */
+  limit?: unknown;
 }
 
 export const DIALOG_DEFAULTS = {

@@ -20,6 +20,7 @@ import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import {
   BRANCH_MAGIC_COOKIE,
   createResponse,
+  DEFAULT_LIMITS,
   isSipUri,
   makeHeader,
   parseUri,
@@ -40,7 +41,7 @@ import {
 } from '../transaction/index.ts';
 import type { OwnAddresses } from './addresses.ts';
 import { CallPolicy } from './call-policy.ts';
-import { type CallRecord, DialogTable } from './dialogs.ts';
+import { type CallParty, type CallRecord, DialogTable } from './dialogs.ts';
 import {
   addRecordRoute,
   copyRequest,
@@ -273,8 +274,14 @@ export class SipProxy {
     const dest: Endpoint = { transport: binding.transport, ip: binding.ip, port: binding.port };
     const call: CallRecord = {
       callId,
-      caller: { endpoint: source, tag: from.tag },
-      callee: { endpoint: dest, tag: undefined },
+      caller: {
+        endpoint: source,
+        tag: from.tag,
+        nameAddr: req.header('from'),
+        contact: contactOf(req),
+        cseq: req.cseq().seq,
+      },
+      callee: { endpoint: dest, tag: undefined, nameAddr: undefined, contact: undefined, cseq: 0 },
       user: caller,
       createdAt: now,
       answeredAt: undefined,
@@ -351,7 +358,11 @@ export class SipProxy {
       if (call.answeredAt === undefined) {
         call.answeredAt = now;
         if (toTag.ok) call.callee.tag = toTag.value.tag;
+        call.callee.nameAddr = res.header('to');
+        call.callee.contact = contactOf(res);
         this.#dialogs.touch(call, now);
+        const limit = this.#d.settings.get<number>('absolutetimeout') * 1000;
+        call.limit = this.#clock.setTimeout(() => this.#hangUp(call), limit);
       }
       tx.respond(res); // further 2xx (RFC 6026) pass the Accepted server transaction too
       return;
@@ -436,6 +447,8 @@ export class SipProxy {
     // Only the dialog's own ends may use it: a Call-ID and tags seen on the wire are not
     // enough to tear down someone's call or to relay through us.
     if (source.ip !== sender.endpoint.ip) return void refuse(481);
+    const cseq = req.tryView('cseq');
+    if (cseq.ok && req.method !== 'ACK') sender.cseq = Math.max(sender.cseq, cseq.value.seq);
 
     const out = copyRequest(req);
     popOwnRoute(out, this.#d.own);
@@ -467,8 +480,55 @@ export class SipProxy {
     }
   }
 
+  /**
+   * absolutetimeout: the call has lasted as long as it may. A record-routing proxy is in the
+   * middle of the dialog, so it can end it like either party would: a BYE to each end, in
+   * that end's dialog terms (its tags, its Contact, a CSeq above any the other end used).
+   */
+  #hangUp(call: CallRecord): void {
+    if (this.#dialogs.remove(call.callId) !== call) return;
+    const { caller, callee } = call;
+    this.#d.log.warn(
+      { ip: caller.endpoint.ip, user: call.user, callId: call.callId, rule: 'absolutetimeout' },
+      'call torn down',
+    );
+    this.#sendBye(call, callee, caller);
+    this.#sendBye(call, caller, callee);
+    this.#ended(call, this.#now());
+  }
+
+  /** A BYE to `to`, written as `from` would send it within the dialog. */
+  #sendBye(call: CallRecord, to: CallParty, from: CallParty): void {
+    if (to.contact === undefined || to.nameAddr === undefined || from.nameAddr === undefined)
+      return;
+    const target = parseUri(to.contact, DEFAULT_LIMITS.maxUriBytes);
+    if (!target.ok) return;
+    from.cseq += 1;
+    const bye = new SipRequest(
+      'BYE',
+      to.contact,
+      target.uri,
+      [
+        makeHeader('Max-Forwards', '70'),
+        makeHeader('From', from.nameAddr),
+        makeHeader('To', to.nameAddr),
+        makeHeader('Call-ID', call.callId),
+        makeHeader('CSeq', `${from.cseq} BYE`),
+      ],
+      Buffer.alloc(0),
+    );
+    const dest = to.endpoint;
+    pushVia(bye, dest.transport, this.#d.own.advertised(dest.transport), ownBranch());
+    try {
+      this.#d.transactions.sendRequest(bye, dest, {});
+    } catch (err) {
+      this.#d.log.warn({ ip: dest.ip, port: dest.port, err }, 'BYE not sent');
+    }
+  }
+
   /** call-end to the guard: the duration counts for maxdurationperip. */
   #ended(call: CallRecord, now: number): void {
+    this.#clock.clearTimeout(call.limit);
     const seconds =
       call.answeredAt === undefined ? 0 : Math.max(0, Math.round((now - call.answeredAt) / 1000));
     const caller = call.caller.endpoint;
@@ -491,4 +551,10 @@ export class SipProxy {
 /** A fresh branch of ours (cookie + "tg" + random), so loop detection can recognise it. */
 function ownBranch(): string {
   return OWN_BRANCH_PREFIX + newBranch().slice(BRANCH_MAGIC_COOKIE.length);
+}
+
+/** The URI of a message's first Contact (a remote target), or undefined. */
+function contactOf(m: SipRequest | SipResponse): string | undefined {
+  const c = m.tryView('contact');
+  return c.ok && !c.value.star ? c.value.list[0]?.uri.raw : undefined;
 }
