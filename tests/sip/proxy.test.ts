@@ -665,3 +665,16 @@ test('absolutetimeout: an answered call is torn down with a BYE to each end, in 
   t.is(toAlice.to().tag, 'alice-tag');
   t.like(s.reports.at(-1), { kind: 'call-end', durationSeconds: 600 });
 });
+
+test('blocktoomuchpendingsession: calls in setup per address are capped; an answer frees the slot', (t) => {
+  const s = setup(t, { maxpendingsessionsperip: 1 });
+  s.h.layer.receive(authenticatedInvite(s, { callId: 'p1', branch: 'z9hG4bKp1' }), ALICE_AT);
+  const first = s.last(BOB_AT) as SipRequest;
+  s.h.layer.receive(authenticatedInvite(s, { callId: 'p2', branch: 'z9hG4bKp2' }), ALICE_AT);
+  const refused = s.last(ALICE_AT) as SipResponse;
+  t.is(refused.status, 503);
+  t.is(refused.reason, 'Too Many Pending Calls');
+  s.h.layer.receive(answer(first, 200), BOB_AT);
+  s.h.layer.receive(authenticatedInvite(s, { callId: 'p3', branch: 'z9hG4bKp3' }), ALICE_AT);
+  t.is((s.last(BOB_AT) as SipRequest).callId(), 'p3', 'forwarded once the first call was answered');
+});

@@ -965,6 +965,17 @@ const GLOBAL_KEYS: KeySpec[] = [
     help: 'Fail2Ban-like banning of unsolicited callers (reference gives no default and recommends 2)',
   }),
   key({
+    name: 'maxpendingsessionsperip',
+    origin: 'tollgate',
+    section: 'firewall',
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 1_000_000,
+    unit: 'calls',
+    help: 'calls one source address may have in setup at once (not yet answered or refused) while blocktoomuchpendingsession is on',
+  }),
+  key({
     name: 'blocktoomuchpendingsession',
     section: 'firewall',
     type: 'bool',

@@ -100,6 +100,8 @@ export class SipProxy {
   readonly #policy: CallPolicy;
   readonly #dialogs: DialogTable;
   readonly #pending = new Map<ServerTransaction, PendingInvite>();
+  /** Calls in setup per caller address (blocktoomuchpendingsession); only non-zero counts. */
+  readonly #pendingPerIp = new Map<string, number>();
 
   constructor(deps: ProxyDeps) {
     this.#d = deps;
@@ -255,6 +257,18 @@ export class SipProxy {
 
     const now = this.#now();
     if (!this.#dialogs.hasRoom(now)) return void respond(503, 'Too Many Calls');
+    if (
+      this.#d.settings.get('blocktoomuchpendingsession') &&
+      (this.#pendingPerIp.get(source.ip) ?? 0) >=
+        this.#d.settings.get<number>('maxpendingsessionsperip')
+    ) {
+      return void refuse(
+        503,
+        'Too Many Pending Calls',
+        'blocktoomuchpendingsession',
+        user ?? fromUser,
+      );
+    }
     const caller = user ?? fromUser ?? '';
     const verdict = this.#d.report({
       ...base,
@@ -310,11 +324,12 @@ export class SipProxy {
       timer: undefined,
     };
     this.#pending.set(tx, pending);
+    this.#pendingPerIp.set(source.ip, (this.#pendingPerIp.get(source.ip) ?? 0) + 1);
     // No provisional within callinittimeout: the caller is told (408) and the INVITE is
     // cancelled as soon as the callee shows up (§9.1: no CANCEL before a provisional).
     this.#startTimer(pending, 'callinittimeout', () => {
       pending.cancelled = true;
-      this.#pending.delete(tx);
+      this.#settle(tx, pending);
       if (call.answeredAt === undefined && this.#dialogs.remove(call.callId) === call) {
         this.#ended(call, this.#now());
       }
@@ -352,7 +367,7 @@ export class SipProxy {
       tx.respond(res);
       return;
     }
-    this.#pending.delete(tx);
+    this.#settle(tx, pending);
     this.#clock.clearTimeout(pending.timer);
     if (res.status < 300) {
       if (call.answeredAt === undefined) {
@@ -370,6 +385,15 @@ export class SipProxy {
     if (call.answeredAt === undefined && this.#dialogs.remove(call.callId) === call)
       this.#ended(call, now);
     tx.respond(res);
+  }
+
+  /** The INVITE got its final answer (or timed out): no longer in setup. Once per call. */
+  #settle(tx: ServerTransaction, pending: PendingInvite): void {
+    if (!this.#pending.delete(tx)) return;
+    const ip = pending.call.caller.endpoint.ip;
+    const left = (this.#pendingPerIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.#pendingPerIp.set(ip, left);
+    else this.#pendingPerIp.delete(ip);
   }
 
   #startTimer(
