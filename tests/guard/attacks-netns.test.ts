@@ -10,6 +10,7 @@
 //
 // Tests run one after another: each starts a daemon, SIPp and the tools on a 2-core machine,
 // and the "nothing reaches the daemon" checks are clearer without a neighbour's traffic.
+import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
 import { keepRegistering } from '../helpers/keep-registering.ts';
@@ -108,6 +109,42 @@ function legitimatePhone(t: ExecutionContext, a: Appliance) {
     transport: 'udp',
     account: ALICE,
   });
+}
+
+/**
+ * A legitimate call while an attack goes on: bob (his own host on side a) registers and
+ * answers, alice (the phone's host) calls him with digest authentication, through the proxy.
+ * SIPp hands an incoming INVITE to a scenario only if it has that scenario's Call-ID, hence
+ * the shared -cid_str (see tests/sip/proxy-sipp.test.ts).
+ */
+async function placeCall(t: ExecutionContext, a: Appliance): Promise<void> {
+  const bobHost = a.link.hostV4(77);
+  await a.link.addAddress(a.link.a, bobHost);
+  const callIds = `attackcall-${randomBytes(4).toString('hex')}-%u`;
+  const side = { netns: a.link.a.ns, target: a.target, transport: 'udp' as const };
+  const callee = runSipp(t, {
+    ...side,
+    scenario: 'answer-register.xml',
+    account: BOB,
+    localIp: bobHost,
+    fields: [BOB.user, 'tollgate'],
+    extraArgs: ['-cid_str', callIds],
+    timeoutSeconds: 30,
+  });
+  await eventually('bob to register', async () =>
+    JSON.parse((await a.d.ctl('status', '--json')).stdout).registrations >= 2 ? true : undefined,
+  );
+  const call = await runSipp(t, {
+    ...side,
+    scenario: 'call-auth.xml',
+    account: ALICE,
+    localIp: a.phone,
+    fields: [ALICE.user, 'tollgate', BOB.user],
+    extraArgs: ['-cid_str', callIds],
+    timeoutSeconds: 30,
+  });
+  t.is(call.exitCode, 0, `caller: ${call.output}`);
+  t.is((await callee).exitCode, 0, 'the callee answered and the call ended with BYE');
 }
 
 function attack(
@@ -407,6 +444,8 @@ test.serial(
     );
     const refusedAtBan = refused().length;
     t.is(refusedAtBan, limit, 'exactly `limit` wrong passwords were answered, not one more');
+    // While the banned guesser keeps sending, alice calls bob (another host) through tollgate.
+    await placeCall(t, a);
     // svcrack stops sending after --maximumtime without an answer (then idles 10 s).
     await eventually(
       'svcrack to give up',
