@@ -46,6 +46,7 @@ import { NftDataplane } from '../../src/dataplane/nft.ts';
 import { buildBpfObject } from '../../tests/dataplane/helpers.ts';
 import { createLink, exec, type Link, sweepStaleNamespaces } from '../../tests/helpers/netns.ts';
 import { startXdpHost, type XdpHost } from '../../tests/helpers/xdp-host.ts';
+import { teardownScope } from '../common/teardown.ts';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -76,18 +77,7 @@ interface Row {
   lost: number;
 }
 
-const teardowns: (() => unknown)[] = [];
-const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
-async function cleanup(): Promise<void> {
-  for (const fn of teardowns.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${(err as Error).message}`);
-    }
-  }
-}
-process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+const { scope, cleanup } = teardownScope();
 
 async function macOf(ns: string): Promise<string> {
   const { stdout } = await exec(ns, ['/usr/sbin/ip', '-j', 'link', 'show', 'dev', 'veth0']);

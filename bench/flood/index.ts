@@ -50,6 +50,7 @@ import { createLink, exec, type Link, sweepStaleNamespaces } from '../../tests/h
 import type { SippUser } from '../../tests/helpers/sipp.ts';
 import { runSippLoad, type SippLoadResult } from '../../tests/helpers/sipp-load.ts';
 import { cpuMs } from '../common/proc.ts';
+import { teardownScope } from '../common/teardown.ts';
 import { startKamailioIn } from './kamailio.ts';
 
 const { values: args } = parseArgs({
@@ -69,18 +70,7 @@ const SIP_PORT = 5060;
 const REALM = 'tollgate';
 const CLIENT: SippUser = { user: 'bench', password: 'Amber-flood-2231' };
 
-const teardowns: (() => unknown)[] = [];
-const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
-async function cleanup(): Promise<void> {
-  for (const fn of teardowns.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${(err as Error).message}`);
-    }
-  }
-}
-process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+const { scope, cleanup } = teardownScope();
 const bound = setTimeout(() => {
   console.error(`run exceeded ${RUN_BOUND_MS / 60_000} minutes; cleaning up`);
   void cleanup().then(() => process.exit(1));
@@ -201,7 +191,7 @@ async function measure(row: Row, tmp: string): Promise<Outcome> {
   mkdirSync(dir);
   const link = await createLink(scope);
   const server = await row.start(link, dir);
-  teardowns.push(() => server.stop());
+  scope.teardown(() => server.stop());
   try {
     const target = { ip: link.b.v4, port: SIP_PORT };
     const sippDir = (name: string) => {
@@ -229,7 +219,7 @@ async function measure(row: Row, tmp: string): Promise<Outcome> {
       dport: SIP_PORT,
       payload: sipOptionsPayload(link.b.v4, SIP_PORT),
     });
-    teardowns.push(() => flood.stop());
+    scope.teardown(() => flood.stop());
     let load: SippLoadResult;
     let flooded: Awaited<ReturnType<typeof flood.stop>>;
     try {
@@ -279,7 +269,7 @@ let failed = false;
 try {
   await sweepStaleNamespaces();
   const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-flood-'));
-  teardowns.push(() => rmSync(tmp, { recursive: true, force: true }));
+  scope.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const outcomes: Outcome[] = [];
   for (const row of rows.filter((r) => ROWS.has(r.id))) {
     const rowStart = Date.now();
