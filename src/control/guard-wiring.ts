@@ -2,6 +2,7 @@
 // guard events, and the guard's bans become stored bans that the dataplane enforces.
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
+import { LogLimiter } from '../log-limit.ts';
 import type { SipMessage } from '../sip/message/index.ts';
 import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
 import type { BanService } from './bans.ts';
@@ -157,9 +158,11 @@ export function reporter(
   log: Logger,
   userIdOf?: (name: string) => number | undefined,
 ) {
+  // Refusals are logged, but never faster than a disk and an operator can take.
+  const lines = new LogLimiter(log, { perSecond: 20, burst: 200 });
   return (event: SecurityReport): SecurityVerdict => {
     if (event.kind === 'auth-fail' || event.kind === 'wrong' || event.kind === 'unauthorized') {
-      log.info(
+      lines.info(
         { ip: event.ip, port: event.port, user: event.user, detail: event.detail },
         `SIP ${event.kind}`,
       );
