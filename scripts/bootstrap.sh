@@ -36,6 +36,16 @@ install_debian_packages() {
   }
 }
 
+# Debian starts kamailio as a service when systemd runs; it would take SIP's 5060 from
+# tollgate. The benchmarks start their own kamailio; the service is never wanted here.
+keep_kamailio_service_off() {
+  command -v systemctl >/dev/null && [ -d /run/systemd/system ] || return 0
+  if systemctl is-enabled --quiet kamailio 2>/dev/null || systemctl is-active --quiet kamailio 2>/dev/null; then
+    log "stopping and disabling the kamailio service (tollgate listens on 5060)"
+    systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
+}
+
 install_npm_packages() {
   local stamp=node_modules/.tollgate-lock-hash want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -69,6 +79,7 @@ build_typescript() {
 }
 
 install_debian_packages
+keep_kamailio_service_off
 install_npm_packages
 build_bpf
 build_typescript
