@@ -419,22 +419,11 @@ export class Guard {
     const ua = event.userAgent;
     if (ua !== undefined && !cfg.blockua.empty && cfg.blockua.matches(ua)) {
       if (trusted) return DROP_BLOCKUA_TRUSTED;
-      if (cfg.enablefirewall < 2 || cfg.autoban === 0) {
-        // Detect-only: the scanner's message is still refused, and the detection is logged
-        // once per address per reenabledosblocked instead of once per message.
-        if (this.#uaHits.add(ip, now) !== 1) return DROP_BLOCKUA_DETECTED;
-        const d = this.#trip(event, now, {
-          rule: 'blockua',
-          scope: 'ip',
-          count: 1,
-          threshold: 1,
-          windowMs: 0,
-          windowStart: now,
-          first: undefined,
-        });
-        return { ...d, action: 'drop' };
-      }
-      return this.#trip(event, now, {
+      // Detect-only: the scanner's message is still refused, and the detection is logged
+      // once per address per reenabledosblocked instead of once per message.
+      const detectOnly = cfg.enablefirewall < 2 || cfg.autoban === 0;
+      if (detectOnly && this.#uaHits.add(ip, now) !== 1) return DROP_BLOCKUA_DETECTED;
+      const d = this.#trip(event, now, {
         rule: 'blockua',
         scope: 'ip',
         count: 1,
@@ -443,6 +432,7 @@ export class Guard {
         windowStart: now,
         first: undefined,
       });
+      return detectOnly ? { ...d, action: 'drop' } : d;
     }
     if (kind === 'message' && !cfg.allowua.empty && (ua === undefined || !cfg.allowua.matches(ua)))
       return DROP_ALLOWUA;
