@@ -713,19 +713,10 @@ export class Guard {
     else return undefined;
     const verdict = this.#sessions.record(callId, signal, now, this.#cfg.session);
     if (verdict === undefined) return undefined;
-    const state = this.#sessions.snapshot(callId);
-    const count =
-      verdict === 'sessionmaxmsg'
-        ? state?.messages
-        : verdict === 'sessionmaxquickmsg'
-          ? state?.quick
-          : verdict === 'sessionmaxinvalid'
-            ? state?.invalidRun
-            : state?.authFails;
     const evidence = this.#evidence(event, now, {
       rule: verdict,
       scope: 'session',
-      count: count ?? 0,
+      count: this.#sessions.lastCount,
       threshold: this.#cfg.session[verdict],
       windowMs: 0,
       windowStart: now,

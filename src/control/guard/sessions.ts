@@ -6,6 +6,12 @@
 //
 // Memory: at most `capacity` sessions; the oldest-started is forgotten first (a session
 // that old is either long finished without a call-end or is a call the timeouts will end).
+//
+// Every REGISTER and every in-dialog message lands here with its Call-ID, most of them new,
+// so a session is a slot in fixed typed arrays (no object per Call-ID), the Call-ID maps to
+// its slot, and the start order is a linked list through the slots. Forgetting the oldest
+// is then O(1); a Map's keys().next() instead walks over every entry deleted from its front
+// since the last rehash, tens of thousands per new Call-ID once the table is full.
 
 export type SessionVerdict =
   | undefined
@@ -13,15 +19,6 @@ export type SessionVerdict =
   | 'sessionmaxquickmsg'
   | 'sessionmaxinvalid'
   | 'sessionmaxauthfail';
-
-interface SessionState {
-  messages: number;
-  quick: number;
-  invalidRun: number;
-  authFails: number;
-  lastAt: number;
-  closed: boolean;
-}
 
 export interface SessionLimits {
   sessionmaxmsg: number;
@@ -33,29 +30,81 @@ export interface SessionLimits {
 
 export type SessionSignal = 'message' | 'invalid' | 'auth-fail';
 
+const NONE = -1;
+
 export class SessionTracker {
-  readonly #sessions = new Map<string, SessionState>();
-  readonly #capacity: number;
+  /** Call-ID → slot. */
+  readonly #index = new Map<string, number>();
+  readonly #callIds: (string | undefined)[];
+  readonly #messages: Float64Array;
+  readonly #quick: Float64Array;
+  readonly #invalidRun: Float64Array;
+  readonly #authFails: Float64Array;
+  readonly #lastAt: Float64Array;
+  readonly #closed: Uint8Array;
+  /** Start order: #older/#newer link the slots in use, #oldest is the next to forget. */
+  readonly #older: Int32Array;
+  readonly #newer: Int32Array;
+  #oldest = NONE;
+  #newest = NONE;
+  /** Slots not in use, as a stack. */
+  readonly #free: Int32Array;
+  #freeCount: number;
+  /** The count behind the last verdict record() returned (the evidence of a close). */
+  #lastCount = 0;
 
   constructor(capacity = 65_536) {
-    this.#capacity = capacity;
+    const n = Math.max(1, Math.floor(capacity));
+    this.#callIds = new Array(n).fill(undefined);
+    this.#messages = new Float64Array(n);
+    this.#quick = new Float64Array(n);
+    this.#invalidRun = new Float64Array(n);
+    this.#authFails = new Float64Array(n);
+    this.#lastAt = new Float64Array(n);
+    this.#closed = new Uint8Array(n);
+    this.#older = new Int32Array(n);
+    this.#newer = new Int32Array(n);
+    this.#free = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.#free[i] = n - 1 - i;
+    this.#freeCount = n;
   }
 
   get size(): number {
-    return this.#sessions.size;
+    return this.#index.size;
   }
 
-  #state(callId: string, now: number): SessionState {
-    let state = this.#sessions.get(callId);
-    if (state === undefined) {
-      state = { messages: 0, quick: 0, invalidRun: 0, authFails: 0, lastAt: now, closed: false };
-      this.#sessions.set(callId, state);
-      if (this.#sessions.size > this.#capacity) {
-        const oldest = this.#sessions.keys().next().value;
-        if (oldest !== undefined) this.#sessions.delete(oldest);
-      }
-    }
-    return state;
+  #slot(callId: string, now: number): number {
+    const found = this.#index.get(callId);
+    if (found !== undefined) return found;
+    if (this.#freeCount === 0) this.#release(this.#oldest);
+    const slot = this.#free[--this.#freeCount]!;
+    this.#callIds[slot] = callId;
+    this.#messages[slot] = 0;
+    this.#quick[slot] = 0;
+    this.#invalidRun[slot] = 0;
+    this.#authFails[slot] = 0;
+    this.#lastAt[slot] = now;
+    this.#closed[slot] = 0;
+    this.#older[slot] = this.#newest;
+    this.#newer[slot] = NONE;
+    if (this.#newest === NONE) this.#oldest = slot;
+    else this.#newer[this.#newest] = slot;
+    this.#newest = slot;
+    this.#index.set(callId, slot);
+    return slot;
+  }
+
+  /** Forgets the session in `slot` and returns the slot to the free stack. */
+  #release(slot: number): void {
+    const older = this.#older[slot]!;
+    const newer = this.#newer[slot]!;
+    if (older === NONE) this.#oldest = newer;
+    else this.#newer[older] = newer;
+    if (newer === NONE) this.#newest = older;
+    else this.#older[newer] = older;
+    this.#index.delete(this.#callIds[slot]!);
+    this.#callIds[slot] = undefined;
+    this.#free[this.#freeCount++] = slot;
   }
 
   /**
@@ -68,42 +117,56 @@ export class SessionTracker {
     now: number,
     limits: SessionLimits,
   ): SessionVerdict {
-    const s = this.#state(callId, now);
-    if (s.closed) return undefined;
+    const s = this.#slot(callId, now);
+    if (this.#closed[s] === 1) return undefined;
     let verdict: SessionVerdict;
+    let count = 0;
     if (signal === 'message') {
-      if (s.messages > 0 && now - s.lastAt < limits.sessionquickmsgms) s.quick++;
-      s.messages++;
-      s.invalidRun = 0;
-      s.lastAt = now;
-      if (limits.sessionmaxmsg > 0 && s.messages >= limits.sessionmaxmsg) verdict = 'sessionmaxmsg';
-      else if (limits.sessionmaxquickmsg > 0 && s.quick >= limits.sessionmaxquickmsg)
+      const messages = this.#messages[s]!;
+      if (messages > 0 && now - this.#lastAt[s]! < limits.sessionquickmsgms) this.#quick[s]!++;
+      this.#messages[s] = messages + 1;
+      this.#invalidRun[s] = 0;
+      this.#lastAt[s] = now;
+      if (limits.sessionmaxmsg > 0 && messages + 1 >= limits.sessionmaxmsg) {
+        verdict = 'sessionmaxmsg';
+        count = messages + 1;
+      } else if (limits.sessionmaxquickmsg > 0 && this.#quick[s]! >= limits.sessionmaxquickmsg) {
         verdict = 'sessionmaxquickmsg';
+        count = this.#quick[s]!;
+      }
     } else if (signal === 'invalid') {
-      s.invalidRun++;
-      s.lastAt = now;
-      if (limits.sessionmaxinvalid > 0 && s.invalidRun >= limits.sessionmaxinvalid)
+      const run = ++this.#invalidRun[s]!;
+      this.#lastAt[s] = now;
+      if (limits.sessionmaxinvalid > 0 && run >= limits.sessionmaxinvalid) {
         verdict = 'sessionmaxinvalid';
+        count = run;
+      }
     } else {
-      s.authFails++;
-      if (limits.sessionmaxauthfail > 0 && s.authFails >= limits.sessionmaxauthfail)
+      const fails = ++this.#authFails[s]!;
+      if (limits.sessionmaxauthfail > 0 && fails >= limits.sessionmaxauthfail) {
         verdict = 'sessionmaxauthfail';
+        count = fails;
+      }
     }
-    if (verdict !== undefined) s.closed = true;
+    if (verdict !== undefined) {
+      this.#closed[s] = 1;
+      this.#lastCount = count;
+    }
     return verdict;
   }
 
-  /** Numbers for the evidence of a close. */
-  snapshot(callId: string): Readonly<SessionState> | undefined {
-    return this.#sessions.get(callId);
+  /** The count that tripped the verdict record() returned last (evidence of a close). */
+  get lastCount(): number {
+    return this.#lastCount;
   }
 
   /** The dialog ended (call-end): forget it. */
   end(callId: string): void {
-    this.#sessions.delete(callId);
+    const slot = this.#index.get(callId);
+    if (slot !== undefined) this.#release(slot);
   }
 
   clear(): void {
-    this.#sessions.clear();
+    while (this.#oldest !== NONE) this.#release(this.#oldest);
   }
 }
