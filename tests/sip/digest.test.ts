@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import test from 'ava';
 import {
   computeHa1,
@@ -7,6 +7,7 @@ import {
   digestsEqual,
   parseAlgorithm,
 } from '../../src/sip/auth/digest.ts';
+import { HmacSha256 } from '../../src/sip/auth/hmac.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 
 // RFC 2617 §3.5 (MD5, qop=auth).
@@ -112,6 +113,65 @@ test('nonces verify only for this server and realm, and expire into stale', (t) 
   t.is(nonces.checkNonce('x'.repeat(5000), 'tollgate'), 'invalid');
   c.advance(301_000);
   t.is(nonces.checkNonce(nonce, 'tollgate'), 'stale');
+});
+
+test('HmacSha256 is HMAC-SHA256 (RFC 2104), for short, block-sized and long keys', (t) => {
+  for (const keyLength of [16, 32, 64, 65, 200]) {
+    const key = randomBytes(keyLength);
+    const mac = new HmacSha256(key);
+    for (const text of ['tollgate', 'tollgate|192.0.2.1', 'réalm', 'x'.repeat(1000)]) {
+      const bytes = randomBytes(15);
+      const expected = createHmac('sha256', key).update(bytes).update(text, 'utf8').digest();
+      t.is(mac.base64url(bytes, text), expected.toString('base64url'), `key ${keyLength}`);
+    }
+  }
+});
+
+// Nonces issued before an upgrade (same server key) must still verify after it.
+test('nonce format: issuedAt | random | HMAC-SHA256(key, body | realm)[0..15], base64url', (t) => {
+  const c = clock();
+  const key = randomBytes(32);
+  const nonces = new NonceManager({ key, now: c.now });
+  const body = Buffer.alloc(15);
+  body.writeUIntBE(Math.floor(c.now() / 1000), 0, 6);
+  randomBytes(9).copy(body, 6);
+  const mac = createHmac('sha256', key).update(body).update('tollgate').digest().subarray(0, 16);
+  const made = Buffer.concat([body, mac]).toString('base64url');
+  t.is(nonces.checkNonce(made, 'tollgate'), 'valid');
+  const issued = Buffer.from(nonces.issue('tollgate'), 'base64url');
+  t.is(issued.length, 31);
+  t.is(issued.readUIntBE(0, 6), Math.floor(c.now() / 1000));
+  const expected = createHmac('sha256', key).update(issued.subarray(0, 15)).update('tollgate');
+  t.deepEqual(issued.subarray(15), expected.digest().subarray(0, 16));
+});
+
+test('a nonce has one spelling: variants in unused bits, padding or case are refused', (t) => {
+  const nonces = new NonceManager({ key: randomBytes(32) });
+  for (let i = 0; i < 50; i++) {
+    const nonce = nonces.issue('r');
+    const last = nonce.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Same 2 MAC bits, different (unused) low 4 bits: decodes to the same bytes.
+    const twin = alphabet[alphabet.indexOf(last) | 1]!;
+    if (twin !== last) t.is(nonces.checkNonce(nonce.slice(0, -1) + twin, 'r'), 'invalid');
+    t.is(nonces.checkNonce(`${nonce}=`, 'r'), 'invalid');
+    t.is(nonces.checkNonce(`${nonce.slice(0, 10)} ${nonce.slice(10)}`, 'r'), 'invalid');
+    t.is(
+      nonces.checkNonce(nonce.replaceAll('-', '+').replaceAll('_', '/'), 'r'),
+      /[-_]/.test(nonce) ? 'invalid' : 'valid',
+    );
+    t.is(nonces.checkNonce(nonce, 'r'), 'valid');
+  }
+});
+
+test('count() tracks the nonce-count of a nonce checkNonce found valid', (t) => {
+  const nonces = new NonceManager({ key: randomBytes(32) });
+  const nonce = nonces.issue('r');
+  t.is(nonces.checkNonce(nonce, 'r'), 'valid');
+  t.is(nonces.count(nonce, '00000002'), 'stale'); // first use must be nc=1
+  t.is(nonces.count(nonce, '00000001'), 'valid');
+  t.is(nonces.count(nonce, '00000001'), 'replay');
+  t.is(nonces.count(nonce, '0000001'), 'invalid');
 });
 
 test('nonce-count must grow: a replayed nc is rejected', (t) => {

@@ -9,13 +9,7 @@ import type { Settings } from '../../control/settings.ts';
 import type { UserService } from '../../control/users.ts';
 import type { AuthField } from '../message/auth.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';
-import {
-  computeResponse,
-  type DigestAlgorithm,
-  digestsEqual,
-  hash,
-  parseAlgorithm,
-} from './digest.ts';
+import { type DigestAlgorithm, digestsEqual, hash, parseAlgorithm } from './digest.ts';
 import type { NonceManager } from './nonce.ts';
 
 export type AuthFailure =
@@ -40,10 +34,29 @@ const OFFERED: Record<number, readonly DigestAlgorithm[]> = {
   2: ['SHA-512-256', 'SHA-256'],
 };
 
+// The answers that name no user are the same every time: shared, not built per request.
+const MISSING: AuthOutcome = Object.freeze({ ok: false, failure: 'missing', status: 401 });
+const MALFORMED: AuthOutcome = Object.freeze({ ok: false, failure: 'malformed', status: 400 });
+
+/** What follows the nonce in a challenge, per algorithm, without and with stale=true. */
+const CHALLENGE_TAIL: Record<DigestAlgorithm, readonly [string, string]> = {
+  MD5: ['", algorithm=MD5, qop="auth"', '", algorithm=MD5, qop="auth", stale=true'],
+  'SHA-256': ['", algorithm=SHA-256, qop="auth"', '", algorithm=SHA-256, qop="auth", stale=true'],
+  'SHA-512-256': [
+    '", algorithm=SHA-512-256, qop="auth"',
+    '", algorithm=SHA-512-256, qop="auth", stale=true',
+  ],
+};
+
 export class DigestAuthenticator {
   readonly #users: UserService;
   readonly #nonces: NonceManager;
   readonly #settings: Settings;
+  /** `Digest realm="…", nonce="` for the realm last seen (the realm is the only variable). */
+  #challengeHead = '';
+  #challengeRealm: string | undefined;
+  /** HA2 = H(method:uri) of the last request per algorithm: a phone hashes the same uri each time. */
+  readonly #lastHa2 = new Map<DigestAlgorithm, { method: string; uri: string; ha2: string }>();
 
   constructor(users: UserService, nonces: NonceManager, settings: Settings) {
     this.#users = users;
@@ -64,19 +77,23 @@ export class DigestAuthenticator {
   }
 
   /** Nonce binding: at level 3 a nonce is valid only from the address it was sent to. */
-  #nonceScope(sourceIp: string): string {
-    return this.#strictness() >= 3 ? `${this.realm}|${sourceIp}` : this.realm;
+  #nonceScope(realm: string, strictness: number, sourceIp: string): string {
+    return strictness >= 3 ? `${realm}|${sourceIp}` : realm;
   }
 
   /** Adds one WWW-Authenticate (401) or Proxy-Authenticate (407) per offered algorithm. */
   challenge(response: SipResponse, sourceIp: string, stale = false): SipResponse {
     const header = response.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-    const nonce = this.#nonces.issue(this.#nonceScope(sourceIp));
+    const realm = this.realm;
+    const nonce = this.#nonces.issue(this.#nonceScope(realm, this.#strictness(), sourceIp));
+    if (realm !== this.#challengeRealm) {
+      this.#challengeHead = `Digest realm="${realm}", nonce="`;
+      this.#challengeRealm = realm;
+    }
+    const head = this.#challengeHead + nonce;
+    const tail = stale ? 1 : 0;
     for (const algorithm of this.offered()) {
-      response.addHeader(
-        header,
-        `Digest realm="${this.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
-      );
+      response.addHeader(header, head + CHALLENGE_TAIL[algorithm][tail]);
     }
     return response;
   }
@@ -84,19 +101,17 @@ export class DigestAuthenticator {
   /** Verifies the request's Authorization (or Proxy-Authorization) for our realm. */
   verify(request: SipRequest, sourceIp: string, proxy = false): AuthOutcome {
     const view = request.tryView(proxy ? 'proxyAuthorization' : 'authorization');
-    if (!view.ok) {
-      return view.missing
-        ? { ok: false, failure: 'missing', status: 401 }
-        : { ok: false, failure: 'malformed', status: 400 };
+    if (!view.ok) return view.missing ? MISSING : MALFORMED;
+    const realm = this.realm;
+    for (const field of view.value) {
+      if (field.params.get('realm') === realm && field.scheme.toLowerCase() === 'digest') {
+        return this.#check(field, request, sourceIp, realm);
+      }
     }
-    const field = view.value.find(
-      (f) => f.scheme.toLowerCase() === 'digest' && f.params.get('realm') === this.realm,
-    );
-    if (!field) return { ok: false, failure: 'missing', status: 401 };
-    return this.#check(field, request, sourceIp);
+    return MISSING;
   }
 
-  #check(field: AuthField, request: SipRequest, sourceIp: string): AuthOutcome {
+  #check(field: AuthField, request: SipRequest, sourceIp: string, realm: string): AuthOutcome {
     const p = field.params;
     const user = p.get('username');
     const nonce = p.get('nonce');
@@ -115,7 +130,7 @@ export class DigestAuthenticator {
       return { ok: false, failure: 'algorithm', status: 401, user };
     }
     const strict = this.#strictness();
-    const scope = this.#nonceScope(sourceIp);
+    const scope = this.#nonceScope(realm, strict, sourceIp);
     const nonceState = this.#nonces.checkNonce(nonce, scope);
     if (nonceState === 'invalid') return { ok: false, failure: 'bad-nonce', status: 401, user };
     if (nonceState === 'stale')
@@ -133,29 +148,32 @@ export class DigestAuthenticator {
 
     // Unknown users are checked against a dummy hash so they cost the same time as real ones.
     const stored = this.#users.ha1(user, algorithm);
-    const ha1 = stored ?? hash(algorithm, `\0unknown:${this.realm}:${nonce}`);
+    const ha1 = stored ?? hash(algorithm, `\0unknown:${realm}:${nonce}`);
+    const ha2 = this.#ha2(algorithm, request.method, uri);
+    const nc = p.get('nc') ?? '';
     const expected =
       qop === undefined
-        ? hash(algorithm, `${ha1}:${nonce}:${hash(algorithm, `${request.method}:${uri}`)}`) // RFC 2069
-        : computeResponse({
-            algorithm,
-            ha1,
-            method: request.method,
-            uri,
-            nonce,
-            nc: p.get('nc') ?? '',
-            cnonce: p.get('cnonce') ?? '',
-            qop: 'auth',
-          });
+        ? hash(algorithm, `${ha1}:${nonce}:${ha2}`) // RFC 2069
+        : hash(algorithm, `${ha1}:${nonce}:${nc}:${p.get('cnonce') ?? ''}:auth:${ha2}`);
     if (!digestsEqual(expected, response) || stored === undefined) {
       return { ok: false, failure: stored ? 'wrong-password' : 'unknown-user', status: 403, user };
     }
     if (qop !== undefined) {
-      const counted = this.#nonces.check(nonce, scope, p.get('nc') ?? '');
+      // The nonce's MAC and age were checked above: only its count is left.
+      const counted = this.#nonces.count(nonce, nc);
       if (counted === 'stale')
         return { ok: false, failure: 'stale', status: 401, user, stale: true };
       if (counted !== 'valid') return { ok: false, failure: 'replay', status: 403, user };
     }
     return { ok: true, user, algorithm };
+  }
+
+  /** HA2 = H(method ":" digest-uri), remembered for the last method and uri per algorithm. */
+  #ha2(algorithm: DigestAlgorithm, method: string, uri: string): string {
+    const last = this.#lastHa2.get(algorithm);
+    if (last !== undefined && last.method === method && last.uri === uri) return last.ha2;
+    const ha2 = hash(algorithm, `${method}:${uri}`);
+    this.#lastHa2.set(algorithm, { method, uri, ha2 });
+    return ha2;
   }
 }

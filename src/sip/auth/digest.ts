@@ -5,7 +5,7 @@
 //   HA1      = H(username ":" realm ":" password)        -- stored per algorithm, never the password
 //   HA2      = H(method ":" digest-uri)
 //   response = H(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" HA2)
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 
 export const DIGEST_ALGORITHMS = ['MD5', 'SHA-256', 'SHA-512-256'] as const;
 export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
@@ -17,8 +17,9 @@ const NODE_HASH: Record<DigestAlgorithm, string> = {
 };
 
 export function hash(algorithm: DigestAlgorithm, text: string): string {
-  // SIP text is UTF-8 (RFC 3261 §7.3.1); usernames with non-ASCII characters hash as UTF-8.
-  return createHash(NODE_HASH[algorithm]).update(text, 'utf8').digest('hex');
+  // SIP text is UTF-8 (RFC 3261 §7.3.1); usernames with non-ASCII characters hash as UTF-8
+  // (crypto.hash encodes a string as UTF-8). One-shot: no Hash object per digest.
+  return oneShotHash(NODE_HASH[algorithm], text, 'hex');
 }
 
 export function computeHa1(
@@ -48,9 +49,20 @@ export function computeResponse(i: DigestResponseInput): string {
 
 /** Constant-time comparison of two hex digests (a timing leak would help a password guesser). */
 export function digestsEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a.toLowerCase(), 'latin1');
-  const y = Buffer.from(b.toLowerCase(), 'latin1');
-  return x.length === y.length && timingSafeEqual(x, y);
+  return constantTimeEqual(a.toLowerCase(), b.toLowerCase());
+}
+
+/**
+ * String equality in a time that depends only on the length: every code unit is compared,
+ * with no early exit and no branch on the contents (what timingSafeEqual does for Buffers,
+ * without making two Buffers per comparison). Lengths are public (digests and MACs have a
+ * fixed one), so a length mismatch may return at once.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** Parses an algorithm token as clients send it (case-insensitive; absent means MD5). */
