@@ -164,6 +164,24 @@ test('a nonce has one spelling: variants in unused bits, padding or case are ref
   }
 });
 
+test('the replay tracker forgets the least recently counted nonce first', (t) => {
+  const nonces = new NonceManager({ key: randomBytes(32), maxTracked: 10 });
+  const kept = nonces.issue('r');
+  t.is(nonces.check(kept, 'r', '00000001'), 'valid');
+  const issued: string[] = [];
+  for (let round = 0; round < 50; round++) {
+    const fresh = nonces.issue('r');
+    issued.push(fresh);
+    t.is(nonces.check(fresh, 'r', '00000001'), 'valid');
+    // Counting `kept` again makes it the newest: it outlives the others.
+    t.is(nonces.check(kept, 'r', (round + 2).toString(16).padStart(8, '0')), 'valid');
+    t.true(nonces.tracked <= 10);
+  }
+  t.is(nonces.check(kept, 'r', '00000001'), 'replay'); // still tracked
+  t.is(nonces.check(issued.at(-1)!, 'r', '00000001'), 'replay'); // recent: still tracked
+  t.is(nonces.check(issued[0]!, 'r', '00000002'), 'stale'); // long forgotten
+});
+
 test('count() tracks the nonce-count of a nonce checkNonce found valid', (t) => {
   const nonces = new NonceManager({ key: randomBytes(32) });
   const nonce = nonces.issue('r');
