@@ -6,7 +6,7 @@ import { LogLimiter } from '../log-limit.ts';
 import type { SipMessage } from '../sip/message/index.ts';
 import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
 import type { BanService } from './bans.ts';
-import { Guard } from './guard/index.ts';
+import { Guard, type GuardEvent, type GuardEventKind } from './guard/index.ts';
 import type { Settings } from './settings.ts';
 
 /** An IP:port ban (maxfailedauthenabledipport): enforced by the guard in userspace only. */
@@ -130,23 +130,104 @@ function userOf(m: SipMessage): string | undefined {
   return m.uri.user?.slice(0, 128);
 }
 
+/** Longest Call-ID the guard keys a session by. */
+const MAX_CALL_ID = 256;
+
+/**
+ * The guard's event for one received message, refilled for every message: the guard keeps
+ * nothing of an event past observe(), so one object serves them all (no allocation per
+ * message). The sample is built only when the guard reads it, which it does when a counting
+ * window opens or a rule trips, not for every message.
+ */
+class MessageEvent implements GuardEvent {
+  readonly kind = 'message';
+  ip = '';
+  port = 0;
+  method: string | undefined = undefined;
+  user: string | undefined = undefined;
+  userAgent: string | undefined = undefined;
+  callId: string | undefined = undefined;
+  #message: SipMessage | undefined = undefined;
+  #sample: string | undefined = undefined;
+
+  fill(m: SipMessage, source: SipSource, userAgent: string | undefined): this {
+    this.ip = source.ip;
+    this.port = source.port;
+    this.method = m.kind === 'request' ? m.method : undefined;
+    this.user = userOf(m) || undefined;
+    this.userAgent = userAgent || undefined;
+    const callId = m.header('call-id');
+    this.callId = callId ? callId.slice(0, MAX_CALL_ID) : undefined;
+    this.#message = m;
+    this.#sample = undefined;
+    return this;
+  }
+
+  /** Lets go of the message once the guard has answered. */
+  done(): void {
+    this.#message = undefined;
+    this.#sample = undefined;
+  }
+
+  get sample(): string | undefined {
+    if (this.#sample === undefined && this.#message !== undefined)
+      this.#sample = sampleOf(this.#message);
+    return this.#sample;
+  }
+}
+
 /** The guard's verdict on one incoming message: only 'pass' is processed. */
 export function admitter(guard: Guard) {
+  const shared = new MessageEvent();
+  let busy = false;
   return (m: SipMessage, source: SipSource, userAgent: string | undefined): boolean => {
-    const user = userOf(m);
-    const callId = m.header('call-id');
-    const decision = guard.observe({
-      kind: 'message',
-      ip: source.ip,
-      port: source.port,
-      ...(m.kind === 'request' ? { method: m.method } : {}),
-      ...(user ? { user } : {}),
-      ...(userAgent ? { userAgent } : {}),
-      ...(callId ? { callId: callId.slice(0, 256) } : {}),
-      sample: sampleOf(m),
-    });
-    return decision.action === 'pass';
+    // A (never expected) re-entrant call gets its own event rather than clobbering ours.
+    const event = busy ? new MessageEvent() : shared;
+    const outer = !busy;
+    busy = true;
+    try {
+      return guard.observe(event.fill(m, source, userAgent)).action === 'pass';
+    } finally {
+      event.done();
+      if (outer) busy = false;
+    }
   };
+}
+
+/** The guard's event for one SecurityReport, refilled per report like MessageEvent. */
+class ReportEvent implements GuardEvent {
+  kind: GuardEventKind = 'wrong';
+  ip = '';
+  port = 0;
+  method: string | undefined = undefined;
+  user: string | undefined = undefined;
+  userId: number | undefined = undefined;
+  userAgent: string | undefined = undefined;
+  sample: string | undefined = undefined;
+  callId: string | undefined = undefined;
+  durationSeconds: number | undefined = undefined;
+
+  fill(event: SecurityReport, userId: number | undefined): this {
+    this.kind = event.kind;
+    this.ip = event.ip;
+    this.port = event.port;
+    this.method = event.method;
+    this.user = event.user || undefined;
+    this.userId = userId;
+    this.userAgent = event.userAgent || undefined;
+    this.sample = event.detail || undefined;
+    this.callId = event.callId ? event.callId.slice(0, MAX_CALL_ID) : undefined;
+    this.durationSeconds = event.durationSeconds;
+    return this;
+  }
+
+  /** Drops the references to the report's strings once the guard has answered. */
+  done(): void {
+    this.user = undefined;
+    this.userAgent = undefined;
+    this.sample = undefined;
+    this.callId = undefined;
+  }
 }
 
 /**
@@ -160,6 +241,8 @@ export function reporter(
 ) {
   // Refusals are logged, but never faster than a disk and an operator can take.
   const lines = new LogLimiter(log, { perSecond: 20, burst: 200 });
+  const shared = new ReportEvent();
+  let busy = false;
   return (event: SecurityReport): SecurityVerdict => {
     if (event.kind === 'auth-fail' || event.kind === 'wrong' || event.kind === 'unauthorized') {
       lines.info(
@@ -169,17 +252,14 @@ export function reporter(
     }
     const isCall = event.kind === 'call-start' || event.kind === 'call-end';
     const userId = isCall && event.user ? userIdOf?.(event.user) : undefined;
-    return guard.observe({
-      kind: event.kind,
-      ip: event.ip,
-      port: event.port,
-      method: event.method,
-      ...(event.user ? { user: event.user } : {}),
-      ...(userId !== undefined ? { userId } : {}),
-      ...(event.userAgent ? { userAgent: event.userAgent } : {}),
-      ...(event.detail ? { sample: event.detail } : {}),
-      ...(event.callId ? { callId: event.callId.slice(0, 256) } : {}),
-      ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}),
-    });
+    const report = busy ? new ReportEvent() : shared;
+    const outer = !busy;
+    busy = true;
+    try {
+      return guard.observe(report.fill(event, userId));
+    } finally {
+      report.done();
+      if (outer) busy = false;
+    }
   };
 }

@@ -1,13 +1,16 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { BanService } from '../../src/control/bans.ts';
-import { createGuard, reporter } from '../../src/control/guard-wiring.ts';
+import { admitter, createGuard, reporter } from '../../src/control/guard-wiring.ts';
 import { Settings } from '../../src/control/settings.ts';
 import { Store } from '../../src/control/store/store.ts';
 import { UserService } from '../../src/control/users.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
+import type { SipMessage } from '../../src/sip/message/index.ts';
+import { parseMessage } from '../../src/sip/message/parser.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { ATTACKER, OTHER, setup } from './guard/setup.ts';
 
 test('maxcallperuserid limits the calls of the account with that id only', (t) => {
   const log = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
@@ -61,4 +64,107 @@ test('the schema migration gives accounts of an older store their ids, in creati
   t.is(again.tables.users.get('zed')!.id, 1);
   t.is(again.tables.users.get('amy')!.id, 2);
   t.is(again.tables.meta.get('nextUserId'), 3);
+});
+
+// ── admitter / reporter: what each message and report becomes for the guard ──────────────
+
+function parsed(text: string): SipMessage {
+  const r = parseMessage(Buffer.from(text.replaceAll('\n', '\r\n'), 'latin1'));
+  if (!r.ok) throw new Error(r.detail);
+  return r.message;
+}
+
+function registerFrom(user: string, callId: string, userAgent?: string): SipMessage {
+  return parsed(
+    `REGISTER sip:example.test SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-${callId}
+From: <sip:${user}@example.test>;tag=1
+To: <sip:${user}@example.test>
+Call-ID: ${callId}
+CSeq: 1 REGISTER
+Max-Forwards: 70
+${userAgent === undefined ? '' : `User-Agent: ${userAgent}\n`}Content-Length: 0
+
+`,
+  );
+}
+
+const udp = (ip: string, port = 5060) => ({ transport: 'udp' as const, ip, port });
+
+test('admitter: the ban evidence carries the message that opened the window and the last one', (t) => {
+  const g = setup(t, { maxsubsmsgcount: 3 });
+  const admit = admitter(g.guard);
+  t.true(admit(registerFrom('alice', 'first-call'), udp(ATTACKER), undefined));
+  t.true(admit(registerFrom('bob', 'second-call'), udp(ATTACKER), undefined));
+  t.false(admit(registerFrom('carol', 'third-call', 'Probe/1'), udp(ATTACKER, 5070), 'Probe/1'));
+  t.is(g.bans.length, 1);
+  const evidence = g.bans[0]!.evidence;
+  t.is(evidence.rule, 'maxsubsmsgcount');
+  t.is(evidence.userAgent, 'Probe/1');
+  t.is(evidence.last.method, 'REGISTER');
+  t.regex(
+    evidence.first?.sample ?? '',
+    /^REGISTER sip:example\.test\nFrom: .*alice.*\nTo: .*\nCall-ID: first-call$/,
+  );
+  t.regex(evidence.last.sample ?? '', /Call-ID: third-call$/);
+});
+
+test('admitter: nothing of one message carries over to the next (User-Agent, Call-ID)', (t) => {
+  const g = setup(t, { blockua: ['friendly-scanner'] });
+  const admit = admitter(g.guard);
+  t.false(admit(registerFrom('a', 'c1', 'friendly-scanner'), udp(ATTACKER), 'friendly-scanner'));
+  // Another address, no User-Agent: the scanner's header must not be seen again.
+  t.true(admit(registerFrom('a', 'c2'), udp(OTHER), undefined));
+  t.is(g.bans.length, 1);
+  t.is(g.guard.stats().sessions, 1, 'the refused message opened no session');
+});
+
+test('admitter: an OPTIONS naming users is a scan sign (method and user reach the guard)', (t) => {
+  const g = setup(t, { blockscanning_treshold: 2 });
+  const admit = admitter(g.guard);
+  const options = (user: string) =>
+    parsed(`OPTIONS sip:${user}@example.test SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-${user}
+From: <sip:probe@example.test>;tag=1
+To: <sip:${user}@example.test>
+Call-ID: scan-${user}
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+  t.true(admit(options('100'), udp(ATTACKER), undefined));
+  t.false(admit(options('101'), udp(ATTACKER), undefined));
+  t.is(g.bans[0]!.evidence.rule, 'blockscanning_treshold');
+  t.is(g.bans[0]!.evidence.user, '101');
+  t.is(g.bans[0]!.evidence.last.method, 'OPTIONS');
+});
+
+test('admitter: Call-IDs are cut to 256 characters for the session table', (t) => {
+  const g = setup(t);
+  const admit = admitter(g.guard);
+  const long = 'x'.repeat(300);
+  admit(registerFrom('a', long), udp(OTHER), undefined);
+  admit(registerFrom('a', `${'x'.repeat(256)}different-tail`), udp(OTHER), undefined);
+  t.is(g.guard.stats().sessions, 1, 'both are the same session once cut');
+});
+
+test('reporter: distinct users of successive reports count for blockscanning_treshold', (t) => {
+  const g = setup(t, { blockscanning_treshold: 3, fastauthsubswrongusermsg: 0 });
+  const report = reporter(g.guard, g.log);
+  const challenge = (user?: string) =>
+    report({
+      kind: 'auth-challenge',
+      ip: ATTACKER,
+      port: 5060,
+      method: 'REGISTER',
+      ...(user ? { user } : {}),
+    });
+  t.is(challenge('u1').action, 'pass');
+  t.is(challenge().action, 'pass', 'no user: not a username tried');
+  t.is(challenge('').action, 'pass', 'an empty user is none');
+  t.is(challenge('u1').action, 'pass', 'the same user again');
+  t.is(challenge('u2').action, 'pass');
+  t.is(challenge('u3').action, 'ban');
+  t.is(g.bans[0]!.evidence.count, 3);
 });
