@@ -32,12 +32,16 @@ export function transportRefusal(
 
 const keyOf = (aor: string, contact: string) => `${aor}\n${contact}`;
 
+/** A binding in memory, with the expiry last written to LMDB for it (see upsert). */
+interface Slot {
+  binding: Binding;
+  persistedExpiry: number | undefined;
+}
+
 export class BindingStore {
   readonly #store: Store;
   readonly #now: () => number;
-  readonly #byAor = new Map<string, Map<string, Binding>>();
-  /** The expiry last written to LMDB per binding key (see upsert). */
-  readonly #persistedExpiry = new Map<string, number>();
+  readonly #byAor = new Map<string, Map<string, Slot>>();
 
   constructor(store: Store, now: () => number = Date.now) {
     this.#store = store;
@@ -51,8 +55,7 @@ export class BindingStore {
     for (const { key, value } of this.#store.tables.registrations.getRange()) {
       if (value.expiresAt <= this.#now()) expired.push(key);
       else {
-        this.#put(value);
-        this.#persistedExpiry.set(key, value.expiresAt);
+        this.#restore(value);
         loaded++;
       }
     }
@@ -62,19 +65,28 @@ export class BindingStore {
 
   /** Unexpired bindings of an AOR, highest q first. */
   lookup(aor: string): Binding[] {
+    const map = this.#byAor.get(aor);
+    if (map === undefined) return [];
     const now = this.#now();
-    const list = [...(this.#byAor.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now);
-    return list.sort((a, b) => b.q - a.q);
+    const list: Binding[] = [];
+    for (const slot of map.values()) if (slot.binding.expiresAt > now) list.push(slot.binding);
+    // Stable: equal q keep the order they were first registered in.
+    return list.length > 1 ? list.sort((a, b) => b.q - a.q) : list;
   }
 
   get(aor: string, contact: string): Binding | undefined {
-    const b = this.#byAor.get(aor)?.get(contact);
+    const b = this.#byAor.get(aor)?.get(contact)?.binding;
     return b && b.expiresAt > this.#now() ? b : undefined;
   }
 
   /** How many more bindings the AOR may have. */
   room(aor: string): number {
-    return MAX_BINDINGS_PER_AOR - this.lookup(aor).length;
+    const map = this.#byAor.get(aor);
+    if (map === undefined) return MAX_BINDINGS_PER_AOR;
+    const now = this.#now();
+    let live = 0;
+    for (const slot of map.values()) if (slot.binding.expiresAt > now) live++;
+    return MAX_BINDINGS_PER_AOR - live;
   }
 
   /**
@@ -85,10 +97,16 @@ export class BindingStore {
    * refresh (due by then) writes it again.
    */
   upsert(binding: Binding): void {
-    const previous = this.#byAor.get(binding.aor)?.get(binding.contact);
-    this.#put(binding);
-    const key = keyOf(binding.aor, binding.contact);
-    const persisted = this.#persistedExpiry.get(key);
+    const map = this.#aorMap(binding.aor);
+    let slot = map.get(binding.contact);
+    const previous = slot?.binding;
+    if (slot === undefined) {
+      slot = { binding, persistedExpiry: undefined };
+      map.set(binding.contact, slot);
+    } else {
+      slot.binding = binding;
+    }
+    const persisted = slot.persistedExpiry;
     const now = this.#now();
     const samePlace =
       previous !== undefined &&
@@ -98,15 +116,14 @@ export class BindingStore {
       previous.q === binding.q;
     if (samePlace && persisted !== undefined && persisted - now >= (binding.expiresAt - now) / 2)
       return;
-    this.#persistedExpiry.set(key, binding.expiresAt);
-    void this.#store.tables.registrations.put(key, binding);
+    slot.persistedExpiry = binding.expiresAt;
+    void this.#store.tables.registrations.put(keyOf(binding.aor, binding.contact), binding);
   }
 
   remove(aor: string, contact: string): void {
     const map = this.#byAor.get(aor);
     map?.delete(contact);
     if (map?.size === 0) this.#byAor.delete(aor);
-    this.#persistedExpiry.delete(keyOf(aor, contact));
     void this.#store.tables.registrations.remove(keyOf(aor, contact));
   }
 
@@ -119,8 +136,8 @@ export class BindingStore {
     const now = this.#now();
     let removed = 0;
     for (const [aor, map] of [...this.#byAor]) {
-      for (const [contact, b] of [...map]) {
-        if (b.expiresAt <= now) {
+      for (const [contact, slot] of [...map]) {
+        if (slot.binding.expiresAt <= now) {
           this.remove(aor, contact);
           removed++;
         }
@@ -135,12 +152,17 @@ export class BindingStore {
     return n;
   }
 
-  #put(binding: Binding): void {
-    let map = this.#byAor.get(binding.aor);
+  /** Puts a binding loaded from LMDB in memory, as persisted with its expiry. */
+  #restore(binding: Binding): void {
+    this.#aorMap(binding.aor).set(binding.contact, { binding, persistedExpiry: binding.expiresAt });
+  }
+
+  #aorMap(aor: string): Map<string, Slot> {
+    let map = this.#byAor.get(aor);
     if (!map) {
       map = new Map();
-      this.#byAor.set(binding.aor, map);
+      this.#byAor.set(aor, map);
     }
-    map.set(binding.contact, binding);
+    return map;
   }
 }

@@ -7,8 +7,14 @@ import type { Settings } from '../../control/settings.ts';
 import type { Dataplane } from '../../dataplane/types.ts';
 import type { Logger } from '../../log.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
-import { createResponse, isSipUri, type SipRequest, type SipResponse } from '../message/index.ts';
-import { type BindingStore, transportRefusal } from './bindings.ts';
+import {
+  type Contact,
+  createResponse,
+  isSipUri,
+  type SipRequest,
+  type SipResponse,
+} from '../message/index.ts';
+import { type Binding, type BindingStore, transportRefusal } from './bindings.ts';
 
 export interface SipSource {
   transport: 'udp' | 'tcp' | 'tls';
@@ -62,9 +68,23 @@ export interface RegistrarDeps {
 /** RFC 3261 §10.2.1.1: with no expires anywhere, a registrar picks; one hour is customary. */
 const DEFAULT_EXPIRES = 3600;
 
+/** Sources remembered as trusted (see #trust); past this the memory starts over. */
+const TRUST_MEMORY = 65_536;
+
 export class Registrar {
   readonly #d: RegistrarDeps;
   readonly #now: () => number;
+  /** Domains served (lower case), for the realm and sipdomains values they were made from. */
+  #served: { realm: string; sipdomains: readonly string[]; names: Set<string> } | undefined;
+  /** The Date header of the second last answered (its text has a one-second resolution). */
+  #dateSecond = Number.NaN;
+  #dateText = '';
+  /**
+   * ip → the second (epoch) its dataplane trust was last set to run out. Under load one
+   * source registers many times a second; asking the dataplane again for the same end
+   * (an nft command or a map update each time) changes nothing.
+   */
+  readonly #trustedUntil = new Map<string, number>();
 
   constructor(deps: RegistrarDeps) {
     this.#d = deps;
@@ -74,15 +94,9 @@ export class Registrar {
   handle(request: SipRequest, source: SipSource): SipResponse {
     const { auth, log } = this.#d;
     const userAgent = request.header('user-agent')?.slice(0, 200);
-    const base = {
-      ip: source.ip,
-      port: source.port,
-      method: 'REGISTER',
-      ...(userAgent ? { userAgent } : {}),
-    };
 
     if (!this.#servesDomain(request)) {
-      this.#d.report({ ...base, kind: 'wrong', detail: 'domain not served' });
+      this.#report(source, userAgent, 'wrong', undefined, 'domain not served');
       return createResponse(request, 403, 'Domain Not Served');
     }
 
@@ -92,12 +106,13 @@ export class Registrar {
       // walking through extensions shows up as many users from one source.
       const user = outcome.user ?? toUserOf(request);
       const challenge = outcome.failure === 'missing' || outcome.failure === 'stale';
-      this.#d.report({
-        ...base,
-        kind: challenge ? 'auth-challenge' : 'auth-fail',
-        detail: outcome.failure,
-        ...(user ? { user } : {}),
-      });
+      this.#report(
+        source,
+        userAgent,
+        challenge ? 'auth-challenge' : 'auth-fail',
+        user,
+        outcome.failure,
+      );
       if (!challenge)
         log.info(
           { ip: source.ip, port: source.port, user, failure: outcome.failure },
@@ -116,31 +131,42 @@ export class Registrar {
         ? to.value.uri.user
         : undefined;
     if (toUser !== outcome.user) {
-      this.#d.report({
-        ...base,
-        kind: 'auth-fail',
-        user: outcome.user,
-        detail: 'To is not the authenticated user',
-      });
+      this.#report(
+        source,
+        userAgent,
+        'auth-fail',
+        outcome.user,
+        'To is not the authenticated user',
+      );
       return createResponse(request, 403, 'Not Your Address-of-Record');
     }
-    const refusal = transportRefusal(
-      Number(this.#d.settings.get('stricttransport')),
-      this.#d.bindings.lookup(outcome.user),
-      source.transport,
-      true,
-    );
+    const level = Number(this.#d.settings.get('stricttransport'));
+    // Below level 2 there is nothing to check: the bindings are not even looked up.
+    const refusal =
+      level < 2
+        ? undefined
+        : transportRefusal(level, this.#d.bindings.lookup(outcome.user), source.transport, true);
     if (refusal) {
-      this.#d.report({
-        ...base,
-        kind: 'auth-fail',
-        user: outcome.user,
-        detail: `stricttransport: ${refusal}`,
-      });
+      this.#report(source, userAgent, 'auth-fail', outcome.user, `stricttransport: ${refusal}`);
       return createResponse(request, 403, refusal);
     }
-    this.#d.report({ ...base, kind: 'auth-ok', user: outcome.user });
+    this.#report(source, userAgent, 'auth-ok', outcome.user, undefined);
     return this.#update(request, outcome.user, source, userAgent);
+  }
+
+  /** One report; `user`, `userAgent` and `detail` only when there is one. */
+  #report(
+    source: SipSource,
+    userAgent: string | undefined,
+    kind: SecurityReport['kind'],
+    user: string | undefined,
+    detail: string | undefined,
+  ): void {
+    const event: SecurityReport = { kind, ip: source.ip, port: source.port, method: 'REGISTER' };
+    if (userAgent) event.userAgent = userAgent;
+    if (user) event.user = user;
+    if (detail) event.detail = detail;
+    this.#d.report(event);
   }
 
   #servesDomain(request: SipRequest): boolean {
@@ -148,11 +174,17 @@ export class Registrar {
     const uri = request.uri;
     if (!isSipUri(uri)) return false;
     if (uri.hostType !== 'domain') return true; // an IP literal: the client dialled this box
-    const served = [
-      this.#d.settings.get<string>('realm'),
-      ...this.#d.settings.get<string[]>('sipdomains'),
-    ];
-    return served.some((d) => d.toLowerCase() === uri.host);
+    return this.#servedDomains().has(uri.host);
+  }
+
+  #servedDomains(): Set<string> {
+    const realm = this.#d.settings.get<string>('realm');
+    const sipdomains = this.#d.settings.get<string[]>('sipdomains');
+    const served = this.#served;
+    if (served?.realm === realm && served.sipdomains === sipdomains) return served.names;
+    const names = new Set([realm, ...sipdomains].map((d) => d.toLowerCase()));
+    this.#served = { realm, sipdomains, names };
+    return names;
   }
 
   #update(
@@ -183,46 +215,43 @@ export class Registrar {
 
     const min = settings.get<number>('minexpires');
     const max = settings.get<number>('maxexpires');
-    const list = contacts.ok && !contacts.value.star ? contacts.value.list : [];
-    const changes: Array<{ contact: string; expires: number; q: number }> = [];
+    const list: readonly Contact[] = contacts.ok && !contacts.value.star ? contacts.value.list : [];
     for (const c of list) {
       const expires = c.expires ?? headerExpires ?? DEFAULT_EXPIRES;
       if (expires > 0 && expires < min) {
         return createResponse(request, 423).addHeader('Min-Expires', String(min));
       }
-      changes.push({
-        contact: c.uri.raw,
-        expires: Math.min(expires, max),
-        q: c.q === undefined ? -1 : Math.round(c.q * 1000),
-      });
     }
     // §10.3 step 7: a binding is only changed by a newer CSeq of the same Call-ID.
-    for (const change of changes) {
-      const existing = bindings.get(aor, change.contact);
+    let added = 0;
+    for (const c of list) {
+      const existing = bindings.get(aor, c.uri.raw);
       if (existing && existing.callId === callId && cseq <= existing.cseq) {
         return createResponse(request, 500, 'Out Of Order');
       }
+      if (!existing && grantedExpires(c, headerExpires, max) > 0) added++;
     }
-    const added = changes.filter((c) => c.expires > 0 && !bindings.get(aor, c.contact)).length;
     if (added > bindings.room(aor)) return createResponse(request, 403, 'Too Many Contacts');
 
-    for (const change of changes) {
-      if (change.expires === 0) {
-        bindings.remove(aor, change.contact);
+    for (const c of list) {
+      const expires = grantedExpires(c, headerExpires, max);
+      if (expires === 0) {
+        bindings.remove(aor, c.uri.raw);
         continue;
       }
-      bindings.upsert({
+      const binding: Binding = {
         aor,
-        contact: change.contact,
-        expiresAt: now + change.expires * 1000,
-        q: change.q,
+        contact: c.uri.raw,
+        expiresAt: now + expires * 1000,
+        q: c.q === undefined ? -1 : Math.round(c.q * 1000),
         callId,
         cseq,
         transport: source.transport,
         ip: source.ip,
         port: source.port,
-        ...(userAgent ? { userAgent } : {}),
-      });
+      };
+      if (userAgent) binding.userAgent = userAgent;
+      bindings.upsert(binding);
     }
     return this.#ok(request, aor, source);
   }
@@ -238,16 +267,36 @@ export class Registrar {
       const q = b.q >= 0 ? `;q=${(b.q / 1000).toString()}` : '';
       response.addHeader('Contact', `<${b.contact}>;expires=${left}${q}`);
     }
-    response.addHeader('Date', new Date(now).toUTCString());
-    if (longest > 0) {
-      this.#d.dataplane
-        .trust(source.ip, longest)
-        .catch((err: Error) =>
-          this.#d.log.warn({ ip: source.ip, err }, 'could not mark a registered source as trusted'),
-        );
-    }
+    response.addHeader('Date', this.#date(now));
+    if (longest > 0) this.#trust(source.ip, longest, now);
     return response;
   }
+
+  #date(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.#dateSecond) {
+      this.#dateText = new Date(now).toUTCString();
+      this.#dateSecond = second;
+    }
+    return this.#dateText;
+  }
+
+  /** Marks a registered source trusted for `ttl` seconds, unless it already is until then. */
+  #trust(ip: string, ttl: number, now: number): void {
+    const until = Math.floor(now / 1000) + ttl;
+    if (this.#trustedUntil.get(ip) === until) return;
+    if (this.#trustedUntil.size >= TRUST_MEMORY) this.#trustedUntil.clear();
+    this.#trustedUntil.set(ip, until);
+    this.#d.dataplane.trust(ip, ttl).catch((err: Error) => {
+      this.#trustedUntil.delete(ip); // not trusted after all: the next REGISTER asks again
+      this.#d.log.warn({ ip, err }, 'could not mark a registered source as trusted');
+    });
+  }
+}
+
+/** The lifetime granted to a contact: its own expires, else the request's, capped at max. */
+function grantedExpires(c: Contact, headerExpires: number | undefined, max: number): number {
+  return Math.min(c.expires ?? headerExpires ?? DEFAULT_EXPIRES, max);
 }
 
 function toUserOf(request: SipRequest): string | undefined {
