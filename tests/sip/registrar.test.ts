@@ -22,7 +22,11 @@ import { tempDir } from '../helpers/tmp.ts';
 /** Records what the registrar asks of the kernel (the kernel itself is tested in tests/dataplane). */
 class RecordingDataplane extends OffDataplane {
   readonly trusted = new Map<string, number>();
+  trustCalls = 0;
+  failTrust = false;
   override async trust(ip: string, ttl: number): Promise<void> {
+    this.trustCalls++;
+    if (this.failTrust) throw new Error('dataplane unavailable');
     this.trusted.set(ip, ttl);
   }
 }
@@ -285,4 +289,30 @@ test('refreshes are written to the store only when the stored expiry is less tha
   clock.advance(250_000);
   t.is(login({ user: 'alice', expires: 600, cseq: 9 }).status, 200);
   t.true((await stored())[0]! > first[0]!, 'with 250 of 600 s left it is written again');
+});
+
+test('the dataplane is asked to trust a source again only when its trust would end elsewhen', async (t) => {
+  const { login, dataplane, clock } = setup(t);
+  t.is(login({ user: 'alice', expires: 600 }).status, 200);
+  t.is(dataplane.trustCalls, 1);
+  t.is(login({ user: 'alice', expires: 600, cseq: 5 }).status, 200);
+  t.is(dataplane.trustCalls, 1, 'same second, same lifetime: the trust already ends then');
+  clock.advance(2_000);
+  t.is(login({ user: 'alice', expires: 600, cseq: 9 }).status, 200);
+  t.is(dataplane.trustCalls, 2, 'two seconds later the refresh extends it');
+  t.is(dataplane.trusted.get('10.0.0.5'), 600);
+  t.is(login({ user: 'alice', expires: 300, cseq: 13 }).status, 200);
+  t.is(dataplane.trustCalls, 3);
+  t.is(dataplane.trusted.get('10.0.0.5'), 300, 'a shorter lifetime shortens it');
+});
+
+test('a source the dataplane failed to trust is asked again on its next REGISTER', async (t) => {
+  const { login, dataplane } = setup(t);
+  dataplane.failTrust = true;
+  t.is(login({ user: 'alice', expires: 600 }).status, 200);
+  await new Promise((resolve) => setImmediate(resolve)); // the failure is seen
+  dataplane.failTrust = false;
+  t.is(login({ user: 'alice', expires: 600, cseq: 5 }).status, 200);
+  t.is(dataplane.trustCalls, 2);
+  t.is(dataplane.trusted.get('10.0.0.5'), 600);
 });
