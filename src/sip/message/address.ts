@@ -159,7 +159,7 @@ export function parseContactList(
       expires = eRaw !== null && /^\d{1,10}$/.test(eRaw) ? Number(eRaw) : 3600;
       if (expires > 0xffffffff) expires = 3600;
     }
-    list.push({ ...a, q, expires });
+    list.push({ displayName: a.displayName, uri: a.uri, params: a.params, tag: a.tag, q, expires });
   }
   return ok({ star: false, list });
 }

@@ -5,7 +5,7 @@
 //   auth-param = auth-param-name EQUAL ( token / quoted-string )
 // One field carries one credentials/challenge: its commas separate parameters, not values.
 import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN } from './chars.ts';
-import { bad, ok, quotedEnd, unquote, type ViewResult } from './value-scan.ts';
+import { bad, lowerSlice, ok, quotedEnd, unquote, type ViewResult } from './value-scan.ts';
 
 export interface AuthField {
   /** As written ("Digest", case-insensitive on comparison). */
@@ -26,7 +26,7 @@ function parseAuthField(s: string): AuthField | string {
   for (;;) {
     const nEnd = scanWhile(s, i, end, TOKEN);
     if (nEnd === i) return 'empty auth parameter';
-    const name = s.slice(i, nEnd).toLowerCase();
+    const name = lowerSlice(s, i, nEnd);
     i = skipWs(s, nEnd, end);
     if (s.charCodeAt(i) !== 0x3d) return `auth parameter ${name} without "="`;
     i = skipWs(s, i + 1, end);

@@ -95,11 +95,15 @@ function headerName(v: ViewName): string {
 
 /** Which mandatory or single-valued header is missing or repeated, if any. */
 function structural(m: SipMessage, mandatory: readonly ViewName[]): string | null {
-  const missing = mandatory.filter((v) => !m.has(VIEWS[v].header)).map(headerName);
-  if (missing.length > 0) return `Missing ${missing.join(', ')}`;
+  let missing: string[] | undefined;
+  for (const v of mandatory) {
+    if (m.countFields(VIEWS[v].header) > 0) continue;
+    if (missing === undefined) missing = [headerName(v)];
+    else missing.push(headerName(v));
+  }
+  if (missing !== undefined) return `Missing ${missing.join(', ')}`;
   for (const key of SINGLE_VALUED) {
-    const vals = m.headerValues(key);
-    if (vals.length > 1) {
+    if (m.countFields(key) > 1) {
       const label = Object.values(VIEWS).find((s) => s.header === key)?.label ?? key;
       return `Multiple ${label} Values`;
     }

@@ -63,14 +63,70 @@ const CANONICAL: Readonly<Record<string, string>> = {
   via: 'Via',
 };
 
+// Names as they are usually written, looked up without lower-casing: every field of every
+// message goes through headerKey, and nearly all of them are spelled one of these ways.
+const OTHER_COMMON = [
+  'alert-info',
+  'authentication-info',
+  'call-info',
+  'content-disposition',
+  'content-language',
+  'error-info',
+  'in-reply-to',
+  'min-expires',
+  'min-se',
+  'mime-version',
+  'organization',
+  'p-asserted-identity',
+  'p-preferred-identity',
+  'path',
+  'priority',
+  'privacy',
+  'rack',
+  'reason',
+  'replaces',
+  'reply-to',
+  'retry-after',
+  'rseq',
+  'server',
+  'subscription-state',
+  'timestamp',
+  'user-agent',
+  'warning',
+];
+
+/** "user-agent" → "User-Agent" */
+function titleCase(key: string): string {
+  return key.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+const KEY_OF_NAME: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>();
+  for (const [letter, key] of Object.entries(COMPACT)) {
+    m.set(letter, key);
+    m.set(letter.toUpperCase(), key);
+  }
+  for (const key of [...Object.keys(CANONICAL), ...OTHER_COMMON]) {
+    for (const spelling of [key, titleCase(key), key.toUpperCase(), CANONICAL[key] ?? key]) {
+      m.set(spelling, key);
+    }
+  }
+  return m;
+})();
+
+const CANONICAL_OF_KEY: ReadonlyMap<string, string> = new Map(Object.entries(CANONICAL));
+
 /** Lower-case long name for any spelling of a header name ("v", "VIA", "Via" → "via"). */
 export function headerKey(name: string): string {
+  const known = KEY_OF_NAME.get(name);
+  if (known !== undefined) return known;
   const lower = name.toLowerCase();
-  if (lower.length === 1) return COMPACT[lower] ?? lower;
+  // Own properties only: "constructor" is a header name, not Object.prototype's.
+  if (lower.length === 1) return Object.hasOwn(COMPACT, lower) ? COMPACT[lower]! : lower;
   return lower;
 }
 
 /** The name written on the wire: canonical for known headers, else as given. */
 export function wireName(key: string, asReceived: string): string {
-  return CANONICAL[key] ?? asReceived;
+  return CANONICAL_OF_KEY.get(key) ?? asReceived;
 }

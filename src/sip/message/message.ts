@@ -1,12 +1,13 @@
 // A parsed (or built) SIP message: start line, header fields in wire order, body.
 // Header values are kept as unfolded latin1 strings exactly as received; typed views
-// (views.ts) are parsed from them on demand and cached until a header is changed.
+// (views.ts) are parsed from them on demand and cached until a field of their header changes.
 import { SipErrors } from '../errors.ts';
+import { TOKEN, workMeter } from './chars.ts';
 import { headerKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import type { Uri } from './uri.ts';
 import type { ViewResult } from './value-scan.ts';
-import { VIEWS, type ViewName, type ViewTypes } from './views.ts';
+import { SLOT_OF_HEADER, VIEW_COUNT, VIEWS, type ViewName, type ViewTypes } from './views.ts';
 
 export interface HeaderField {
   /** Name as received or given ("v", "VIA", "Via"). */
@@ -17,11 +18,21 @@ export interface HeaderField {
   readonly value: string;
 }
 
-const TOKEN_NAME = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+/** Shared by every lookup that finds nothing: views only read their input. */
+const NONE: readonly string[] = Object.freeze([]);
+
+function isTokenName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 255 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
 
 /** A header field, checked for injection (RFC 3261 §7.3: name is a token, no CR/LF). */
 export function makeHeader(name: string, value: string): HeaderField {
-  if (!TOKEN_NAME.test(name) || /[\r\n]/.test(value)) {
+  if (!isTokenName(name) || value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
     throw new SipErrors.TG_SIP_HEADER_INJECTION(JSON.stringify(name));
   }
   return { name, key: headerKey(name), value };
@@ -31,8 +42,11 @@ abstract class SipMessageBase {
   protected fields: HeaderField[];
   body: Buffer;
   readonly limits: ParseLimits;
-  private index: Map<string, string[]> | undefined;
-  private cache: Map<ViewName, ViewResult<unknown>> | undefined;
+  /**
+   * Parsed views by VIEWS[name].slot. A slot is cleared when a field of its header changes,
+   * so every view is parsed at most once per version of its header.
+   */
+  private views: Array<ViewResult<unknown> | undefined> | undefined;
 
   constructor(fields: HeaderField[], body: Buffer, limits: ParseLimits) {
     this.fields = fields;
@@ -45,43 +59,81 @@ abstract class SipMessageBase {
     return this.fields;
   }
 
-  private lookup(): Map<string, string[]> {
-    if (this.index === undefined) {
-      const idx = new Map<string, string[]>();
-      for (const f of this.fields) {
-        const list = idx.get(f.key);
-        if (list === undefined) idx.set(f.key, [f.value]);
-        else list.push(f.value);
-      }
-      this.index = idx;
+  // Lookups scan the fields: a message has a dozen or so, fewer than it costs to index them,
+  // and the parsed views that are asked for repeatedly are cached. Every scan is bounded by
+  // maxHeaderCount and counted in workMeter.
+
+  private first(key: string): string | undefined {
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.key === key) return f.value;
     }
-    return this.index;
+    return undefined;
+  }
+
+  private all(key: string): readonly string[] {
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    let out: string[] | undefined;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.key === key) {
+        if (out === undefined) out = [f.value];
+        else out.push(f.value);
+      }
+    }
+    return out ?? NONE;
+  }
+
+  /** How many fields have this key (stops counting at 2: callers ask "none, one or more"). */
+  countFields(key: string): number {
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    let n = 0;
+    for (let i = 0; i < fields.length && n < 2; i++) if (fields[i]!.key === key) n++;
+    return n;
   }
 
   /** Values of every field with this name (any case, compact or long form), in order. */
   headerValues(name: string): readonly string[] {
-    return this.lookup().get(headerKey(name)) ?? [];
+    const values = this.all(headerKey(name));
+    return values === NONE ? [] : values;
   }
 
   /** Value of the first field with this name. */
   header(name: string): string | undefined {
-    return this.lookup().get(headerKey(name))?.[0];
+    return this.first(headerKey(name));
   }
 
   has(name: string): boolean {
-    return this.lookup().has(headerKey(name));
+    return this.first(headerKey(name)) !== undefined;
   }
 
   /** A typed view, or why it cannot be had. Never throws. */
   tryView<K extends ViewName>(name: K): ViewResult<ViewTypes[K]> {
-    let cached = this.cache?.get(name);
+    const spec = VIEWS[name];
+    this.views ??= new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
+    let cached = this.views[spec.slot];
     if (cached === undefined) {
-      const spec = VIEWS[name];
-      cached = spec.parse(this.headerValues(spec.header), this.limits);
-      this.cache ??= new Map();
-      this.cache.set(name, cached);
+      cached = spec.parse(this.all(spec.header), this.limits);
+      this.views[spec.slot] = cached;
     }
     return cached as ViewResult<ViewTypes[K]>;
+  }
+
+  /**
+   * Takes `source`'s parsed view `name` as this message's own, without parsing again. Only
+   * for a message whose fields of that header are the very fields of `source` (createResponse
+   * copying Via, From, Call-ID and CSeq); views are immutable, so sharing one is safe.
+   */
+  adoptView(source: SipMessageBase, name: ViewName): void {
+    const slot = VIEWS[name].slot;
+    const view = source.views?.[slot];
+    if (view === undefined) return;
+    this.views ??= new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
+    this.views[slot] = view;
   }
 
   /** A typed view; throws TG_SIP_MISSING_HEADER / TG_SIP_MALFORMED_HEADER. */
@@ -116,15 +168,18 @@ abstract class SipMessageBase {
     return this.view('contact');
   }
 
-  private changed(): void {
-    this.index = undefined;
-    this.cache = undefined;
+  /** Fields of `key` changed: forget the view parsed from them. */
+  private changed(key: string): void {
+    if (this.views === undefined) return;
+    const slot = SLOT_OF_HEADER.get(key);
+    if (slot !== undefined) this.views[slot] = undefined;
   }
 
   /** Appends a field. */
   addHeader(name: string, value: string): this {
-    this.fields.push(makeHeader(name, value));
-    this.changed();
+    const f = makeHeader(name, value);
+    this.fields.push(f);
+    this.changed(f.key);
     return this;
   }
 
@@ -133,7 +188,7 @@ abstract class SipMessageBase {
     const f = makeHeader(name, value);
     const at = this.fields.findIndex((h) => h.key === f.key);
     this.fields.splice(at < 0 ? this.fields.length : at, 0, f);
-    this.changed();
+    this.changed(f.key);
     return this;
   }
 
@@ -142,17 +197,26 @@ abstract class SipMessageBase {
     const key = headerKey(name);
     const before = this.fields.length;
     this.fields = this.fields.filter((h) => h.key !== key);
-    this.changed();
+    this.changed(key);
     return before - this.fields.length;
   }
 
   /** Replaces every field with this name by one field (added where the first one was). */
   setHeader(name: string, value: string): this {
     const f = makeHeader(name, value);
-    const at = this.fields.findIndex((h) => h.key === f.key);
-    this.fields = this.fields.filter((h) => h.key !== f.key);
-    this.fields.splice(at < 0 ? this.fields.length : at, 0, f);
-    this.changed();
+    const fields = this.fields;
+    const at = fields.findIndex((h) => h.key === f.key);
+    if (at < 0) fields.push(f);
+    else {
+      fields[at] = f;
+      for (let i = at + 1; i < fields.length; i++) {
+        if (fields[i]!.key === f.key) {
+          this.fields = fields.filter((h, k) => k <= at || h.key !== f.key);
+          break;
+        }
+      }
+    }
+    this.changed(f.key);
     return this;
   }
 
@@ -162,7 +226,7 @@ abstract class SipMessageBase {
     const at = this.fields.findIndex((h) => h.key === key);
     if (at < 0) return false;
     this.fields.splice(at, 1);
-    this.changed();
+    this.changed(key);
     return true;
   }
 }

@@ -61,6 +61,7 @@ export function parseMessage(buf: Buffer, opts: ParseOptions = {}): ParseResult 
 type VersionCheck = 'ok' | 'unsupported' | 'bad';
 
 function checkVersion(v: string): VersionCheck {
+  if (v === 'SIP/2.0') return 'ok';
   // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; the literal is case-insensitive (RFC 5234).
   if (v.length < 7 || v.length > 16 || v.slice(0, 4).toUpperCase() !== 'SIP/') return 'bad';
   const dot = v.indexOf('.', 4);
@@ -87,6 +88,31 @@ function countViaValues(v: string): number {
   workMeter.ops += v.length;
   return n;
 }
+
+/** Why a header line whose name is not followed by HCOLON is refused. */
+function badNameLine(line: string, isRequest: boolean): ParseResult {
+  const colon = line.indexOf(':');
+  if (colon < 0) return reject('bad_header', 'header line without ":"', isRequest);
+  return reject('bad_header', 'header name is not a token', isRequest);
+}
+
+/**
+ * s.slice(i, end).trim() without the intermediate copy. Same whitespace as String#trim
+ * within latin1: HTAB, LF, VT, FF, CR, SP and NBSP.
+ */
+function trimmed(s: string, i: number, end: number): string {
+  while (i < end && isTrimmed(s.charCodeAt(i))) i++;
+  while (end > i && isTrimmed(s.charCodeAt(end - 1))) end--;
+  return s.slice(i, end);
+}
+
+function isTrimmed(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === SP || c === 0xa0;
+}
+
+const NONE: readonly string[] = [];
+/** Shared by every message without a body: a zero-length Buffer has nothing to mutate. */
+const NO_BODY = Buffer.alloc(0);
 
 function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   const len = buf.length;
@@ -194,16 +220,20 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   }
 
   // ---- header fields
+  // One pass over the header block by index: a line is never copied, only its name and its
+  // trimmed value are.
   const fields: HeaderField[] = [];
-  const contentLengths: string[] = [];
+  let contentLengths: string[] | undefined;
   let viaCount = 0;
   let name = '';
   let key = '';
   let value = '';
-  let folded: string[] = [];
+  let folded: string[] | undefined;
   let fieldBytes = 0;
   let pending = false;
   let pos = lineEnd + 2;
+  // The first CR at or after `pos`: the one ending the line, unless a bare CR comes first.
+  let cr = head.indexOf('\r', pos);
 
   while (pos < headLen) {
     let nl = head.indexOf('\n', pos);
@@ -214,22 +244,26 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     } else if (head.charCodeAt(nl - 1) !== CR) {
       return reject('bad_line_ending', 'LF without CR', isRequest);
     } else end = nl - 1;
-    const line = head.slice(pos, end);
-    if (line.indexOf('\r') >= 0) return reject('bad_line_ending', 'CR without LF', isRequest);
-    workMeter.ops += line.length + 1;
+    if (cr >= 0 && cr < end) return reject('bad_line_ending', 'CR without LF', isRequest);
+    const lineLen = end - pos;
+    workMeter.ops += lineLen + 1;
+    const lineStart = pos;
     pos = nl + 1;
-    const c0 = line.charCodeAt(0);
+    if (cr >= 0 && cr < pos) cr = head.indexOf('\r', pos);
+    const c0 = head.charCodeAt(lineStart);
     if (c0 === SP || c0 === HTAB) {
       // Folded continuation: LWS = [*WSP CRLF] 1*WSP, equivalent to one SP (§7.3.1).
       if (!pending) return reject('bad_header', 'continuation line before any header', isRequest);
-      fieldBytes += line.length + 2;
+      fieldBytes += lineLen + 2;
       if (fieldBytes > limits.maxHeaderLineBytes) {
         return reject('line_too_long', `header ${name} too long`, isRequest);
       }
       // Pieces are joined once in finish(): re-trimming a growing value per continuation line
       // would copy it each time (quadratic in the number of folds).
-      const more = line.trim();
-      if (more.length > 0) folded.push(more);
+      const more = trimmed(head, lineStart, end);
+      if (more.length === 0) continue;
+      if (folded === undefined) folded = [more];
+      else folded.push(more);
       continue;
     }
     if (pending) {
@@ -239,27 +273,23 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     if (fields.length >= limits.maxHeaderCount) {
       return reject('too_many_headers', `more than ${limits.maxHeaderCount}`, isRequest);
     }
-    fieldBytes = line.length;
+    fieldBytes = lineLen;
     if (fieldBytes > limits.maxHeaderLineBytes) {
       return reject('line_too_long', 'header field too long', isRequest);
     }
-    const colon = line.indexOf(':');
-    if (colon < 0) return reject('bad_header', 'header line without ":"', isRequest);
-    // HCOLON = *( SP / HTAB ) ":" SWS
-    let nameEnd = colon;
-    while (
-      nameEnd > 0 &&
-      (line.charCodeAt(nameEnd - 1) === SP || line.charCodeAt(nameEnd - 1) === HTAB)
-    ) {
-      nameEnd--;
+    // HCOLON = *( SP / HTAB ) ":" SWS, after a token name.
+    const nameEnd = scanWhile(head, lineStart, end, TOKEN);
+    let colon = nameEnd;
+    while (colon < end && (head.charCodeAt(colon) === SP || head.charCodeAt(colon) === HTAB)) {
+      colon++;
     }
-    if (nameEnd === 0 || scanWhile(line, 0, nameEnd, TOKEN) !== nameEnd) {
-      return reject('bad_header', 'header name is not a token', isRequest);
+    if (nameEnd === lineStart || colon === end || head.charCodeAt(colon) !== 0x3a) {
+      return badNameLine(head.slice(lineStart, end), isRequest);
     }
-    name = line.slice(0, nameEnd);
+    name = head.slice(lineStart, nameEnd);
     key = headerKey(name);
-    value = line.slice(colon + 1).trim();
-    folded = [];
+    value = trimmed(head, colon + 1, end);
+    folded = undefined;
     pending = true;
   }
   if (pending) {
@@ -268,7 +298,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   }
 
   function finish(): ParseResult | null {
-    if (folded.length > 0)
+    if (folded !== undefined)
       value = value.length === 0 ? folded.join(' ') : `${value} ${folded.join(' ')}`;
     fields.push({ name, key, value });
     if (key === 'via') {
@@ -276,7 +306,10 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       if (viaCount > limits.maxViaCount) {
         return reject('too_many_via', `more than ${limits.maxViaCount} Via values`, isRequest);
       }
-    } else if (key === 'content-length') contentLengths.push(value);
+    } else if (key === 'content-length') {
+      if (contentLengths === undefined) contentLengths = [value];
+      else contentLengths.push(value);
+    }
     pending = false;
     return null;
   }
@@ -285,7 +318,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   const bodyStart = headEnd + 4;
   let contentLength: number | undefined;
   let conflicting = false;
-  for (const v of contentLengths) {
+  for (const v of contentLengths ?? NONE) {
     const n = parseDecimal(v, Number.MAX_SAFE_INTEGER);
     if (n === null)
       return reject('bad_content_length', `Content-Length "${v.slice(0, 32)}"`, isRequest);
@@ -310,12 +343,12 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     }
     consumed = bodyStart + contentLength;
     // A stream buffer is usually reused by the transport: the body gets its own memory.
-    body = Buffer.from(buf.subarray(bodyStart, consumed));
+    body = contentLength === 0 ? NO_BODY : Buffer.from(buf.subarray(bodyStart, consumed));
   } else if (contentLength === undefined || conflicting) {
     // §18.3: on datagrams the body is the rest; conflicting values are left for
     // validateRequest to answer with 400 (RFC 4475 §3.3.9).
     consumed = len;
-    body = buf.subarray(bodyStart, len);
+    body = len === bodyStart ? NO_BODY : buf.subarray(bodyStart, len);
   } else {
     if (len - bodyStart < contentLength) {
       return reject(
@@ -325,7 +358,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       );
     }
     consumed = bodyStart + contentLength;
-    body = buf.subarray(bodyStart, consumed);
+    body = contentLength === 0 ? NO_BODY : buf.subarray(bodyStart, consumed);
   }
 
   if (requestUri !== undefined) {

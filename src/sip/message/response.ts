@@ -40,8 +40,6 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
   603: 'Decline',
 };
 
-const COPIED = new Set(['via', 'from', 'call-id', 'cseq']);
-
 /** Shared: a zero-length Buffer has nothing to mutate. */
 const NO_BODY = Buffer.alloc(0);
 
@@ -69,15 +67,37 @@ export function createResponse(
   opts: ResponseOptions = {},
 ): SipResponse {
   const fields: HeaderField[] = [];
+  let toCopied = false;
   for (const h of req.headers) {
-    if (COPIED.has(h.key) || (status === 100 && h.key === 'timestamp')) fields.push(h);
-    else if (h.key === 'to') {
+    const key = h.key;
+    if (
+      key === 'via' ||
+      key === 'from' ||
+      key === 'call-id' ||
+      key === 'cseq' ||
+      (status === 100 && key === 'timestamp')
+    ) {
+      fields.push(h);
+    } else if (key === 'to') {
       const needsTag = status !== 100 && !hasTag(req);
-      fields.push(needsTag ? makeHeader(h.name, `${h.value};tag=${opts.toTag ?? newTag()}`) : h);
+      if (needsTag) fields.push(makeHeader(h.name, `${h.value};tag=${opts.toTag ?? newTag()}`));
+      else {
+        fields.push(h);
+        toCopied = true;
+      }
     }
   }
-  for (const [name, value] of opts.headers ?? []) fields.push(makeHeader(name, value));
-  return new SipResponse(status, reason, fields, NO_BODY, req.limits);
+  const res = new SipResponse(status, reason, fields, NO_BODY, req.limits);
+  // The copied fields are the request's own: so are their parsed views (the transport reads
+  // the response's Via to route it).
+  res.adoptView(req, 'via');
+  res.adoptView(req, 'from');
+  res.adoptView(req, 'callId');
+  res.adoptView(req, 'cseq');
+  if (toCopied) res.adoptView(req, 'to');
+  if (opts.headers !== undefined)
+    for (const [name, value] of opts.headers) res.addHeader(name, value);
+  return res;
 }
 
 function hasTag(req: SipRequest): boolean {

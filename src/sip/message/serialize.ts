@@ -6,29 +6,64 @@
 //   - empty line, body.
 // parseMessage(serialize(m)) yields m again (tests/sip/parser.test.ts round trips).
 import { SipErrors } from '../errors.ts';
+import { TOKEN } from './chars.ts';
 import { wireName } from './header-names.ts';
 import { makeHeader, type SipMessage } from './message.ts';
 
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+/** \s of JavaScript regular expressions (what the Request-URI check always meant). */
+function isSpace(c: number): boolean {
+  if (c <= 0xff) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+  return /\s/.test(String.fromCharCode(c));
+}
+
+/** A Request-URI on the wire: not empty, no whitespace, no <>. */
+function isCleanUri(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3c || c === 0x3e || isSpace(c)) return false;
+  }
+  return true;
+}
+
 function startLine(m: SipMessage): string {
   if (m.kind === 'request') {
-    if (!/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(m.method)) {
+    if (!isToken(m.method)) {
       throw new SipErrors.TG_SIP_BAD_START_LINE(`method ${JSON.stringify(m.method)}`);
     }
-    if (m.uriText.length === 0 || /[\s<>]/.test(m.uriText)) {
+    if (!isCleanUri(m.uriText)) {
       throw new SipErrors.TG_SIP_BAD_START_LINE(`Request-URI ${JSON.stringify(m.uriText)}`);
     }
     return `${m.method} ${m.uriText} SIP/2.0\r\n`;
   }
-  if (!Number.isInteger(m.status) || m.status < 100 || m.status > 699 || /[\r\n]/.test(m.reason)) {
+  const reason = m.reason;
+  if (
+    !Number.isInteger(m.status) ||
+    m.status < 100 ||
+    m.status > 699 ||
+    reason.indexOf('\r') >= 0 ||
+    reason.indexOf('\n') >= 0
+  ) {
     throw new SipErrors.TG_SIP_BAD_START_LINE(`status ${m.status}`);
   }
-  return `SIP/2.0 ${m.status} ${m.reason}\r\n`;
+  return `SIP/2.0 ${m.status} ${reason}\r\n`;
 }
 
 /** The header block (start line through the empty line) as a latin1 string. */
 export function serializeHead(m: SipMessage): string {
   let out = startLine(m);
-  for (const h of m.headers) {
+  const headers = m.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
     if (h.key === 'content-length') continue;
     // Fields are checked when added; re-check so a hand-built field cannot inject lines.
     if (h.value.indexOf('\r') >= 0 || h.value.indexOf('\n') >= 0) makeHeader(h.name, h.value);

@@ -18,6 +18,7 @@ import {
   URIC,
   USER,
 } from './chars.ts';
+import { lowerSlice, NO_PARAMS } from './value-scan.ts';
 
 export type HostType = 'ipv4' | 'ipv6' | 'domain';
 
@@ -99,14 +100,18 @@ export function classifyHost(host: string): HostType | null {
   if (isIPv4(host)) return 'ipv4';
   // hostname = *( domainlabel "." ) toplabel [ "." ]; toplabel starts with ALPHA, so a
   // dotted quad that is not a valid IPv4 address (1.2.3.999) is not a hostname either.
-  const body = host.endsWith('.') ? host.slice(0, -1) : host;
-  const labels = body.split('.');
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63) return null;
-    if (label.startsWith('-') || label.endsWith('-')) return null;
+  const end = host.charCodeAt(host.length - 1) === 0x2e ? host.length - 1 : host.length;
+  let labelStart = 0;
+  let topStart = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i < end && host.charCodeAt(i) !== 0x2e) continue;
+    const length = i - labelStart;
+    if (length === 0 || length > 63) return null;
+    if (host.charCodeAt(labelStart) === 0x2d || host.charCodeAt(i - 1) === 0x2d) return null;
+    topStart = labelStart;
+    labelStart = i + 1;
   }
-  const top = labels[labels.length - 1]!;
-  return ALPHA[top.charCodeAt(0)] === 1 ? 'domain' : null;
+  return ALPHA[host.charCodeAt(topStart)] === 1 ? 'domain' : null;
 }
 
 export function isIPv4(s: string): boolean {
@@ -114,9 +119,15 @@ export function isIPv4(s: string): boolean {
   let i = 0;
   while (parts < 4) {
     const start = i;
-    while (i < s.length && i - start < 4 && DIGIT[s.charCodeAt(i)] === 1) i++;
+    let value = 0;
+    while (i < s.length && i - start < 4) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      value = value * 10 + (c - 0x30);
+      i++;
+    }
     const n = i - start;
-    if (n === 0 || n > 3 || Number(s.slice(start, i)) > 255) return false;
+    if (n === 0 || n > 3 || value > 255) return false;
     parts++;
     if (parts < 4) {
       if (s.charCodeAt(i) !== 0x2e) return false;
@@ -150,7 +161,7 @@ function parseUriParams(
     }
     const name = unescapePercent(s, nameStart, nameEnd);
     if (name === null) return 'bad %-escape in URI parameter';
-    const key = name.toLowerCase();
+    const key = lowerSlice(name, 0, name.length);
     if (out.has(key)) return `duplicate URI parameter ${key}`;
     out.set(key, value);
     i = eq;
@@ -187,7 +198,7 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', p: number): UriResult 
   } else {
     hostEnd = scanWhile(raw, p, end, HOSTCHAR);
   }
-  const host = raw.slice(p, hostEnd).toLowerCase();
+  const host = lowerSlice(raw, p, hostEnd);
   const hostType = classifyHost(host);
   if (hostType === null) return fail(`bad host "${host}"`);
   p = hostEnd;
@@ -199,12 +210,18 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', p: number): UriResult 
     if (port > 65535) return fail('port out of range');
     p = portEnd;
   }
-  const params = new Map<string, string | null>();
-  const afterParams = parseUriParams(raw, p, end, PARAMCHAR, params);
-  if (typeof afterParams === 'string') return fail(afterParams);
-  p = afterParams;
-  const headers = new Map<string, string>();
+  let params = NO_PARAMS;
+  if (p < end && raw.charCodeAt(p) === 0x3b) {
+    const own = new Map<string, string | null>();
+    const afterParams = parseUriParams(raw, p, end, PARAMCHAR, own);
+    if (typeof afterParams === 'string') return fail(afterParams);
+    p = afterParams;
+    params = own;
+  }
+  let headers = NO_PARAMS as ReadonlyMap<string, string>;
   if (p < end && raw.charCodeAt(p) === 0x3f) {
+    const own = new Map<string, string>();
+    headers = own;
     do {
       const nameStart = p + 1;
       const nameEnd = scanWhile(raw, nameStart, end, HNVCHAR);
@@ -213,7 +230,7 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', p: number): UriResult 
       const name = unescapePercent(raw, nameStart, nameEnd);
       const value = unescapePercent(raw, nameEnd + 1, valueEnd);
       if (name === null || value === null) return fail('bad %-escape in URI header');
-      headers.set(name, value);
+      own.set(name, value);
       p = valueEnd;
     } while (p < end && raw.charCodeAt(p) === 0x26);
   }
@@ -254,7 +271,7 @@ export function parseUri(raw: string, maxBytes: number): UriResult {
     return fail('URI must start with a scheme');
   const colon = scanWhile(raw, 1, raw.length, SCHEME);
   if (raw.charCodeAt(colon) !== 0x3a) return fail('URI scheme not followed by ":"');
-  const scheme = raw.slice(0, colon).toLowerCase();
+  const scheme = lowerSlice(raw, 0, colon);
   if (scheme === 'sip' || scheme === 'sips') return parseSipUri(raw, scheme, colon + 1);
   if (scheme === 'tel') return parseTelUri(raw, colon + 1);
   if (!allIn(raw, colon + 1, raw.length, URIC)) return fail(`bad characters in ${scheme} URI`);

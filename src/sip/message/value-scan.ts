@@ -110,8 +110,32 @@ function trim(s: string, i: number, end: number): string {
   return s.slice(i, end);
 }
 
+/**
+ * The one Map of every view without parameters (most URIs and many header values): parsed
+ * views are read-only, and this one also refuses writes at run time.
+ */
+export const NO_PARAMS: ReadonlyMap<string, string | null> = (() => {
+  const m = new Map<string, string | null>();
+  const refuse = () => {
+    throw new TypeError('parsed SIP views are read-only');
+  };
+  for (const method of ['set', 'delete', 'clear']) {
+    Object.defineProperty(m, method, { value: refuse, enumerable: false });
+  }
+  return m;
+})();
+
+/** s.slice(i, end).toLowerCase(), without the second copy when nothing is upper-case. */
+export function lowerSlice(s: string, i: number, end: number): string {
+  for (let k = i; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return s.slice(i, end).toLowerCase();
+  }
+  return s.slice(i, end);
+}
+
 export interface ParamsResult {
-  readonly params: Map<string, string | null>;
+  readonly params: ReadonlyMap<string, string | null>;
   readonly end: number;
 }
 
@@ -122,14 +146,14 @@ export interface ParamsResult {
  * decides whether anything may follow.
  */
 export function parseParams(s: string, i: number, end: number): ParamsResult | string {
-  const params = new Map<string, string | null>();
+  let params: Map<string, string | null> | undefined;
   for (;;) {
     const semi = skipWs(s, i, end);
-    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params, end: i };
+    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params: params ?? NO_PARAMS, end: i };
     const nameStart = skipWs(s, semi + 1, end);
     const nameEnd = scanWhile(s, nameStart, end, TOKEN);
     if (nameEnd === nameStart) return 'empty parameter';
-    const name = s.slice(nameStart, nameEnd).toLowerCase();
+    const name = lowerSlice(s, nameStart, nameEnd);
     let value: string | null = null;
     i = nameEnd;
     const eq = skipWs(s, nameEnd, end);
@@ -147,7 +171,8 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
         i = vEnd;
       }
     }
-    if (params.has(name)) return `duplicate parameter ${name}`;
+    if (params === undefined) params = new Map();
+    else if (params.has(name)) return `duplicate parameter ${name}`;
     params.set(name, value);
   }
 }
@@ -159,6 +184,7 @@ export function atEnd(s: string, i: number, end: number): boolean {
 
 /** Joins all values of a header and splits them into list elements. */
 export function listElements(values: readonly string[]): string[] | string {
+  if (values.length === 1) return splitList(values[0]!);
   const out: string[] = [];
   for (const v of values) {
     const parts = splitList(v);

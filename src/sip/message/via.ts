@@ -7,7 +7,15 @@
 import { isIPv6 } from 'node:net';
 import { DIGIT, HOSTCHAR, scanWhile, skipWs, TOKEN } from './chars.ts';
 import { classifyHost, type HostType, isIPv4 } from './uri.ts';
-import { atEnd, bad, listElements, ok, parseParams, type ViewResult } from './value-scan.ts';
+import {
+  atEnd,
+  bad,
+  listElements,
+  lowerSlice,
+  ok,
+  parseParams,
+  type ViewResult,
+} from './value-scan.ts';
 
 export interface Via {
   /** "SIP" in practice. */
@@ -28,10 +36,36 @@ export interface Via {
 /** RFC 3261 §8.1.1.7: a branch made by an RFC 3261 element starts with this cookie. */
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
+/** s.slice(i, end).toUpperCase(), without the second copy when nothing is lower-case. */
+function upperSlice(s: string, i: number, end: number): string {
+  for (let k = i; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if ((c >= 0x61 && c <= 0x7a) || c >= 0x80) return s.slice(i, end).toUpperCase();
+  }
+  return s.slice(i, end);
+}
+
+/** 1*5DIGIT up to 65535 → the number; -1 otherwise. */
+function portNumber(s: string, i: number, end: number): number {
+  if (end === i || end - i > 5) return -1;
+  let n = 0;
+  for (let k = i; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + (c - 0x30);
+  }
+  return n > 65535 ? -1 : n;
+}
+
 function parseVia(s: string): Via | string {
   const end = s.length;
   let i = skipWs(s, 0, end);
-  const parts: string[] = [];
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport
+  let nameStart = 0;
+  let nameEnd = 0;
+  let versionStart = 0;
+  let versionEnd = 0;
+  let transportStart = 0;
   for (let k = 0; k < 3; k++) {
     if (k > 0) {
       i = skipWs(s, i, end);
@@ -40,9 +74,16 @@ function parseVia(s: string): Via | string {
     }
     const tEnd = scanWhile(s, i, end, TOKEN);
     if (tEnd === i) return 'empty sent-protocol part';
-    parts.push(s.slice(i, tEnd));
+    if (k === 0) {
+      nameStart = i;
+      nameEnd = tEnd;
+    } else if (k === 1) {
+      versionStart = i;
+      versionEnd = tEnd;
+    } else transportStart = i;
     i = tEnd;
   }
+  const transportEnd = i;
   const hostStart = skipWs(s, i, end);
   if (hostStart === i) return 'no whitespace before sent-by';
   let hostEnd: number;
@@ -51,7 +92,7 @@ function parseVia(s: string): Via | string {
     if (close < 0) return 'unterminated IPv6 reference';
     hostEnd = close + 1;
   } else hostEnd = scanWhile(s, hostStart, end, HOSTCHAR);
-  const host = s.slice(hostStart, hostEnd).toLowerCase();
+  const host = lowerSlice(s, hostStart, hostEnd);
   const hostType = classifyHost(host);
   if (hostType === null) return `bad sent-by host "${host}"`;
   i = hostEnd;
@@ -60,10 +101,9 @@ function parseVia(s: string): Via | string {
   if (s.charCodeAt(colon) === 0x3a) {
     const pStart = skipWs(s, colon + 1, end);
     const pEnd = scanWhile(s, pStart, end, DIGIT);
-    if (pEnd === pStart || pEnd - pStart > 5 || Number(s.slice(pStart, pEnd)) > 65535) {
-      return 'bad sent-by port';
-    }
-    port = Number(s.slice(pStart, pEnd));
+    const n = portNumber(s, pStart, pEnd);
+    if (n < 0) return 'bad sent-by port';
+    port = n;
     i = pEnd;
   }
   const pr = parseParams(s, i, end);
@@ -80,13 +120,14 @@ function parseVia(s: string): Via | string {
   let rport: number | true | undefined;
   if (rportRaw === null) rport = true;
   else if (rportRaw !== undefined) {
-    if (!/^\d{1,5}$/.test(rportRaw) || Number(rportRaw) > 65535) return 'bad rport';
-    rport = Number(rportRaw);
+    const n = portNumber(rportRaw, 0, rportRaw.length);
+    if (n < 0) return 'bad rport';
+    rport = n;
   }
   return {
-    protocol: parts[0]!.toUpperCase(),
-    version: parts[1]!,
-    transport: parts[2]!.toUpperCase(),
+    protocol: upperSlice(s, nameStart, nameEnd),
+    version: s.slice(versionStart, versionEnd),
+    transport: upperSlice(s, transportStart, transportEnd),
     host,
     hostType,
     port,

@@ -59,7 +59,12 @@ interface ViewSpec<T> {
   readonly parse: (values: readonly string[], limits: ParseLimits) => ViewResult<T>;
 }
 
-export const VIEWS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
+interface SlottedViewSpec<T> extends ViewSpec<T> {
+  /** Where a message caches this view (message.ts). */
+  readonly slot: number;
+}
+
+const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
   via: { header: 'via', label: 'Via', parse: (v) => parseViaList(v) },
   from: { header: 'from', label: 'From', parse: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
   to: { header: 'to', label: 'To', parse: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
@@ -118,5 +123,17 @@ export const VIEWS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
     parse: (v) => parseAuthFields(v),
   },
 };
+
+/** Every view with its cache slot; no two views read the same header. */
+export const VIEWS = Object.fromEntries(
+  Object.entries(SPECS).map(([name, spec], slot) => [name, Object.freeze({ ...spec, slot })]),
+) as { readonly [K in ViewName]: SlottedViewSpec<ViewTypes[K]> };
+
+export const VIEW_COUNT = Object.keys(VIEWS).length;
+
+/** Header key → the cache slot of the view parsed from it. */
+export const SLOT_OF_HEADER: ReadonlyMap<string, number> = new Map(
+  Object.values(VIEWS).map((v) => [v.header, v.slot]),
+);
 
 export type { AuthField, Contact, ContactList, CSeq, MediaType, NameAddr, Via };
