@@ -24,8 +24,10 @@
 // `capacity` sources are heavier at once; then the kernel's per-source budget still applies.
 //
 // Every operation is O(ways) with no allocation: typed arrays for numbers, one array of key
-// strings (references to strings the caller already made), and an array of a per-window
-// "first" value (the evidence of the first message seen), set only when a window opens.
+// strings (references to strings the caller already made; addPair makes its "a\nb" key only
+// when the pair is new), and an array of a per-window "first" value (the evidence of the
+// first message seen), set only when a window opens. A caller that counts one key in several
+// tables hashes it once (addHashed, deleteHashed).
 import { GuardErrors } from './errors.ts';
 
 export const MIN_CAPACITY = 8;
@@ -41,21 +43,54 @@ export interface CounterOptions {
   ways?: number;
 }
 
-/** 32-bit FNV-1a over UTF-16 code units: no allocation, spreads dotted quads well. */
-export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** The character between the two parts of a pair key ("ip\nuser"). */
+const PAIR_SEPARATOR = 10;
+
+/** FNV-1a step over the UTF-16 code units of `text`, from state `h`. */
+function fnv(h: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, FNV_PRIME);
   }
-  // Final avalanche (murmur3 fmix32) so the low bits used as the bucket index depend on
-  // every character, not mostly on the last ones.
+  return h;
+}
+
+/** Final avalanche (murmur3 fmix32) so the low bits used as the bucket index depend on
+ * every character, not mostly on the last ones. */
+function avalanche(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * 32-bit FNV-1a over UTF-16 code units: no allocation, spreads dotted quads well. A table
+ * whose keys a sender picks freely (Call-IDs) passes a random `seed` so that nobody can
+ * compute colliding keys in advance.
+ */
+export function hashKey(key: string, seed = 0): number {
+  return avalanche(fnv(FNV_OFFSET ^ seed, key));
+}
+
+/** hashKey(`${a}\n${b}`) without making that string. */
+export function hashPair(a: string, b: string): number {
+  const h = Math.imul(fnv(FNV_OFFSET, a) ^ PAIR_SEPARATOR, FNV_PRIME);
+  return avalanche(fnv(h, b));
+}
+
+/** Whether `key` is `${a}\n${b}`, without making that string. */
+function isPair(key: string, a: string, b: string): boolean {
+  return (
+    key.length === a.length + 1 + b.length &&
+    key.charCodeAt(a.length) === PAIR_SEPARATOR &&
+    key.startsWith(a) &&
+    key.endsWith(b)
+  );
 }
 
 export class WindowedCounters<First = never> {
@@ -131,6 +166,16 @@ export class WindowedCounters<First = never> {
     return -1;
   }
 
+  #findPair(a: string, b: string, hash: number): number {
+    const base = (hash & this.#bucketMask) * this.ways;
+    for (let i = base; i < base + this.ways; i++) {
+      if (this.#hashes[i] !== hash) continue;
+      const key = this.#keys[i];
+      if (key !== undefined && isPair(key, a, b)) return i;
+    }
+    return -1;
+  }
+
   #expired(slot: number, now: number): boolean {
     return now - this.#starts[slot]! >= this.#periodMs;
   }
@@ -155,19 +200,37 @@ export class WindowedCounters<First = never> {
    * window.
    */
   add(key: string, now: number, by = 1): number {
-    const hash = hashKey(key);
-    let slot = this.#find(key, hash);
-    if (slot < 0) {
-      slot = this.#victim((hash & this.#bucketMask) * this.ways, now);
-      if (this.#keys[slot] === undefined) this.#size++;
-      this.#keys[slot] = key;
-      this.#hashes[slot] = hash;
-      this.#open(slot, now, by);
-    } else if (this.#expired(slot, now)) {
-      this.#open(slot, now, by);
-    } else {
-      this.#counts[slot]! += by;
-    }
+    return this.addHashed(key, hashKey(key), now, by);
+  }
+
+  /** add() for a caller that already has hashKey(key) (one hash per event for all tables). */
+  addHashed(key: string, hash: number, now: number, by = 1): number {
+    const slot = this.#find(key, hash);
+    return this.#count(slot < 0 ? this.#claim(key, hash, now) : slot, slot < 0, now, by);
+  }
+
+  /**
+   * add() for the key `${a}\n${b}` (an address and a user): the key string is made only
+   * when the pair is new, not for every event.
+   */
+  addPair(a: string, b: string, now: number, by = 1): number {
+    const hash = hashPair(a, b);
+    const slot = this.#findPair(a, b, hash);
+    return this.#count(slot < 0 ? this.#claim(`${a}\n${b}`, hash, now) : slot, slot < 0, now, by);
+  }
+
+  /** A slot for a new key (see #victim). */
+  #claim(key: string, hash: number, now: number): number {
+    const slot = this.#victim((hash & this.#bucketMask) * this.ways, now);
+    if (this.#keys[slot] === undefined) this.#size++;
+    this.#keys[slot] = key;
+    this.#hashes[slot] = hash;
+    return slot;
+  }
+
+  #count(slot: number, fresh: boolean, now: number, by: number): number {
+    if (fresh || this.#expired(slot, now)) this.#open(slot, now, by);
+    else this.#counts[slot]! += by;
     this.#lastSeen[slot] = now;
     this.#last = slot;
     return this.#counts[slot]!;
@@ -227,7 +290,13 @@ export class WindowedCounters<First = never> {
 
   /** Forgets one key (a successful auth resets "subsequent failures"; a lifted ban). */
   delete(key: string): boolean {
-    const slot = this.#find(key, hashKey(key));
+    return this.deleteHashed(key, hashKey(key));
+  }
+
+  /** delete() for a caller that already has hashKey(key). */
+  deleteHashed(key: string, hash: number): boolean {
+    if (this.#size === 0) return false;
+    const slot = this.#find(key, hash);
     if (slot < 0) return false;
     this.#keys[slot] = undefined;
     this.#firsts[slot] = undefined;

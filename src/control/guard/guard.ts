@@ -52,7 +52,7 @@ import {
   isGuardKey,
   readGuardConfig,
 } from './config.ts';
-import { WindowedCounters } from './counters.ts';
+import { hashKey, WindowedCounters } from './counters.ts';
 import { GuardErrors } from './errors.ts';
 import { redactSample, truncateSample } from './redact.ts';
 import { type SessionSignal, SessionTracker } from './sessions.ts';
@@ -175,13 +175,12 @@ const DROP_ALLOWUA: GuardDecision = Object.freeze({ action: 'drop', rule: 'allow
 const DROP_BLOCKUA_TRUSTED: GuardDecision = Object.freeze({ action: 'drop', rule: 'blockua' });
 const DROP_BLOCKUA_DETECTED: GuardDecision = DROP_BLOCKUA_TRUSTED;
 
-/** Default load: event loop utilisation, sampled at most once a second. */
-function eventLoopLoad(): () => number {
+/** Default load: event loop utilisation, sampled at most once a second (of the guard's clock). */
+function eventLoopLoad(): (now: number) => number {
   let previous = performance.eventLoopUtilization();
   let value = 0;
   let at = 0;
-  return () => {
-    const now = Date.now();
+  return (now) => {
     if (now - at >= 1000) {
       const current = performance.eventLoopUtilization();
       value = performance.eventLoopUtilization(current, previous).utilization;
@@ -265,7 +264,8 @@ export class Guard {
   readonly #portBanSink: PortBanSink | undefined;
   readonly #log: Logger | undefined;
   readonly #now: () => number;
-  readonly #load: () => number;
+  /** Given the event's time, so the default sampler needs no clock read of its own. */
+  readonly #load: (now: number) => number;
   readonly #usage: PerIpUsage | undefined;
   readonly #unsubscribe: () => void;
   #cfg: GuardConfig;
@@ -438,8 +438,8 @@ export class Guard {
       return DROP_ALLOWUA;
 
     let decision: GuardDecision = PASS;
-    if (!trusted) decision = this.#addressLevel(event, now);
-    else if (kind === 'auth-ok') this.#authenticated(event, now);
+    if (!trusted) decision = this.#addressLevel(event, now, hashKey(ip));
+    else if (kind === 'auth-ok') this.#authenticated(event, now, hashKey(ip));
     if (decision.action === 'ban') return decision;
 
     if (kind === 'call-start' || kind === 'call-end') {
@@ -455,7 +455,8 @@ export class Guard {
     return decision;
   }
 
-  #addressLevel(event: GuardEvent, now: number): GuardDecision {
+  /** The address's counters; `h` is hashKey(event.ip), shared by every table. */
+  #addressLevel(event: GuardEvent, now: number, h: number): GuardDecision {
     const cfg = this.#cfg;
     const ip = event.ip;
     switch (event.kind) {
@@ -463,35 +464,39 @@ export class Guard {
         const d = this.#count(
           this.#messages,
           ip,
+          h,
           event,
           now,
           'maxsubsmsgcount',
           cfg.maxsubsmsgcount,
         );
         if (d !== PASS) return d;
-        if (event.method === 'OPTIONS' && event.user) return this.#scan(event, now);
+        if (event.method === 'OPTIONS' && event.user) return this.#scan(event, now, h);
         return PASS;
       }
       case 'wrong':
         return this.#count(
           this.#wrong,
           ip,
+          h,
           event,
           now,
           'maxwrongmsgallowed',
           cfg.maxwrongmsgallowed,
         );
       case 'auth-challenge': {
-        let d = this.#authRequests(event, now);
-        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
-        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        let d = this.#authRequests(event, now, h);
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now, h));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now, h));
         return d;
       }
       case 'auth-fail': {
         // IP:port first (the NAT rule), then the whole address.
+        const ipPort = `${ip}:${event.port}`;
         const port = this.#count(
           this.#failedAuthIpPort,
-          `${ip}:${event.port}`,
+          ipPort,
+          hashKey(ipPort),
           event,
           now,
           'maxfailedauthenabledipport',
@@ -499,21 +504,21 @@ export class Guard {
           'ip:port',
         );
         const fi = cfg.maxfailedauthenabledip;
-        let d = this.#count(this.#failedAuthIp, ip, event, now, 'maxfailedauthenabledip', fi);
-        if (d.action !== 'ban') d = this.#merge(d, this.#wrongAuthFrom(event, now));
-        if (d.action !== 'ban') d = this.#merge(d, this.#authRequests(event, now));
-        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
-        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        let d = this.#count(this.#failedAuthIp, ip, h, event, now, 'maxfailedauthenabledip', fi);
+        if (d.action !== 'ban') d = this.#merge(d, this.#wrongAuthFrom(event, now, h));
+        if (d.action !== 'ban') d = this.#merge(d, this.#authRequests(event, now, h));
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now, h));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now, h));
         return d !== PASS ? d : port;
       }
       case 'unauthorized': {
-        let d = this.#wrongAuthFrom(event, now);
-        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now));
-        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now));
+        let d = this.#wrongAuthFrom(event, now, h);
+        if (d.action !== 'ban') d = this.#merge(d, this.#fast(event, now, h));
+        if (d.action !== 'ban') d = this.#merge(d, this.#scan(event, now, h));
         return d;
       }
       case 'auth-ok':
-        this.#authenticated(event, now);
+        this.#authenticated(event, now, h);
         return PASS;
       default:
         return PASS;
@@ -525,26 +530,26 @@ export class Guard {
     return d === PASS ? next : d;
   }
 
-  #authRequests(event: GuardEvent, now: number): GuardDecision {
-    const limit = this.#authRequestLimit();
-    return this.#count(this.#authNoSuccess, event.ip, event, now, 'maxsubsipauthrequest', limit);
+  #authRequests(event: GuardEvent, now: number, h: number): GuardDecision {
+    const limit = this.#authRequestLimit(now);
+    return this.#count(this.#authNoSuccess, event.ip, h, event, now, 'maxsubsipauthrequest', limit);
   }
 
-  #wrongAuthFrom(event: GuardEvent, now: number): GuardDecision {
+  #wrongAuthFrom(event: GuardEvent, now: number, h: number): GuardDecision {
     const limit = this.#cfg.maxwrongauthfromip;
-    return this.#count(this.#wrongAuth, event.ip, event, now, 'maxwrongauthfromip', limit);
+    return this.#count(this.#wrongAuth, event.ip, h, event, now, 'maxwrongauthfromip', limit);
   }
 
-  #authRequestLimit(): number {
+  #authRequestLimit(now: number): number {
     const configured = this.#cfg.maxsubsipauthrequest;
-    return configured === -1 ? derivedAuthRequestLimit(this.#load()) : configured;
+    return configured === -1 ? derivedAuthRequestLimit(this.#load(now)) : configured;
   }
 
-  #authenticated(event: GuardEvent, now: number): void {
+  #authenticated(event: GuardEvent, now: number, h: number): void {
     // A success ends the run of "subsequent auth requests with no positive result" and
     // proves the source holds a credential, which clears its scanning signs.
-    this.#authNoSuccess.delete(event.ip);
-    this.#scanUsers.delete(event.ip);
+    this.#authNoSuccess.deleteHashed(event.ip, h);
+    this.#scanUsers.deleteHashed(event.ip, h);
     if (this.#trust.authenticated(event.ip, event.method, now))
       this.#log?.info(
         { ip: event.ip, port: event.port, user: event.user },
@@ -552,10 +557,14 @@ export class Guard {
       );
   }
 
-  /** Counts one for `key` and trips `rule` when the count reaches `threshold` (0 = off). */
+  /**
+   * Counts one for `key` (hash `h` = hashKey(key)) and trips `rule` when the count reaches
+   * `threshold` (0 = off).
+   */
   #count(
     table: WindowedCounters<string>,
     key: string,
+    h: number,
     event: GuardEvent,
     now: number,
     rule: Rule,
@@ -564,7 +573,7 @@ export class Guard {
     by = 1,
   ): GuardDecision {
     if (threshold <= 0) return PASS;
-    const count = table.add(key, now, by);
+    const count = table.addHashed(key, h, now, by);
     // The window just opened: keep a bounded copy of the message that opened it.
     if (count === by && event.sample !== undefined) table.setFirst(truncateSample(event.sample));
     if (count < threshold || !table.tripOnce()) return PASS;
@@ -580,7 +589,7 @@ export class Guard {
   }
 
   /** fastauthsubswrongusermsg: per address, and ×10 over all addresses. */
-  #fast(event: GuardEvent, now: number): GuardDecision {
+  #fast(event: GuardEvent, now: number, h: number): GuardDecision {
     const x = this.#cfg.fastauthsubswrongusermsg;
     if (x <= 0) return PASS;
     if (now - this.#globalFastStart >= FAST_AUTH_WINDOW_MS) {
@@ -598,16 +607,25 @@ export class Guard {
       );
     }
     const limit = now < this.#pressureUntil ? Math.max(10, Math.ceil(x / 10)) : x;
-    return this.#count(this.#fastAuth, event.ip, event, now, 'fastauthsubswrongusermsg', limit);
+    return this.#count(this.#fastAuth, event.ip, h, event, now, 'fastauthsubswrongusermsg', limit);
   }
 
   /** blockscanning_treshold: distinct usernames tried from one address without a success. */
-  #scan(event: GuardEvent, now: number): GuardDecision {
+  #scan(event: GuardEvent, now: number, h: number): GuardDecision {
     const threshold = this.#cfg.blockscanning_treshold;
     const user = event.user;
     if (threshold <= 0 || user === undefined || user === '') return PASS;
-    if (this.#scanPairs.add(`${event.ip}\n${user}`, now) !== 1) return PASS;
-    return this.#count(this.#scanUsers, event.ip, event, now, 'blockscanning_treshold', threshold);
+    // Keyed "ip\nuser" (addPair makes that string only for a pair it has not seen).
+    if (this.#scanPairs.addPair(event.ip, user, now) !== 1) return PASS;
+    return this.#count(
+      this.#scanUsers,
+      event.ip,
+      h,
+      event,
+      now,
+      'blockscanning_treshold',
+      threshold,
+    );
   }
 
   #callLimits(event: GuardEvent, now: number, trusted: boolean): GuardDecision {

@@ -8,10 +8,19 @@
 // that old is either long finished without a call-end or is a call the timeouts will end).
 //
 // Every REGISTER and every in-dialog message lands here with its Call-ID, most of them new,
-// so a session is a slot in fixed typed arrays (no object per Call-ID), the Call-ID maps to
-// its slot, and the start order is a linked list through the slots. Forgetting the oldest
-// is then O(1); a Map's keys().next() instead walks over every entry deleted from its front
-// since the last rehash, tens of thousands per new Call-ID once the table is full.
+// so a session is a slot in fixed typed arrays (no object per Call-ID), and the start order
+// is a linked list through the slots: forgetting the oldest is O(1) (a Map's keys().next()
+// instead walks over every entry deleted from its front since the last rehash, tens of
+// thousands per new Call-ID once the table is full).
+//
+// Finding a Call-ID's slot: a set-associative index (buckets of WAYS cells, about four cells
+// per session, so a bucket is rarely full) looked up by a hash seeded at random per table, so
+// nobody can aim Call-IDs at one bucket. A session whose bucket is full goes to an overflow
+// Map instead, so which sessions are kept never depends on the index: only the oldest is
+// forgotten. A new Call-ID costs one hash and one bucket scan, where a Map needed a lookup,
+// an insert and the delete of the forgotten one, each a few cache misses in a large table.
+import { getRandomValues } from 'node:crypto';
+import { hashKey } from './counters.ts';
 
 export type SessionVerdict =
   | undefined
@@ -31,10 +40,22 @@ export interface SessionLimits {
 export type SessionSignal = 'message' | 'invalid' | 'auth-fail';
 
 const NONE = -1;
+/** Cells per index bucket. */
+const WAYS = 8;
+/** Index cells per session: a bucket then holds 2 on average, and 8 about once in 1000. */
+const CELLS_PER_SESSION = 4;
 
 export class SessionTracker {
-  /** Call-ID → slot. */
-  readonly #index = new Map<string, number>();
+  readonly #capacity: number;
+  readonly #seed: number;
+  readonly #bucketMask: number;
+  /** Index cells: slot + 1 (0 = empty), and the Call-ID's hash beside it. */
+  readonly #cells: Int32Array;
+  readonly #cellHashes: Uint32Array;
+  /** Sessions whose bucket was full: Call-ID → slot. */
+  readonly #overflow = new Map<string, number>();
+  /** Per slot: its index cell, or NONE when it is in #overflow. */
+  readonly #cellOf: Int32Array;
   readonly #callIds: (string | undefined)[];
   readonly #messages: Float64Array;
   readonly #quick: Float64Array;
@@ -53,8 +74,17 @@ export class SessionTracker {
   /** The count behind the last verdict record() returned (the evidence of a close). */
   #lastCount = 0;
 
-  constructor(capacity = 65_536) {
+  /** `seed`: the index hash's seed, random unless a test needs to fill one bucket. */
+  constructor(capacity = 65_536, seed = getRandomValues(new Uint32Array(1))[0]!) {
     const n = Math.max(1, Math.floor(capacity));
+    this.#capacity = n;
+    this.#seed = seed >>> 0;
+    let buckets = 1;
+    while (buckets * WAYS < n * CELLS_PER_SESSION) buckets *= 2;
+    this.#bucketMask = buckets - 1;
+    this.#cells = new Int32Array(buckets * WAYS);
+    this.#cellHashes = new Uint32Array(buckets * WAYS);
+    this.#cellOf = new Int32Array(n);
     this.#callIds = new Array(n).fill(undefined);
     this.#messages = new Float64Array(n);
     this.#quick = new Float64Array(n);
@@ -70,12 +100,25 @@ export class SessionTracker {
   }
 
   get size(): number {
-    return this.#index.size;
+    return this.#capacity - this.#freeCount;
+  }
+
+  /** The slot of `callId` (hash `hash`), or NONE. */
+  #find(callId: string, hash: number): number {
+    const base = (hash & this.#bucketMask) * WAYS;
+    for (let i = base; i < base + WAYS; i++) {
+      if (this.#cellHashes[i] !== hash) continue;
+      const cell = this.#cells[i]!;
+      if (cell !== 0 && this.#callIds[cell - 1] === callId) return cell - 1;
+    }
+    if (this.#overflow.size === 0) return NONE;
+    return this.#overflow.get(callId) ?? NONE;
   }
 
   #slot(callId: string, now: number): number {
-    const found = this.#index.get(callId);
-    if (found !== undefined) return found;
+    const hash = hashKey(callId, this.#seed);
+    const found = this.#find(callId, hash);
+    if (found !== NONE) return found;
     if (this.#freeCount === 0) this.#release(this.#oldest);
     const slot = this.#free[--this.#freeCount]!;
     this.#callIds[slot] = callId;
@@ -90,8 +133,22 @@ export class SessionTracker {
     if (this.#newest === NONE) this.#oldest = slot;
     else this.#newer[this.#newest] = slot;
     this.#newest = slot;
-    this.#index.set(callId, slot);
+    this.#index(callId, hash, slot);
     return slot;
+  }
+
+  #index(callId: string, hash: number, slot: number): void {
+    const base = (hash & this.#bucketMask) * WAYS;
+    for (let i = base; i < base + WAYS; i++) {
+      if (this.#cells[i] === 0) {
+        this.#cells[i] = slot + 1;
+        this.#cellHashes[i] = hash;
+        this.#cellOf[slot] = i;
+        return;
+      }
+    }
+    this.#cellOf[slot] = NONE;
+    this.#overflow.set(callId, slot);
   }
 
   /** Forgets the session in `slot` and returns the slot to the free stack. */
@@ -102,7 +159,9 @@ export class SessionTracker {
     else this.#newer[older] = newer;
     if (newer === NONE) this.#newest = older;
     else this.#older[newer] = older;
-    this.#index.delete(this.#callIds[slot]!);
+    const cell = this.#cellOf[slot]!;
+    if (cell === NONE) this.#overflow.delete(this.#callIds[slot]!);
+    else this.#cells[cell] = 0;
     this.#callIds[slot] = undefined;
     this.#free[this.#freeCount++] = slot;
   }
@@ -162,8 +221,13 @@ export class SessionTracker {
 
   /** The dialog ended (call-end): forget it. */
   end(callId: string): void {
-    const slot = this.#index.get(callId);
-    if (slot !== undefined) this.#release(slot);
+    const slot = this.#find(callId, hashKey(callId, this.#seed));
+    if (slot !== NONE) this.#release(slot);
+  }
+
+  /** Sessions held in the overflow Map (their index bucket was full). */
+  get overflowed(): number {
+    return this.#overflow.size;
   }
 
   clear(): void {

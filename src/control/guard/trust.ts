@@ -84,16 +84,22 @@ function ipv6ToBigInt(ip: string): bigint | null {
 /** Private, unique-local and link-local ranges (RFC 1918, RFC 3927, RFC 4193, RFC 4291). */
 export function isPrivateIp(ip: string): boolean {
   const n = ipv4ToInt(ip);
-  if (n >= 0) {
-    const a = n >>> 24;
-    const b = (n >>> 16) & 255;
-    return (
-      a === 10 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254)
-    );
-  }
+  return n >= 0 ? isPrivateV4(n) : isPrivateV6(ip);
+}
+
+/** isPrivateIp for an IPv4 address already turned into its integer. */
+function isPrivateV4(n: number): boolean {
+  const a = n >>> 24;
+  const b = (n >>> 16) & 255;
+  return (
+    a === 10 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254)
+  );
+}
+
+function isPrivateV6(ip: string): boolean {
   // IPv6 in canonical (lower-case) form; the first hextet must be 4 digits: fc00::/7 is
   // fc00–fdff, fe80::/10 is fe80–febf ("fc::1" is 0x00fc, not unique-local).
   if (ip.indexOf(':') !== 4 || ip.charCodeAt(0) !== 0x66 /* f */) return false;
@@ -165,17 +171,20 @@ export class TrustPolicy {
     if (isLocalOnly(ip)) return 'local';
     const level = this.#config.allowtrustedip;
     if (level <= 0) return undefined;
-    if (this.#own.has(ip)) return 'own-address';
+    if (this.#own.size > 0 && this.#own.has(ip)) return 'own-address';
     if (level === 1) return undefined;
-    if (level === 2 && !isPrivateIp(ip)) return undefined;
-    if (this.#config.trustlanip && isPrivateIp(ip)) return 'trustlanip';
-    if (this.#matchesStatic(ip)) return 'trustedip';
+    // Parsed once for the private-range and static-rule checks below (-1: not IPv4).
+    const n = ipv4ToInt(ip);
+    const isPrivate = n >= 0 ? isPrivateV4(n) : isPrivateV6(ip);
+    if (level === 2 && !isPrivate) return undefined;
+    if (this.#config.trustlanip && isPrivate) return 'trustlanip';
+    if (this.#matchesStatic(ip, n)) return 'trustedip';
     if (this.#dynamic.size > 0) return this.#dynamicReason(ip, now);
     return undefined;
   }
 
-  #matchesStatic(ip: string): boolean {
-    const n = ipv4ToInt(ip);
+  /** `n` is ipv4ToInt(ip). */
+  #matchesStatic(ip: string, n: number): boolean {
     if (n >= 0) {
       for (const rule of this.#v4) if ((n & rule.mask) >>> 0 === rule.net) return true;
       return false;

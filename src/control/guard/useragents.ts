@@ -31,8 +31,19 @@ export function compileUaList(items: readonly string[]): UaMatcher {
   }
   const re = new RegExp(cleaned.map(escapeRegExp).join('|'), 'i');
   const lowered = cleaned.map((s) => s.toLowerCase());
+  // The last User-Agent tested and its answer: a site's phones, and each of the messages and
+  // reports of one registration, mostly repeat one header, and comparing it is cheaper than
+  // the regex. One entry: bounded, and a source that varies its header only misses.
+  let lastUa: string | undefined;
+  let lastMatch = false;
   return {
-    matches: (ua) => re.test(ua),
+    matches: (ua) => {
+      if (ua !== lastUa) {
+        lastMatch = re.test(ua);
+        lastUa = ua;
+      }
+      return lastMatch;
+    },
     which: (ua) => {
       const found = re.exec(ua);
       if (found === null) return undefined;

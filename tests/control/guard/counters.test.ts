@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { hashKey, WindowedCounters } from '../../../src/control/guard/counters.ts';
+import { hashKey, hashPair, WindowedCounters } from '../../../src/control/guard/counters.ts';
 
 test('counts per key within a window, and a new window starts at 1 after the period', (t) => {
   const c = new WindowedCounters({ periodMs: 1000, capacity: 64 });
@@ -151,4 +151,33 @@ test('hashKey spreads dotted quads over buckets', (t) => {
   const max = Math.max(...buckets);
   const min = Math.min(...buckets);
   t.true(max < 160 && min > 50, `bucket load ${min}..${max} around 100`);
+});
+
+test('pair keys: addPair(a, b) is the key "a\\nb", made without building it for a known pair', (t) => {
+  for (const [a, b] of [
+    ['198.51.100.7', 'alice'],
+    ['2001:db8::1', ''],
+    ['', 'x'],
+    ['10.0.0.1', 'ünïcode-user'],
+  ] as const)
+    t.is(hashPair(a, b), hashKey(`${a}\n${b}`));
+  const c = new WindowedCounters({ periodMs: 1000, capacity: 64 });
+  t.is(c.addPair('198.51.100.7', 'alice', 0), 1);
+  t.is(c.add('198.51.100.7\nalice', 1), 2, 'the same key as the string form');
+  t.is(c.addPair('198.51.100.7', 'alice', 2), 3);
+  // Same total length, separator elsewhere: other keys.
+  t.is(c.addPair('198.51.100.7a', 'lice', 3), 1);
+  t.is(c.addPair('198.51.100.', '7\nalice', 4), 1);
+  t.is(c.size, 3);
+  t.is(c.addPair('198.51.100.7', 'alice', 1000), 1, 'a new window after the period');
+});
+
+test('addHashed and deleteHashed are add and delete with the hash given', (t) => {
+  const c = new WindowedCounters({ periodMs: 1000, capacity: 64 });
+  const h = hashKey('203.0.113.20');
+  t.is(c.addHashed('203.0.113.20', h, 0), 1);
+  t.is(c.add('203.0.113.20', 1), 2);
+  t.true(c.deleteHashed('203.0.113.20', h));
+  t.false(c.deleteHashed('203.0.113.20', h));
+  t.is(c.get('203.0.113.20', 2), 0);
 });
