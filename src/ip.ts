@@ -6,6 +6,8 @@ import { isIP } from 'node:net';
 /** The canonical text of an IPv4 or IPv6 address, or null if it is not one. */
 export function canonicalIp(text: string): string | null {
   if (typeof text !== 'string' || text.length > 64) return null;
+  // Every datagram's source comes through here, and it is nearly always already canonical.
+  if (isCanonicalIpv4(text)) return text;
   const family = isIP(text);
   if (family === 4) return text.split('.').map(Number).join('.');
   if (family !== 6) return null;
@@ -18,6 +20,31 @@ export function canonicalIp(text: string): string | null {
     return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
   }
   return host;
+}
+
+/**
+ * Dotted-quad IPv4 exactly as it is canonically written: four decimal octets 0-255 without
+ * leading zeros. A scan, no allocation; anything else takes the general path above.
+ */
+function isCanonicalIpv4(text: string): boolean {
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  let dots = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return false;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return false; // a leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return false;
+    } else return false;
+  }
+  return dots === 3 && digits > 0;
 }
 
 export interface Cidr {

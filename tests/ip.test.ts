@@ -32,3 +32,25 @@ test('CIDR membership for both families', (t) => {
   t.true(cidrContains(parseCidr('192.0.2.7')!, '192.0.2.7'));
   t.false(cidrContains(parseCidr('192.0.2.7')!, '192.0.2.8'));
 });
+
+test('dotted IPv4 in canonical form comes back as is; other spellings take the general path', (t) => {
+  for (const ip of ['0.0.0.0', '127.0.0.1', '255.255.255.255', '192.0.2.10', '10.0.0.100']) {
+    t.is(canonicalIp(ip), ip);
+  }
+  for (const bad of [
+    '1.2.3',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    '1.2.3.04',
+    '1.2.3.256',
+    '1..3.4',
+    '.1.2.3',
+  ]) {
+    t.is(canonicalIp(bad), null, bad);
+  }
+  for (const bad of ['1.2.3.4.', '1.2.3.1000', '1.2.3.+4', ' 1.2.3.4', '1.2.3.4 ']) {
+    t.is(canonicalIp(bad), null, bad);
+  }
+  t.is(canonicalIp('::ffff:192.0.2.10'), '192.0.2.10');
+  t.is(canonicalIp('::FFFF:c000:20a'), '192.0.2.10');
+});
