@@ -28,6 +28,7 @@ import {
   type SipMessage,
   type SipResponse,
   serialize,
+  type Via,
 } from '../message/index.ts';
 import { bindError } from './bind.ts';
 import { ConnectionTable } from './connection-table.ts';
@@ -48,6 +49,23 @@ import { UdpEndpoint } from './udp.ts';
 import { responseDestination, stampReceived } from './via-rules.ts';
 
 const PONG = Buffer.from('\r\n', 'latin1');
+
+function topViaOf(msg: SipMessage): Via | undefined {
+  const via = msg.tryView('via');
+  return via.ok ? via.value[0] : undefined;
+}
+
+function where(dest: Destination): string {
+  return `${dest.ip}:${dest.port}`;
+}
+
+function sendFailed(dest: Destination, err: Error): Error {
+  return new TransportErrors.TG_TRANSPORT_SEND_FAILED(
+    dest.transport.toUpperCase(),
+    where(dest),
+    err.message,
+  );
+}
 
 interface StreamServer {
   readonly transport: 'tcp' | 'tls';
@@ -125,9 +143,7 @@ export class SipTransports extends EventEmitter<TransportEvents> {
 
   /** Sends a response to a request from `source` per RFC 3261 §18.2.2. */
   respond(response: SipResponse, source: Source): Promise<void> {
-    const via = response.tryView('via');
-    const top = via.ok ? via.value[0] : undefined;
-    return this.send(response, responseDestination(top, source));
+    return this.send(response, responseDestination(topViaOf(response), source));
   }
 
   /**
@@ -135,61 +151,82 @@ export class SipTransports extends EventEmitter<TransportEvents> {
    * it is open, else over an open connection to dest's address, else over a new one.
    */
   async send(msg: SipMessage | Buffer, dest: Destination): Promise<void> {
-    return this.startSend(msg, dest);
+    const ip = this.checkDestination(dest);
+    const data = Buffer.isBuffer(msg) ? msg : serialize(msg);
+    const sending =
+      dest.transport === 'udp'
+        ? this.udpFor(ip, dest).send(data, ip, dest.port)
+        : this.streamFor(dest.transport, ip, dest).write(data);
+    return sending.catch((err: Error) => {
+      throw sendFailed(dest, err);
+    });
   }
 
   /**
    * The transaction layer's hand-off (src/sip/transaction/layer.ts `send`): synchronous, false
-   * when the message cannot even be sent (closed, bad destination, connection limit). A
-   * response goes where §18.2.2 says for a request from `dest`; a request goes to `dest`.
-   * Failures found later (a refused connection) go to `onFailure`.
+   * when the message cannot even be sent (closed, bad destination, connection limit, too
+   * large for a datagram). A response goes where §18.2.2 says for a request from `dest`; a
+   * request goes to `dest`. Failures found later (a refused connection) go to `onFailure`.
+   *
+   * A UDP response goes out without a callback: a UDP send that fails later is not something
+   * a server transaction can act on (the client retransmits, §17.1.2.2), and a callback would
+   * cost a promise and a tick per datagram on the busiest path. A request keeps the callback
+   * when the caller wants to hear of failures: a client transaction ends at once on a
+   * transport error (§17.1.4) instead of timing out.
    */
   dispatch(msg: SipMessage, dest: Destination | Source, onFailure?: (err: Error) => void): boolean {
+    const response = msg.kind === 'response';
+    const to = response ? responseDestination(topViaOf(msg), dest) : dest;
     let sending: Promise<void>;
     try {
-      if (msg.kind === 'response') {
-        const via = msg.tryView('via');
-        sending = this.startSend(msg, responseDestination(via.ok ? via.value[0] : undefined, dest));
-      } else sending = this.startSend(msg, dest);
+      const ip = this.checkDestination(to);
+      if (to.transport === 'udp') {
+        const ep = this.udpFor(ip, to);
+        const data = serialize(msg);
+        if (response || onFailure === undefined) {
+          ep.sendNow(data, ip, to.port);
+          return true;
+        }
+        sending = ep.send(data, ip, to.port);
+      } else sending = this.streamFor(to.transport, ip, to).write(serialize(msg));
     } catch (err) {
-      this.o.log?.debug({ ip: dest.ip, port: dest.port, err }, 'SIP message not sent');
+      this.o.log?.debug({ ip: to.ip, port: to.port, err }, 'SIP message not sent');
       return false;
     }
     sending.catch((err: Error) => {
-      if (onFailure !== undefined) onFailure(err);
-      else this.o.log?.debug({ ip: dest.ip, port: dest.port, err }, 'SIP message not sent');
+      const failure = sendFailed(to, err);
+      if (onFailure !== undefined) onFailure(failure);
+      else this.o.log?.debug({ ip: to.ip, port: to.port, err: failure }, 'SIP message not sent');
     });
     return true;
   }
 
-  /** Throws synchronously for what is known at once; the promise settles when written. */
-  private startSend(msg: SipMessage | Buffer, dest: Destination): Promise<void> {
+  /** What is known at once about a destination; returns its canonical IP. */
+  private checkDestination(dest: Destination): string {
     if (this.closing) throw new TransportErrors.TG_TRANSPORT_CLOSED();
     const ip = canonicalIp(dest.ip);
-    const where = `${dest.ip}:${dest.port}`;
-    if (ip === null) throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where, 'not an IP');
+    if (ip === null) {
+      throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where(dest), 'not an IP');
+    }
     if (!Number.isInteger(dest.port) || dest.port < 1 || dest.port > 65535) {
-      throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where, 'bad port');
+      throw new TransportErrors.TG_TRANSPORT_BAD_DESTINATION(where(dest), 'bad port');
     }
-    const data = Buffer.isBuffer(msg) ? msg : serialize(msg);
-    const failed = (err: Error) => {
-      throw new TransportErrors.TG_TRANSPORT_SEND_FAILED(
-        dest.transport.toUpperCase(),
-        where,
-        err.message,
-      );
-    };
-    if (dest.transport === 'udp') {
-      const ep = this.pickUdp(ip, dest.local);
-      if (ep === undefined) throw new TransportErrors.TG_TRANSPORT_NOT_LISTENING('UDP', where);
-      return ep.send(data, ip, dest.port).catch(failed);
-    }
+    return ip;
+  }
+
+  private udpFor(ip: string, dest: Destination): UdpEndpoint {
+    const ep = this.pickUdp(ip, dest.local);
+    if (ep === undefined) throw new TransportErrors.TG_TRANSPORT_NOT_LISTENING('UDP', where(dest));
+    return ep;
+  }
+
+  private streamFor(transport: TransportName, ip: string, dest: Destination): StreamConnection {
     let conn = dest.connectionId === undefined ? undefined : this.table.get(dest.connectionId);
-    if (conn === undefined || !conn.isOpen || conn.transport !== dest.transport) {
-      conn = this.table.findRemote(dest.transport, ip, dest.port);
+    if (conn === undefined || !conn.isOpen || conn.transport !== transport) {
+      conn = this.table.findRemote(transport, ip, dest.port);
     }
-    if (conn === undefined || !conn.isOpen) conn = this.connect(dest.transport, ip, dest.port);
-    return conn.write(data).catch(failed);
+    if (conn === undefined || !conn.isOpen) conn = this.connect(transport, ip, dest.port);
+    return conn;
   }
 
   /** Stops listening, closes every connection and socket. */
@@ -208,13 +245,17 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   // ---- UDP
 
   private pickUdp(ip: string, local: ListenAddress | undefined): UdpEndpoint | undefined {
+    // Canonical IPv6 text always has a colon, canonical IPv4 text never.
+    const v4 = !ip.includes(':');
     if (local !== undefined) {
-      const exact = this.udp.find(
-        (u) => u.local.ip === local.ip && u.local.port === local.port && u.reaches(ip),
-      );
-      if (exact !== undefined) return exact;
+      for (const u of this.udp) {
+        if (u.local.ip === local.ip && u.local.port === local.port && u.reachesFamily(v4)) {
+          return u;
+        }
+      }
     }
-    return this.udp.find((u) => u.reaches(ip));
+    for (const u of this.udp) if (u.reachesFamily(v4)) return u;
+    return undefined;
   }
 
   private onDatagram(ep: UdpEndpoint, buf: Buffer, address: string, port: number): void {
@@ -232,7 +273,7 @@ export class SipTransports extends EventEmitter<TransportEvents> {
     }
     if (r.reason === 'keepalive') {
       // RFC 5626 §3.5.1 ping (CRLFCRLF) → pong (CRLF). Two octets for four: nothing to amplify.
-      if (buf.length >= 4) ep.send(PONG, source.ip, port).catch(() => {});
+      if (buf.length >= 4) ep.sendNow(PONG, source.ip, port);
       return;
     }
     let responded = false;

@@ -1,9 +1,26 @@
 // One UDP socket bound to one local address. RFC 3261 §18.1.1/§18.2.1: one datagram carries
 // one message; what it means is the caller's business (SipTransports.onDatagram).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv4, isIPv6 } from 'node:net';
+import { lookup } from 'node:dns';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { bindError } from './bind.ts';
 import type { ListenAddress } from './types.ts';
+
+/** The largest UDP payload over IPv4 (65535 - 8 octets UDP header - 20 octets IP header). */
+export const MAX_DATAGRAM = 65_507;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves every destination, even an IP address, and the stock resolver answers on the
+ * next tick: a closure and a tick per datagram. We only ever send to IP addresses (checked by
+ * SipTransports), so those are answered at once; anything else still goes to DNS.
+ */
+function lookupIp(address: string, options: unknown, callback: LookupCallback): void {
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else lookup(address, options as never, callback as never);
+}
 
 export class UdpEndpoint {
   readonly family: 4 | 6;
@@ -21,6 +38,7 @@ export class UdpEndpoint {
       ipv6Only: false,
       // Large enough for a burst of maximum-size datagrams while the event loop is busy.
       recvBufferSize: 4 * 1024 * 1024,
+      lookup: lookupIp as never,
     });
     this.socket.on('message', onDatagram);
   }
@@ -47,14 +65,36 @@ export class UdpEndpoint {
 
   /** Can this socket reach `ip`? */
   reaches(ip: string): boolean {
-    return isIPv4(ip) ? this.family === 4 || this.dualStack : this.family === 6;
+    return this.reachesFamily(isIPv4(ip));
   }
 
+  /** Can this socket reach an IPv4 address (`v4`), or an IPv6 one? */
+  reachesFamily(v4: boolean): boolean {
+    return v4 ? this.family === 4 || this.dualStack : this.family === 6;
+  }
+
+  /** Sends and settles once the datagram is handed to the kernel (or refused by it). */
   send(data: Buffer, ip: string, port: number): Promise<void> {
-    const to = this.family === 6 && isIPv4(ip) ? `::ffff:${ip}` : ip;
+    const to = this.#to(ip);
     return new Promise((resolve, reject) => {
       this.socket.send(data, port, to, (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /**
+   * Sends without waiting to hear how it went: no callback, no promise, no tick. What the
+   * kernel refuses is lost like a datagram lost on the way, which is what UDP senders are
+   * built for (RFC 3261 §17: the retransmission timers). The one refusal known in advance,
+   * a datagram too large for UDP, is thrown here.
+   */
+  sendNow(data: Buffer, ip: string, port: number): void {
+    if (data.length > MAX_DATAGRAM)
+      throw new RangeError(`${data.length} octets do not fit a datagram`);
+    this.socket.send(data, port, this.#to(ip));
+  }
+
+  #to(ip: string): string {
+    return this.family === 6 && isIPv4(ip) ? `::ffff:${ip}` : ip;
   }
 
   close(): Promise<void> {

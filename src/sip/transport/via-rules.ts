@@ -118,11 +118,20 @@ export function responseDestination(topVia: Via | undefined, source: Source): De
   // On a stream the source port is the client's ephemeral one: a new connection goes to the
   // port it listens on (sent-by), whatever rport says.
   const viaRport = source.transport === 'udp' && topVia?.rport !== undefined;
-  return {
-    transport: source.transport,
-    ip: source.ip,
-    port: viaRport ? source.port : sentByPort,
-    ...(source.connectionId === undefined ? {} : { connectionId: source.connectionId }),
-    ...(source.local === undefined ? {} : { local: source.local }),
-  };
+  const port = viaRport ? source.port : sentByPort;
+  // Built without spreads: this runs for every response sent.
+  if (source.connectionId === undefined) {
+    return source.local === undefined
+      ? { transport: source.transport, ip: source.ip, port }
+      : { transport: source.transport, ip: source.ip, port, local: source.local };
+  }
+  return source.local === undefined
+    ? { transport: source.transport, ip: source.ip, port, connectionId: source.connectionId }
+    : {
+        transport: source.transport,
+        ip: source.ip,
+        port,
+        connectionId: source.connectionId,
+        local: source.local,
+      };
 }
