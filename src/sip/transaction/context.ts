@@ -2,8 +2,17 @@
 // transport, a way to send, and a way to leave the table. Transactions never see each other.
 import type { SipMessage } from '../message/index.ts';
 import type { Clock } from './clock.ts';
+import type { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { TimerValues } from './timers.ts';
+
+/** The shared queues of a non-INVITE server transaction's fixed-length timers. */
+export interface NonInviteQueues {
+  /** Timer F: how long the TU may leave the request unanswered. */
+  readonly F: DeadlineQueue;
+  /** Timer J; undefined where it is 0 (reliable transports: Completed ends at once). */
+  readonly J: DeadlineQueue | undefined;
+}
 
 export interface TransactionContext {
   readonly clock: Clock;
@@ -13,6 +22,7 @@ export interface TransactionContext {
    */
   send(message: SipMessage, dest: Endpoint, onFailure: (err: Error) => void): boolean;
   /** Called once, when the transaction enters Terminated: it must leave the table now. */
-  terminated(tx: { readonly keys: readonly string[] }): void;
+  terminated(tx: object): void;
   timersFor(reliable: boolean): TimerValues;
+  nonInviteQueues(reliable: boolean): NonInviteQueues;
 }

@@ -34,11 +34,12 @@ function viaIdentity(v: Via): string {
   return `${v.protocol}/${v.version}/${v.transport} ${v.host}:${v.port ?? ''};${params}`;
 }
 
-export interface ServerKeys {
-  /** The key the request is matched by (for ACK: the key of the INVITE it may belong to). */
-  readonly key: string;
-  /** True when the peer is RFC 2543 style (no usable magic-cookie branch). */
-  readonly rfc2543: boolean;
+/** Every RFC 2543 key starts with this; an RFC 3261 key with '3261'. */
+const RFC2543 = '2543';
+
+/** True for a key made by the RFC 2543 rules (the peer had no usable magic-cookie branch). */
+export function isRfc2543Key(key: string): boolean {
+  return key.startsWith(RFC2543);
 }
 
 interface Rfc2543Fields {
@@ -67,7 +68,7 @@ function rfc2543Fields(req: SipRequest, via: Via): Rfc2543Fields | undefined {
 }
 
 function rfc2543Key(f: Rfc2543Fields, method: string): string {
-  return ['2543', f.uri, f.toTag, f.fromTag, f.callId, f.seq, method, f.via].join(SEP);
+  return [RFC2543, f.uri, f.toTag, f.fromTag, f.callId, f.seq, method, f.via].join(SEP);
 }
 
 /**
@@ -75,31 +76,31 @@ function rfc2543Key(f: Rfc2543Fields, method: string): string {
  * ACK's To tag is checked against the response sent, see ServerTransaction.acceptsAck).
  */
 function rfc2543AckKey(f: Rfc2543Fields): string {
-  return ['2543-ack', f.uri, f.fromTag, f.callId, f.seq, f.via].join(SEP);
+  return [`${RFC2543}-ack`, f.uri, f.fromTag, f.callId, f.seq, f.via].join(SEP);
 }
 
 /**
- * The server transaction key of a request; `asMethod` overrides the method, which is how a
- * CANCEL finds its INVITE (§9.2: same rules as §17.2.3 except the method). Undefined when the
- * request lacks a usable top Via, CSeq, From, To or Call-ID (it cannot be matched at all).
+ * The server transaction key of a request (for an ACK: the key of the INVITE it may belong
+ * to); `asMethod` overrides the method, which is how a CANCEL finds its INVITE (§9.2: same
+ * rules as §17.2.3 except the method). Undefined when the request lacks a usable top Via,
+ * CSeq, From, To or Call-ID (it cannot be matched at all). See isRfc2543Key for which rules
+ * made it.
  */
-export function serverKey(req: SipRequest, asMethod?: string): ServerKeys | undefined {
+export function serverKey(req: SipRequest, asMethod?: string): string | undefined {
   const via = topVia(req);
   if (via === undefined) return undefined;
   const method = asMethod ?? (req.method === 'ACK' ? 'INVITE' : req.method);
-  if (hasRfc3261Branch(via.branch)) {
+  const branch = via.branch;
+  if (branch !== undefined && hasRfc3261Branch(branch)) {
     if (!req.tryView('cseq').ok) return undefined;
-    return {
-      key: ['3261', via.branch, `${via.host}:${via.port ?? ''}`, method].join(SEP),
-      rfc2543: false,
-    };
+    // One string built in one go: this runs for every request received.
+    const port = via.port === undefined ? '' : via.port;
+    return `3261${SEP}${branch}${SEP}${via.host}:${port}${SEP}${method}`;
   }
   const f = rfc2543Fields(req, via);
   if (f === undefined) return undefined;
-  if (req.method === 'ACK' && asMethod === undefined) {
-    return { key: rfc2543AckKey(f), rfc2543: true };
-  }
-  return { key: rfc2543Key(f, method), rfc2543: true };
+  if (req.method === 'ACK' && asMethod === undefined) return rfc2543AckKey(f);
+  return rfc2543Key(f, method);
 }
 
 /** For an RFC 2543 INVITE: the second key its ACK will be looked up by. */

@@ -23,16 +23,21 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag } from '../message/index.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { TransactionContext } from './context.ts';
+import type { NonInviteQueues, TransactionContext } from './context.ts';
+import { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
-import { clientKeyOfRequest, clientKeyOfResponse, serverAckAlias, serverKey } from './keys.ts';
+import {
+  clientKeyOfRequest,
+  clientKeyOfResponse,
+  isRfc2543Key,
+  serverAckAlias,
+  serverKey,
+} from './keys.ts';
 import { type ServerEndReason, type ServerHooks, ServerTransaction } from './server.ts';
 import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
 
 export const DEFAULT_MAX_TRANSACTIONS = 100_000;
-/** How many of the oldest server transactions a full table looks at for one to reclaim. */
-const RECLAIM_SCAN = 64;
 
 export interface TransactionLayerOptions {
   /**
@@ -89,13 +94,18 @@ export class TransactionLayer {
   readonly #servers = new Map<string, ServerTransaction>();
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #ctx: TransactionContext;
+  readonly #reliableQueues: NonInviteQueues;
+  readonly #unreliableQueues: NonInviteQueues;
   /** Shared by every server transaction (a closure per transaction would pin its request). */
   readonly #serverHooks: ServerHooks = {
-    ack: (ack, from, tx) => {
-      this.#stats.acksToTu++;
-      this.#callTu(() => this.#opts.onAck?.(ack, from, tx));
+    ack: (ack, from, tx) => this.#ackToTu(ack, from, tx),
+    end: (tx, reason) => {
+      try {
+        this.#opts.onServerEnd?.(tx, reason);
+      } catch (err) {
+        this.#tuError(err);
+      }
     },
-    end: (tx, reason) => this.#callTu(() => this.#opts.onServerEnd?.(tx, reason)),
   };
   #serverCount = 0;
   readonly #stats = {
@@ -122,11 +132,21 @@ export class TransactionLayer {
     } catch (err) {
       throw new TransactionErrors.TG_SIPTX_BAD_OPTION('timers', (err as Error).message);
     }
+    this.#reliableQueues = this.#queuesFor(this.#reliableTimers);
+    this.#unreliableQueues = this.#queuesFor(this.#unreliableTimers);
     this.#ctx = {
       clock: this.#clock,
       send: (m, d, onFailure) => this.#send(m, d, onFailure),
       terminated: (tx) => this.#remove(tx),
       timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
+      nonInviteQueues: (reliable) => (reliable ? this.#reliableQueues : this.#unreliableQueues),
+    };
+  }
+
+  #queuesFor(t: TimerValues): NonInviteQueues {
+    return {
+      F: new DeadlineQueue(this.#clock, t.F),
+      J: t.J === 0 ? undefined : new DeadlineQueue(this.#clock, t.J),
     };
   }
 
@@ -178,20 +198,20 @@ export class TransactionLayer {
    * the method), or undefined — then the TU answers the CANCEL 481.
    */
   findInviteFor(cancel: SipRequest): ServerTransaction | undefined {
-    const k = serverKey(cancel, 'INVITE');
-    const tx = k === undefined ? undefined : this.#servers.get(k.key);
+    const key = serverKey(cancel, 'INVITE');
+    const tx = key === undefined ? undefined : this.#servers.get(key);
     return tx?.isInvite ? tx : undefined;
   }
 
   #receiveRequest(req: SipRequest, source: Endpoint): void {
-    const k = serverKey(req);
-    if (k === undefined) {
+    const key = serverKey(req);
+    if (key === undefined) {
       this.#stats.unmatchable++;
       return;
     }
-    const tx = this.#servers.get(k.key);
+    const tx = this.#servers.get(key);
     const isAck = req.method === 'ACK';
-    if (tx !== undefined && (!isAck || !k.rfc2543 || tx.acceptsAck(req))) {
+    if (tx !== undefined && (!isAck || !isRfc2543Key(key) || tx.acceptsAck(req))) {
       // §17.2.1 / §17.2.2: retransmissions and the non-2xx ACK stay in the transaction; an ACK
       // in Accepted goes on to the TU (RFC 6026 §7.1).
       this.#stats.matched++;
@@ -199,8 +219,7 @@ export class TransactionLayer {
       return;
     }
     if (isAck) {
-      this.#stats.acksToTu++;
-      this.#callTu(() => this.#opts.onAck?.(req, source, undefined));
+      this.#ackToTu(req, source, undefined);
       return;
     }
     if (this.size >= this.#max && !this.#reclaimOne()) {
@@ -208,37 +227,33 @@ export class TransactionLayer {
       this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
       return;
     }
-    const keys = [k.key];
-    if (k.rfc2543 && req.method === 'INVITE') {
-      const alias = serverAckAlias(req);
-      if (alias !== undefined) keys.push(alias);
-    }
-    const created = new ServerTransaction(req, source, keys, this.#ctx, this.#serverHooks);
-    for (const key of keys) this.#servers.set(key, created);
+    const ackKey = req.method === 'INVITE' && isRfc2543Key(key) ? serverAckAlias(req) : undefined;
+    const created = new ServerTransaction(req, source, key, ackKey, this.#ctx, this.#serverHooks);
+    this.#servers.set(key, created);
+    if (ackKey !== undefined) this.#servers.set(ackKey, created);
     this.#serverCount++;
-    if (
-      !this.#callTu(() => this.#opts.onRequest(created, req)) &&
-      created.lastResponse === undefined
-    ) {
-      created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
+    try {
+      this.#opts.onRequest(created, req);
+    } catch (err) {
+      this.#tuError(err);
+      if (created.lastResponse === undefined) {
+        created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
+      }
     }
   }
 
   /**
    * Frees one slot by ending the oldest Completed non-INVITE transaction (Timer J keeps those
-   * 32 s on UDP only to answer retransmissions). Looks at the oldest RECLAIM_SCAN entries
-   * only, so a full table of live transactions costs a bounded scan, then a 503.
+   * 32 s on UDP only to answer retransmissions). They wait in Timer J's queue in the order
+   * they completed, so the oldest is its head: no scan. On reliable transports Completed ends
+   * at once, so there is nothing to reclaim there; an INVITE or an unanswered request is
+   * never reclaimed, and with only those the table refuses (503).
    */
   #reclaimOne(): boolean {
-    let scanned = 0;
-    for (const tx of this.#servers.values()) {
-      if (tx.reclaim()) {
-        this.#stats.reclaimed++;
-        return true;
-      }
-      if (++scanned >= RECLAIM_SCAN) break;
-    }
-    return false;
+    const oldest = this.#unreliableQueues.J?.oldest;
+    if (!(oldest instanceof ServerTransaction) || !oldest.reclaim()) return false;
+    this.#stats.reclaimed++;
+    return true;
   }
 
   #receiveResponse(res: SipResponse, source: Endpoint): void {
@@ -253,7 +268,20 @@ export class TransactionLayer {
       return;
     }
     this.#stats.strayResponses++;
-    this.#callTu(() => this.#opts.onStrayResponse?.(res, source));
+    try {
+      this.#opts.onStrayResponse?.(res, source);
+    } catch (err) {
+      this.#tuError(err);
+    }
+  }
+
+  #ackToTu(ack: SipRequest, source: Endpoint, tx: ServerTransaction | undefined): void {
+    this.#stats.acksToTu++;
+    try {
+      this.#opts.onAck?.(ack, source, tx);
+    } catch (err) {
+      this.#tuError(err);
+    }
   }
 
   #send(message: SipMessage, dest: Endpoint, onFailure?: (err: Error) => void): boolean {
@@ -264,24 +292,21 @@ export class TransactionLayer {
     }
   }
 
-  #remove(tx: { readonly keys: readonly string[] }): void {
+  #remove(tx: object): void {
     if (tx instanceof ServerTransaction) {
-      for (const key of tx.keys) if (this.#servers.get(key) === tx) this.#servers.delete(key);
+      if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+      if (tx.ackKey !== undefined && this.#servers.get(tx.ackKey) === tx) {
+        this.#servers.delete(tx.ackKey);
+      }
       this.#serverCount--;
-    } else {
+    } else if (tx instanceof ClientTransaction) {
       for (const key of tx.keys) this.#clients.delete(key);
     }
   }
 
-  /** Runs a TU handler; a throwing TU must not break the layer. Returns false if it threw. */
-  #callTu(fn: () => void): boolean {
-    try {
-      fn();
-      return true;
-    } catch (err) {
-      this.#stats.tuErrors++;
-      this.#opts.onError?.(err);
-      return false;
-    }
+  /** A TU handler threw; a throwing TU must not break the layer. */
+  #tuError(err: unknown): void {
+    this.#stats.tuErrors++;
+    this.#opts.onError?.(err);
   }
 }

@@ -26,7 +26,8 @@
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
 import type { SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag } from '../message/index.ts';
-import type { TransactionContext } from './context.ts';
+import type { NonInviteQueues, TransactionContext } from './context.ts';
+import { type DeadlineOwner, DeadlineSlot } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
 import { TimerSet } from './timer-set.ts';
@@ -52,16 +53,25 @@ export interface ServerHooks {
   end(tx: ServerTransaction, reason: ServerEndReason): void;
 }
 
-export class ServerTransaction {
+// Timers: an INVITE transaction has several, of several lengths, in a TimerSet. A non-INVITE
+// one only ever waits for Timer F, then for Timer J, both of fixed length: it takes a place in
+// the layer's shared queues for those (deadline-queue.ts) instead of a Node timer each.
+export class ServerTransaction implements DeadlineOwner {
   readonly method: string;
   readonly source: Endpoint;
   readonly isInvite: boolean;
-  /** Table keys this transaction is found by (two for an RFC 2543 INVITE: itself and its ACK). */
-  readonly keys: readonly string[];
+  /** The table key this transaction is found by. */
+  readonly key: string;
+  /** RFC 2543 INVITE: the second key, the one its ACK is found by. */
+  readonly ackKey: string | undefined;
   readonly #ctx: TransactionContext;
   readonly #hooks: ServerHooks;
   readonly #t: TimerValues;
-  readonly #timers: TimerSet;
+  /** INVITE only. */
+  readonly #timers: TimerSet | undefined;
+  /** Non-INVITE only: its place in queues.F, then in queues.J. */
+  readonly #deadline: DeadlineSlot | undefined;
+  readonly #queues: NonInviteQueues | undefined;
   #request: SipRequest | undefined;
   #state: ServerState;
   #last: SipResponse | undefined;
@@ -73,31 +83,49 @@ export class ServerTransaction {
   constructor(
     request: SipRequest,
     source: Endpoint,
-    keys: readonly string[],
+    key: string,
+    ackKey: string | undefined,
     ctx: TransactionContext,
     hooks: ServerHooks,
   ) {
     this.#request = request;
     this.method = request.method;
     this.source = source;
-    this.keys = keys;
+    this.key = key;
+    this.ackKey = ackKey;
     this.isInvite = request.method === 'INVITE';
     this.#ctx = ctx;
     this.#hooks = hooks;
-    this.#t = ctx.timersFor(isReliable(source.transport));
-    this.#timers = new TimerSet(ctx.clock);
+    const reliable = isReliable(source.transport);
+    this.#t = ctx.timersFor(reliable);
     if (this.isInvite) {
+      this.#timers = new TimerSet(ctx.clock);
+      this.#deadline = undefined;
+      this.#queues = undefined;
       // §17.2.1: Proceeding at once; a 100 Trying if the TU stays silent for 200 ms.
       this.#state = 'proceeding';
       this.#timers.start('trying', this.#t.trying, () => this.#sendTrying());
       this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
     } else {
+      this.#timers = undefined;
+      this.#deadline = new DeadlineSlot(this);
+      this.#queues = ctx.nonInviteQueues(reliable);
       this.#state = 'trying';
-      this.#timers.start('F', this.#t.F, () => {
-        this.#abandoned = true;
-        this.#terminate('abandoned');
-      });
+      this.#queues.F.add(this.#deadline); // Timer F
     }
+  }
+
+  /**
+   * Timer F or Timer J of a non-INVITE transaction (the queue calls this; nothing else should):
+   * F while the TU has not answered (abandoned), J once Completed (done).
+   */
+  deadlineExpired(): void {
+    if (this.#state === 'completed') {
+      this.#terminate('done');
+      return;
+    }
+    this.#abandoned = true;
+    this.#terminate('abandoned');
   }
 
   get state(): ServerState {
@@ -132,7 +160,7 @@ export class ServerTransaction {
 
   /** Live timers, for tests that check nothing is left behind. */
   get pendingTimers(): number {
-    return this.#timers.size;
+    return (this.#timers?.size ?? 0) + (this.#deadline?.queue === undefined ? 0 : 1);
   }
 
   /**
@@ -155,20 +183,17 @@ export class ServerTransaction {
       default:
         return false;
     }
+    if (this.#timers === undefined) return this.#respondNonInvite(res, provisional);
     this.#timers.stop('trying');
     if (provisional) {
       this.#state = 'proceeding';
-      if (this.isInvite) this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
+      this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
       return this.#send(res, true);
     }
     this.#timers.stop('C');
-    this.#timers.stop('F');
     this.#request = undefined;
     if (!this.#send(res, true)) return false;
-    if (!this.isInvite) {
-      this.#state = 'completed';
-      this.#after('J', this.#t.J, () => this.#terminate('done'));
-    } else if (res.status < 300) {
+    if (res.status < 300) {
       this.#state = 'accepted';
       this.#timers.start('L', this.#t.L, () => this.#terminate('done'));
     } else {
@@ -179,6 +204,23 @@ export class ServerTransaction {
       }
       this.#timers.start('H', this.#t.H, () => this.#terminate('timeout'));
     }
+    return true;
+  }
+
+  /** §17.2.2, Trying or Proceeding: a 1xx goes to Proceeding, a final to Completed. */
+  #respondNonInvite(res: SipResponse, provisional: boolean): boolean {
+    if (provisional) {
+      this.#state = 'proceeding';
+      return this.#send(res, true);
+    }
+    this.#deadline!.cancel(); // Timer F
+    this.#request = undefined;
+    if (!this.#send(res, true)) return false;
+    this.#state = 'completed';
+    // Timer J waits out retransmissions of the request; 0 on reliable transports: now.
+    const j = this.#queues!.J;
+    if (j === undefined) this.#terminate('done');
+    else j.add(this.#deadline!);
     return true;
   }
 
@@ -198,10 +240,13 @@ export class ServerTransaction {
       if (!this.isInvite) return;
       if (this.#state === 'completed') {
         // §17.2.1: Completed → Confirmed; wait out ACK retransmissions for Timer I.
-        this.#timers.stop('G');
-        this.#timers.stop('H');
+        const timers = this.#timers!;
+        timers.stop('G');
+        timers.stop('H');
         this.#state = 'confirmed';
-        this.#after('I', this.#t.I, () => this.#terminate('done'));
+        // Timer I is 0 on reliable transports: Terminated at once.
+        if (this.#t.I === 0) this.#terminate('done');
+        else timers.start('I', this.#t.I, () => this.#terminate('done'));
       } else if (this.#state === 'accepted') {
         this.#hooks.ack(req, source, this);
       }
@@ -231,7 +276,7 @@ export class ServerTransaction {
     if (this.#state !== 'completed' || this.#last === undefined) return;
     if (!this.#send(this.#last, false)) return;
     this.#retransmitInterval = backoff(this.#retransmitInterval, this.#t.T2, true);
-    this.#timers.start('G', this.#retransmitInterval, () => this.#timerG());
+    this.#timers!.start('G', this.#retransmitInterval, () => this.#timerG());
   }
 
   #abandonInvite(): void {
@@ -248,17 +293,12 @@ export class ServerTransaction {
     return false;
   }
 
-  /** Starts a timer that waits out retransmissions; 0 (reliable transports) means now. */
-  #after(name: 'I' | 'J', ms: number, fire: () => void): void {
-    if (ms === 0) fire();
-    else this.#timers.start(name, ms, fire);
-  }
-
   #terminate(reason: ServerEndReason): void {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
     this.#request = undefined;
-    this.#timers.stopAll();
+    this.#timers?.stopAll();
+    this.#deadline?.cancel();
     this.#ctx.terminated(this);
     this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
   }
