@@ -125,13 +125,20 @@ function sampleOf(m: SipMessage): string {
   return `${start}\nFrom: ${m.header('from') ?? ''}\nTo: ${m.header('to') ?? ''}\nCall-ID: ${m.header('call-id') ?? ''}`;
 }
 
-function userOf(m: SipMessage): string | undefined {
-  if (m.kind !== 'request' || !('user' in m.uri)) return undefined;
-  return m.uri.user?.slice(0, 128);
+/** Longest user name and Call-ID the guard is given. */
+const MAX_USER = 128;
+const MAX_CALL_ID = 256;
+
+/** `text` cut to `max` characters; as is when it fits (slice() would allocate a copy). */
+function cut(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) : text;
 }
 
-/** Longest Call-ID the guard keys a session by. */
-const MAX_CALL_ID = 256;
+function userOf(m: SipMessage): string | undefined {
+  if (m.kind !== 'request' || !('user' in m.uri)) return undefined;
+  const user = m.uri.user;
+  return user === undefined ? undefined : cut(user, MAX_USER);
+}
 
 /**
  * The guard's event for one received message, refilled for every message: the guard keeps
@@ -157,7 +164,7 @@ class MessageEvent implements GuardEvent {
     this.user = userOf(m) || undefined;
     this.userAgent = userAgent || undefined;
     const callId = m.header('call-id');
-    this.callId = callId ? callId.slice(0, MAX_CALL_ID) : undefined;
+    this.callId = callId ? cut(callId, MAX_CALL_ID) : undefined;
     this.#message = m;
     this.#sample = undefined;
     return this;
@@ -216,7 +223,7 @@ class ReportEvent implements GuardEvent {
     this.userId = userId;
     this.userAgent = event.userAgent || undefined;
     this.sample = event.detail || undefined;
-    this.callId = event.callId ? event.callId.slice(0, MAX_CALL_ID) : undefined;
+    this.callId = event.callId ? cut(event.callId, MAX_CALL_ID) : undefined;
     this.durationSeconds = event.durationSeconds;
     return this;
   }
