@@ -6,6 +6,7 @@
 // An addr-spec without brackets ends at the first ";" (what follows are header parameters,
 // RFC 4475 cparam01) and may not contain "?" or "," (§20.10; RFC 4475 regbadct).
 import { DQUOTE, HTAB, SP, scanWhile, skipWs, TOKEN } from './chars.ts';
+import { TextCache } from './text-cache.ts';
 import { parseUri, type Uri } from './uri.ts';
 import {
   atEnd,
@@ -105,14 +106,32 @@ function parseAddress(s: string, allowAddrSpec: boolean, maxUri: number): NameAd
   return { displayName, uri: u.uri, params: pr.params, tag: tag ?? undefined };
 }
 
+// From/To and Contact values come back unchanged (text-cache.ts): a REGISTER answered with a
+// 401 is re-sent with the same ones. A kept result is only used under a URI limit that
+// every URI in it meets, which is when parsing it again would give the same result.
+const ADDRESS_CACHE = new TextCache<ViewResult<NameAddr>>(1024, 512);
+const CONTACT_CACHE = new TextCache<ViewResult<ContactList>>(1024, 512);
+
+function urisFit(list: readonly NameAddr[], maxUri: number): boolean {
+  for (const a of list) if (a.uri.raw.length > maxUri) return false;
+  return true;
+}
+
 /** From / To: exactly one address. */
 export function parseSingleAddress(
   values: readonly string[],
   maxUri: number,
 ): ViewResult<NameAddr> {
   if (values.length === 0) return { ok: false, detail: 'missing', missing: true };
-  const a = parseAddress(values[0]!, true, maxUri);
-  return typeof a === 'string' ? bad(a) : ok(a);
+  const text = values[0]!;
+  const hit = ADDRESS_CACHE.get(text);
+  if (hit?.ok && hit.value.uri.raw.length <= maxUri) return hit;
+  const own = ADDRESS_CACHE.own(text);
+  const a = parseAddress(own, true, maxUri);
+  if (typeof a === 'string') return bad(a);
+  const r = ok(a);
+  ADDRESS_CACHE.add(own, r);
+  return r;
 }
 
 /** Route / Record-Route: a list of name-addr. */
@@ -138,6 +157,17 @@ export function parseContactList(
   values: readonly string[],
   maxUri: number,
 ): ViewResult<ContactList> {
+  if (values.length !== 1) return parseContacts(values, maxUri);
+  const text = values[0]!;
+  const hit = CONTACT_CACHE.get(text);
+  if (hit?.ok && (hit.value.star || urisFit(hit.value.list, maxUri))) return hit;
+  const own = CONTACT_CACHE.own(text);
+  const r = parseContacts([own], maxUri);
+  if (r.ok) CONTACT_CACHE.add(own, r);
+  return r;
+}
+
+function parseContacts(values: readonly string[], maxUri: number): ViewResult<ContactList> {
   if (values.length === 1 && values[0]!.trim() === '*') return ok({ star: true });
   const elements = listElements(values);
   if (typeof elements === 'string') return bad(elements);

@@ -126,6 +126,38 @@ export function headerKey(name: string): string {
   return lower;
 }
 
+/** Keys of two or more characters by length: what knownKey compares a name against. */
+const KEYS_BY_LENGTH: readonly (readonly string[])[] = (() => {
+  const out: string[][] = [];
+  for (const key of new Set(KEY_OF_NAME.values())) {
+    if (key.length < 2) continue;
+    const same = out[key.length];
+    if (same === undefined) out[key.length] = [key];
+    else same.push(key);
+  }
+  return out;
+})();
+
+/**
+ * headerKey of the token s[i..end), for the parser: the common names are recognised in
+ * place, case-insensitively, without first cutting and lower-casing (or hashing) the name.
+ * The caller has checked that every char is a token char, for which `| 0x20` lower-cases
+ * letters and changes nothing a key can contain.
+ */
+export function headerKeyAt(s: string, i: number, end: number): string | undefined {
+  const candidates = KEYS_BY_LENGTH[end - i];
+  if (candidates === undefined) return undefined;
+  const first = s.charCodeAt(i) | 0x20;
+  next: for (const key of candidates) {
+    if (key.charCodeAt(0) !== first) continue;
+    for (let k = 1; k < key.length; k++) {
+      if ((s.charCodeAt(i + k) | 0x20) !== key.charCodeAt(k)) continue next;
+    }
+    return key;
+  }
+  return undefined;
+}
+
 /** The name written on the wire: canonical for known headers, else as given. */
 export function wireName(key: string, asReceived: string): string {
   return CANONICAL_OF_KEY.get(key) ?? asReceived;

@@ -8,7 +8,7 @@
 //
 // Never throws: any input yields a ParseResult (tests/sip/fuzz.test.ts).
 import { CR, DIGIT, HTAB, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
-import { headerKey } from './header-names.ts';
+import { headerKey, headerKeyAt } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import { type HeaderField, type SipMessage, SipRequest, SipResponse } from './message.ts';
 import { type ParseRejectReason, REJECT_INFO } from './reasons.ts';
@@ -287,7 +287,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       return badNameLine(head.slice(lineStart, end), isRequest);
     }
     name = head.slice(lineStart, nameEnd);
-    key = headerKey(name);
+    key = headerKeyAt(head, lineStart, nameEnd) ?? headerKey(name);
     value = trimmed(head, colon + 1, end);
     folded = undefined;
     pending = true;

@@ -18,6 +18,7 @@ import {
   URIC,
   USER,
 } from './chars.ts';
+import { TextCache } from './text-cache.ts';
 import { lowerSlice, NO_PARAMS } from './value-scan.ts';
 
 export type HostType = 'ipv4' | 'ipv6' | 'domain';
@@ -265,8 +266,20 @@ function parseTelUri(raw: string, p: number): UriResult {
  * Parses one URI. `raw` must be exactly the URI (no surrounding <> or whitespace).
  * Never throws.
  */
+const URI_CACHE = new TextCache<UriResult>(1024, 256);
+
 export function parseUri(raw: string, maxBytes: number): UriResult {
   if (raw.length > maxBytes) return fail(`URI longer than ${maxBytes} octets`);
+  // Below the limit the result depends on the text alone.
+  const hit = URI_CACHE.get(raw);
+  if (hit !== undefined) return hit;
+  const own = URI_CACHE.own(raw);
+  const r = parseUriText(own);
+  if (r.ok) URI_CACHE.add(own, r);
+  return r;
+}
+
+function parseUriText(raw: string): UriResult {
   if (raw.length === 0 || ALPHA[raw.charCodeAt(0)] !== 1)
     return fail('URI must start with a scheme');
   const colon = scanWhile(raw, 1, raw.length, SCHEME);
