@@ -26,58 +26,99 @@ export function defaultPort(transport: TransportName): number {
 }
 
 function unbracket(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return host.charCodeAt(0) === 0x5b && host.charCodeAt(host.length - 1) === 0x5d
+    ? host.slice(1, -1)
+    : host;
 }
 
-/** Splits a via-parm on ";" outside quoted strings. */
-function splitParams(el: string): string[] {
-  const out: string[] = [];
-  let from = 0;
-  for (let i = 0; i < el.length; i++) {
-    const c = el.charCodeAt(i);
-    if (c === 0x22) {
-      const q = quotedEnd(el, i, el.length);
-      if (q < 0) break;
-      i = q - 1;
-    } else if (c === 0x3b) {
-      out.push(el.slice(from, i));
-      from = i + 1;
-    }
-  }
-  out.push(el.slice(from));
-  return out;
+// Every incoming UDP request with rport (every phone behind NAT, SIPp) is rewritten here, so
+// the rewrite scans the field value once and builds the result from slices: no split arrays.
+// It keeps the text exactly as the obvious split/trim/join would: parameters split on ";" and
+// values on "," outside quoted strings (an unterminated quote ends the scan), each piece
+// trimmed as String.prototype.trim does.
+
+/** The whitespace String.prototype.trim removes, for one UTF-16 code unit. */
+function isTrimSpace(c: number): boolean {
+  if (c <= 0xff) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+  return (
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
-/** Splits a Via field value on "," outside quoted strings (no <> in a Via). */
-function splitValues(v: string): string[] {
-  const out: string[] = [];
-  let from = 0;
-  for (let i = 0; i < v.length; i++) {
+/** v[from, to) trimmed. */
+function trimmed(v: string, from: number, to: number): string {
+  while (from < to && isTrimSpace(v.charCodeAt(from))) from++;
+  while (to > from && isTrimSpace(v.charCodeAt(to - 1))) to--;
+  return v.slice(from, to);
+}
+
+/** Where the element starting at `from` ends: the next "," outside quotes, or `end`. */
+function separatorAt(v: string, from: number, end: number, sep: number): number {
+  for (let i = from; i < end; i++) {
     const c = v.charCodeAt(i);
     if (c === 0x22) {
-      const q = quotedEnd(v, i, v.length);
-      if (q < 0) break;
+      const q = quotedEnd(v, i, end);
+      if (q < 0) return end;
       i = q - 1;
-    } else if (c === 0x2c) {
-      out.push(v.slice(from, i));
-      from = i + 1;
-    }
+    } else if (c === sep) return i;
   }
-  out.push(v.slice(from));
-  return out;
+  return end;
 }
 
-/** The top via-parm with received/rport set as the source dictates. */
-function rewriteTop(element: string, sourceIp: string, rport: number | undefined): string {
-  const parts = splitParams(element);
-  const kept = [parts[0]!.trim()];
-  for (const p of parts.slice(1)) {
-    const name = p.split('=', 1)[0]!.trim().toLowerCase();
-    if (name !== 'received' && name !== 'rport') kept.push(p.trim());
+/** Whether the parameter v[from, to) is named `name` (lower case), ignoring case and LWS. */
+function paramNamed(v: string, from: number, to: number, name: string): boolean {
+  const eq = v.indexOf('=', from);
+  let end = eq < 0 || eq > to ? to : eq;
+  while (from < end && isTrimSpace(v.charCodeAt(from))) from++;
+  while (end > from && isTrimSpace(v.charCodeAt(end - 1))) end--;
+  if (end - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    // Only ASCII letters can lower-case to the ASCII letters of `name`.
+    const c = v.charCodeAt(from + i);
+    const lower = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    if (lower !== name.charCodeAt(i)) return false;
   }
-  kept.push(`received=${sourceIp}`);
-  if (rport !== undefined) kept.push(`rport=${rport}`);
-  return kept.join(';');
+  return true;
+}
+
+/** The via-parm v[from, to) with received/rport set as the source dictates. */
+function rewriteTop(
+  v: string,
+  from: number,
+  to: number,
+  sourceIp: string,
+  rport: number | undefined,
+): string {
+  let semi = separatorAt(v, from, to, 0x3b);
+  let out = trimmed(v, from, semi);
+  while (semi < to) {
+    const start = semi + 1;
+    semi = separatorAt(v, start, to, 0x3b);
+    if (!paramNamed(v, start, semi, 'received') && !paramNamed(v, start, semi, 'rport')) {
+      out += `;${trimmed(v, start, semi)}`;
+    }
+  }
+  out += `;received=${sourceIp}`;
+  return rport === undefined ? out : `${out};rport=${rport}`;
+}
+
+/** The values after the first of a Via field value, trimmed, each after ", ". */
+function restOfValues(v: string, from: number): string {
+  let out = '';
+  let comma = from - 1;
+  while (comma < v.length) {
+    const start = comma + 1;
+    comma = separatorAt(v, start, v.length, 0x2c);
+    out += `, ${trimmed(v, start, comma)}`;
+  }
+  return out;
 }
 
 /**
@@ -95,11 +136,25 @@ export function stampReceived(m: SipMessage, source: Pick<Source, 'ip' | 'port'>
     top.rport !== undefined ||
     (top.received !== undefined && canonicalIp(top.received) !== source.ip);
   if (!needed) return true;
-  const first = m.headers.find((h) => h.key === 'via')!;
-  const values = splitValues(first.value);
-  values[0] = rewriteTop(values[0]!, source.ip, top.rport === undefined ? undefined : source.port);
-  const rebuilt = values.map((v) => v.trim()).join(', ');
-  if (m.headerValues('via').length === 1) m.setHeader(first.name, rebuilt);
+  const fields = m.headers;
+  let first = fields[0]!;
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i]!.key === 'via') {
+      first = fields[i]!;
+      break;
+    }
+  }
+  const v = first.value;
+  const topEnd = separatorAt(v, 0, v.length, 0x2c);
+  let rebuilt = rewriteTop(
+    v,
+    0,
+    topEnd,
+    source.ip,
+    top.rport === undefined ? undefined : source.port,
+  );
+  if (topEnd < v.length) rebuilt += restOfValues(v, topEnd + 1);
+  if (m.countFields('via') === 1) m.setHeader(first.name, rebuilt);
   else {
     m.removeFirstHeader('via');
     m.prependHeader(first.name, rebuilt);
