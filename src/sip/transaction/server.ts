@@ -24,8 +24,8 @@
 // leak transactions: an INVITE without any response from the TU for Timer C is answered
 // 408 (as a proxy's Timer C would end it, §16.8), and a non-INVITE left unanswered for
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
-import type { SipRequest, SipResponse } from '../message/index.ts';
-import { createResponse, newTag } from '../message/index.ts';
+import type { HeaderField, SipRequest } from '../message/index.ts';
+import { createResponse, newTag, SipResponse } from '../message/index.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
 import { type DeadlineOwner, DeadlineSlot } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
@@ -76,8 +76,6 @@ export class ServerTransaction implements DeadlineOwner {
   #state: ServerState;
   #last: SipResponse | undefined;
   #abandoned = false;
-  /** A transport error reported after the send (§17.2.4). */
-  readonly #lateFailure = () => this.#terminate('transport-error');
   #retransmitInterval = 0;
 
   constructor(
@@ -219,8 +217,12 @@ export class ServerTransaction implements DeadlineOwner {
     this.#state = 'completed';
     // Timer J waits out retransmissions of the request; 0 on reliable transports: now.
     const j = this.#queues!.J;
-    if (j === undefined) this.#terminate('done');
-    else j.add(this.#deadline!);
+    if (j === undefined) {
+      this.#terminate('done');
+      return true;
+    }
+    this.#last = unparsed(res);
+    j.add(this.#deadline!);
     return true;
   }
 
@@ -288,7 +290,10 @@ export class ServerTransaction implements DeadlineOwner {
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
   #send(res: SipResponse, remember: boolean): boolean {
     if (remember) this.#last = res;
-    if (this.#ctx.send(res, this.source, this.#lateFailure)) return true;
+    // A transport error reported after the send (§17.2.4). Made per send rather than kept
+    // per transaction: most transactions send once, then wait long with nothing to fail.
+    const lateFailure = () => this.#terminate('transport-error');
+    if (this.#ctx.send(res, this.source, lateFailure)) return true;
     this.#terminate('transport-error');
     return false;
   }
@@ -302,4 +307,21 @@ export class ServerTransaction implements DeadlineOwner {
     this.#ctx.terminated(this);
     this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
   }
+}
+
+/**
+ * The same response (its very fields, body and status line) without the views parsed from
+ * it. A Completed non-INVITE transaction keeps its response 64·T1 on UDP only to resend it
+ * (§17.2.2), and those transactions are most of a busy table: the parsed Via, From, CSeq…
+ * that createResponse shares with the request would be most of what the table holds. A
+ * retransmission, which is rare, parses what the transport needs again.
+ */
+function unparsed(res: SipResponse): SipResponse {
+  return new SipResponse(
+    res.status,
+    res.reason,
+    res.headers as HeaderField[],
+    res.body,
+    res.limits,
+  );
 }
