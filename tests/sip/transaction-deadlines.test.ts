@@ -144,3 +144,30 @@ test('over TCP Completed ends at once: nothing waits in a queue, nothing to recl
   t.is(h.clock.pending, 0);
   t.is(h.layer.size, 0);
 });
+
+test('requests answered inside the handler start no clock timer each: one for the whole queue', (t) => {
+  let started = 0;
+  const clock = new (class extends FakeClock {
+    override setTimeout(fn: () => void, ms: number) {
+      started++;
+      return super.setTimeout(fn, ms);
+    }
+  })();
+  const h = harness({
+    clock,
+    onRequest: (tx, req) => tx.respond(createResponse(req, 200, 'OK', { toTag: 't' })),
+  });
+  for (let i = 0; i < 100; i++) h.layer.receive(request({ branch: `z9hG4bKsync${i}` }), UDP_PEER);
+  t.is(h.layer.size, 100);
+  t.is(started, 1, "Timer J's queue; Timer F never armed");
+  // One left unanswered by its handler still gets Timer F, from when it came in.
+  const slow = harness();
+  slow.layer.receive(request({ branch: 'z9hG4bKslow' }), UDP_PEER);
+  slow.clock.advance(31_999);
+  t.deepEqual(slow.ends, []);
+  slow.clock.advance(1);
+  t.deepEqual(
+    slow.ends.map((e) => e.reason),
+    ['abandoned'],
+  );
+});

@@ -93,9 +93,9 @@ export function serverKey(req: SipRequest, asMethod?: string): string | undefine
   const branch = via.branch;
   if (branch !== undefined && hasRfc3261Branch(branch)) {
     if (!req.tryView('cseq').ok) return undefined;
-    // One string built in one go: this runs for every request received.
-    const port = via.port === undefined ? '' : via.port;
-    return `3261${SEP}${branch}${SEP}${via.host}:${port}${SEP}${method}`;
+    // join builds one flat string; a template literal would build a rope that the table then
+    // flattens (measurably slower on every request, and the rope is kept with the key).
+    return ['3261', branch, `${via.host}:${via.port ?? ''}`, method].join(SEP);
   }
   const f = rfc2543Fields(req, via);
   if (f === undefined) return undefined;

@@ -240,6 +240,7 @@ export class TransactionLayer {
         created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
       }
     }
+    created.handedToTu();
   }
 
   /**

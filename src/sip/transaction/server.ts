@@ -109,7 +109,22 @@ export class ServerTransaction implements DeadlineOwner {
       this.#deadline = new DeadlineSlot(this);
       this.#queues = ctx.nonInviteQueues(reliable);
       this.#state = 'trying';
-      this.#queues.F.add(this.#deadline); // Timer F
+      // Timer F starts in handedToTu(): most are answered before it would be worth a timer.
+    }
+  }
+
+  /**
+   * The layer calls this once the TU's handler has returned. A non-INVITE still unanswered
+   * starts Timer F now: at the same instant as it was opened, since a handler does not wait.
+   * One answered at once (a REGISTER, an OPTIONS) never takes a place in Timer F's queue,
+   * which would otherwise go from empty to one and back, a clock timer each time.
+   */
+  handedToTu(): void {
+    if (
+      this.#deadline !== undefined &&
+      (this.#state === 'trying' || this.#state === 'proceeding')
+    ) {
+      this.#queues!.F.add(this.#deadline);
     }
   }
 
