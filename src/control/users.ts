@@ -31,6 +31,13 @@ export interface IpAccount {
   dialled: string;
 }
 
+/** The secrets field of each algorithm's HA1 (not built anew on every REGISTER). */
+const HA1_FIELD: Record<DigestAlgorithm, string> = {
+  MD5: 'ha1:MD5',
+  'SHA-256': 'ha1:SHA-256',
+  'SHA-512-256': 'ha1:SHA-512-256',
+};
+
 /** Accounts whose digest secrets are kept in memory. */
 const SECRETS_CACHE = 100_000;
 
@@ -165,7 +172,7 @@ export class UserService {
   ha1(name: string, algorithm: DigestAlgorithm): string | undefined {
     const secrets = this.#secretsOf(name);
     if (!secrets || secrets.realm !== this.realm) return undefined;
-    return secrets[`ha1:${algorithm}`];
+    return secrets[HA1_FIELD[algorithm]];
   }
 
   /**

@@ -316,3 +316,18 @@ test('a source the dataplane failed to trust is asked again on its next REGISTER
   t.is(dataplane.trustCalls, 2);
   t.is(dataplane.trusted.get('10.0.0.5'), 600);
 });
+
+test('live settings changed at run time apply to the next REGISTER', (t) => {
+  const { send, login, settings } = setup(t);
+  settings.set('useshadigestauh', 1);
+  t.deepEqual(
+    challenges(send({ user: 'alice' }).headerValues('www-authenticate')).map((c) => c.algorithm),
+    ['SHA-512-256', 'SHA-256', 'MD5'],
+  );
+  settings.set('strongdigestauth', 2);
+  t.is(login({ user: 'alice' }, ALICE, undefined, { qop: false }).status, 401, 'qop now required');
+  settings.set('minexpires', 900);
+  t.is(login({ user: 'alice', expires: 600, callId: 'c2' }).status, 423);
+  settings.set('blockotherdomains', false);
+  t.is(login({ user: 'alice', domain: 'elsewhere.example', callId: 'c3' }).status, 200);
+});

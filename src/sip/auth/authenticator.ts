@@ -58,10 +58,24 @@ export class DigestAuthenticator {
   /** HA2 = H(method:uri) of the last request per algorithm: a phone hashes the same uri each time. */
   readonly #lastHa2 = new Map<DigestAlgorithm, { method: string; uri: string; ha2: string }>();
 
+  /**
+   * useshadigestauh and strongdigestauth, read on every request: kept here and refreshed
+   * when a live key changes (the realm is not live, and is read each time like before).
+   */
+  #offered: readonly DigestAlgorithm[] = OFFERED[0]!;
+  #strictLevel = 0;
+
   constructor(users: UserService, nonces: NonceManager, settings: Settings) {
     this.#users = users;
     this.#nonces = nonces;
     this.#settings = settings;
+    this.#readSettings();
+    settings.onChange(() => this.#readSettings());
+  }
+
+  #readSettings(): void {
+    this.#offered = OFFERED[Number(this.#settings.get('useshadigestauh'))] ?? OFFERED[0]!;
+    this.#strictLevel = Number(this.#settings.get('strongdigestauth'));
   }
 
   get realm(): string {
@@ -69,11 +83,11 @@ export class DigestAuthenticator {
   }
 
   offered(): readonly DigestAlgorithm[] {
-    return OFFERED[Number(this.#settings.get('useshadigestauh'))] ?? OFFERED[0]!;
+    return this.#offered;
   }
 
   #strictness(): number {
-    return Number(this.#settings.get('strongdigestauth'));
+    return this.#strictLevel;
   }
 
   /** Nonce binding: at level 3 a nonce is valid only from the address it was sent to. */

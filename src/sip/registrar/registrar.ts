@@ -86,9 +86,28 @@ export class Registrar {
    */
   readonly #trustedUntil = new Map<string, number>();
 
+  /**
+   * The live settings read on every REGISTER, kept here and refreshed when a live key
+   * changes (realm and sipdomains are not live: read each time, as before).
+   */
+  #blockOtherDomains = false;
+  #strictTransport = 0;
+  #minExpires = 0;
+  #maxExpires = 0;
+
   constructor(deps: RegistrarDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#readSettings();
+    deps.settings.onChange(() => this.#readSettings());
+  }
+
+  #readSettings(): void {
+    const { settings } = this.#d;
+    this.#blockOtherDomains = Boolean(settings.get('blockotherdomains'));
+    this.#strictTransport = Number(settings.get('stricttransport'));
+    this.#minExpires = settings.get<number>('minexpires');
+    this.#maxExpires = settings.get<number>('maxexpires');
   }
 
   handle(request: SipRequest, source: SipSource): SipResponse {
@@ -140,7 +159,7 @@ export class Registrar {
       );
       return createResponse(request, 403, 'Not Your Address-of-Record');
     }
-    const level = Number(this.#d.settings.get('stricttransport'));
+    const level = this.#strictTransport;
     // Below level 2 there is nothing to check: the bindings are not even looked up.
     const refusal =
       level < 2
@@ -170,7 +189,7 @@ export class Registrar {
   }
 
   #servesDomain(request: SipRequest): boolean {
-    if (!this.#d.settings.get('blockotherdomains')) return true;
+    if (!this.#blockOtherDomains) return true;
     const uri = request.uri;
     if (!isSipUri(uri)) return false;
     if (uri.hostType !== 'domain') return true; // an IP literal: the client dialled this box
@@ -193,7 +212,7 @@ export class Registrar {
     source: SipSource,
     userAgent: string | undefined,
   ): SipResponse {
-    const { bindings, settings } = this.#d;
+    const { bindings } = this.#d;
     const contacts = request.tryView('contact');
     const expiresHeader = request.tryView('expires');
     const headerExpires = expiresHeader.ok ? expiresHeader.value : undefined;
@@ -213,8 +232,8 @@ export class Registrar {
       return this.#ok(request, aor, source);
     }
 
-    const min = settings.get<number>('minexpires');
-    const max = settings.get<number>('maxexpires');
+    const min = this.#minExpires;
+    const max = this.#maxExpires;
     const list: readonly Contact[] = contacts.ok && !contacts.value.star ? contacts.value.list : [];
     for (const c of list) {
       const expires = c.expires ?? headerExpires ?? DEFAULT_EXPIRES;
