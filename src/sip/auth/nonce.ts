@@ -17,11 +17,10 @@
 // than its lifetime; an old one gets `stale=true` so the client retries without asking the
 // user again (RFC 7616 §3.3). Nonce-count replay protection keeps the highest nc seen per
 // nonce in a bounded map; a nonce pushed out of the map is answered with stale=true.
-import { hash } from 'node:crypto';
-import { randomId } from '../../random.ts';
+import { hash, randomFillSync } from 'node:crypto';
 
 const TIME_CHARS = 8; // 6 bytes
-const RANDOM_BYTES = 9; // 12 characters
+const RANDOM_CHARS = 12; // 9 bytes
 /** 15 bytes are 5 whole groups of 3 bytes: 20 characters, each holding 6 bits of the body. */
 const BODY_CHARS = 20;
 /** 132 bits of the MAC, every bit of every character used. */
@@ -68,7 +67,7 @@ export class NonceManager {
   }
 
   issue(realm: string): string {
-    const body = this.#issuedAt() + randomId(RANDOM_BYTES).toString('base64url');
+    const body = this.#issuedAt() + randomText();
     return body + this.#mac(body, realm).slice(0, MAC_CHARS);
   }
 
@@ -178,6 +177,24 @@ function macMatches(nonce: string, mac: string): boolean {
     diff |= nonce.charCodeAt(BODY_CHARS + i) ^ mac.charCodeAt(i);
   }
   return diff === 0;
+}
+
+// The random part of nonces, drawn from the CSPRNG 3 KiB at a time (as src/random.ts does
+// for other identifiers) and encoded once: a nonce takes the next 12 characters (72 bits),
+// never handed out again.
+const RANDOM_POOL = Buffer.alloc(3072);
+let randomPoolText = '';
+let randomPoolAt = 0;
+
+function randomText(): string {
+  if (randomPoolAt + RANDOM_CHARS > randomPoolText.length) {
+    randomFillSync(RANDOM_POOL);
+    randomPoolText = RANDOM_POOL.toString('base64url'); // 3072 bytes: 4096 characters
+    randomPoolAt = 0;
+  }
+  const text = randomPoolText.slice(randomPoolAt, randomPoolAt + RANDOM_CHARS); // a copy
+  randomPoolAt += RANDOM_CHARS;
+  return text;
 }
 
 /** Scratch for ownCopy (single-threaded). */
