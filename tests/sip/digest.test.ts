@@ -187,6 +187,22 @@ test('count() tracks the nonce-count of a nonce checkNonce found valid', (t) => 
   t.is(nonces.count(nonce, '00000001'), 'valid');
   t.is(nonces.count(nonce, '00000001'), 'replay');
   t.is(nonces.count(nonce, '0000001'), 'invalid');
+  for (const bad of [
+    '0000000g',
+    '0000000G',
+    '000000\x102',
+    '0000000/',
+    '0000000:',
+    '0000000@',
+    '+0000002',
+    ' 0000002',
+    '000000021',
+  ])
+    t.is(nonces.count(nonce, bad), 'invalid', JSON.stringify(bad));
+  t.is(nonces.count(nonce, '0000000A'), 'valid', 'hex digits in either case');
+  t.is(nonces.count(nonce, '0000000b'), 'valid');
+  t.is(nonces.count(nonce, '0000000B'), 'replay');
+  t.is(nonces.count(nonce, 'FFFFFFFF'), 'valid');
 });
 
 test('nonce-count must grow: a replayed nc is rejected', (t) => {

@@ -85,8 +85,8 @@ export class NonceManager {
    * not computed a second time). Same rule: call only once the digest response verified.
    */
   count(nonce: string, ncHex: string): NonceVerdict {
-    if (!/^[0-9a-fA-F]{8}$/.test(ncHex)) return 'invalid';
-    const nc = Number.parseInt(ncHex, 16);
+    const nc = parseNc(ncHex);
+    if (nc < 0) return 'invalid';
     const seen = this.#counts.get(nonce);
     if (seen === undefined) {
       // Unknown to the tracker: fine for its first use, otherwise we cannot rule out a replay.
@@ -195,6 +195,22 @@ function randomText(): string {
   const text = randomPoolText.slice(randomPoolAt, randomPoolAt + RANDOM_CHARS); // a copy
   randomPoolAt += RANDOM_CHARS;
   return text;
+}
+
+/** A nonce-count: exactly 8 hex digits (RFC 7616 §3.4), as a number; -1 if it is not one. */
+function parseNc(text: string): number {
+  if (text.length !== 8) return -1;
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = text.charCodeAt(i);
+    const lower = c | 0x20; // A-F to a-f (and a-f stay): nothing else lands in a-f
+    let digit = -1;
+    if (c >= 0x30 && c <= 0x39) digit = c - 0x30;
+    else if (lower >= 0x61 && lower <= 0x66) digit = lower - 0x57;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }
 
 /** Scratch for ownCopy (single-threaded). */
