@@ -25,9 +25,11 @@
 //
 // Every operation is O(ways) with no allocation: typed arrays for numbers, one array of key
 // strings (references to strings the caller already made; addPair makes its "a\nb" key only
-// when the pair is new), and an array of a per-window "first" value (the evidence of the
-// first message seen), set only when a window opens. A caller that counts one key in several
-// tables hashes it once (addHashed, deleteHashed).
+// when the pair is new, as a copy that does not pin the message the user was cut from), and
+// an array of a per-window "first" value (the evidence of the first message seen), set only
+// when a window opens. A caller that counts one key in several tables hashes it once
+// (addHashed, deleteHashed).
+import { detach } from './detach.ts';
 import { GuardErrors } from './errors.ts';
 
 export const MIN_CAPACITY = 8;
@@ -216,7 +218,12 @@ export class WindowedCounters<First = never> {
   addPair(a: string, b: string, now: number, by = 1): number {
     const hash = hashPair(a, b);
     const slot = this.#findPair(a, b, hash);
-    return this.#count(slot < 0 ? this.#claim(`${a}\n${b}`, hash, now) : slot, slot < 0, now, by);
+    return this.#count(
+      slot < 0 ? this.#claim(detach(`${a}\n${b}`), hash, now) : slot,
+      slot < 0,
+      now,
+      by,
+    );
   }
 
   /** A slot for a new key (see #victim). */

@@ -6,6 +6,7 @@
 //
 // Redaction runs only when a ban is made (cold path); the hot path stores a truncated
 // prefix of the message (truncateSample) and nothing else.
+import { detach } from './detach.ts';
 
 /** Longest sample kept with a ban: the start line and the headers that identify a scanner. */
 export const MAX_SAMPLE_CHARS = 512;
@@ -26,11 +27,12 @@ const URI_PASSWORD = /\b(sips?|https?):([^:@\s;>]+):([^@\s;>]+)@/gi;
 
 /**
  * A prefix of the message small enough to keep per source. Copies it so that the stored
- * text does not pin the whole received message in memory (V8 slices share the parent).
+ * text does not pin the whole received message in memory (V8 slices and concatenations
+ * share the strings they were made from).
  */
 export function truncateSample(sample: string | undefined): string | undefined {
   if (sample === undefined) return undefined;
-  if (sample.length <= MAX_SAMPLE_CHARS) return sample;
+  if (sample.length <= MAX_SAMPLE_CHARS) return detach(sample);
   return Buffer.from(sample.slice(0, MAX_SAMPLE_CHARS), 'utf8').toString('utf8');
 }
 

@@ -21,6 +21,7 @@
 // an insert and the delete of the forgotten one, each a few cache misses in a large table.
 import { getRandomValues } from 'node:crypto';
 import { hashKey } from './counters.ts';
+import { detach } from './detach.ts';
 
 export type SessionVerdict =
   | undefined
@@ -121,7 +122,9 @@ export class SessionTracker {
     if (found !== NONE) return found;
     if (this.#freeCount === 0) this.#release(this.#oldest);
     const slot = this.#free[--this.#freeCount]!;
-    this.#callIds[slot] = callId;
+    // The slot outlives the message by up to `capacity` Call-IDs: keep only the Call-ID.
+    const kept = detach(callId);
+    this.#callIds[slot] = kept;
     this.#messages[slot] = 0;
     this.#quick[slot] = 0;
     this.#invalidRun[slot] = 0;
@@ -133,7 +136,7 @@ export class SessionTracker {
     if (this.#newest === NONE) this.#oldest = slot;
     else this.#newer[this.#newest] = slot;
     this.#newest = slot;
-    this.#index(callId, hash, slot);
+    this.#index(kept, hash, slot);
     return slot;
   }
 

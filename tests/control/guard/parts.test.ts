@@ -9,6 +9,7 @@ import {
   SESSION_DEFAULTS,
   stressTestProfile,
 } from '../../../src/control/guard/config.ts';
+import { detach } from '../../../src/control/guard/detach.ts';
 import {
   MAX_SAMPLE_CHARS,
   redactSample,
@@ -96,6 +97,23 @@ test('UA lists match substrings case-insensitively and say which item matched', 
   t.false(compileUaList(['', '  ']).matches(''));
 });
 
+test('a UA list answers each header right when headers repeat and alternate (its memo)', (t) => {
+  const m = compileUaList(['friendly-scanner']);
+  const headers = [
+    'Linphone/5',
+    'friendly-scanner',
+    'friendly-scanner',
+    'Linphone/5',
+    'Linphone/5',
+  ];
+  for (const ua of [...headers, ...headers.reverse()])
+    t.is(m.matches(ua), ua.startsWith('friendly'), ua);
+  // Equal text in a different string object (as every message's header is).
+  const cut = 'User-Agent: friendly-scanner\r\n'.slice(12, 28);
+  t.true(m.matches(cut));
+  t.false(m.matches('Linphone/5'.slice(0)));
+});
+
 test('the derived maxsubsipauthrequest falls linearly with load and is clamped', (t) => {
   t.is(derivedAuthRequestLimit(0), AUTO_AUTH_MAX);
   t.is(derivedAuthRequestLimit(1), AUTO_AUTH_MIN);
@@ -157,4 +175,13 @@ test('a million distinct sources: memory stays under the cap and a heavy hitter 
   t.log(
     `keys ${stats.keys}, evictions ${stats.evictions}, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
   );
+});
+
+test('detach: an equal string, also for the short ones V8 copies anyway', (t) => {
+  const head = 'Call-ID: 1234567890abcdef@198.51.100.7\r\nCSeq: 1 REGISTER\r\n';
+  const callId = head.slice(9, head.indexOf('\r'));
+  t.is(detach(callId), callId);
+  t.is(detach('short'), 'short');
+  t.is(detach(''), '');
+  t.is(detach(`${callId}\n${'ü'.repeat(20)}`), `${callId}\n${'ü'.repeat(20)}`);
 });
