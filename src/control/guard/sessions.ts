@@ -46,6 +46,20 @@ const WAYS = 8;
 /** Index cells per session: a bucket then holds 2 on average, and 8 about once in 1000. */
 const CELLS_PER_SESSION = 4;
 
+// A session's numbers, one record of 8 doubles (one 64-byte cache line) per slot: a new
+// session reuses the slot of the one just forgotten, which was last touched `capacity`
+// sessions ago, so one array per field would cost one cache miss per field.
+const MESSAGES = 0;
+const QUICK = 1;
+const INVALID_RUN = 2;
+const AUTH_FAILS = 3;
+const LAST_AT = 4;
+const CLOSED = 5;
+/** Start order: the slots started just before and just after this one (NONE at the ends). */
+const OLDER = 6;
+const NEWER = 7;
+const STRIDE = 8;
+
 export class SessionTracker {
   readonly #capacity: number;
   readonly #seed: number;
@@ -58,15 +72,9 @@ export class SessionTracker {
   /** Per slot: its index cell, or NONE when it is in #overflow. */
   readonly #cellOf: Int32Array;
   readonly #callIds: (string | undefined)[];
-  readonly #messages: Float64Array;
-  readonly #quick: Float64Array;
-  readonly #invalidRun: Float64Array;
-  readonly #authFails: Float64Array;
-  readonly #lastAt: Float64Array;
-  readonly #closed: Uint8Array;
-  /** Start order: #older/#newer link the slots in use, #oldest is the next to forget. */
-  readonly #older: Int32Array;
-  readonly #newer: Int32Array;
+  /** Per slot, STRIDE numbers (MESSAGES … NEWER). */
+  readonly #records: Float64Array;
+  /** The ends of the start order: #oldest is the next to forget. */
   #oldest = NONE;
   #newest = NONE;
   /** Slots not in use, as a stack. */
@@ -87,14 +95,7 @@ export class SessionTracker {
     this.#cellHashes = new Uint32Array(buckets * WAYS);
     this.#cellOf = new Int32Array(n);
     this.#callIds = new Array(n).fill(undefined);
-    this.#messages = new Float64Array(n);
-    this.#quick = new Float64Array(n);
-    this.#invalidRun = new Float64Array(n);
-    this.#authFails = new Float64Array(n);
-    this.#lastAt = new Float64Array(n);
-    this.#closed = new Uint8Array(n);
-    this.#older = new Int32Array(n);
-    this.#newer = new Int32Array(n);
+    this.#records = new Float64Array(n * STRIDE);
     this.#free = new Int32Array(n);
     for (let i = 0; i < n; i++) this.#free[i] = n - 1 - i;
     this.#freeCount = n;
@@ -125,16 +126,18 @@ export class SessionTracker {
     // The slot outlives the message by up to `capacity` Call-IDs: keep only the Call-ID.
     const kept = detach(callId);
     this.#callIds[slot] = kept;
-    this.#messages[slot] = 0;
-    this.#quick[slot] = 0;
-    this.#invalidRun[slot] = 0;
-    this.#authFails[slot] = 0;
-    this.#lastAt[slot] = now;
-    this.#closed[slot] = 0;
-    this.#older[slot] = this.#newest;
-    this.#newer[slot] = NONE;
+    const r = this.#records;
+    const at = slot * STRIDE;
+    r[at + MESSAGES] = 0;
+    r[at + QUICK] = 0;
+    r[at + INVALID_RUN] = 0;
+    r[at + AUTH_FAILS] = 0;
+    r[at + LAST_AT] = now;
+    r[at + CLOSED] = 0;
+    r[at + OLDER] = this.#newest;
+    r[at + NEWER] = NONE;
     if (this.#newest === NONE) this.#oldest = slot;
-    else this.#newer[this.#newest] = slot;
+    else r[this.#newest * STRIDE + NEWER] = slot;
     this.#newest = slot;
     this.#index(kept, hash, slot);
     return slot;
@@ -156,12 +159,13 @@ export class SessionTracker {
 
   /** Forgets the session in `slot` and returns the slot to the free stack. */
   #release(slot: number): void {
-    const older = this.#older[slot]!;
-    const newer = this.#newer[slot]!;
+    const r = this.#records;
+    const older = r[slot * STRIDE + OLDER]!;
+    const newer = r[slot * STRIDE + NEWER]!;
     if (older === NONE) this.#oldest = newer;
-    else this.#newer[older] = newer;
+    else r[older * STRIDE + NEWER] = newer;
     if (newer === NONE) this.#newest = older;
-    else this.#older[newer] = older;
+    else r[newer * STRIDE + OLDER] = older;
     const cell = this.#cellOf[slot]!;
     if (cell === NONE) this.#overflow.delete(this.#callIds[slot]!);
     else this.#cells[cell] = 0;
@@ -179,39 +183,43 @@ export class SessionTracker {
     now: number,
     limits: SessionLimits,
   ): SessionVerdict {
-    const s = this.#slot(callId, now);
-    if (this.#closed[s] === 1) return undefined;
+    const r = this.#records;
+    const at = this.#slot(callId, now) * STRIDE;
+    if (r[at + CLOSED] === 1) return undefined;
     let verdict: SessionVerdict;
     let count = 0;
     if (signal === 'message') {
-      const messages = this.#messages[s]!;
-      if (messages > 0 && now - this.#lastAt[s]! < limits.sessionquickmsgms) this.#quick[s]!++;
-      this.#messages[s] = messages + 1;
-      this.#invalidRun[s] = 0;
-      this.#lastAt[s] = now;
-      if (limits.sessionmaxmsg > 0 && messages + 1 >= limits.sessionmaxmsg) {
+      const messages = r[at + MESSAGES]! + 1;
+      if (messages > 1 && now - r[at + LAST_AT]! < limits.sessionquickmsgms) r[at + QUICK]!++;
+      r[at + MESSAGES] = messages;
+      r[at + INVALID_RUN] = 0;
+      r[at + LAST_AT] = now;
+      const quick = r[at + QUICK]!;
+      if (limits.sessionmaxmsg > 0 && messages >= limits.sessionmaxmsg) {
         verdict = 'sessionmaxmsg';
-        count = messages + 1;
-      } else if (limits.sessionmaxquickmsg > 0 && this.#quick[s]! >= limits.sessionmaxquickmsg) {
+        count = messages;
+      } else if (limits.sessionmaxquickmsg > 0 && quick >= limits.sessionmaxquickmsg) {
         verdict = 'sessionmaxquickmsg';
-        count = this.#quick[s]!;
+        count = quick;
       }
     } else if (signal === 'invalid') {
-      const run = ++this.#invalidRun[s]!;
-      this.#lastAt[s] = now;
+      const run = r[at + INVALID_RUN]! + 1;
+      r[at + INVALID_RUN] = run;
+      r[at + LAST_AT] = now;
       if (limits.sessionmaxinvalid > 0 && run >= limits.sessionmaxinvalid) {
         verdict = 'sessionmaxinvalid';
         count = run;
       }
     } else {
-      const fails = ++this.#authFails[s]!;
+      const fails = r[at + AUTH_FAILS]! + 1;
+      r[at + AUTH_FAILS] = fails;
       if (limits.sessionmaxauthfail > 0 && fails >= limits.sessionmaxauthfail) {
         verdict = 'sessionmaxauthfail';
         count = fails;
       }
     }
     if (verdict !== undefined) {
-      this.#closed[s] = 1;
+      r[at + CLOSED] = 1;
       this.#lastCount = count;
     }
     return verdict;
