@@ -4,8 +4,17 @@
 //   other-response = auth-scheme LWS auth-param *(COMMA auth-param)
 //   auth-param = auth-param-name EQUAL ( token / quoted-string )
 // One field carries one credentials/challenge: its commas separate parameters, not values.
-import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN } from './chars.ts';
-import { bad, lowerSlice, ok, quotedEnd, unquote, type ViewResult } from './value-scan.ts';
+import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN, vocabulary, wordAt } from './chars.ts';
+import {
+  bad,
+  lowerSlice,
+  ok,
+  plainQuotedEnd,
+  plainQuotes,
+  quotedEnd,
+  unquote,
+  type ViewResult,
+} from './value-scan.ts';
 
 export interface AuthField {
   /** As written ("Digest", case-insensitive on comparison). */
@@ -14,8 +23,26 @@ export interface AuthField {
   readonly params: ReadonlyMap<string, string>;
 }
 
+/** RFC 2617 / 7616 parameter names. */
+const AUTH_PARAM_NAMES = vocabulary([
+  'username',
+  'realm',
+  'nonce',
+  'uri',
+  'response',
+  'algorithm',
+  'cnonce',
+  'opaque',
+  'qop',
+  'nc',
+  'stale',
+  'domain',
+  'userhash',
+]);
+
 function parseAuthField(s: string): AuthField | string {
   const end = s.length;
+  const plain = plainQuotes(s);
   const sStart = skipWs(s, 0, end);
   const sEnd = scanWhile(s, sStart, end, TOKEN);
   if (sEnd === sStart) return 'missing auth scheme';
@@ -26,15 +53,15 @@ function parseAuthField(s: string): AuthField | string {
   for (;;) {
     const nEnd = scanWhile(s, i, end, TOKEN);
     if (nEnd === i) return 'empty auth parameter';
-    const name = lowerSlice(s, i, nEnd);
+    const name = wordAt(AUTH_PARAM_NAMES, s, i, nEnd) ?? lowerSlice(s, i, nEnd);
     i = skipWs(s, nEnd, end);
     if (s.charCodeAt(i) !== 0x3d) return `auth parameter ${name} without "="`;
     i = skipWs(s, i + 1, end);
     let value: string;
     if (s.charCodeAt(i) === DQUOTE) {
-      const q = quotedEnd(s, i, end);
+      const q = plain ? plainQuotedEnd(s, i, end) : quotedEnd(s, i, end);
       if (q < 0) return `unterminated quoted value of ${name}`;
-      value = unquote(s, i, q);
+      value = plain ? s.slice(i + 1, q - 1) : unquote(s, i, q);
       i = q;
     } else {
       // token; GENVALUE also admits ':' and '[]' seen in unquoted uri= from old clients

@@ -93,3 +93,39 @@ export function trimWs(s: string, i = 0, end = s.length): string {
   }
   return s.slice(i, end);
 }
+
+/**
+ * Words (lower-case, token chars only) by length, for wordAt: a fixed vocabulary such as
+ * header or parameter names.
+ */
+export type Vocabulary = readonly (readonly string[] | undefined)[];
+
+export function vocabulary(words: Iterable<string>): Vocabulary {
+  const out: string[][] = [];
+  for (const w of new Set(words)) {
+    const same = out[w.length];
+    if (same === undefined) out[w.length] = [w];
+    else same.push(w);
+  }
+  return out;
+}
+
+/**
+ * The word of `v` equal to s[i..end) ignoring case, else undefined: the common names are
+ * recognised in place, without cutting, lower-casing and hashing a new string. s[i..end)
+ * must be token chars, for which "| 0x20" lower-cases letters and maps nothing else onto
+ * a char a word can hold.
+ */
+export function wordAt(v: Vocabulary, s: string, i: number, end: number): string | undefined {
+  const candidates = v[end - i];
+  if (candidates === undefined) return undefined;
+  const first = s.charCodeAt(i) | 0x20;
+  next: for (const word of candidates) {
+    if (word.charCodeAt(0) !== first) continue;
+    for (let k = 1; k < word.length; k++) {
+      if ((s.charCodeAt(i + k) | 0x20) !== word.charCodeAt(k)) continue next;
+    }
+    return word;
+  }
+  return undefined;
+}

@@ -4,6 +4,7 @@
 // "may this element act on it?", and say which response to send (or that a response is to be
 // dropped). Each failure names the problem in the reason phrase.
 
+import type { AuthField } from './auth.ts';
 import type { SipMessage, SipRequest, SipResponse } from './message.ts';
 import { isSipUri } from './uri.ts';
 import { BRANCH_MAGIC_COOKIE } from './via.ts';
@@ -70,6 +71,7 @@ function no(status: number, phrase: string, detail: string): RequestVerdict {
 }
 
 const MANDATORY: readonly ViewName[] = ['to', 'from', 'cseq', 'callId', 'via'];
+const MANDATORY_WITH_MF: readonly ViewName[] = [...MANDATORY, 'maxForwards'];
 
 /** Views that must parse when present for a request to be acted on. */
 const MUST_PARSE: readonly ViewName[] = [
@@ -93,23 +95,63 @@ function headerName(v: ViewName): string {
   return VIEWS[v].label;
 }
 
+// The structural check in one pass over the fields: each header it counts has a bit.
+const COUNTED = MANDATORY_WITH_MF.map((v) => VIEWS[v].header);
+for (const key of SINGLE_VALUED) if (!COUNTED.includes(key)) COUNTED.push(key);
+const BIT_OF_KEY: ReadonlyMap<string, number> = new Map(COUNTED.map((key, i) => [key, 1 << i]));
+
+interface Counted {
+  readonly bit: number;
+  readonly label: string;
+}
+
+function counted(key: string, label: string): Counted {
+  return { bit: BIT_OF_KEY.get(key)!, label };
+}
+
+const MANDATORY_BITS = MANDATORY.map((v) => counted(VIEWS[v].header, headerName(v)));
+const MANDATORY_WITH_MF_BITS = MANDATORY_WITH_MF.map((v) =>
+  counted(VIEWS[v].header, headerName(v)),
+);
+const SINGLE_VALUED_BITS = SINGLE_VALUED.map((key) =>
+  counted(key, Object.values(VIEWS).find((s) => s.header === key)?.label ?? key),
+);
+
 /** Which mandatory or single-valued header is missing or repeated, if any. */
-function structural(m: SipMessage, mandatory: readonly ViewName[]): string | null {
+function structural(m: SipMessage, mandatory: readonly Counted[]): string | null {
+  let once = 0;
+  let twice = 0;
+  const fields = m.headers;
+  for (let i = 0; i < fields.length; i++) {
+    const bit = BIT_OF_KEY.get(fields[i]!.key);
+    if (bit === undefined) continue;
+    twice |= once & bit;
+    once |= bit;
+  }
   let missing: string[] | undefined;
-  for (const v of mandatory) {
-    if (m.countFields(VIEWS[v].header) > 0) continue;
-    if (missing === undefined) missing = [headerName(v)];
-    else missing.push(headerName(v));
+  for (const c of mandatory) {
+    if ((once & c.bit) !== 0) continue;
+    if (missing === undefined) missing = [c.label];
+    else missing.push(c.label);
   }
   if (missing !== undefined) return `Missing ${missing.join(', ')}`;
-  for (const key of SINGLE_VALUED) {
-    if (m.countFields(key) > 1) {
-      const label = Object.values(VIEWS).find((s) => s.header === key)?.label ?? key;
-      return `Multiple ${label} Values`;
-    }
+  if (twice === 0) return null;
+  for (const c of SINGLE_VALUED_BITS) {
+    if ((twice & c.bit) !== 0) return `Multiple ${c.label} Values`;
   }
   return null;
 }
+
+/** The first view of MUST_PARSE that does not parse, as a verdict. */
+function firstBadView(m: SipRequest): RequestVerdict {
+  for (const v of MUST_PARSE) {
+    const r = m.tryView(v);
+    if (!r.ok) return no(400, `Bad ${headerName(v)}`, r.detail);
+  }
+  return ACCEPTED;
+}
+
+const ACCEPTED: RequestVerdict = Object.freeze({ ok: true });
 
 /**
  * Decides whether a request that parsed may be processed, and if not which response to send.
@@ -117,49 +159,75 @@ function structural(m: SipMessage, mandatory: readonly ViewName[]): string | nul
  * Max-Forwards, extensions, content.
  */
 export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}): RequestVerdict {
-  const o = { ...DEFAULTS, ...options };
-  const mandatory = o.requireMaxForwards ? [...MANDATORY, 'maxForwards' as const] : MANDATORY;
-  const s = structural(m, mandatory);
+  // As { ...DEFAULTS, ...options } (an option given as undefined stays so), without the copy.
+  const role = options.role ?? ('role' in options ? undefined : DEFAULTS.role);
+  const uriSchemes = options.uriSchemes ?? DEFAULTS.uriSchemes;
+  const extensions = options.extensions ?? DEFAULTS.extensions;
+  const contentTypes = options.contentTypes ?? DEFAULTS.contentTypes;
+  const requireMaxForwards =
+    options.requireMaxForwards ?? ('requireMaxForwards' in options ? undefined : false);
+  const s = structural(m, requireMaxForwards ? MANDATORY_WITH_MF_BITS : MANDATORY_BITS);
   if (s !== null) return no(400, s, s);
-  for (const v of MUST_PARSE) {
-    const r = m.tryView(v);
-    if (!r.ok) return no(400, `Bad ${headerName(v)}`, r.detail);
+  // MUST_PARSE, each call naming its view (a direct read of its cache slot).
+  const via = m.tryView('via');
+  const cseqView = m.tryView('cseq');
+  const maxForwards = m.tryView('maxForwards');
+  const contentLengths = m.tryView('contentLength');
+  if (
+    !(
+      via.ok &&
+      m.tryView('from').ok &&
+      m.tryView('to').ok &&
+      cseqView.ok &&
+      m.tryView('callId').ok &&
+      maxForwards.ok &&
+      contentLengths.ok &&
+      m.tryView('contentType').ok &&
+      m.tryView('contact').ok &&
+      m.tryView('route').ok &&
+      m.tryView('recordRoute').ok &&
+      m.tryView('date').ok &&
+      m.tryView('require').ok &&
+      m.tryView('proxyRequire').ok
+    )
+  ) {
+    return firstBadView(m);
   }
-  if (m.view('via').length === 0) return no(400, 'Missing Via', 'empty Via');
-  const cseq = m.view('cseq');
+  if (via.value.length === 0) return no(400, 'Missing Via', 'empty Via');
+  const cseq = cseqView.value;
   // §8.2.3 / RFC 4475 §3.1.2.17-18: the CSeq method must match the request method.
   if (cseq.method !== m.method) {
     return no(400, 'CSeq Method Mismatch', `${cseq.method} in CSeq, ${m.method} in Request-Line`);
   }
-  const contentLengths = m.tryView('contentLength');
-  if (
-    contentLengths.ok &&
-    contentLengths.value !== undefined &&
-    contentLengths.value !== m.body.length
-  ) {
+  if (contentLengths.value !== undefined && contentLengths.value !== m.body.length) {
     return no(400, 'Content-Length Mismatch', 'Content-Length differs from the body size');
   }
   if (m.method === 'ACK' || m.method === 'CANCEL') {
     // These are matched to a transaction; the remaining checks would answer what cannot be
     // answered (no response to ACK, §17.2.3; CANCEL's fate follows the INVITE's).
-    return { ok: true };
+    return ACCEPTED;
   }
   // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11 escruri).
   if (isSipUri(m.uri) && m.uri.headers.size > 0) {
     return no(400, 'Headers Not Allowed In Request-URI', 'Request-URI carries ?headers');
   }
   // §8.2.2.1 / §16.3 step 2 (RFC 4475 §3.3.2-3 unkscm, novelsc).
-  if (!o.uriSchemes.includes(m.uri.scheme)) {
+  if (!uriSchemes.includes(m.uri.scheme)) {
     return no(416, 'Unsupported URI Scheme', `${m.uri.scheme}: in Request-URI`);
   }
   // §16.3 step 3: a proxy does not forward a request whose Max-Forwards is 0 (RFC 4475
   // §3.3.11 zeromf). A UAS processes it.
-  const mf = m.view('maxForwards');
-  if (o.role === 'proxy' && mf === 0) return no(483, 'Too Many Hops', 'Max-Forwards is 0');
+  const mf = maxForwards.value;
+  if (role === 'proxy' && mf === 0) return no(483, 'Too Many Hops', 'Max-Forwards is 0');
   // §8.2.2.3 (UAS: Require) and §16.3 step 6 (proxy: Proxy-Require); RFC 4475 §3.3.5.
-  const required = o.role === 'proxy' ? m.view('proxyRequire') : m.view('require');
-  const unsupported = required.filter((t) => !o.extensions.includes(t.toLowerCase()));
-  if (unsupported.length > 0) {
+  const required = role === 'proxy' ? m.view('proxyRequire') : m.view('require');
+  let unsupported: string[] | undefined;
+  for (const t of required) {
+    if (extensions.includes(t.toLowerCase())) continue;
+    if (unsupported === undefined) unsupported = [t];
+    else unsupported.push(t);
+  }
+  if (unsupported !== undefined) {
     return {
       ok: false,
       status: 420,
@@ -168,9 +236,9 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
       unsupported,
     };
   }
-  if (o.role === 'proxy') return { ok: true };
+  if (role === 'proxy') return ACCEPTED;
 
-  if (o.role === 'registrar' && m.method === 'REGISTER') {
+  if (role === 'registrar' && m.method === 'REGISTER') {
     // §10.3 step 3 / RFC 4475 §3.3.4: the To header names the AOR, a SIP or SIPS URI.
     if (!isSipUri(m.view('to').uri)) return no(400, 'Bad To URI Scheme', 'AOR must be sip/sips');
     const contacts = m.view('contact');
@@ -182,7 +250,7 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
     const auth = m.tryView('authorization');
     if (!auth.ok) return no(400, 'Bad Authorization', auth.detail);
     const creds = auth.value;
-    if (creds.length > 0 && !creds.some((c) => c.scheme.toLowerCase() === 'digest')) {
+    if (creds.length > 0 && !hasDigest(creds)) {
       return no(401, 'Unauthorized', `unknown authorization scheme ${creds[0]!.scheme}`);
     }
   }
@@ -192,7 +260,7 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
     const enc = m.header('content-encoding');
     if (
       ct === undefined ||
-      !o.contentTypes.includes(ct.type) ||
+      !contentTypes.includes(ct.type) ||
       (enc !== undefined && enc !== 'identity')
     ) {
       return {
@@ -200,7 +268,7 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
         status: 415,
         phrase: 'Unsupported Media Type',
         detail: `body of type ${ct?.type ?? 'unknown'}`,
-        accept: o.contentTypes,
+        accept: contentTypes,
       };
     }
   }
@@ -213,8 +281,8 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
       const acceptable = accept.value.some(
         (a) =>
           a.type === '*/*' ||
-          o.contentTypes.includes(a.type) ||
-          o.contentTypes.some((t) => a.type.endsWith('/*') && t.startsWith(a.type.slice(0, -1))),
+          contentTypes.includes(a.type) ||
+          contentTypes.some((t) => a.type.endsWith('/*') && t.startsWith(a.type.slice(0, -1))),
       );
       if (!acceptable) {
         return {
@@ -222,12 +290,17 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
           status: 406,
           phrase: 'Not Acceptable',
           detail: 'Accept lists no type this UAS produces',
-          accept: o.contentTypes,
+          accept: contentTypes,
         };
       }
     }
   }
-  return { ok: true };
+  return ACCEPTED;
+}
+
+function hasDigest(creds: readonly AuthField[]): boolean {
+  for (const c of creds) if (c.scheme.toLowerCase() === 'digest') return true;
+  return false;
 }
 
 /**
@@ -235,7 +308,7 @@ export function validateRequest(m: SipRequest, options: RequestCheckOptions = {}
  * is dropped (§18.1.2; RFC 4475 §3.1.2.5 scalarlg, §3.3.10 bcast).
  */
 export function validateResponse(m: SipResponse): ResponseVerdict {
-  const s = structural(m, MANDATORY);
+  const s = structural(m, MANDATORY_BITS);
   if (s !== null) return { ok: false, detail: s };
   for (const v of ['via', 'from', 'to', 'cseq', 'callId', 'contentLength'] as const) {
     const r = m.tryView(v);

@@ -1,6 +1,7 @@
 // Header names are case-insensitive (RFC 3261 §7.3.1) and several have a compact form
 // (§7.3.3 and the later RFCs that registered one with IANA). Internally every field is keyed
 // by the lower-case long name; on the wire the canonical capitalisation below is used.
+import { vocabulary, wordAt } from './chars.ts';
 
 const COMPACT: Readonly<Record<string, string>> = {
   a: 'accept-contact', // RFC 3841
@@ -126,36 +127,14 @@ export function headerKey(name: string): string {
   return lower;
 }
 
-/** Keys of two or more characters by length: what knownKey compares a name against. */
-const KEYS_BY_LENGTH: readonly (readonly string[])[] = (() => {
-  const out: string[][] = [];
-  for (const key of new Set(KEY_OF_NAME.values())) {
-    if (key.length < 2) continue;
-    const same = out[key.length];
-    if (same === undefined) out[key.length] = [key];
-    else same.push(key);
-  }
-  return out;
-})();
+const KEYS = vocabulary([...KEY_OF_NAME.values()].filter((key) => key.length > 1));
 
 /**
- * headerKey of the token s[i..end), for the parser: the common names are recognised in
- * place, case-insensitively, without first cutting and lower-casing (or hashing) the name.
- * The caller has checked that every char is a token char, for which `| 0x20` lower-cases
- * letters and changes nothing a key can contain.
+ * headerKey of the token s[i..end) when it is one of the common names (see wordAt), for the
+ * parser; undefined otherwise (then headerKey of the name decides).
  */
 export function headerKeyAt(s: string, i: number, end: number): string | undefined {
-  const candidates = KEYS_BY_LENGTH[end - i];
-  if (candidates === undefined) return undefined;
-  const first = s.charCodeAt(i) | 0x20;
-  next: for (const key of candidates) {
-    if (key.charCodeAt(0) !== first) continue;
-    for (let k = 1; k < key.length; k++) {
-      if ((s.charCodeAt(i + k) | 0x20) !== key.charCodeAt(k)) continue next;
-    }
-    return key;
-  }
-  return undefined;
+  return end - i > 1 ? wordAt(KEYS, s, i, end) : undefined;
 }
 
 /** The name written on the wire: canonical for known headers, else as given. */

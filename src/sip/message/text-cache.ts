@@ -11,7 +11,7 @@
 // whole message, which the cache must not keep alive.
 
 export class TextCache<V> {
-  readonly #entries = new Map<string, V>();
+  #entries = new Map<string, V>();
   readonly #capacity: number;
   readonly #maxText: number;
 
@@ -35,7 +35,8 @@ export class TextCache<V> {
   /** Keeps value, parsed from `own` (from own()). */
   add(own: string, value: V): void {
     if (own.length > this.#maxText) return;
-    if (this.#entries.size >= this.#capacity) this.#entries.clear();
+    // A new Map rather than clear(): clearing a long-lived Map churns the old generation.
+    if (this.#entries.size >= this.#capacity) this.#entries = new Map();
     this.#entries.set(own, value);
   }
 }

@@ -17,6 +17,7 @@ import {
   TELCHAR,
   URIC,
   USER,
+  workMeter,
 } from './chars.ts';
 import { TextCache } from './text-cache.ts';
 import { lowerSlice, NO_PARAMS } from './value-scan.ts';
@@ -98,7 +99,15 @@ export function classifyHost(host: string): HostType | null {
     return isIPv6(host.slice(1, -1)) ? 'ipv6' : null;
   }
   if (!allIn(host, 0, host.length, HOSTCHAR)) return null;
-  if (isIPv4(host)) return 'ipv4';
+  return classifyHostChars(host);
+}
+
+/** classifyHost of a host that is known to be HOSTCHAR chars only (it was scanned so). */
+export function classifyHostChars(host: string): HostType | null {
+  if (host.length === 0 || host.length > 255) return null;
+  workMeter.ops += host.length;
+  const c0 = host.charCodeAt(0);
+  if (c0 >= 0x30 && c0 <= 0x39 && isIPv4(host)) return 'ipv4';
   // hostname = *( domainlabel "." ) toplabel [ "." ]; toplabel starts with ALPHA, so a
   // dotted quad that is not a valid IPv4 address (1.2.3.999) is not a hostname either.
   const end = host.charCodeAt(host.length - 1) === 0x2e ? host.length - 1 : host.length;
@@ -192,7 +201,8 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', p: number): UriResult 
     p = at + 1;
   }
   let hostEnd: number;
-  if (raw.charCodeAt(p) === 0x5b) {
+  const bracketed = raw.charCodeAt(p) === 0x5b;
+  if (bracketed) {
     const close = raw.indexOf(']', p);
     if (close < 0) return fail('unterminated IPv6 reference');
     hostEnd = close + 1;
@@ -200,7 +210,7 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', p: number): UriResult 
     hostEnd = scanWhile(raw, p, end, HOSTCHAR);
   }
   const host = lowerSlice(raw, p, hostEnd);
-  const hostType = classifyHost(host);
+  const hostType = bracketed ? classifyHost(host) : classifyHostChars(host);
   if (hostType === null) return fail(`bad host "${host}"`);
   p = hostEnd;
   let port: number | undefined;

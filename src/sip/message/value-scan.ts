@@ -10,6 +10,8 @@ import {
   scanWhile,
   skipWs,
   TOKEN,
+  vocabulary,
+  wordAt,
   workMeter,
 } from './chars.ts';
 
@@ -52,6 +54,26 @@ export function quotedEnd(s: string, i: number, end: number): number {
   return -1;
 }
 
+/**
+ * True when no quoted-string in `s` can hold a quoted-pair, CR or LF, so that plainQuotedEnd
+ * finds where each one ends with a native search instead of a walk over every char. Three
+ * native searches per value; header values of parsed messages never hold CR or LF.
+ */
+export function plainQuotes(s: string): boolean {
+  return s.indexOf('\\') < 0 && s.indexOf('\r') < 0 && s.indexOf('\n') < 0;
+}
+
+/** quotedEnd(s, i, end) for an `s` of which plainQuotes(s) holds. */
+export function plainQuotedEnd(s: string, i: number, end: number): number {
+  const q = s.indexOf('"', i + 1);
+  if (q < 0 || q >= end) {
+    workMeter.ops += end - i;
+    return -1;
+  }
+  workMeter.ops += q - i;
+  return q + 1;
+}
+
 /** Contents of the quoted-string s[i..qend) with quoted-pairs resolved. */
 export function unquote(s: string, i: number, qend: number): string {
   const inner = s.slice(i + 1, qend - 1);
@@ -73,6 +95,12 @@ export function unquote(s: string, i: number, qend: number): string {
  * bracket is an error. Empty elements are kept so that views can reject them.
  */
 export function splitList(s: string): string[] | string {
+  // Most values are one element without quotes or "<": nothing to split and nothing that can
+  // be unbalanced, which native searches (much faster than a walk over each char) tell.
+  if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('<') < 0) {
+    workMeter.ops += s.length;
+    return [trim(s, 0, s.length)];
+  }
   const out: string[] = [];
   let from = 0;
   let i = 0;
@@ -134,6 +162,27 @@ export function lowerSlice(s: string, i: number, end: number): string {
   return s.slice(i, end);
 }
 
+/** Parameter names seen in nearly every message (Via, To, From, Contact). */
+const PARAM_NAMES = vocabulary([
+  'branch',
+  'received',
+  'rport',
+  'maddr',
+  'ttl',
+  'tag',
+  'expires',
+  'q',
+  'transport',
+  'lr',
+  'ob',
+  'reg-id',
+  '+sip.instance',
+  'methods',
+  'user',
+  'method',
+  'alias',
+]);
+
 export interface ParamsResult {
   readonly params: ReadonlyMap<string, string | null>;
   readonly end: number;
@@ -153,7 +202,7 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
     const nameStart = skipWs(s, semi + 1, end);
     const nameEnd = scanWhile(s, nameStart, end, TOKEN);
     if (nameEnd === nameStart) return 'empty parameter';
-    const name = lowerSlice(s, nameStart, nameEnd);
+    const name = wordAt(PARAM_NAMES, s, nameStart, nameEnd) ?? lowerSlice(s, nameStart, nameEnd);
     let value: string | null = null;
     i = nameEnd;
     const eq = skipWs(s, nameEnd, end);

@@ -6,7 +6,7 @@
 
 import { isIPv6 } from 'node:net';
 import { DIGIT, HOSTCHAR, scanWhile, skipWs, TOKEN } from './chars.ts';
-import { classifyHost, type HostType, isIPv4 } from './uri.ts';
+import { classifyHost, classifyHostChars, type HostType, isIPv4 } from './uri.ts';
 import {
   atEnd,
   bad,
@@ -66,7 +66,19 @@ function parseVia(s: string): Via | string {
   let versionStart = 0;
   let versionEnd = 0;
   let transportStart = 0;
-  for (let k = 0; k < 3; k++) {
+  // Nearly always "SIP/2.0/": then only the transport is left to scan.
+  const fast = s.startsWith('SIP/2.0/', i);
+  if (fast) {
+    nameStart = i;
+    nameEnd = i + 3;
+    versionStart = i + 4;
+    versionEnd = i + 7;
+    i = skipWs(s, i + 8, end);
+    transportStart = i;
+    i = scanWhile(s, i, end, TOKEN);
+    if (i === transportStart) return 'empty sent-protocol part';
+  }
+  for (let k = fast ? 3 : 0; k < 3; k++) {
     if (k > 0) {
       i = skipWs(s, i, end);
       if (s.charCodeAt(i) !== 0x2f) return 'sent-protocol needs name/version/transport';
@@ -87,13 +99,14 @@ function parseVia(s: string): Via | string {
   const hostStart = skipWs(s, i, end);
   if (hostStart === i) return 'no whitespace before sent-by';
   let hostEnd: number;
-  if (s.charCodeAt(hostStart) === 0x5b) {
+  const bracketed = s.charCodeAt(hostStart) === 0x5b;
+  if (bracketed) {
     const close = s.indexOf(']', hostStart);
     if (close < 0) return 'unterminated IPv6 reference';
     hostEnd = close + 1;
   } else hostEnd = scanWhile(s, hostStart, end, HOSTCHAR);
   const host = lowerSlice(s, hostStart, hostEnd);
-  const hostType = classifyHost(host);
+  const hostType = bracketed ? classifyHost(host) : classifyHostChars(host);
   if (hostType === null) return `bad sent-by host "${host}"`;
   i = hostEnd;
   let port: number | undefined;
