@@ -46,15 +46,18 @@ const WAYS = 8;
 /** Index cells per session: a bucket then holds 2 on average, and 8 about once in 1000. */
 const CELLS_PER_SESSION = 4;
 
-// A session's numbers, one record of 8 doubles (one 64-byte cache line) per slot: a new
-// session reuses the slot of the one just forgotten, which was last touched `capacity`
-// sessions ago, so one array per field would cost one cache miss per field.
+// Memory is laid out for cache misses, which is what a table this size costs in a busy
+// process: an index bucket is one 64-byte line of (hash, slot + 1) pairs, and a session's
+// numbers are one record of 8 doubles, one line, per slot. (A new session reuses the slot of
+// the one just forgotten, last touched `capacity` sessions ago: one array per field would
+// cost one miss per field.)
 const MESSAGES = 0;
 const QUICK = 1;
 const INVALID_RUN = 2;
 const AUTH_FAILS = 3;
 const LAST_AT = 4;
-const CLOSED = 5;
+/** (index cell + 1) × 2 + closed: cell NONE (-1) when the session is in the overflow Map. */
+const CELL_CLOSED = 5;
 /** Start order: the slots started just before and just after this one (NONE at the ends). */
 const OLDER = 6;
 const NEWER = 7;
@@ -64,13 +67,10 @@ export class SessionTracker {
   readonly #capacity: number;
   readonly #seed: number;
   readonly #bucketMask: number;
-  /** Index cells: slot + 1 (0 = empty), and the Call-ID's hash beside it. */
+  /** Index cells, two int32 each: the Call-ID's hash, and slot + 1 (0 = empty). */
   readonly #cells: Int32Array;
-  readonly #cellHashes: Uint32Array;
   /** Sessions whose bucket was full: Call-ID → slot. */
   readonly #overflow = new Map<string, number>();
-  /** Per slot: its index cell, or NONE when it is in #overflow. */
-  readonly #cellOf: Int32Array;
   readonly #callIds: (string | undefined)[];
   /** Per slot, STRIDE numbers (MESSAGES … NEWER). */
   readonly #records: Float64Array;
@@ -91,9 +91,7 @@ export class SessionTracker {
     let buckets = 1;
     while (buckets * WAYS < n * CELLS_PER_SESSION) buckets *= 2;
     this.#bucketMask = buckets - 1;
-    this.#cells = new Int32Array(buckets * WAYS);
-    this.#cellHashes = new Uint32Array(buckets * WAYS);
-    this.#cellOf = new Int32Array(n);
+    this.#cells = new Int32Array(buckets * WAYS * 2);
     this.#callIds = new Array(n).fill(undefined);
     this.#records = new Float64Array(n * STRIDE);
     this.#free = new Int32Array(n);
@@ -105,20 +103,21 @@ export class SessionTracker {
     return this.#capacity - this.#freeCount;
   }
 
-  /** The slot of `callId` (hash `hash`), or NONE. */
+  /** The slot of `callId` (hash `hash`, as int32), or NONE. */
   #find(callId: string, hash: number): number {
-    const base = (hash & this.#bucketMask) * WAYS;
-    for (let i = base; i < base + WAYS; i++) {
-      if (this.#cellHashes[i] !== hash) continue;
-      const cell = this.#cells[i]!;
-      if (cell !== 0 && this.#callIds[cell - 1] === callId) return cell - 1;
+    const cells = this.#cells;
+    const base = (hash & this.#bucketMask) * WAYS * 2;
+    for (let i = base; i < base + WAYS * 2; i += 2) {
+      if (cells[i] !== hash) continue;
+      const slot = cells[i + 1]! - 1;
+      if (slot !== NONE && this.#callIds[slot] === callId) return slot;
     }
     if (this.#overflow.size === 0) return NONE;
     return this.#overflow.get(callId) ?? NONE;
   }
 
   #slot(callId: string, now: number): number {
-    const hash = hashKey(callId, this.#seed);
+    const hash = hashKey(callId, this.#seed) | 0;
     const found = this.#find(callId, hash);
     if (found !== NONE) return found;
     if (this.#freeCount === 0) this.#release(this.#oldest);
@@ -133,7 +132,6 @@ export class SessionTracker {
     r[at + INVALID_RUN] = 0;
     r[at + AUTH_FAILS] = 0;
     r[at + LAST_AT] = now;
-    r[at + CLOSED] = 0;
     r[at + OLDER] = this.#newest;
     r[at + NEWER] = NONE;
     if (this.#newest === NONE) this.#oldest = slot;
@@ -143,18 +141,21 @@ export class SessionTracker {
     return slot;
   }
 
+  /** Files a new session under its hash (and sets it open, not closed). */
   #index(callId: string, hash: number, slot: number): void {
-    const base = (hash & this.#bucketMask) * WAYS;
-    for (let i = base; i < base + WAYS; i++) {
-      if (this.#cells[i] === 0) {
-        this.#cells[i] = slot + 1;
-        this.#cellHashes[i] = hash;
-        this.#cellOf[slot] = i;
-        return;
+    const cells = this.#cells;
+    const base = (hash & this.#bucketMask) * WAYS * 2;
+    let cell = NONE;
+    for (let i = base; i < base + WAYS * 2; i += 2) {
+      if (cells[i + 1] === 0) {
+        cells[i] = hash;
+        cells[i + 1] = slot + 1;
+        cell = i;
+        break;
       }
     }
-    this.#cellOf[slot] = NONE;
-    this.#overflow.set(callId, slot);
+    if (cell === NONE) this.#overflow.set(callId, slot);
+    this.#records[slot * STRIDE + CELL_CLOSED] = (cell + 1) * 2;
   }
 
   /** Forgets the session in `slot` and returns the slot to the free stack. */
@@ -166,9 +167,9 @@ export class SessionTracker {
     else r[older * STRIDE + NEWER] = newer;
     if (newer === NONE) this.#newest = older;
     else r[newer * STRIDE + OLDER] = older;
-    const cell = this.#cellOf[slot]!;
+    const cell = Math.floor(r[slot * STRIDE + CELL_CLOSED]! / 2) - 1;
     if (cell === NONE) this.#overflow.delete(this.#callIds[slot]!);
-    else this.#cells[cell] = 0;
+    else this.#cells[cell + 1] = 0;
     this.#callIds[slot] = undefined;
     this.#free[this.#freeCount++] = slot;
   }
@@ -185,7 +186,8 @@ export class SessionTracker {
   ): SessionVerdict {
     const r = this.#records;
     const at = this.#slot(callId, now) * STRIDE;
-    if (r[at + CLOSED] === 1) return undefined;
+    const cellClosed = r[at + CELL_CLOSED]!;
+    if (cellClosed % 2 === 1) return undefined;
     let verdict: SessionVerdict;
     let count = 0;
     if (signal === 'message') {
@@ -219,7 +221,7 @@ export class SessionTracker {
       }
     }
     if (verdict !== undefined) {
-      r[at + CLOSED] = 1;
+      r[at + CELL_CLOSED] = cellClosed + 1;
       this.#lastCount = count;
     }
     return verdict;
@@ -232,7 +234,7 @@ export class SessionTracker {
 
   /** The dialog ended (call-end): forget it. */
   end(callId: string): void {
-    const slot = this.#find(callId, hashKey(callId, this.#seed));
+    const slot = this.#find(callId, hashKey(callId, this.#seed) | 0);
     if (slot !== NONE) this.#release(slot);
   }
 
