@@ -39,9 +39,13 @@
 // autoban 2 additionally bans an address that exceeds a per-IP call limit.
 // Trusted sources (trust.ts) are never banned: their counters are not even kept.
 //
-// Hot path: a pass allocates nothing beyond what the caller passed in (typed-array counters,
-// a frozen PASS answer, the UA list compiled to one regex). Memory is bounded: every table
-// has a fixed capacity (counters.ts explains the eviction).
+// Hot path: a pass reads the clock once, hashes the address once for all its tables, and
+// allocates only copies of what a table keeps (a new session's Call-ID, the sample of a
+// window that opens, a new scan pair's key: detach.ts); counters and sessions are typed
+// arrays, the answer a frozen PASS, the UA list one regex whose last answer is remembered.
+// Memory is bounded: every table has a fixed capacity (counters.ts explains the eviction).
+// The guard keeps nothing of an event past observe(), so a caller may refill one event
+// object for every message.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.ts';
 import {
