@@ -4,7 +4,7 @@
 //   other-response = auth-scheme LWS auth-param *(COMMA auth-param)
 //   auth-param = auth-param-name EQUAL ( token / quoted-string )
 // One field carries one credentials/challenge: its commas separate parameters, not values.
-import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN, vocabulary, wordAt } from './chars.ts';
+import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN, words } from './chars.ts';
 import {
   bad,
   lowerSlice,
@@ -24,7 +24,7 @@ export interface AuthField {
 }
 
 /** RFC 2617 / 7616 parameter names. */
-const AUTH_PARAM_NAMES = vocabulary([
+const AUTH_PARAM_NAMES = words([
   'username',
   'realm',
   'nonce',
@@ -51,9 +51,9 @@ function parseAuthField(s: string): AuthField | string {
   if (i === sEnd) return 'no whitespace after auth scheme';
   const params = new Map<string, string>();
   for (;;) {
-    const nEnd = scanWhile(s, i, end, TOKEN);
+    const nEnd = AUTH_PARAM_NAMES.scan(s, i, end);
     if (nEnd === i) return 'empty auth parameter';
-    const name = wordAt(AUTH_PARAM_NAMES, s, i, nEnd) ?? lowerSlice(s, i, nEnd);
+    const name = AUTH_PARAM_NAMES.found ?? lowerSlice(s, i, nEnd);
     i = skipWs(s, nEnd, end);
     if (s.charCodeAt(i) !== 0x3d) return `auth parameter ${name} without "="`;
     i = skipWs(s, i + 1, end);
@@ -70,8 +70,9 @@ function parseAuthField(s: string): AuthField | string {
       value = s.slice(i, vEnd);
       i = vEnd;
     }
-    if (params.has(name)) return `duplicate auth parameter ${name}`;
-    params.set(name, value);
+    // One hash lookup: a duplicate leaves the size unchanged (the map is then dropped).
+    const size = params.size;
+    if (params.set(name, value).size === size) return `duplicate auth parameter ${name}`;
     i = skipWs(s, i, end);
     if (i === end) return { scheme, params };
     if (s.charCodeAt(i) !== 0x2c) return `unexpected text after ${name}`;

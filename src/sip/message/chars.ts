@@ -94,38 +94,79 @@ export function trimWs(s: string, i = 0, end = s.length): string {
   return s.slice(i, end);
 }
 
-/**
- * Words (lower-case, token chars only) by length, for wordAt: a fixed vocabulary such as
- * header or parameter names.
- */
-export type Vocabulary = readonly (readonly string[] | undefined)[];
-
-export function vocabulary(words: Iterable<string>): Vocabulary {
-  const out: string[][] = [];
-  for (const w of new Set(words)) {
-    const same = out[w.length];
-    if (same === undefined) out[w.length] = [w];
-    else same.push(w);
+// Symbols of the Words automaton: letters (either case) 1-26, digits 27-36, "-" 37, "." 38,
+// "+" 39; every other token char is 0, which leads nowhere.
+const WORD_SYMBOLS = 40;
+const SYMBOL = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 26; c++) {
+    t[0x61 + c] = 1 + c;
+    t[0x41 + c] = 1 + c;
   }
-  return out;
+  for (let d = 0; d < 10; d++) t[0x30 + d] = 27 + d;
+  t[0x2d] = 37;
+  t[0x2e] = 38;
+  t[0x2b] = 39;
+  return t;
+})();
+
+/**
+ * A fixed vocabulary (header or parameter names) recognised while a token is scanned: one
+ * table step per char, ignoring case, so the common names cost neither a second pass nor a
+ * lower-cased copy nor a hash. Each spelling (lower-case) stands for a value.
+ */
+export class Words {
+  /** State × symbol → state; state 0 is "no word", state 1 the start. */
+  readonly #next: Uint16Array;
+  readonly #value: (string | undefined)[];
+  /** The value of the token the last scan() read, if it was a word. */
+  found: string | undefined;
+
+  constructor(entries: Iterable<readonly [spelling: string, value: string]>) {
+    const list = [...entries];
+    const states = 2 + list.reduce((n, [w]) => n + w.length, 0);
+    const next = new Uint16Array(states * WORD_SYMBOLS);
+    const value: (string | undefined)[] = new Array(states).fill(undefined);
+    let used = 2;
+    for (const [spelling, v] of list) {
+      let state = 1;
+      for (let i = 0; i < spelling.length; i++) {
+        const sym = SYMBOL[spelling.charCodeAt(i)]!;
+        if (sym === 0 || spelling[i] !== spelling[i]!.toLowerCase()) {
+          throw new Error(`not a lower-case word: ${spelling}`);
+        }
+        let to = next[state * WORD_SYMBOLS + sym]!;
+        if (to === 0) {
+          to = used++;
+          next[state * WORD_SYMBOLS + sym] = to;
+        }
+        state = to;
+      }
+      value[state] = v;
+    }
+    this.#next = next;
+    this.#value = value;
+    this.found = undefined;
+  }
+
+  /** scanWhile(s, i, end, TOKEN), setting `found` to the value of the token if it is a word. */
+  scan(s: string, i: number, end: number): number {
+    const start = i;
+    const next = this.#next;
+    let state = 1;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c > 255 || TOKEN[c] === 0) break;
+      state = next[state * WORD_SYMBOLS + SYMBOL[c]!]!;
+      i++;
+    }
+    workMeter.ops += i - start + 1;
+    this.found = this.#value[state];
+    return i;
+  }
 }
 
-/**
- * The word of `v` equal to s[i..end) ignoring case, else undefined: the common names are
- * recognised in place, without cutting, lower-casing and hashing a new string. s[i..end)
- * must be token chars, for which "| 0x20" lower-cases letters and maps nothing else onto
- * a char a word can hold.
- */
-export function wordAt(v: Vocabulary, s: string, i: number, end: number): string | undefined {
-  const candidates = v[end - i];
-  if (candidates === undefined) return undefined;
-  const first = s.charCodeAt(i) | 0x20;
-  next: for (const word of candidates) {
-    if (word.charCodeAt(0) !== first) continue;
-    for (let k = 1; k < word.length; k++) {
-      if ((s.charCodeAt(i + k) | 0x20) !== word.charCodeAt(k)) continue next;
-    }
-    return word;
-  }
-  return undefined;
+/** Words that stand for themselves. */
+export function words(list: Iterable<string>): Words {
+  return new Words([...list].map((w) => [w, w] as const));
 }

@@ -1,7 +1,7 @@
 // Header names are case-insensitive (RFC 3261 §7.3.1) and several have a compact form
 // (§7.3.3 and the later RFCs that registered one with IANA). Internally every field is keyed
 // by the lower-case long name; on the wire the canonical capitalisation below is used.
-import { vocabulary, wordAt } from './chars.ts';
+import { Words } from './chars.ts';
 
 const COMPACT: Readonly<Record<string, string>> = {
   a: 'accept-contact', // RFC 3841
@@ -127,15 +127,13 @@ export function headerKey(name: string): string {
   return lower;
 }
 
-const KEYS = vocabulary([...KEY_OF_NAME.values()].filter((key) => key.length > 1));
-
 /**
- * headerKey of the token s[i..end) when it is one of the common names (see wordAt), for the
- * parser; undefined otherwise (then headerKey of the name decides).
+ * Every known spelling, lower-cased, with its key: the parser reads a name and finds its key
+ * in one scan (Words); a name not found has the key headerKey gives.
  */
-export function headerKeyAt(s: string, i: number, end: number): string | undefined {
-  return end - i > 1 ? wordAt(KEYS, s, i, end) : undefined;
-}
+export const HEADER_NAMES = new Words(
+  [...KEY_OF_NAME].map(([spelling, key]) => [spelling.toLowerCase(), key] as const),
+);
 
 /** The name written on the wire: canonical for known headers, else as given. */
 export function wireName(key: string, asReceived: string): string {

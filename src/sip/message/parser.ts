@@ -8,7 +8,7 @@
 //
 // Never throws: any input yields a ParseResult (tests/sip/fuzz.test.ts).
 import { CR, DIGIT, HTAB, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
-import { headerKey, headerKeyAt } from './header-names.ts';
+import { HEADER_NAMES, headerKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import { type HeaderField, type SipMessage, SipRequest, SipResponse } from './message.ts';
 import { type ParseRejectReason, REJECT_INFO } from './reasons.ts';
@@ -115,6 +115,23 @@ function trimmed(s: string, i: number, end: number): string {
 
 function isTrimmed(c: number): boolean {
   return (c >= 0x09 && c <= 0x0d) || c === SP || c === 0xa0;
+}
+
+/** The field being read, its continuation lines joined (§7.3.1: each fold is one SP). */
+function fieldOf(
+  name: string,
+  key: string,
+  value: string,
+  folded: string[] | undefined,
+): HeaderField {
+  if (folded !== undefined) {
+    value = value.length === 0 ? folded.join(' ') : `${value} ${folded.join(' ')}`;
+  }
+  return { name, key, value };
+}
+
+function tooManyVia(limits: ParseLimits, isRequest: boolean): ParseResult {
+  return reject('too_many_via', `more than ${limits.maxViaCount} Via values`, isRequest);
 }
 
 const NONE: readonly string[] = [];
@@ -265,7 +282,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       if (fieldBytes > limits.maxHeaderLineBytes) {
         return reject('line_too_long', `header ${name} too long`, isRequest);
       }
-      // Pieces are joined once in finish(): re-trimming a growing value per continuation line
+      // Pieces are joined once in fieldOf(): re-trimming a growing value per continuation line
       // would copy it each time (quadratic in the number of folds).
       const more = trimmed(head, lineStart, end);
       if (more.length === 0) continue;
@@ -274,8 +291,15 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       continue;
     }
     if (pending) {
-      const r = finish();
-      if (r !== null) return r;
+      const f = fieldOf(name, key, value, folded);
+      fields.push(f);
+      if (key === 'via') {
+        viaCount += countViaValues(f.value);
+        if (viaCount > limits.maxViaCount) return tooManyVia(limits, isRequest);
+      } else if (key === 'content-length') {
+        if (contentLengths === undefined) contentLengths = [f.value];
+        else contentLengths.push(f.value);
+      }
     }
     if (fields.length >= limits.maxHeaderCount) {
       return reject('too_many_headers', `more than ${limits.maxHeaderCount}`, isRequest);
@@ -285,7 +309,8 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       return reject('line_too_long', 'header field too long', isRequest);
     }
     // HCOLON = *( SP / HTAB ) ":" SWS, after a token name.
-    const nameEnd = scanWhile(head, lineStart, end, TOKEN);
+    const nameEnd = HEADER_NAMES.scan(head, lineStart, end);
+    const knownKey = HEADER_NAMES.found;
     let colon = nameEnd;
     while (colon < end && (head.charCodeAt(colon) === SP || head.charCodeAt(colon) === HTAB)) {
       colon++;
@@ -294,31 +319,22 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       return badNameLine(head.slice(lineStart, end), isRequest);
     }
     name = head.slice(lineStart, nameEnd);
-    key = headerKeyAt(head, lineStart, nameEnd) ?? headerKey(name);
+    key = knownKey ?? headerKey(name);
     value = trimmed(head, colon + 1, end);
     folded = undefined;
     pending = true;
   }
   if (pending) {
-    const r = finish();
-    if (r !== null) return r;
-  }
-
-  function finish(): ParseResult | null {
-    if (folded !== undefined)
-      value = value.length === 0 ? folded.join(' ') : `${value} ${folded.join(' ')}`;
-    fields.push({ name, key, value });
+    // The same as for the fields above (no closure: it would put the loop's state on the heap).
+    const f = fieldOf(name, key, value, folded);
+    fields.push(f);
     if (key === 'via') {
-      viaCount += countViaValues(value);
-      if (viaCount > limits.maxViaCount) {
-        return reject('too_many_via', `more than ${limits.maxViaCount} Via values`, isRequest);
-      }
+      viaCount += countViaValues(f.value);
+      if (viaCount > limits.maxViaCount) return tooManyVia(limits, isRequest);
     } else if (key === 'content-length') {
-      if (contentLengths === undefined) contentLengths = [value];
-      else contentLengths.push(value);
+      if (contentLengths === undefined) contentLengths = [f.value];
+      else contentLengths.push(f.value);
     }
-    pending = false;
-    return null;
   }
 
   // ---- body (§7.4, §18.3, §20.14)

@@ -172,8 +172,8 @@ function parseUriParams(
     const name = unescapePercent(s, nameStart, nameEnd);
     if (name === null) return 'bad %-escape in URI parameter';
     const key = lowerSlice(name, 0, name.length);
-    if (out.has(key)) return `duplicate URI parameter ${key}`;
-    out.set(key, value);
+    const size = out.size;
+    if (out.set(key, value).size === size) return `duplicate URI parameter ${key}`;
     i = eq;
   }
   return i;

@@ -9,9 +9,7 @@ import {
   SP,
   scanWhile,
   skipWs,
-  TOKEN,
-  vocabulary,
-  wordAt,
+  words,
   workMeter,
 } from './chars.ts';
 
@@ -163,7 +161,7 @@ export function lowerSlice(s: string, i: number, end: number): string {
 }
 
 /** Parameter names seen in nearly every message (Via, To, From, Contact). */
-const PARAM_NAMES = vocabulary([
+const PARAM_NAMES = words([
   'branch',
   'received',
   'rport',
@@ -200,9 +198,9 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
     const semi = skipWs(s, i, end);
     if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params: params ?? NO_PARAMS, end: i };
     const nameStart = skipWs(s, semi + 1, end);
-    const nameEnd = scanWhile(s, nameStart, end, TOKEN);
+    const nameEnd = PARAM_NAMES.scan(s, nameStart, end);
     if (nameEnd === nameStart) return 'empty parameter';
-    const name = wordAt(PARAM_NAMES, s, nameStart, nameEnd) ?? lowerSlice(s, nameStart, nameEnd);
+    const name = PARAM_NAMES.found ?? lowerSlice(s, nameStart, nameEnd);
     let value: string | null = null;
     i = nameEnd;
     const eq = skipWs(s, nameEnd, end);
@@ -221,8 +219,9 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
       }
     }
     if (params === undefined) params = new Map();
-    else if (params.has(name)) return `duplicate parameter ${name}`;
-    params.set(name, value);
+    // One hash lookup: a duplicate leaves the size unchanged (the map is then dropped).
+    const size = params.size;
+    if (params.set(name, value).size === size) return `duplicate parameter ${name}`;
   }
 }
 

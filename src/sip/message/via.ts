@@ -5,7 +5,7 @@
 // SLASH and COLON allow SWS on both sides, which RFC 4475 wsinv.dat exercises.
 
 import { isIPv6 } from 'node:net';
-import { DIGIT, HOSTCHAR, scanWhile, skipWs, TOKEN } from './chars.ts';
+import { DIGIT, HOSTCHAR, scanWhile, skipWs, TOKEN, Words } from './chars.ts';
 import { classifyHost, classifyHostChars, type HostType, isIPv4 } from './uri.ts';
 import {
   atEnd,
@@ -35,6 +35,18 @@ export interface Via {
 
 /** RFC 3261 §8.1.1.7: a branch made by an RFC 3261 element starts with this cookie. */
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
+
+/** Transports, each spelling (any case) standing for its upper-case name. */
+const TRANSPORTS = new Words(
+  ['udp', 'tcp', 'tls', 'sctp', 'ws', 'wss'].map((t) => [t, t.toUpperCase()] as const),
+);
+
+/** The transport token s[i..end), upper-cased. */
+function transportName(s: string, i: number, end: number): string {
+  return TRANSPORTS.scan(s, i, end) === end && TRANSPORTS.found !== undefined
+    ? TRANSPORTS.found
+    : upperSlice(s, i, end);
+}
 
 /** s.slice(i, end).toUpperCase(), without the second copy when nothing is lower-case. */
 function upperSlice(s: string, i: number, end: number): string {
@@ -67,8 +79,12 @@ function parseVia(s: string): Via | string {
   let versionEnd = 0;
   let transportStart = 0;
   // Nearly always "SIP/2.0/": then only the transport is left to scan.
+  let protocol: string | undefined;
+  let version: string | undefined;
   const fast = s.startsWith('SIP/2.0/', i);
   if (fast) {
+    protocol = 'SIP';
+    version = '2.0';
     nameStart = i;
     nameEnd = i + 3;
     versionStart = i + 4;
@@ -138,9 +154,9 @@ function parseVia(s: string): Via | string {
     rport = n;
   }
   return {
-    protocol: upperSlice(s, nameStart, nameEnd),
-    version: s.slice(versionStart, versionEnd),
-    transport: upperSlice(s, transportStart, transportEnd),
+    protocol: protocol ?? upperSlice(s, nameStart, nameEnd),
+    version: version ?? s.slice(versionStart, versionEnd),
+    transport: transportName(s, transportStart, transportEnd),
     host,
     hostType,
     port,
