@@ -60,7 +60,7 @@ import { hashKey, WindowedCounters } from './counters.ts';
 import { GuardErrors } from './errors.ts';
 import { redactSample, truncateSample } from './redact.ts';
 import { type SessionSignal, SessionTracker } from './sessions.ts';
-import { TrustPolicy } from './trust.ts';
+import { type StaticTrust, TrustPolicy } from './trust.ts';
 
 export type GuardEventKind =
   | 'message'
@@ -274,6 +274,14 @@ export class Guard {
   readonly #unsubscribe: () => void;
   #cfg: GuardConfig;
   #trust: TrustPolicy;
+  /**
+   * The address of the last event, and what was worked out for it: its static trust and
+   * (-1 until needed) its hash. A phone's REGISTER, its challenge, the answer and the
+   * success all come from one address, so most events reuse them.
+   */
+  #sourceIp: string | undefined;
+  #sourceTrust: StaticTrust = 'never';
+  #sourceHash = -1;
 
   // Per address unless said otherwise; First = a truncated sample (evidence).
   readonly #messages: WindowedCounters<string>;
@@ -382,6 +390,7 @@ export class Guard {
     this.#uaHits.periodMs = c.reenableMs;
     // New trust rules (dynamic trust from authentications starts over).
     if (trustChanged) this.#trust = new TrustPolicy(c.trust, c.reenableMs);
+    this.#sourceIp = undefined;
   }
 
   /** Whether events from ip:port may be served at all (userspace bans, IP and IP:port). */
@@ -418,7 +427,12 @@ export class Guard {
 
     const banned = this.#bannedDecision(ip, event.port, now);
     if (banned !== undefined) return banned;
-    const trusted = this.#trust.reason(ip, now) !== undefined;
+    if (ip !== this.#sourceIp) {
+      this.#sourceIp = ip;
+      this.#sourceTrust = this.#trust.staticTrust(ip);
+      this.#sourceHash = -1;
+    }
+    const trusted = this.#trust.reasonGiven(this.#sourceTrust, ip, now) !== undefined;
 
     const ua = event.userAgent;
     if (ua !== undefined && !cfg.blockua.empty && cfg.blockua.matches(ua)) {
@@ -442,8 +456,8 @@ export class Guard {
       return DROP_ALLOWUA;
 
     let decision: GuardDecision = PASS;
-    if (!trusted) decision = this.#addressLevel(event, now, hashKey(ip));
-    else if (kind === 'auth-ok') this.#authenticated(event, now, hashKey(ip));
+    if (!trusted) decision = this.#addressLevel(event, now, this.#sourceHashOf(ip));
+    else if (kind === 'auth-ok') this.#authenticated(event, now, this.#sourceHashOf(ip));
     if (decision.action === 'ban') return decision;
 
     if (kind === 'call-start' || kind === 'call-end') {
@@ -457,6 +471,12 @@ export class Guard {
       if (session !== undefined) return session;
     }
     return decision;
+  }
+
+  /** hashKey(ip) for the event's address (#sourceIp), worked out once per address. */
+  #sourceHashOf(ip: string): number {
+    if (this.#sourceHash < 0) this.#sourceHash = hashKey(ip);
+    return this.#sourceHash;
   }
 
   /** The address's counters; `h` is hashKey(event.ip), shared by every table. */

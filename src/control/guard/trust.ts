@@ -36,6 +36,12 @@ export type TrustReason =
   | 'trustauthip'
   | 'treatusersasknownip';
 
+/** TrustPolicy.staticTrust: a static reason, or what is left to the clock. */
+export type StaticTrust =
+  | Exclude<TrustReason, 'trustauthip' | 'treatusersasknownip'>
+  | 'never'
+  | 'dynamic';
+
 /** IPv4 dotted quad → unsigned 32-bit integer without allocating; -1 if not one. */
 export function ipv4ToInt(ip: string): number {
   let value = 0;
@@ -168,19 +174,35 @@ export class TrustPolicy {
 
   /** Why `ip` is trusted at `now`, or undefined. Cheap for IPv4: integer compares. */
   reason(ip: string, now: number): TrustReason | undefined {
+    return this.reasonGiven(this.staticTrust(ip), ip, now);
+  }
+
+  /**
+   * The part of reason() that depends on the configuration only: a reason, 'never' (the
+   * allowtrustedip level rules out any trust for the address) or 'dynamic' (only trust
+   * from an authentication or registration can apply). A caller may remember it per
+   * address for as long as it uses this policy.
+   */
+  staticTrust(ip: string): StaticTrust {
     if (isLocalOnly(ip)) return 'local';
     const level = this.#config.allowtrustedip;
-    if (level <= 0) return undefined;
+    if (level <= 0) return 'never';
     if (this.#own.size > 0 && this.#own.has(ip)) return 'own-address';
-    if (level === 1) return undefined;
+    if (level === 1) return 'never';
     // Parsed once for the private-range and static-rule checks below (-1: not IPv4).
     const n = ipv4ToInt(ip);
     const isPrivate = n >= 0 ? isPrivateV4(n) : isPrivateV6(ip);
-    if (level === 2 && !isPrivate) return undefined;
+    if (level === 2 && !isPrivate) return 'never';
     if (this.#config.trustlanip && isPrivate) return 'trustlanip';
     if (this.#matchesStatic(ip, n)) return 'trustedip';
-    if (this.#dynamic.size > 0) return this.#dynamicReason(ip, now);
-    return undefined;
+    return 'dynamic';
+  }
+
+  /** reason(), given staticTrust(ip). */
+  reasonGiven(trust: StaticTrust, ip: string, now: number): TrustReason | undefined {
+    if (trust === 'never') return undefined;
+    if (trust !== 'dynamic') return trust;
+    return this.#dynamic.size > 0 ? this.#dynamicReason(ip, now) : undefined;
   }
 
   /** `n` is ipv4ToInt(ip). */

@@ -15,7 +15,7 @@ import {
   redactSample,
   truncateSample,
 } from '../../../src/control/guard/redact.ts';
-import { ipv4ToInt, isPrivateIp } from '../../../src/control/guard/trust.ts';
+import { ipv4ToInt, isPrivateIp, TrustPolicy } from '../../../src/control/guard/trust.ts';
 import { compileUaList } from '../../../src/control/guard/useragents.ts';
 import { registeredErrorCodes } from '../../../src/errors.ts';
 import { ATTACKER, setup } from './setup.ts';
@@ -184,4 +184,37 @@ test('detach: an equal string, also for the short ones V8 copies anyway', (t) =>
   t.is(detach('short'), 'short');
   t.is(detach(''), '');
   t.is(detach(`${callId}\n${'ü'.repeat(20)}`), `${callId}\n${'ü'.repeat(20)}`);
+});
+
+test('trust: the static part and the clock part together are reason(), for every level', (t) => {
+  const ips = ['127.0.0.1', '::1', '192.0.2.1', '10.1.2.3', '198.51.100.7', '203.0.113.9'];
+  ips.push('fd00::1', '2001:db8::5', '198.51.100.77');
+  for (const allowtrustedip of [0, 1, 2, 3, 4])
+    for (const trustlanip of [false, true]) {
+      const policy = new TrustPolicy(
+        {
+          allowtrustedip,
+          trustedip: ['203.0.113.0/24', '2001:db8::/32'],
+          trustlanip,
+          trustsubnet: false,
+          trustauthip: true,
+          treatusersasknownip: false,
+          ownAddresses: ['192.0.2.1'],
+        },
+        60_000,
+      );
+      policy.authenticated('198.51.100.7', 'REGISTER', 0);
+      policy.authenticated('10.1.2.3', 'REGISTER', 0);
+      for (const now of [1000, 60_000])
+        for (const ip of ips)
+          t.is(
+            policy.reasonGiven(policy.staticTrust(ip), ip, now),
+            policy.reason(ip, now),
+            `${ip} level ${allowtrustedip} lan ${trustlanip} at ${now}`,
+          );
+      t.is(
+        policy.staticTrust('198.51.100.7'),
+        allowtrustedip >= 2 ? (allowtrustedip === 2 ? 'never' : 'dynamic') : 'never',
+      );
+    }
 });
