@@ -64,6 +64,27 @@ interface SlottedViewSpec<T> extends ViewSpec<T> {
   readonly slot: number;
 }
 
+// Most headers are absent from most messages: their views are these shared, frozen results
+// (views are read-only) rather than a new empty list or undefined for every message.
+const NO_LIST = Object.freeze({ ok: true, value: Object.freeze([]) }) as unknown as ViewResult<
+  never[]
+>;
+const NO_VALUE: ViewResult<undefined> = Object.freeze({ ok: true, value: undefined });
+const NO_CONTACTS = Object.freeze({
+  ok: true,
+  value: Object.freeze({ star: false, list: Object.freeze([]) }),
+}) as unknown as ViewResult<ContactList>;
+
+function list<T>(parse: (v: readonly string[], l: ParseLimits) => ViewResult<T[]>) {
+  return (v: readonly string[], l: ParseLimits): ViewResult<T[]> =>
+    v.length === 0 ? NO_LIST : parse(v, l);
+}
+
+function optional<T>(parse: (v: readonly string[]) => ViewResult<T | undefined>) {
+  return (v: readonly string[]): ViewResult<T | undefined> =>
+    v.length === 0 ? NO_VALUE : parse(v);
+}
+
 const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
   via: { header: 'via', label: 'Via', parse: (v) => parseViaList(v) },
   from: { header: 'from', label: 'From', parse: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
@@ -73,54 +94,63 @@ const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
   contact: {
     header: 'contact',
     label: 'Contact',
-    parse: (v, l) =>
-      v.length === 0
-        ? { ok: true, value: { star: false, list: [] } }
-        : parseContactList(v, l.maxUriBytes),
+    parse: (v, l) => (v.length === 0 ? NO_CONTACTS : parseContactList(v, l.maxUriBytes)),
   },
-  route: { header: 'route', label: 'Route', parse: (v, l) => parseRouteList(v, l.maxUriBytes) },
+  route: {
+    header: 'route',
+    label: 'Route',
+    parse: list((v, l) => parseRouteList(v, l.maxUriBytes)),
+  },
   recordRoute: {
     header: 'record-route',
     label: 'Record-Route',
-    parse: (v, l) => parseRouteList(v, l.maxUriBytes),
+    parse: list((v, l) => parseRouteList(v, l.maxUriBytes)),
   },
-  maxForwards: { header: 'max-forwards', label: 'Max-Forwards', parse: (v) => parseMaxForwards(v) },
-  expires: { header: 'expires', label: 'Expires', parse: (v) => parseExpires(v) },
+  maxForwards: {
+    header: 'max-forwards',
+    label: 'Max-Forwards',
+    parse: optional(parseMaxForwards),
+  },
+  expires: { header: 'expires', label: 'Expires', parse: optional(parseExpires) },
   contentLength: {
     header: 'content-length',
     label: 'Content-Length',
-    parse: (v) => parseContentLength(v),
+    parse: optional(parseContentLength),
   },
-  contentType: { header: 'content-type', label: 'Content-Type', parse: (v) => parseContentType(v) },
-  accept: { header: 'accept', label: 'Accept', parse: (v) => parseAccept(v) },
-  date: { header: 'date', label: 'Date', parse: (v) => parseDate(v) },
-  require: { header: 'require', label: 'Require', parse: (v) => parseOptionTags(v) },
+  contentType: {
+    header: 'content-type',
+    label: 'Content-Type',
+    parse: optional(parseContentType),
+  },
+  accept: { header: 'accept', label: 'Accept', parse: optional(parseAccept) },
+  date: { header: 'date', label: 'Date', parse: optional(parseDate) },
+  require: { header: 'require', label: 'Require', parse: list(parseOptionTags) },
   proxyRequire: {
     header: 'proxy-require',
     label: 'Proxy-Require',
-    parse: (v) => parseOptionTags(v),
+    parse: list(parseOptionTags),
   },
-  supported: { header: 'supported', label: 'Supported', parse: (v) => parseOptionTags(v) },
-  unsupported: { header: 'unsupported', label: 'Unsupported', parse: (v) => parseOptionTags(v) },
+  supported: { header: 'supported', label: 'Supported', parse: list(parseOptionTags) },
+  unsupported: { header: 'unsupported', label: 'Unsupported', parse: list(parseOptionTags) },
   authorization: {
     header: 'authorization',
     label: 'Authorization',
-    parse: (v) => parseAuthFields(v),
+    parse: list(parseAuthFields),
   },
   proxyAuthorization: {
     header: 'proxy-authorization',
     label: 'Proxy-Authorization',
-    parse: (v) => parseAuthFields(v),
+    parse: list(parseAuthFields),
   },
   wwwAuthenticate: {
     header: 'www-authenticate',
     label: 'WWW-Authenticate',
-    parse: (v) => parseAuthFields(v),
+    parse: list(parseAuthFields),
   },
   proxyAuthenticate: {
     header: 'proxy-authenticate',
     label: 'Proxy-Authenticate',
-    parse: (v) => parseAuthFields(v),
+    parse: list(parseAuthFields),
   },
 };
 
