@@ -139,3 +139,12 @@ export const HEADER_NAMES = new Words(
 export function wireName(key: string, asReceived: string): string {
   return CANONICAL_OF_KEY.get(key) ?? asReceived;
 }
+
+const WIRE_PREFIX: ReadonlyMap<string, string> = new Map(
+  Object.entries(CANONICAL).map(([key, name]) => [key, `${name}: `]),
+);
+
+/** `${wireName(key, asReceived)}: ` (known names are one constant string each). */
+export function wirePrefix(key: string, asReceived: string): string {
+  return WIRE_PREFIX.get(key) ?? `${asReceived}: `;
+}

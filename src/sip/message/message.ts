@@ -47,11 +47,27 @@ abstract class SipMessageBase {
    * so every view is parsed at most once per version of its header.
    */
   private views: Array<ViewResult<unknown> | undefined> | undefined;
+  /**
+   * True when every field is known to have passed makeHeader's check or the parser's (no CR
+   * or LF in a value): serialize then need not check each field again. Fields handed to the
+   * constructor are not known to have.
+   */
+  private checked = false;
 
   constructor(fields: HeaderField[], body: Buffer, limits: ParseLimits) {
     this.fields = fields;
     this.body = body;
     this.limits = limits;
+  }
+
+  /** See `checked`. */
+  get fieldsChecked(): boolean {
+    return this.checked;
+  }
+
+  /** For the message layer only (parser, createResponse): see `checked`. */
+  static markFieldsChecked(m: SipMessageBase): void {
+    m.checked = true;
   }
 
   /** All header fields in wire order. */
@@ -279,3 +295,11 @@ export class SipResponse extends SipMessageBase {
 }
 
 export type SipMessage = SipRequest | SipResponse;
+
+/**
+ * For parser.ts and response.ts: every field of `m` was checked when it was read or made.
+ * Not exported from the message layer's index.
+ */
+export function markFieldsChecked(m: SipMessage): void {
+  SipMessageBase.markFieldsChecked(m);
+}

@@ -10,7 +10,13 @@
 import { CR, DIGIT, HTAB, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
 import { HEADER_NAMES, headerKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
-import { type HeaderField, type SipMessage, SipRequest, SipResponse } from './message.ts';
+import {
+  type HeaderField,
+  markFieldsChecked,
+  type SipMessage,
+  SipRequest,
+  SipResponse,
+} from './message.ts';
 import { type ParseRejectReason, REJECT_INFO } from './reasons.ts';
 import { parseUri, type Uri } from './uri.ts';
 import { parseDecimal, quotedEnd } from './value-scan.ts';
@@ -384,13 +390,11 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     body = contentLength === 0 ? NO_BODY : buf.subarray(bodyStart, consumed);
   }
 
-  if (requestUri !== undefined) {
-    const message = new SipRequest(method, uriText, requestUri, fields, body, limits);
-    return { ok: true, message, consumed };
-  }
-  return {
-    ok: true,
-    message: new SipResponse(status, reasonPhrase, fields, body, limits),
-    consumed,
-  };
+  // Every value came from a line without CR or LF.
+  const message =
+    requestUri !== undefined
+      ? new SipRequest(method, uriText, requestUri, fields, body, limits)
+      : new SipResponse(status, reasonPhrase, fields, body, limits);
+  markFieldsChecked(message);
+  return { ok: true, message, consumed };
 }

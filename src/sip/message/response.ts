@@ -1,7 +1,13 @@
 // Building a response to a request: the one place every layer (transactions, registrar,
 // service) gets its responses from.
 import { randomId } from '../../random.ts';
-import { type HeaderField, makeHeader, type SipRequest, SipResponse } from './message.ts';
+import {
+  type HeaderField,
+  makeHeader,
+  markFieldsChecked,
+  type SipRequest,
+  SipResponse,
+} from './message.ts';
 
 /** Reason phrases of the responses tollgate itself sends (RFC 3261 §21 and extensions). */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -115,6 +121,8 @@ export function createResponse(
     }
   }
   const res = new SipResponse(status, reason, fields, NO_BODY, req.limits);
+  // The request's fields, and a To made by makeHeader.
+  if (req.fieldsChecked) markFieldsChecked(res);
   // The copied fields are the request's own: so are their parsed views (the transport reads
   // the response's Via to route it).
   res.adoptView(req, 'via');

@@ -7,7 +7,7 @@
 // parseMessage(serialize(m)) yields m again (tests/sip/parser.test.ts round trips).
 import { SipErrors } from '../errors.ts';
 import { TOKEN } from './chars.ts';
-import { wireName } from './header-names.ts';
+import { wirePrefix } from './header-names.ts';
 import { makeHeader, type SipMessage } from './message.ts';
 
 function isToken(s: string): boolean {
@@ -62,12 +62,16 @@ function startLine(m: SipMessage): string {
 export function serializeHead(m: SipMessage): string {
   let out = startLine(m);
   const headers = m.headers;
+  // Fields are checked when parsed or added; re-check those of a message built from
+  // hand-made fields, so that such a field cannot inject lines.
+  const recheck = !m.fieldsChecked;
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
     if (h.key === 'content-length') continue;
-    // Fields are checked when added; re-check so a hand-built field cannot inject lines.
-    if (h.value.indexOf('\r') >= 0 || h.value.indexOf('\n') >= 0) makeHeader(h.name, h.value);
-    out += `${wireName(h.key, h.name)}: ${h.value}\r\n`;
+    if (recheck && (h.value.indexOf('\r') >= 0 || h.value.indexOf('\n') >= 0)) {
+      makeHeader(h.name, h.value);
+    }
+    out += `${wirePrefix(h.key, h.name)}${h.value}\r\n`;
   }
   return `${out}Content-Length: ${m.body.length}\r\n\r\n`;
 }
