@@ -59,8 +59,15 @@ function trimmed(v: string, from: number, to: number): string {
   return v.slice(from, to);
 }
 
-/** Where the element starting at `from` ends: the next "," outside quotes, or `end`. */
-function separatorAt(v: string, from: number, end: number, sep: number): number {
+/**
+ * Where the piece starting at `from` ends: the next `sep` outside quotes, or `end`. `quoted`
+ * says whether `v` has a quote at all; without one (nearly always) a native search does it.
+ */
+function separatorAt(v: string, from: number, end: number, sep: number, quoted: boolean): number {
+  if (!quoted) {
+    const at = v.indexOf(sep === 0x3b ? ';' : ',', from);
+    return at < 0 || at > end ? end : at;
+  }
   for (let i = from; i < end; i++) {
     const c = v.charCodeAt(i);
     if (c === 0x22) {
@@ -93,14 +100,15 @@ function rewriteTop(
   v: string,
   from: number,
   to: number,
+  quoted: boolean,
   sourceIp: string,
   rport: number | undefined,
 ): string {
-  let semi = separatorAt(v, from, to, 0x3b);
+  let semi = separatorAt(v, from, to, 0x3b, quoted);
   let out = trimmed(v, from, semi);
   while (semi < to) {
     const start = semi + 1;
-    semi = separatorAt(v, start, to, 0x3b);
+    semi = separatorAt(v, start, to, 0x3b, quoted);
     if (!paramNamed(v, start, semi, 'received') && !paramNamed(v, start, semi, 'rport')) {
       out += `;${trimmed(v, start, semi)}`;
     }
@@ -110,12 +118,12 @@ function rewriteTop(
 }
 
 /** The values after the first of a Via field value, trimmed, each after ", ". */
-function restOfValues(v: string, from: number): string {
+function restOfValues(v: string, from: number, quoted: boolean): string {
   let out = '';
   let comma = from - 1;
   while (comma < v.length) {
     const start = comma + 1;
-    comma = separatorAt(v, start, v.length, 0x2c);
+    comma = separatorAt(v, start, v.length, 0x2c, quoted);
     out += `, ${trimmed(v, start, comma)}`;
   }
   return out;
@@ -145,15 +153,17 @@ export function stampReceived(m: SipMessage, source: Pick<Source, 'ip' | 'port'>
     }
   }
   const v = first.value;
-  const topEnd = separatorAt(v, 0, v.length, 0x2c);
+  const quoted = v.indexOf('"') >= 0;
+  const topEnd = separatorAt(v, 0, v.length, 0x2c, quoted);
   let rebuilt = rewriteTop(
     v,
     0,
     topEnd,
+    quoted,
     source.ip,
     top.rport === undefined ? undefined : source.port,
   );
-  if (topEnd < v.length) rebuilt += restOfValues(v, topEnd + 1);
+  if (topEnd < v.length) rebuilt += restOfValues(v, topEnd + 1, quoted);
   if (m.countFields('via') === 1) m.setHeader(first.name, rebuilt);
   else {
     m.removeFirstHeader('via');
