@@ -117,13 +117,9 @@ function urisFit(list: readonly NameAddr[], maxUri: number): boolean {
   return true;
 }
 
-/** From / To: exactly one address. */
-export function parseSingleAddress(
-  values: readonly string[],
-  maxUri: number,
-): ViewResult<NameAddr> {
-  if (values.length === 0) return { ok: false, detail: 'missing', missing: true };
-  const text = values[0]!;
+/** From / To: exactly one address (the first field's value; undefined when absent). */
+export function parseSingleAddress(text: string | undefined, maxUri: number): ViewResult<NameAddr> {
+  if (text === undefined) return { ok: false, detail: 'missing', missing: true };
   const hit = ADDRESS_CACHE.get(text);
   if (hit?.ok && hit.value.uri.raw.length <= maxUri) return hit;
   const own = ADDRESS_CACHE.own(text);

@@ -27,9 +27,9 @@ function parseMediaType(s: string): MediaType | string {
   return { type, params: pr.params };
 }
 
-export function parseContentType(values: readonly string[]): ViewResult<MediaType | undefined> {
-  if (values.length === 0) return ok(undefined);
-  const m = parseMediaType(values[0]!);
+export function parseContentType(value: string | undefined): ViewResult<MediaType | undefined> {
+  if (value === undefined) return ok(undefined);
+  const m = parseMediaType(value);
   return typeof m === 'string' ? bad(m) : ok(m);
 }
 

@@ -133,7 +133,10 @@ abstract class SipMessageBase {
     this.views ??= new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
     let cached = this.views[spec.slot];
     if (cached === undefined) {
-      cached = spec.parse(this.all(spec.header), this.limits);
+      cached =
+        spec.first !== undefined
+          ? spec.first(this.first(spec.header), this.limits)
+          : spec.parse!(this.all(spec.header), this.limits);
       this.views[spec.slot] = cached;
     }
     return cached as ViewResult<ViewTypes[K]>;

@@ -16,14 +16,12 @@ function missing<T>(): ViewResult<T> {
   return { ok: false, detail: 'missing', missing: true };
 }
 
-function first(values: readonly string[]): string {
-  return values[0]!.trim();
-}
+// The one-value headers' views read the first field only (checks.ts refuses a request with
+// more than one): each parser takes that field's value, undefined when there is none.
 
 /** CSeq = 1*DIGIT LWS Method */
-export function parseCSeq(values: readonly string[]): ViewResult<CSeq> {
-  if (values.length === 0) return missing();
-  const s = values[0]!;
+export function parseCSeq(s: string | undefined): ViewResult<CSeq> {
+  if (s === undefined) return missing();
   const end = s.length;
   const dStart = skipWs(s, 0, end);
   const dEnd = scanWhile(s, dStart, end, DIGIT);
@@ -37,30 +35,30 @@ export function parseCSeq(values: readonly string[]): ViewResult<CSeq> {
 }
 
 /** Max-Forwards = 1*DIGIT, 0..255 (§20.22). Undefined when absent. */
-export function parseMaxForwards(values: readonly string[]): ViewResult<number | undefined> {
-  if (values.length === 0) return ok(undefined);
-  const n = parseDecimal(first(values), 255);
+export function parseMaxForwards(value: string | undefined): ViewResult<number | undefined> {
+  if (value === undefined) return ok(undefined);
+  const n = parseDecimal(value.trim(), 255);
   return n === null ? bad('not a number in 0..255') : ok(n);
 }
 
 /** Expires = delta-seconds (§20.19). Undefined when absent. */
-export function parseExpires(values: readonly string[]): ViewResult<number | undefined> {
-  if (values.length === 0) return ok(undefined);
-  const n = parseDecimal(first(values), MAX_DELTA_SECONDS);
+export function parseExpires(value: string | undefined): ViewResult<number | undefined> {
+  if (value === undefined) return ok(undefined);
+  const n = parseDecimal(value.trim(), MAX_DELTA_SECONDS);
   return n === null ? bad('not a number in 0..2^32-1') : ok(n);
 }
 
 /** Content-Length = 1*DIGIT (§20.14). Undefined when absent. */
-export function parseContentLength(values: readonly string[]): ViewResult<number | undefined> {
-  if (values.length === 0) return ok(undefined);
-  const n = parseDecimal(first(values), Number.MAX_SAFE_INTEGER);
+export function parseContentLength(value: string | undefined): ViewResult<number | undefined> {
+  if (value === undefined) return ok(undefined);
+  const n = parseDecimal(value.trim(), Number.MAX_SAFE_INTEGER);
   return n === null ? bad('not a non-negative integer') : ok(n);
 }
 
 /** callid = word [ "@" word ] (§20.8) */
-export function parseCallId(values: readonly string[]): ViewResult<string> {
-  if (values.length === 0) return missing();
-  const v = first(values);
+export function parseCallId(value: string | undefined): ViewResult<string> {
+  if (value === undefined) return missing();
+  const v = value.trim();
   const at = v.indexOf('@');
   const okWords =
     at < 0
@@ -76,9 +74,9 @@ const DAYS = 'MonTueWedThuFriSatSun';
  * SIP-date = rfc1123-date = wkday "," SP date1 SP time SP "GMT" (§20.17), e.g.
  * "Sat, 15 Oct 2005 04:44:56 GMT". Any other zone is an error (RFC 4475 baddate).
  */
-export function parseDate(values: readonly string[]): ViewResult<Date | undefined> {
-  if (values.length === 0) return ok(undefined);
-  const v = first(values);
+export function parseDate(value: string | undefined): ViewResult<Date | undefined> {
+  if (value === undefined) return ok(undefined);
+  const v = value.trim();
   if (v.length !== 29) return bad('not an RFC 1123 date in GMT');
   const wkday = v.slice(0, 3);
   const mon = v.slice(8, 11);

@@ -56,7 +56,10 @@ interface ViewSpec<T> {
   readonly header: string;
   /** Wire name for error messages. */
   readonly label: string;
-  readonly parse: (values: readonly string[], limits: ParseLimits) => ViewResult<T>;
+  /** A list header's view: from the values of all its fields, in order. */
+  readonly parse?: (values: readonly string[], limits: ParseLimits) => ViewResult<T>;
+  /** A one-value header's view: from its first field's value (undefined when absent). */
+  readonly first?: (value: string | undefined, limits: ParseLimits) => ViewResult<T>;
 }
 
 interface SlottedViewSpec<T> extends ViewSpec<T> {
@@ -80,17 +83,17 @@ function list<T>(parse: (v: readonly string[], l: ParseLimits) => ViewResult<T[]
     v.length === 0 ? NO_LIST : parse(v, l);
 }
 
-function optional<T>(parse: (v: readonly string[]) => ViewResult<T | undefined>) {
-  return (v: readonly string[]): ViewResult<T | undefined> =>
-    v.length === 0 ? NO_VALUE : parse(v);
+function optional<T>(parse: (v: string) => ViewResult<T | undefined>) {
+  return (v: string | undefined): ViewResult<T | undefined> =>
+    v === undefined ? NO_VALUE : parse(v);
 }
 
 const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
   via: { header: 'via', label: 'Via', parse: (v) => parseViaList(v) },
-  from: { header: 'from', label: 'From', parse: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
-  to: { header: 'to', label: 'To', parse: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
-  cseq: { header: 'cseq', label: 'CSeq', parse: (v) => parseCSeq(v) },
-  callId: { header: 'call-id', label: 'Call-ID', parse: (v) => parseCallId(v) },
+  from: { header: 'from', label: 'From', first: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
+  to: { header: 'to', label: 'To', first: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
+  cseq: { header: 'cseq', label: 'CSeq', first: parseCSeq },
+  callId: { header: 'call-id', label: 'Call-ID', first: parseCallId },
   contact: {
     header: 'contact',
     label: 'Contact',
@@ -109,21 +112,25 @@ const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
   maxForwards: {
     header: 'max-forwards',
     label: 'Max-Forwards',
-    parse: optional(parseMaxForwards),
+    first: optional(parseMaxForwards),
   },
-  expires: { header: 'expires', label: 'Expires', parse: optional(parseExpires) },
+  expires: { header: 'expires', label: 'Expires', first: optional(parseExpires) },
   contentLength: {
     header: 'content-length',
     label: 'Content-Length',
-    parse: optional(parseContentLength),
+    first: optional(parseContentLength),
   },
   contentType: {
     header: 'content-type',
     label: 'Content-Type',
-    parse: optional(parseContentType),
+    first: optional(parseContentType),
   },
-  accept: { header: 'accept', label: 'Accept', parse: optional(parseAccept) },
-  date: { header: 'date', label: 'Date', parse: optional(parseDate) },
+  accept: {
+    header: 'accept',
+    label: 'Accept',
+    parse: (v) => (v.length === 0 ? NO_VALUE : parseAccept(v)),
+  },
+  date: { header: 'date', label: 'Date', first: optional(parseDate) },
   require: { header: 'require', label: 'Require', parse: list(parseOptionTags) },
   proxyRequire: {
     header: 'proxy-require',
