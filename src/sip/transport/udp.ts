@@ -28,6 +28,10 @@ export class UdpEndpoint {
   private bound: ListenAddress;
   /** '::' without ipv6Only also carries IPv4 (as ::ffff:a.b.c.d). */
   readonly dualStack: boolean;
+  /** sendNow's datagrams waiting for the end of this event-loop turn: data, port, address. */
+  readonly #outbox: (Buffer | number | string)[] = [];
+  #flushing: ReturnType<typeof setImmediate> | undefined;
+  #closed = false;
 
   constructor(at: ListenAddress, onDatagram: (buf: Buffer, from: RemoteInfo) => void) {
     this.family = isIPv6(at.ip) ? 6 : 4;
@@ -90,14 +94,34 @@ export class UdpEndpoint {
   sendNow(data: Buffer, ip: string, port: number): void {
     if (data.length > MAX_DATAGRAM)
       throw new RangeError(`${data.length} octets do not fit a datagram`);
-    this.socket.send(data, port, this.#to(ip));
+    if (this.#closed) throw new Error('UDP socket closed');
+    // Held until libuv has handed us every datagram that was waiting (up to 32 per turn),
+    // then sent together. Each send to a peer asleep in poll() wakes it, and on a VM that
+    // wake-up (an IPI) stalls the sender for microseconds: answering a burst in one go wakes
+    // the peer once instead of once per answer. The delay is one loop turn, not a timer.
+    this.#outbox.push(data, port, this.#to(ip));
+    this.#flushing ??= setImmediate(this.#flush);
   }
+
+  readonly #flush = (): void => {
+    this.#flushing = undefined;
+    const out = this.#outbox;
+    for (let i = 0; i < out.length; i += 3) {
+      this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string);
+    }
+    out.length = 0;
+  };
 
   #to(ip: string): string {
     return this.family === 6 && isIPv4(ip) ? `::ffff:${ip}` : ip;
   }
 
   close(): Promise<void> {
+    this.#closed = true;
+    if (this.#flushing !== undefined) {
+      clearImmediate(this.#flushing);
+      this.#flush(); // answers already decided still go out
+    }
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());
