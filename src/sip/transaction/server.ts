@@ -24,8 +24,8 @@
 // leak transactions: an INVITE without any response from the TU for Timer C is answered
 // 408 (as a proxy's Timer C would end it, §16.8), and a non-INVITE left unanswered for
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
-import type { HeaderField, SipRequest } from '../message/index.ts';
-import { createResponse, newTag, SipResponse } from '../message/index.ts';
+import type { ParseLimits, SipRequest, SipResponse } from '../message/index.ts';
+import { createResponse, newTag, parseMessage, serialize } from '../message/index.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
 import { type DeadlineOwner, DeadlineSlot } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
@@ -75,6 +75,8 @@ export class ServerTransaction implements DeadlineOwner {
   #request: SipRequest | undefined;
   #state: ServerState;
   #last: SipResponse | undefined;
+  /** A Completed non-INVITE's final response as sent: the octets and the limits to re-read it. */
+  #lastWire: { data: Buffer; limits: ParseLimits } | undefined;
   #abandoned = false;
   #retransmitInterval = 0;
 
@@ -156,7 +158,7 @@ export class ServerTransaction implements DeadlineOwner {
 
   /** The last response sent (what a retransmitted request gets again). */
   get lastResponse(): SipResponse | undefined {
-    return this.#last;
+    return this.#last ?? (this.#lastWire === undefined ? undefined : reread(this.#lastWire));
   }
 
   /**
@@ -236,7 +238,8 @@ export class ServerTransaction implements DeadlineOwner {
       this.#terminate('done');
       return true;
     }
-    this.#last = unparsed(res);
+    this.#last = undefined;
+    this.#lastWire = { data: serialize(res), limits: res.limits };
     j.add(this.#deadline!);
     return true;
   }
@@ -274,7 +277,10 @@ export class ServerTransaction implements DeadlineOwner {
       case 'proceeding':
       case 'completed':
         // §17.2.1 / §17.2.2: resend the latest response (the last 1xx, or the final).
-        if (this.#last !== undefined) this.#send(this.#last, false);
+        {
+          const last = this.lastResponse;
+          if (last !== undefined) this.#send(last, false);
+        }
         return;
       default:
         // trying (§17.2.2), confirmed (§17.2.1), accepted (RFC 6026 §7.1): absorbed.
@@ -325,18 +331,14 @@ export class ServerTransaction implements DeadlineOwner {
 }
 
 /**
- * The same response (its very fields, body and status line) without the views parsed from
- * it. A Completed non-INVITE transaction keeps its response 64·T1 on UDP only to resend it
- * (§17.2.2), and those transactions are most of a busy table: the parsed Via, From, CSeq…
- * that createResponse shares with the request would be most of what the table holds. A
- * retransmission, which is rare, parses what the transport needs again.
+ * A Completed non-INVITE transaction keeps its final response 64·T1 on UDP only to resend it
+ * (§17.2.2), and those transactions are most of a busy table. Kept as the octets that were
+ * sent, it is one Buffer (its bytes outside the JS heap) instead of a message whose fields
+ * are slices of the request's text, with views shared with the request: at tens of thousands
+ * of registrations a second, what the table holds is what the garbage collector copies and
+ * marks. A retransmission, which is rare, reads the octets again.
  */
-function unparsed(res: SipResponse): SipResponse {
-  return new SipResponse(
-    res.status,
-    res.reason,
-    res.headers as HeaderField[],
-    res.body,
-    res.limits,
-  );
+function reread(wire: { data: Buffer; limits: ParseLimits }): SipResponse | undefined {
+  const r = parseMessage(wire.data, { transport: 'datagram', limits: wire.limits });
+  return r.ok && r.message.kind === 'response' ? r.message : undefined;
 }
