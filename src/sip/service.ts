@@ -60,7 +60,7 @@ export class SipService {
     this.transports = transports;
     this.registrar = new Registrar(deps);
     this.transactions = new TransactionLayer({
-      send: (msg, dest, onFailure) => transports.dispatch(msg, dest, onFailure),
+      send: (msg, dest, onFailure, wire) => transports.dispatch(msg, dest, onFailure, wire),
       onRequest: (tx, req) => {
         const response = this.#handle(req, tx, deps);
         if (response) tx.respond(response);

@@ -19,8 +19,14 @@ export interface TransactionContext {
   /**
    * Hands a message to the transport; false when the transport reported an error at once
    * (§18.4). `onFailure` is for errors found later (a TCP connection that is refused).
+   * `wire` is `message` already serialized, when the caller needed the octets too.
    */
-  send(message: SipMessage, dest: Endpoint, onFailure: (err: Error) => void): boolean;
+  send(
+    message: SipMessage,
+    dest: Endpoint,
+    onFailure: (err: Error) => void,
+    wire?: Buffer,
+  ): boolean;
   /** Called once, when the transaction enters Terminated: it must leave the table now. */
   terminated(tx: object): void;
   timersFor(reliable: boolean): TimerValues;

@@ -44,9 +44,15 @@ export interface TransactionLayerOptions {
    * Hands a message to the transport. For a response, `dest` is where the request came from;
    * the transport applies §18.2.2 / RFC 3581 (received, rport) and connection reuse.
    * Return false or throw to report a transport error (§18.4); call `onFailure` for one found
-   * later (a connection refused after the send was accepted).
+   * later (a connection refused after the send was accepted). `wire`, when given, is
+   * `message` already serialized (the transport need not do it again).
    */
-  send(message: SipMessage, dest: Endpoint, onFailure?: (err: Error) => void): boolean | undefined;
+  send(
+    message: SipMessage,
+    dest: Endpoint,
+    onFailure?: (err: Error) => void,
+    wire?: Buffer,
+  ): boolean | undefined;
   /** A request that opened a new server transaction. Answer it with tx.respond(). */
   onRequest(tx: ServerTransaction, req: SipRequest): void;
   /**
@@ -136,7 +142,7 @@ export class TransactionLayer {
     this.#unreliableQueues = this.#queuesFor(this.#unreliableTimers);
     this.#ctx = {
       clock: this.#clock,
-      send: (m, d, onFailure) => this.#send(m, d, onFailure),
+      send: (m, d, onFailure, wire) => this.#send(m, d, onFailure, wire),
       terminated: (tx) => this.#remove(tx),
       timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
       nonInviteQueues: (reliable) => (reliable ? this.#reliableQueues : this.#unreliableQueues),
@@ -285,9 +291,14 @@ export class TransactionLayer {
     }
   }
 
-  #send(message: SipMessage, dest: Endpoint, onFailure?: (err: Error) => void): boolean {
+  #send(
+    message: SipMessage,
+    dest: Endpoint,
+    onFailure?: (err: Error) => void,
+    wire?: Buffer,
+  ): boolean {
     try {
-      return this.#opts.send(message, dest, onFailure) !== false;
+      return this.#opts.send(message, dest, onFailure, wire) !== false;
     } catch {
       return false;
     }

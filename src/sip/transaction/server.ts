@@ -230,16 +230,18 @@ export class ServerTransaction implements DeadlineOwner {
     }
     this.#deadline!.cancel(); // Timer F
     this.#request = undefined;
-    if (!this.#send(res, true)) return false;
-    this.#state = 'completed';
     // Timer J waits out retransmissions of the request; 0 on reliable transports: now.
     const j = this.#queues!.J;
-    if (j === undefined) {
+    // Kept for Timer J as the octets sent (see reread), serialized once for both.
+    const wire = j === undefined ? undefined : serializeOrUndefined(res);
+    if (!this.#send(res, true, wire)) return false;
+    this.#state = 'completed';
+    if (j === undefined || wire === undefined) {
       this.#terminate('done');
       return true;
     }
     this.#last = undefined;
-    this.#lastWire = { data: serialize(res), limits: res.limits };
+    this.#lastWire = { data: wire, limits: res.limits };
     j.add(this.#deadline!);
     return true;
   }
@@ -309,12 +311,12 @@ export class ServerTransaction implements DeadlineOwner {
   }
 
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
-  #send(res: SipResponse, remember: boolean): boolean {
+  #send(res: SipResponse, remember: boolean, wire?: Buffer): boolean {
     if (remember) this.#last = res;
     // A transport error reported after the send (§17.2.4). Made per send rather than kept
     // per transaction: most transactions send once, then wait long with nothing to fail.
     const lateFailure = () => this.#terminate('transport-error');
-    if (this.#ctx.send(res, this.source, lateFailure)) return true;
+    if (this.#ctx.send(res, this.source, lateFailure, wire)) return true;
     this.#terminate('transport-error');
     return false;
   }
@@ -338,6 +340,15 @@ export class ServerTransaction implements DeadlineOwner {
  * of registrations a second, what the table holds is what the garbage collector copies and
  * marks. A retransmission, which is rare, reads the octets again.
  */
+/** A response that cannot be serialized is the transport's to refuse (a transport error). */
+function serializeOrUndefined(res: SipResponse): Buffer | undefined {
+  try {
+    return serialize(res);
+  } catch {
+    return undefined;
+  }
+}
+
 function reread(wire: { data: Buffer; limits: ParseLimits }): SipResponse | undefined {
   const r = parseMessage(wire.data, { transport: 'datagram', limits: wire.limits });
   return r.ok && r.message.kind === 'response' ? r.message : undefined;

@@ -174,7 +174,13 @@ export class SipTransports extends EventEmitter<TransportEvents> {
    * when the caller wants to hear of failures: a client transaction ends at once on a
    * transport error (§17.1.4) instead of timing out.
    */
-  dispatch(msg: SipMessage, dest: Destination | Source, onFailure?: (err: Error) => void): boolean {
+  dispatch(
+    msg: SipMessage,
+    dest: Destination | Source,
+    onFailure?: (err: Error) => void,
+    /** `msg` already serialized, when the caller has it. */
+    wire?: Buffer,
+  ): boolean {
     const response = msg.kind === 'response';
     const to = response ? responseDestination(topViaOf(msg), dest) : dest;
     let sending: Promise<void>;
@@ -182,13 +188,13 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       const ip = this.checkDestination(to);
       if (to.transport === 'udp') {
         const ep = this.udpFor(ip, to);
-        const data = serialize(msg);
+        const data = wire ?? serialize(msg);
         if (response || onFailure === undefined) {
           ep.sendNow(data, ip, to.port);
           return true;
         }
         sending = ep.send(data, ip, to.port);
-      } else sending = this.streamFor(to.transport, ip, to).write(serialize(msg));
+      } else sending = this.streamFor(to.transport, ip, to).write(wire ?? serialize(msg));
     } catch (err) {
       this.o.log?.debug({ ip: to.ip, port: to.port, err }, 'SIP message not sent');
       return false;
