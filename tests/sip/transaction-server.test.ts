@@ -69,6 +69,33 @@ test('non-INVITE: Timer J (64·T1) ends the Completed state and empties the tabl
   t.is(h.requests.length, 2);
 });
 
+test('non-INVITE challenged 401/407: nothing is kept (stateless UAS, RFC 3261 §8.2.7); a retransmission is challenged again', (t) => {
+  for (const status of [401, 407]) {
+    const h = harness();
+    h.layer.receive(request(), UDP_PEER);
+    const { tx, req } = h.requests[0]!;
+    t.true(tx.respond(createResponse(req, status, 'Challenge', { toTag: TAG })));
+    t.is(tx.state, 'terminated');
+    t.is(h.layer.size, 0, 'a flood of unauthenticated requests leaves no transactions');
+    t.is(h.clock.pending, 0, 'and no timers');
+    t.deepEqual(
+      h.ends.map((e) => e.reason),
+      ['done'],
+    );
+    h.layer.receive(request(), UDP_PEER);
+    t.is(h.requests.length, 2, 'the retransmission goes to the TU, which challenges it anew');
+  }
+  // Any other final response still waits out retransmissions for Timer J.
+  const h = harness();
+  h.layer.receive(request(), UDP_PEER);
+  const { tx, req } = h.requests[0]!;
+  tx.respond(createResponse(req, 403, 'Forbidden', { toTag: TAG }));
+  t.is(tx.state, 'completed');
+  h.layer.receive(request(), UDP_PEER);
+  t.is(h.requests.length, 1);
+  t.deepEqual(timeline(h), ['0 403', '0 403']);
+});
+
 test('non-INVITE: a provisional moves to Proceeding and retransmissions get it again; a second final is discarded', (t) => {
   const h = harness();
   h.layer.receive(request({ method: 'OPTIONS' }), UDP_PEER);

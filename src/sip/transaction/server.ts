@@ -17,6 +17,7 @@
 //     ├─ 1xx from TU: send ──► Proceeding ── request again: resend last 1xx
 //     └─ final from TU: send ──► Completed ── request again: resend final;
 //                                  more finals from TU: discard; Timer J ──► Terminated
+//     └─ 401/407 from TU: send ──► Terminated (a challenge is stateless, §8.2.7)
 //
 // A transport error when sending ends the transaction and informs the TU (§17.2.4).
 //
@@ -231,7 +232,10 @@ export class ServerTransaction implements DeadlineOwner {
     this.#deadline!.cancel(); // Timer F
     this.#request = undefined;
     // Timer J waits out retransmissions of the request; 0 on reliable transports: now.
-    const j = this.#queues!.J;
+    // A challenge is answered as a stateless UAS would (RFC 3261 §8.2.7): nothing is kept
+    // after it is sent, so a flood of requests without credentials, answered 401/407, leaves
+    // no state behind, and a retransmission is challenged again like a first request.
+    const j = isChallenge(res.status) ? undefined : this.#queues!.J;
     // Kept for Timer J as the octets sent (see reread), serialized once for both.
     const wire = j === undefined ? undefined : serializeOrUndefined(res);
     if (!this.#send(res, true, wire)) return false;
@@ -340,6 +344,11 @@ export class ServerTransaction implements DeadlineOwner {
  * of registrations a second, what the table holds is what the garbage collector copies and
  * marks. A retransmission, which is rare, reads the octets again.
  */
+/** 401 (a UAS or registrar) and 407 (a proxy) ask for credentials (RFC 3261 §22). */
+function isChallenge(status: number): boolean {
+  return status === 401 || status === 407;
+}
+
 /** A response that cannot be serialized is the transport's to refuse (a transport error). */
 function serializeOrUndefined(res: SipResponse): Buffer | undefined {
   try {
