@@ -1,7 +1,7 @@
 // Authenticated registrations per second: tollgate vs kamailio, side by side in one run.
 //
 //   node bench/sip-register/index.ts [--calls 20000] [--rate 100000] [--limit 200]
-//                                    [--rounds 3] [--warmup 3000] [--kamailio-workers 2]
+//                                    [--rounds 5] [--warmup 3000] [--kamailio-workers 2]
 //                                    [--kamailio-stateful]
 //
 // Both servers run on this machine, on 127.0.0.1, UDP, and do the same work per registration
@@ -17,7 +17,10 @@
 // as fast as it answers. Each server is warmed up first (JIT, caches), then the rounds
 // alternate which server goes first (drift on a shared machine hits both alike) and the
 // median round is reported. CPU is the server's utime + stime from /proc over the round
-// (every kamailio process summed); SIPp runs on the same two cores.
+// (every kamailio process summed), also shown as a share of one core; SIPp runs on the same
+// two cores. SIPp is single-threaded and has a ceiling of its own (about 24,500 reg/s here,
+// what it reaches against a Node responder that answers without any SIP processing): a server
+// that answers faster than that, with CPU to spare, is waiting on SIPp, not the other way.
 //
 // tollgate's transaction layer keeps each UDP non-INVITE server transaction for Timer J
 // (64*T1 = 32 s, RFC 3261 §17.2.2) in a table bounded at 100,000 (src/sip/transaction/
@@ -30,6 +33,7 @@
 //
 // Everything started here (daemon, kamailio and its workers, temporary directory) is removed
 // at the end, on failure, on Ctrl-C, and when the run exceeds its time bound.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +42,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
 import { cpuMs } from '../common/proc.ts';
-import { type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
+import { freeUdpPort, type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
 import { type LoadResult, runLoad } from './load.ts';
 
 const { values: args } = parseArgs({
@@ -46,7 +50,7 @@ const { values: args } = parseArgs({
     calls: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '100000' },
     limit: { type: 'string', default: '200' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '3000' },
     'kamailio-workers': { type: 'string', default: '2' },
     'kamailio-stateful': { type: 'boolean', default: false },
@@ -105,7 +109,7 @@ setTimeout(() => {
 }, RUN_BOUND_MS).unref();
 
 interface Server {
-  name: 'tollgate' | 'kamailio';
+  name: 'tollgate' | 'kamailio' | 'ceiling';
   port: number;
   pids: () => number[];
   /** When tollgate opened its transactions (one kept per call), to count those in Timer J. */
@@ -156,7 +160,8 @@ function line(name: string, r: Round): string {
     `${String(l.successful).padStart(6)} ok  ${String(l.failed).padStart(5)} failed  ` +
     `${String(l.refused503).padStart(5)} x 503  ${String(l.retransmissions).padStart(5)} retrans  ` +
     `${l.seconds.toFixed(2)} s  server CPU ${(r.cpuMs / 1000).toFixed(2)} s ` +
-    `(${((r.cpuMs * 1000) / Math.max(1, l.successful)).toFixed(0)} µs/reg)` +
+    `(${((r.cpuMs * 1000) / Math.max(1, l.successful)).toFixed(0)} µs/reg, ` +
+    `${(r.cpuMs / 10 / Math.max(0.001, l.seconds)).toFixed(0)}% of a core)` +
     (l.exitCode !== 0 ? `  sipp exit ${l.exitCode}` : '')
   );
 }
@@ -200,9 +205,18 @@ async function main(): Promise<void> {
     for (const pid of kamailio.pids) serverPids.delete(pid);
   });
 
+  const bare = await startBareResponder();
+  serverPids.add(bare.pid);
+  teardowns.push(() => {
+    bare.stop();
+    serverPids.delete(bare.pid);
+  });
+
   const servers: Server[] = [
     { name: 'tollgate', port: sipport, pids: () => [tollgatePid], opened: [] },
     { name: 'kamailio', port: kamailio.port, pids: () => kamailio.pids, opened: [] },
+    // Not a contender: SIPp's own limit here (bare-responder.ts).
+    { name: 'ceiling', port: bare.port, pids: () => [bare.pid], opened: [] },
   ];
   console.log(
     `sip-register: ${CALLS} authenticated REGISTERs (MD5, qop=auth) per server per round, ` +
@@ -258,7 +272,28 @@ async function main(): Promise<void> {
         ` each UDP non-INVITE transaction kept ${TIMER_J_MS / 1000} s) was full`,
     );
   }
+  console.log(
+    '  (ceiling: SIPp against a responder that does no SIP work at all, bare-responder.ts)',
+  );
   console.log(`ratio tollgate/kamailio: ${(perSecond.tollgate! / perSecond.kamailio!).toFixed(2)}`);
+}
+
+/** bare-responder.ts on a free port, answering once it printed "ready". */
+async function startBareResponder(): Promise<{ port: number; pid: number; stop: () => void }> {
+  const port = await freeUdpPort();
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'bare-responder.ts'), String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bare-responder exited (${code})`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  await waitForOptions(port, 10_000);
+  return { port, pid: child.pid!, stop: () => child.kill('SIGKILL') };
 }
 
 let code = 0;
