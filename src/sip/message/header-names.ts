@@ -140,11 +140,14 @@ export function wireName(key: string, asReceived: string): string {
   return CANONICAL_OF_KEY.get(key) ?? asReceived;
 }
 
-const WIRE_PREFIX: ReadonlyMap<string, string> = new Map(
-  Object.entries(CANONICAL).map(([key, name]) => [key, `${name}: `]),
+const FIELD_PREFIX: ReadonlyMap<string, string> = new Map(
+  Object.entries(CANONICAL).map(([key, name]) => [key, `\r\n${name}: `]),
 );
 
-/** `${wireName(key, asReceived)}: ` (known names are one constant string each). */
-export function wirePrefix(key: string, asReceived: string): string {
-  return WIRE_PREFIX.get(key) ?? `${asReceived}: `;
+/**
+ * CRLF, then the name written on the wire (wireName) and ": ": what ends the previous line
+ * and starts a field's (known names are one constant string each).
+ */
+export function fieldPrefix(key: string, asReceived: string): string {
+  return FIELD_PREFIX.get(key) ?? `\r\n${asReceived}: `;
 }

@@ -7,8 +7,8 @@
 // parseMessage(serialize(m)) yields m again (tests/sip/parser.test.ts round trips).
 import { SipErrors } from '../errors.ts';
 import { TOKEN } from './chars.ts';
-import { wirePrefix } from './header-names.ts';
-import { makeHeader, type SipMessage } from './message.ts';
+import { fieldPrefix } from './header-names.ts';
+import { makeHeader, type SipMessage, type SipResponse } from './message.ts';
 
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -35,6 +35,7 @@ function isCleanUri(s: string): boolean {
   return true;
 }
 
+/** The start line without its CRLF (the next piece starts with one). */
 function startLine(m: SipMessage): string {
   if (m.kind === 'request') {
     if (!isToken(m.method)) {
@@ -43,8 +44,13 @@ function startLine(m: SipMessage): string {
     if (!isCleanUri(m.uriText)) {
       throw new SipErrors.TG_SIP_BAD_START_LINE(`Request-URI ${JSON.stringify(m.uriText)}`);
     }
-    return `${m.method} ${m.uriText} SIP/2.0\r\n`;
+    return `${m.method} ${m.uriText} SIP/2.0`;
   }
+  checkStatusLine(m);
+  return `SIP/2.0 ${m.status} ${m.reason}`;
+}
+
+function checkStatusLine(m: SipResponse): void {
   const reason = m.reason;
   if (
     !Number.isInteger(m.status) ||
@@ -55,25 +61,37 @@ function startLine(m: SipMessage): string {
   ) {
     throw new SipErrors.TG_SIP_BAD_START_LINE(`status ${m.status}`);
   }
-  return `SIP/2.0 ${m.status} ${reason}\r\n`;
 }
 
-/** The header block (start line through the empty line) as a latin1 string. */
+/** Written after the fields of every message without a body. */
+const NO_BODY_TAIL = '\r\nContent-Length: 0\r\n\r\n';
+
+/**
+ * The header block (start line through the empty line) as one flat latin1 string. The pieces
+ * are joined once: appending them one by one would allocate a cons string per piece, which
+ * Buffer.from then copies flat anyway.
+ */
 export function serializeHead(m: SipMessage): string {
-  let out = startLine(m);
   const headers = m.headers;
   // Fields are checked when parsed or added; re-check those of a message built from
   // hand-made fields, so that such a field cannot inject lines.
   const recheck = !m.fieldsChecked;
+  const parts: string[] = new Array<string>(headers.length * 2 + 2);
+  let n = 0;
+  parts[n++] = startLine(m);
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
     if (h.key === 'content-length') continue;
     if (recheck && (h.value.indexOf('\r') >= 0 || h.value.indexOf('\n') >= 0)) {
       makeHeader(h.name, h.value);
     }
-    out += `${wirePrefix(h.key, h.name)}${h.value}\r\n`;
+    parts[n++] = fieldPrefix(h.key, h.name);
+    parts[n++] = h.value;
   }
-  return `${out}Content-Length: ${m.body.length}\r\n\r\n`;
+  const bodyLength = m.body.length;
+  parts[n++] = bodyLength === 0 ? NO_BODY_TAIL : `\r\nContent-Length: ${bodyLength}\r\n\r\n`;
+  parts.length = n;
+  return parts.join('');
 }
 
 export function serialize(m: SipMessage): Buffer {
