@@ -50,6 +50,7 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
 const NO_BODY = Buffer.alloc(0);
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64URL_CODES = Uint8Array.from(BASE64URL, (c) => c.charCodeAt(0));
 const TAG_BYTES = 6;
 /** Random bytes for the next tags, taken from randomId 32 tags at a time; each used once. */
 let tagBytes: Buffer = Buffer.alloc(0);
@@ -69,15 +70,17 @@ export function newTag(): string {
   tagOffset += TAG_BYTES;
   const x = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
   const y = (b[i + 3]! << 16) | (b[i + 4]! << 8) | b[i + 5]!;
-  return (
-    BASE64URL[x >>> 18]! +
-    BASE64URL[(x >>> 12) & 63]! +
-    BASE64URL[(x >>> 6) & 63]! +
-    BASE64URL[x & 63]! +
-    BASE64URL[y >>> 18]! +
-    BASE64URL[(y >>> 12) & 63]! +
-    BASE64URL[(y >>> 6) & 63]! +
-    BASE64URL[y & 63]!
+  // One string of eight char codes: concatenating eight one-char strings would allocate a
+  // new short string per step.
+  return String.fromCharCode(
+    BASE64URL_CODES[x >>> 18]!,
+    BASE64URL_CODES[(x >>> 12) & 63]!,
+    BASE64URL_CODES[(x >>> 6) & 63]!,
+    BASE64URL_CODES[x & 63]!,
+    BASE64URL_CODES[y >>> 18]!,
+    BASE64URL_CODES[(y >>> 12) & 63]!,
+    BASE64URL_CODES[(y >>> 6) & 63]!,
+    BASE64URL_CODES[y & 63]!,
   );
 }
 
