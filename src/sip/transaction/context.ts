@@ -18,13 +18,14 @@ export interface TransactionContext {
   readonly clock: Clock;
   /**
    * Hands a message to the transport; false when the transport reported an error at once
-   * (§18.4). `onFailure` is for errors found later (a TCP connection that is refused).
+   * (§18.4). `onFailure` is for errors found later (a TCP connection that is refused); a
+   * sender that cannot hear of any (a UDP response) passes none.
    * `wire` is `message` already serialized, when the caller needed the octets too.
    */
   send(
     message: SipMessage,
     dest: Endpoint,
-    onFailure: (err: Error) => void,
+    onFailure: ((err: Error) => void) | undefined,
     wire?: Buffer,
   ): boolean;
   /** Called once, when the transaction enters Terminated: it must leave the table now. */

@@ -60,7 +60,9 @@ export class DeadlineQueue {
   add(slot: DeadlineSlot): void {
     slot.cancel();
     // The clock is monotonic and the duration fixed, so the tail is always the latest due.
-    slot.due = this.#clock.now() + this.#ms;
+    // Whole milliseconds (timers have no finer grain): a small integer is kept in the slot
+    // itself, where a fraction would be a heap number of its own per slot, kept 32 s.
+    slot.due = Math.ceil(this.#clock.now() + this.#ms);
     slot.queue = this;
     slot.prev = this.#tail;
     if (this.#tail === undefined) this.#head = slot;

@@ -65,19 +65,24 @@ export class ServerTransaction implements DeadlineOwner {
   readonly key: string;
   /** RFC 2543 INVITE: the second key, the one its ACK is found by. */
   readonly ackKey: string | undefined;
+  // A Completed non-INVITE waits out Timer J (32 s on UDP) and most of a busy table is in
+  // that state, so every field here is paid for tens of thousands of times, in old space:
+  // what the layer shares (its context, hooks, timer values, queues) is reached through
+  // #ctx, not copied into a field each.
   readonly #ctx: TransactionContext;
   readonly #hooks: ServerHooks;
-  readonly #t: TimerValues;
   /** INVITE only. */
   readonly #timers: TimerSet | undefined;
   /** Non-INVITE only: its place in queues.F, then in queues.J. */
   readonly #deadline: DeadlineSlot | undefined;
-  readonly #queues: NonInviteQueues | undefined;
   #request: SipRequest | undefined;
   #state: ServerState;
-  #last: SipResponse | undefined;
-  /** A Completed non-INVITE's final response as sent: the octets and the limits to re-read it. */
-  #lastWire: { data: Buffer; limits: ParseLimits } | undefined;
+  /**
+   * The last response sent; for a Completed non-INVITE, the octets of its final response as
+   * sent (see reread), with #wireLimits to re-read them: two fields rather than a wrapper.
+   */
+  #last: SipResponse | Buffer | undefined;
+  #wireLimits: ParseLimits | undefined;
   #abandoned = false;
   #retransmitInterval = 0;
 
@@ -97,23 +102,32 @@ export class ServerTransaction implements DeadlineOwner {
     this.isInvite = request.method === 'INVITE';
     this.#ctx = ctx;
     this.#hooks = hooks;
-    const reliable = isReliable(source.transport);
-    this.#t = ctx.timersFor(reliable);
+    this.#last = undefined;
+    this.#wireLimits = undefined;
     if (this.isInvite) {
       this.#timers = new TimerSet(ctx.clock);
       this.#deadline = undefined;
-      this.#queues = undefined;
       // §17.2.1: Proceeding at once; a 100 Trying if the TU stays silent for 200 ms.
       this.#state = 'proceeding';
-      this.#timers.start('trying', this.#t.trying, () => this.#sendTrying());
-      this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
+      const t = this.#t;
+      this.#timers.start('trying', t.trying, () => this.#sendTrying());
+      this.#timers.start('C', t.C, () => this.#abandonInvite());
     } else {
       this.#timers = undefined;
       this.#deadline = new DeadlineSlot(this);
-      this.#queues = ctx.nonInviteQueues(reliable);
       this.#state = 'trying';
       // Timer F starts in handedToTu(): most are answered before it would be worth a timer.
     }
+  }
+
+  /** The timer values for this transaction's transport (the layer's, shared). */
+  get #t(): TimerValues {
+    return this.#ctx.timersFor(isReliable(this.source.transport));
+  }
+
+  /** Non-INVITE: the layer's shared queues for Timers F and J on this transport. */
+  get #queues(): NonInviteQueues {
+    return this.#ctx.nonInviteQueues(isReliable(this.source.transport));
   }
 
   /**
@@ -127,7 +141,7 @@ export class ServerTransaction implements DeadlineOwner {
       this.#deadline !== undefined &&
       (this.#state === 'trying' || this.#state === 'proceeding')
     ) {
-      this.#queues!.F.add(this.#deadline);
+      this.#queues.F.add(this.#deadline);
     }
   }
 
@@ -159,7 +173,8 @@ export class ServerTransaction implements DeadlineOwner {
 
   /** The last response sent (what a retransmitted request gets again). */
   get lastResponse(): SipResponse | undefined {
-    return this.#last ?? (this.#lastWire === undefined ? undefined : reread(this.#lastWire));
+    const last = this.#last;
+    return Buffer.isBuffer(last) ? reread(last, this.#wireLimits!) : last;
   }
 
   /**
@@ -235,7 +250,7 @@ export class ServerTransaction implements DeadlineOwner {
     // A challenge is answered as a stateless UAS would (RFC 3261 §8.2.7): nothing is kept
     // after it is sent, so a flood of requests without credentials, answered 401/407, leaves
     // no state behind, and a retransmission is challenged again like a first request.
-    const j = isChallenge(res.status) ? undefined : this.#queues!.J;
+    const j = isChallenge(res.status) ? undefined : this.#queues.J;
     // Kept for Timer J as the octets sent (see reread), serialized once for both.
     const wire = j === undefined ? undefined : serializeOrUndefined(res);
     if (!this.#send(res, true, wire)) return false;
@@ -244,8 +259,8 @@ export class ServerTransaction implements DeadlineOwner {
       this.#terminate('done');
       return true;
     }
-    this.#last = undefined;
-    this.#lastWire = { data: wire, limits: res.limits };
+    this.#last = wire;
+    this.#wireLimits = res.limits;
     j.add(this.#deadline!);
     return true;
   }
@@ -255,7 +270,9 @@ export class ServerTransaction implements DeadlineOwner {
    * the one of the response we sent.
    */
   acceptsAck(ack: SipRequest): boolean {
-    const sent = this.#last?.tryView('to');
+    // #last is a message here: only a non-INVITE keeps octets, and this is an INVITE's ACK.
+    const last = this.#last;
+    const sent = last === undefined || Buffer.isBuffer(last) ? undefined : last.tryView('to');
     const got = ack.tryView('to');
     return sent?.ok === true && got.ok && sent.value.tag === got.value.tag;
   }
@@ -302,8 +319,9 @@ export class ServerTransaction implements DeadlineOwner {
 
   /** Timer G (§17.2.1): resend the final response, doubling the interval up to T2. */
   #timerG(): void {
-    if (this.#state !== 'completed' || this.#last === undefined) return;
-    if (!this.#send(this.#last, false)) return;
+    const last = this.#last;
+    if (this.#state !== 'completed' || last === undefined || Buffer.isBuffer(last)) return;
+    if (!this.#send(last, false)) return;
     this.#retransmitInterval = backoff(this.#retransmitInterval, this.#t.T2, true);
     this.#timers!.start('G', this.#retransmitInterval, () => this.#timerG());
   }
@@ -317,9 +335,13 @@ export class ServerTransaction implements DeadlineOwner {
   /** Passes a response to the transport; a transport error terminates (§17.2.4). */
   #send(res: SipResponse, remember: boolean, wire?: Buffer): boolean {
     if (remember) this.#last = res;
-    // A transport error reported after the send (§17.2.4). Made per send rather than kept
-    // per transaction: most transactions send once, then wait long with nothing to fail.
-    const lateFailure = () => this.#terminate('transport-error');
+    // A transport error reported after the send (§17.2.4): only a connection can report one
+    // (a UDP response is sent without waiting to hear, see SipTransports.dispatch). Made per
+    // send rather than kept per transaction: most transactions send once, then wait long
+    // with nothing to fail; and over UDP, the busiest path, not made at all.
+    const lateFailure = isReliable(this.source.transport)
+      ? () => this.#terminate('transport-error')
+      : undefined;
     if (this.#ctx.send(res, this.source, lateFailure, wire)) return true;
     this.#terminate('transport-error');
     return false;
@@ -336,14 +358,6 @@ export class ServerTransaction implements DeadlineOwner {
   }
 }
 
-/**
- * A Completed non-INVITE transaction keeps its final response 64·T1 on UDP only to resend it
- * (§17.2.2), and those transactions are most of a busy table. Kept as the octets that were
- * sent, it is one Buffer (its bytes outside the JS heap) instead of a message whose fields
- * are slices of the request's text, with views shared with the request: at tens of thousands
- * of registrations a second, what the table holds is what the garbage collector copies and
- * marks. A retransmission, which is rare, reads the octets again.
- */
 /** 401 (a UAS or registrar) and 407 (a proxy) ask for credentials (RFC 3261 §22). */
 function isChallenge(status: number): boolean {
   return status === 401 || status === 407;
@@ -358,7 +372,15 @@ function serializeOrUndefined(res: SipResponse): Buffer | undefined {
   }
 }
 
-function reread(wire: { data: Buffer; limits: ParseLimits }): SipResponse | undefined {
-  const r = parseMessage(wire.data, { transport: 'datagram', limits: wire.limits });
+/**
+ * A Completed non-INVITE transaction keeps its final response 64·T1 on UDP only to resend it
+ * (§17.2.2), and those transactions are most of a busy table. Kept as the octets that were
+ * sent, it is one Buffer (its bytes outside the JS heap) instead of a message whose fields
+ * are slices of the request's text, with views shared with the request: at tens of thousands
+ * of registrations a second, what the table holds is what the garbage collector copies and
+ * marks. A retransmission, which is rare, reads the octets again.
+ */
+function reread(wire: Buffer, limits: ParseLimits): SipResponse | undefined {
+  const r = parseMessage(wire, { transport: 'datagram', limits });
   return r.ok && r.message.kind === 'response' ? r.message : undefined;
 }

@@ -266,12 +266,7 @@ export class SipTransports extends EventEmitter<TransportEvents> {
 
   private onDatagram(ep: UdpEndpoint, buf: Buffer, address: string, port: number): void {
     if (this.closing) return;
-    const source: Source = {
-      transport: 'udp',
-      ip: canonicalIp(address) ?? address,
-      port,
-      local: ep.local,
-    };
+    const source = this.udpSource(ep, address, port);
     const r = parseMessage(buf, { transport: 'datagram', limits: this.o.limits });
     if (r.ok) {
       this.deliver(r.message, source);
@@ -293,6 +288,26 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       }
     }
     this.emitReject(source, r.reason, r.detail, r.status, responded);
+  }
+
+  /**
+   * The Source of a datagram. Sources are never changed once made, so datagrams in a row from
+   * one address share one: a peer sending many (a SIPp, a trunk, a proxy in front of us)
+   * costs no object and no address string per message, and the server transactions that
+   * keep their source for Timer J's 32 s do not each keep a copy of the same one.
+   */
+  private udpSource(ep: UdpEndpoint, address: string, port: number): Source {
+    const last = ep.lastSource;
+    if (last !== undefined && last.port === port && ep.lastAddress === address) return last;
+    const source: Source = {
+      transport: 'udp',
+      ip: canonicalIp(address) ?? address,
+      port,
+      local: ep.local,
+    };
+    ep.lastAddress = address;
+    ep.lastSource = source;
+    return source;
   }
 
   // ---- TCP / TLS

@@ -4,7 +4,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { bindError } from './bind.ts';
-import type { ListenAddress } from './types.ts';
+import type { ListenAddress, Source } from './types.ts';
 
 /** The largest UDP payload over IPv4 (65535 - 8 octets UDP header - 20 octets IP header). */
 export const MAX_DATAGRAM = 65_507;
@@ -32,6 +32,9 @@ export class UdpEndpoint {
   readonly #outbox: (Buffer | number | string)[] = [];
   #flushing: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
+  /** SipTransports' cache of the last datagram's Source, and the address it was made from. */
+  lastAddress: string | undefined = undefined;
+  lastSource: Source | undefined = undefined;
 
   constructor(at: ListenAddress, onDatagram: (buf: Buffer, from: RemoteInfo) => void) {
     this.family = isIPv6(at.ip) ? 6 : 4;
