@@ -161,7 +161,7 @@ test('a nonce has one spelling: variants in unused bits, padding or case are ref
   }
 });
 
-test('the replay tracker forgets the least recently counted nonce first', (t) => {
+test('the replay tracker forgets nonces used once before one counted again', (t) => {
   const nonces = new NonceManager({ key: randomBytes(32), maxTracked: 10 });
   const kept = nonces.issue('r');
   t.is(nonces.check(kept, 'r', '00000001'), 'valid');

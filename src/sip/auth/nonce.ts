@@ -16,8 +16,9 @@
 // A nonce is accepted only if the MAC checks (we made it, for this realm) and it is younger
 // than its lifetime; an old one gets `stale=true` so the client retries without asking the
 // user again (RFC 7616 §3.3). Nonce-count replay protection keeps the highest nc seen per
-// nonce in a bounded map; a nonce pushed out of the map is answered with stale=true.
+// nonce in a bounded table (NonceCounts); a nonce pushed out of it is answered with stale=true.
 import { hash, randomFillSync } from 'node:crypto';
+import { NonceCounts } from './nonce-counts.ts';
 
 const TIME_CHARS = 8; // 6 bytes
 const RANDOM_CHARS = 12; // 9 bytes
@@ -48,12 +49,9 @@ export class NonceManager {
   /** The server key as text: the MAC's secret prefix. */
   readonly #keyText: string;
   readonly #lifetimeMs: number;
-  readonly #maxTracked: number;
   readonly #now: () => number;
-  /** nonce → highest nc accepted; insertion order doubles as age for eviction. */
-  readonly #counts = new Map<string, number>();
-  /** Walks #counts oldest first, for eviction (see #oldest). */
-  #cursor: MapIterator<string> = this.#counts.keys();
+  /** nonce → highest nc accepted, keyed by a fingerprint of the nonce's MAC. */
+  readonly #counts: NonceCounts;
   /** The issuedAt characters of the second last issued in (they change once a second). */
   #timeSecond = -1;
   #timeText = '';
@@ -62,7 +60,7 @@ export class NonceManager {
     if (options.key.length < 16) throw new Error('nonce key must be at least 16 bytes');
     this.#keyText = options.key.toString('base64url');
     this.#lifetimeMs = (options.lifetimeSeconds ?? 300) * 1000;
-    this.#maxTracked = options.maxTracked ?? 200_000;
+    this.#counts = new NonceCounts(options.maxTracked ?? 200_000);
     this.#now = options.now ?? Date.now;
   }
 
@@ -86,18 +84,21 @@ export class NonceManager {
    */
   count(nonce: string, ncHex: string): NonceVerdict {
     const nc = parseNc(ncHex);
-    if (nc < 0) return 'invalid';
-    const seen = this.#counts.get(nonce);
-    if (seen === undefined) {
-      // Unknown to the tracker: fine for its first use, otherwise we cannot rule out a replay.
-      if (nc !== 1) return 'stale';
-    } else if (nc <= seen) {
-      return 'replay';
-    } else {
-      this.#counts.delete(nonce); // re-added below: last use is newest
-    }
-    this.#remember(nonce, nc);
-    return 'valid';
+    if (nc < 0 || typeof nonce !== 'string' || nonce.length !== NONCE_CHARS) return 'invalid';
+    // The tracker knows a nonce by 90 bits of its MAC (characters 0-14 of it) rather than by
+    // its text. Those bits are already uniformly random (a keyed hash's output) and, as the
+    // MAC verified, chosen by us, not by the client: read as three 30-bit words they need
+    // no hashing. Two tracked nonces share them with probability about n²/2^91: with the
+    // tracker full (n = 200,000) a fresh nonce matches one of the others with probability
+    // 200,000/2^90 ≈ 1.6e-22, so never at any registration rate. Even then a match would
+    // only make a fresh nonce look used (nc=1 → 'replay': the phone is challenged again);
+    // letting a used (nonce, nc) through would take that nonce's own entry to have been
+    // evicted first (see NonceCounts), as an entry is never lost otherwise.
+    const word0 = macWord(nonce, 0);
+    const word1 = macWord(nonce, 5);
+    const word2 = macWord(nonce, 10);
+    if ((word0 | word1 | word2) < 0) return 'invalid';
+    return this.#counts.count(word0, word1, word2, nc);
   }
 
   /** MAC and age only (no nonce-count), e.g. to decide stale=true before checking a password. */
@@ -105,7 +106,7 @@ export class NonceManager {
     if (typeof nonce !== 'string' || nonce.length !== NONCE_CHARS) return 'invalid';
     // Only base64url characters: the body then decodes one way, and as every bit of the MAC
     // characters is compared, each nonce has a single spelling (the nonce-count tracker is
-    // keyed by the text and cannot be sidestepped with another spelling of the same nonce).
+    // keyed by MAC characters and cannot be sidestepped with another spelling of the nonce).
     let issued = 0;
     let bad = 0;
     for (let i = 0; i < NONCE_CHARS; i++) {
@@ -123,28 +124,6 @@ export class NonceManager {
 
   get tracked(): number {
     return this.#counts.size;
-  }
-
-  /** Adds a nonce not in #counts (it goes last: newest). */
-  #remember(nonce: string, nc: number): void {
-    this.#counts.set(ownCopy(nonce), nc);
-    while (this.#counts.size > this.#maxTracked) this.#counts.delete(this.#oldest());
-  }
-
-  /**
-   * The first key in insertion order. A fresh `keys()` iterator would walk from the start of
-   * the table over every slot evicted since it was last compacted (tens of thousands once
-   * the tracker is full: microseconds per REGISTER); this one iterator resumes where it
-   * stopped. A live Map iterator skips entries deleted before it reaches them and visits
-   * those added later, so what it yields is always the oldest entry still present.
-   */
-  #oldest(): string {
-    let next = this.#cursor.next();
-    if (next.done) {
-      this.#cursor = this.#counts.keys();
-      next = this.#cursor.next();
-    }
-    return next.value!;
   }
 
   /** The whole keyed hash of a body for a realm, base64url (its first 22 characters are the MAC). */
@@ -197,6 +176,19 @@ function randomText(): string {
   return text;
 }
 
+/** MAC characters `from`..`from + 4` of a nonce as 30 bits, -1 if one is not base64url. */
+function macWord(nonce: string, from: number): number {
+  let word = 0;
+  let bad = 0;
+  for (let i = BODY_CHARS + from; i < BODY_CHARS + from + 5; i++) {
+    const code = nonce.charCodeAt(i);
+    const sextet = code < 128 ? SEXTET[code]! : -1;
+    bad |= sextet;
+    word = (word << 6) | (sextet & 63);
+  }
+  return bad < 0 ? -1 : word;
+}
+
 /** A nonce-count: exactly 8 hex digits (RFC 7616 §3.4), as a number; -1 if it is not one. */
 function parseNc(text: string): number {
   if (text.length !== 8) return -1;
@@ -211,21 +203,4 @@ function parseNc(text: string): number {
     value = value * 16 + digit;
   }
   return value;
-}
-
-/** Scratch for ownCopy (single-threaded). */
-const PIECES = ['', ''];
-
-/**
- * The nonce as a string of its own. A nonce taken from a request is a slice of the whole
- * message text, and V8 keeps that text alive as long as the slice: kept in the tracker, each
- * nonce would hold on to its ~0.5 KB REGISTER (140 MB at 200k nonces, 27 MB with copies).
- * join() writes one new flat string.
- */
-function ownCopy(nonce: string): string {
-  PIECES[0] = nonce.slice(0, 12); // under 13 characters: a copy, not a slice
-  PIECES[1] = nonce.slice(12);
-  const copy = PIECES.join('');
-  PIECES[1] = '';
-  return copy;
 }
