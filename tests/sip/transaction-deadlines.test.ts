@@ -47,7 +47,7 @@ test('a removed slot never fires; the last one removed takes the clock timer wit
   clock.advance(50);
   q.add(b);
   a.cancel();
-  t.is(q.oldest, b.owner);
+  t.is(q.oldest, b);
   clock.advance(60); // a's old deadline passes: nothing fires, the timer re-arms for b
   t.deepEqual(log, []);
   t.is(clock.pending, 1);

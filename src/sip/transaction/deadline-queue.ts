@@ -13,31 +13,48 @@ export interface DeadlineOwner {
 }
 
 /**
- * One owner's place in a queue: allocated once per owner and reused for each of its timers
- * (an owner waits in at most one queue at a time).
+ * What waits in a queue: an owner that carries its own place in it (the list links live in
+ * the entry, so waiting costs no node object). An owner waits in at most one queue at a time.
+ * The deadline* fields are the queue's bookkeeping: nothing else should write them.
  */
-export class DeadlineSlot {
+export interface DeadlineEntry extends DeadlineOwner {
+  deadlineDue: number;
+  deadlinePrev: DeadlineEntry | undefined;
+  deadlineNext: DeadlineEntry | undefined;
+  deadlineQueue: DeadlineQueue | undefined;
+}
+
+/**
+ * A place in a queue for an owner that does not carry one itself: allocated once per owner
+ * and reused for each of its timers. (The server transactions, which are many and wait long,
+ * are entries themselves: one object fewer each.)
+ */
+export class DeadlineSlot implements DeadlineEntry {
   readonly owner: DeadlineOwner;
-  due = 0;
-  prev: DeadlineSlot | undefined = undefined;
-  next: DeadlineSlot | undefined = undefined;
-  queue: DeadlineQueue | undefined = undefined;
+  deadlineDue = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineQueue: DeadlineQueue | undefined = undefined;
 
   constructor(owner: DeadlineOwner) {
     this.owner = owner;
   }
 
+  deadlineExpired(): void {
+    this.owner.deadlineExpired();
+  }
+
   /** Leaves whichever queue it is in, if any. */
   cancel(): void {
-    this.queue?.remove(this);
+    this.deadlineQueue?.remove(this);
   }
 }
 
 export class DeadlineQueue {
   readonly #clock: Clock;
   readonly #ms: number;
-  #head: DeadlineSlot | undefined = undefined;
-  #tail: DeadlineSlot | undefined = undefined;
+  #head: DeadlineEntry | undefined = undefined;
+  #tail: DeadlineEntry | undefined = undefined;
   #size = 0;
   #timer: TimerHandle | undefined = undefined;
   readonly #onTimer = () => this.#expire();
@@ -51,37 +68,39 @@ export class DeadlineQueue {
     return this.#size;
   }
 
-  /** The owner whose deadline comes first. */
-  get oldest(): DeadlineOwner | undefined {
-    return this.#head?.owner;
+  /** The entry whose deadline comes first. */
+  get oldest(): DeadlineEntry | undefined {
+    return this.#head;
   }
 
-  /** Starts the slot's timer from now (leaving any queue it was in). */
-  add(slot: DeadlineSlot): void {
-    slot.cancel();
+  /** Starts the entry's timer from now (leaving any queue it was in). */
+  add(entry: DeadlineEntry): void {
+    entry.deadlineQueue?.remove(entry);
     // The clock is monotonic and the duration fixed, so the tail is always the latest due.
-    // Whole milliseconds (timers have no finer grain): a small integer is kept in the slot
-    // itself, where a fraction would be a heap number of its own per slot, kept 32 s.
-    slot.due = Math.ceil(this.#clock.now() + this.#ms);
-    slot.queue = this;
-    slot.prev = this.#tail;
-    if (this.#tail === undefined) this.#head = slot;
-    else this.#tail.next = slot;
-    this.#tail = slot;
+    // Whole milliseconds (timers have no finer grain): a small integer is kept in the entry
+    // itself, where a fraction would be a heap number of its own per entry, kept 32 s.
+    entry.deadlineDue = Math.ceil(this.#clock.now() + this.#ms);
+    entry.deadlineQueue = this;
+    entry.deadlinePrev = this.#tail;
+    if (this.#tail === undefined) this.#head = entry;
+    else this.#tail.deadlineNext = entry;
+    this.#tail = entry;
     this.#size++;
     if (this.#timer === undefined) this.#arm();
   }
 
-  remove(slot: DeadlineSlot): void {
-    if (slot.queue !== this) return;
-    if (slot.prev === undefined) this.#head = slot.next;
-    else slot.prev.next = slot.next;
-    if (slot.next === undefined) this.#tail = slot.prev;
-    else slot.next.prev = slot.prev;
-    slot.prev = slot.next = slot.queue = undefined;
+  remove(entry: DeadlineEntry): void {
+    if (entry.deadlineQueue !== this) return;
+    const prev = entry.deadlinePrev;
+    const next = entry.deadlineNext;
+    if (prev === undefined) this.#head = next;
+    else prev.deadlineNext = next;
+    if (next === undefined) this.#tail = prev;
+    else next.deadlinePrev = prev;
+    entry.deadlinePrev = entry.deadlineNext = entry.deadlineQueue = undefined;
     this.#size--;
-    // Nothing left to wait for: no timer may outlive the last slot. (With slots left the armed
-    // timer stays; firing before the new head is due only re-arms it.)
+    // Nothing left to wait for: no timer may outlive the last entry. (With entries left the
+    // armed timer stays; firing before the new head is due only re-arms it.)
     if (this.#head === undefined && this.#timer !== undefined) {
       this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -90,15 +109,18 @@ export class DeadlineQueue {
 
   #arm(): void {
     const head = this.#head!;
-    this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(0, head.due - this.#clock.now()));
+    this.#timer = this.#clock.setTimeout(
+      this.#onTimer,
+      Math.max(0, head.deadlineDue - this.#clock.now()),
+    );
   }
 
   #expire(): void {
     this.#timer = undefined;
     const now = this.#clock.now();
-    for (let slot = this.#head; slot !== undefined && slot.due <= now; slot = this.#head) {
-      this.remove(slot);
-      slot.owner.deadlineExpired();
+    for (let e = this.#head; e !== undefined && e.deadlineDue <= now; e = this.#head) {
+      this.remove(e);
+      e.deadlineExpired();
     }
     if (this.#head !== undefined && this.#timer === undefined) this.#arm();
   }

@@ -28,7 +28,7 @@
 import type { ParseLimits, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag, parseMessage, serialize } from '../message/index.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
-import { type DeadlineOwner, DeadlineSlot } from './deadline-queue.ts';
+import type { DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
 import { TimerSet } from './timer-set.ts';
@@ -56,11 +56,11 @@ export interface ServerHooks {
 
 // Timers: an INVITE transaction has several, of several lengths, in a TimerSet. A non-INVITE
 // one only ever waits for Timer F, then for Timer J, both of fixed length: it takes a place in
-// the layer's shared queues for those (deadline-queue.ts) instead of a Node timer each.
-export class ServerTransaction implements DeadlineOwner {
+// the layer's shared queues for those (deadline-queue.ts) instead of a Node timer each, and
+// carries its place in them itself (the deadline* fields).
+export class ServerTransaction implements DeadlineEntry {
   readonly method: string;
   readonly source: Endpoint;
-  readonly isInvite: boolean;
   /** The table key this transaction is found by. */
   readonly key: string;
   /** RFC 2543 INVITE: the second key, the one its ACK is found by. */
@@ -73,8 +73,11 @@ export class ServerTransaction implements DeadlineOwner {
   readonly #hooks: ServerHooks;
   /** INVITE only. */
   readonly #timers: TimerSet | undefined;
-  /** Non-INVITE only: its place in queues.F, then in queues.J. */
-  readonly #deadline: DeadlineSlot | undefined;
+  /** Non-INVITE only: its place in queues.F, then in queues.J (the queue's to write). */
+  deadlineDue = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineQueue: DeadlineQueue | undefined = undefined;
   #request: SipRequest | undefined;
   #state: ServerState;
   /**
@@ -95,18 +98,16 @@ export class ServerTransaction implements DeadlineOwner {
     hooks: ServerHooks,
   ) {
     this.#request = request;
-    this.method = request.method;
+    this.method = internMethod(request.method);
     this.source = source;
     this.key = key;
     this.ackKey = ackKey;
-    this.isInvite = request.method === 'INVITE';
     this.#ctx = ctx;
     this.#hooks = hooks;
     this.#last = undefined;
     this.#wireLimits = undefined;
     if (this.isInvite) {
       this.#timers = new TimerSet(ctx.clock);
-      this.#deadline = undefined;
       // §17.2.1: Proceeding at once; a 100 Trying if the TU stays silent for 200 ms.
       this.#state = 'proceeding';
       const t = this.#t;
@@ -114,10 +115,13 @@ export class ServerTransaction implements DeadlineOwner {
       this.#timers.start('C', t.C, () => this.#abandonInvite());
     } else {
       this.#timers = undefined;
-      this.#deadline = new DeadlineSlot(this);
       this.#state = 'trying';
       // Timer F starts in handedToTu(): most are answered before it would be worth a timer.
     }
+  }
+
+  get isInvite(): boolean {
+    return this.method === 'INVITE';
   }
 
   /** The timer values for this transaction's transport (the layer's, shared). */
@@ -137,11 +141,8 @@ export class ServerTransaction implements DeadlineOwner {
    * which would otherwise go from empty to one and back, a clock timer each time.
    */
   handedToTu(): void {
-    if (
-      this.#deadline !== undefined &&
-      (this.#state === 'trying' || this.#state === 'proceeding')
-    ) {
-      this.#queues.F.add(this.#deadline);
+    if (this.#timers === undefined && (this.#state === 'trying' || this.#state === 'proceeding')) {
+      this.#queues.F.add(this);
     }
   }
 
@@ -191,7 +192,7 @@ export class ServerTransaction implements DeadlineOwner {
 
   /** Live timers, for tests that check nothing is left behind. */
   get pendingTimers(): number {
-    return (this.#timers?.size ?? 0) + (this.#deadline?.queue === undefined ? 0 : 1);
+    return (this.#timers?.size ?? 0) + (this.deadlineQueue === undefined ? 0 : 1);
   }
 
   /**
@@ -244,7 +245,7 @@ export class ServerTransaction implements DeadlineOwner {
       this.#state = 'proceeding';
       return this.#send(res, true);
     }
-    this.#deadline!.cancel(); // Timer F
+    this.deadlineQueue?.remove(this); // Timer F
     this.#request = undefined;
     // Timer J waits out retransmissions of the request; 0 on reliable transports: now.
     // A challenge is answered as a stateless UAS would (RFC 3261 §8.2.7): nothing is kept
@@ -261,7 +262,7 @@ export class ServerTransaction implements DeadlineOwner {
     }
     this.#last = wire;
     this.#wireLimits = res.limits;
-    j.add(this.#deadline!);
+    j.add(this);
     return true;
   }
 
@@ -352,10 +353,37 @@ export class ServerTransaction implements DeadlineOwner {
     this.#state = 'terminated';
     this.#request = undefined;
     this.#timers?.stopAll();
-    this.#deadline?.cancel();
+    this.deadlineQueue?.remove(this);
     this.#ctx.terminated(this);
     this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
   }
+}
+
+/**
+ * Methods as constants: a request's method is a string of its own, cut from its datagram, and
+ * a transaction keeps its method for as long as it lives (32 s for most).
+ */
+const METHODS = new Map(
+  [
+    'REGISTER',
+    'OPTIONS',
+    'INVITE',
+    'ACK',
+    'BYE',
+    'CANCEL',
+    'SUBSCRIBE',
+    'NOTIFY',
+    'PUBLISH',
+    'MESSAGE',
+    'INFO',
+    'UPDATE',
+    'REFER',
+    'PRACK',
+  ].map((m) => [m, m]),
+);
+
+function internMethod(method: string): string {
+  return METHODS.get(method) ?? method;
 }
 
 /** 401 (a UAS or registrar) and 407 (a proxy) ask for credentials (RFC 3261 §22). */
