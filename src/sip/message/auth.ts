@@ -5,9 +5,11 @@
 //   auth-param = auth-param-name EQUAL ( token / quoted-string )
 // One field carries one credentials/challenge: its commas separate parameters, not values.
 import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN, words } from './chars.ts';
+import { addParam, type ParamsBuilder, paramsOf } from './params.ts';
 import {
   bad,
   lowerSlice,
+  NO_PARAMS,
   ok,
   plainQuotedEnd,
   plainQuotes,
@@ -22,6 +24,9 @@ export interface AuthField {
   /** Parameter names lower-cased, values unquoted (realm, nonce, response, qop, ...). */
   readonly params: ReadonlyMap<string, string>;
 }
+
+/** Never returned: a field has at least one parameter. */
+const NO_AUTH_PARAMS = NO_PARAMS as ReadonlyMap<string, string>;
 
 /** RFC 2617 / 7616 parameter names. */
 const AUTH_PARAM_NAMES = words([
@@ -49,7 +54,7 @@ function parseAuthField(s: string): AuthField | string {
   const scheme = s.slice(sStart, sEnd);
   let i = skipWs(s, sEnd, end);
   if (i === sEnd) return 'no whitespace after auth scheme';
-  const params = new Map<string, string>();
+  let params: ParamsBuilder<string>;
   for (;;) {
     const nEnd = AUTH_PARAM_NAMES.scan(s, i, end);
     if (nEnd === i) return 'empty auth parameter';
@@ -70,11 +75,11 @@ function parseAuthField(s: string): AuthField | string {
       value = s.slice(i, vEnd);
       i = vEnd;
     }
-    // One hash lookup: a duplicate leaves the size unchanged (the map is then dropped).
-    const size = params.size;
-    if (params.set(name, value).size === size) return `duplicate auth parameter ${name}`;
+    const more = addParam(params, name, value);
+    if (more === null) return `duplicate auth parameter ${name}`;
+    params = more;
     i = skipWs(s, i, end);
-    if (i === end) return { scheme, params };
+    if (i === end) return { scheme, params: paramsOf(params, NO_AUTH_PARAMS) };
     if (s.charCodeAt(i) !== 0x2c) return `unexpected text after ${name}`;
     i = skipWs(s, i + 1, end);
   }

@@ -12,6 +12,7 @@ import {
   words,
   workMeter,
 } from './chars.ts';
+import { addParam, type ParamsBuilder, paramsOf } from './params.ts';
 
 export type ViewResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -193,10 +194,12 @@ export interface ParamsResult {
  * decides whether anything may follow.
  */
 export function parseParams(s: string, i: number, end: number): ParamsResult | string {
-  let params: Map<string, string | null> | undefined;
+  let params: ParamsBuilder<string | null>;
   for (;;) {
     const semi = skipWs(s, i, end);
-    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params: params ?? NO_PARAMS, end: i };
+    if (semi >= end || s.charCodeAt(semi) !== 0x3b) {
+      return { params: paramsOf(params, NO_PARAMS), end: i };
+    }
     const nameStart = skipWs(s, semi + 1, end);
     const nameEnd = PARAM_NAMES.scan(s, nameStart, end);
     if (nameEnd === nameStart) return 'empty parameter';
@@ -218,10 +221,9 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
         i = vEnd;
       }
     }
-    if (params === undefined) params = new Map();
-    // One hash lookup: a duplicate leaves the size unchanged (the map is then dropped).
-    const size = params.size;
-    if (params.set(name, value).size === size) return `duplicate parameter ${name}`;
+    const more = addParam(params, name, value);
+    if (more === null) return `duplicate parameter ${name}`;
+    params = more;
   }
 }
 
