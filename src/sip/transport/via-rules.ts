@@ -184,7 +184,11 @@ export function responseDestination(topVia: Via | undefined, source: Source): De
   // port it listens on (sent-by), whatever rport says.
   const viaRport = source.transport === 'udp' && topVia?.rport !== undefined;
   const port = viaRport ? source.port : sentByPort;
-  // Built without spreads: this runs for every response sent.
+  // The source itself when the port is its own (rport, or a client sending from its sent-by
+  // port): a Source has every field a Destination has, and neither is ever changed, so the
+  // commonest answer costs no object. Otherwise built without spreads: this runs for every
+  // response sent.
+  if (port === source.port) return source;
   if (source.connectionId === undefined) {
     return source.local === undefined
       ? { transport: source.transport, ip: source.ip, port }
