@@ -82,9 +82,14 @@ export class ServerTransaction implements DeadlineEntry {
   #state: ServerState;
   /**
    * The last response sent; for a Completed non-INVITE, the octets of its final response as
-   * sent (see reread), with #wireLimits to re-read them: two fields rather than a wrapper.
+   * sent (see reread): where they lie in their ArrayBuffer, and the limits to re-read them
+   * with. Fields, not a wrapper, and not the Buffer either: a Buffer is a heap object of
+   * about 100 bytes over octets that its ArrayBuffer (most often Node's pool, shared by many
+   * such responses) holds anyway.
    */
-  #last: SipResponse | Buffer | undefined;
+  #last: SipResponse | ArrayBuffer | undefined;
+  #wireOffset = 0;
+  #wireLength = 0;
   #wireLimits: ParseLimits | undefined;
   #abandoned = false;
   #retransmitInterval = 0;
@@ -175,7 +180,9 @@ export class ServerTransaction implements DeadlineEntry {
   /** The last response sent (what a retransmitted request gets again). */
   get lastResponse(): SipResponse | undefined {
     const last = this.#last;
-    return Buffer.isBuffer(last) ? reread(last, this.#wireLimits!) : last;
+    if (!(last instanceof ArrayBuffer)) return last;
+    const wire = Buffer.from(last, this.#wireOffset, this.#wireLength);
+    return reread(wire, this.#wireLimits!);
   }
 
   /**
@@ -260,7 +267,10 @@ export class ServerTransaction implements DeadlineEntry {
       this.#terminate('done');
       return true;
     }
-    this.#last = wire;
+    // serialize() makes a Buffer over an ArrayBuffer, never a SharedArrayBuffer.
+    this.#last = wire.buffer as ArrayBuffer;
+    this.#wireOffset = wire.byteOffset;
+    this.#wireLength = wire.byteLength;
     this.#wireLimits = res.limits;
     j.add(this);
     return true;
@@ -273,7 +283,7 @@ export class ServerTransaction implements DeadlineEntry {
   acceptsAck(ack: SipRequest): boolean {
     // #last is a message here: only a non-INVITE keeps octets, and this is an INVITE's ACK.
     const last = this.#last;
-    const sent = last === undefined || Buffer.isBuffer(last) ? undefined : last.tryView('to');
+    const sent = last === undefined || last instanceof ArrayBuffer ? undefined : last.tryView('to');
     const got = ack.tryView('to');
     return sent?.ok === true && got.ok && sent.value.tag === got.value.tag;
   }
@@ -321,7 +331,7 @@ export class ServerTransaction implements DeadlineEntry {
   /** Timer G (§17.2.1): resend the final response, doubling the interval up to T2. */
   #timerG(): void {
     const last = this.#last;
-    if (this.#state !== 'completed' || last === undefined || Buffer.isBuffer(last)) return;
+    if (this.#state !== 'completed' || last === undefined || last instanceof ArrayBuffer) return;
     if (!this.#send(last, false)) return;
     this.#retransmitInterval = backoff(this.#retransmitInterval, this.#t.T2, true);
     this.#timers!.start('G', this.#retransmitInterval, () => this.#timerG());
