@@ -34,6 +34,11 @@ test('parameters read like a Map: get, has, size, order, iteration', (t) => {
   });
   t.deepEqual(seen, ['branch=z9hG4bK1', 'rport=null', 'received=10.0.0.1']);
   t.is(params(''), NO_PARAMS);
+  // Separators inside quoted values only make the room reserved larger.
+  const q = params(';a="x;y;z";b');
+  t.is(q.size, 2);
+  t.is(q.get('a'), 'x;y;z');
+  t.is(q.get('b'), null);
 });
 
 test('a duplicate parameter is refused, in short and in long lists', (t) => {

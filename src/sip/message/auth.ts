@@ -5,11 +5,10 @@
 //   auth-param = auth-param-name EQUAL ( token / quoted-string )
 // One field carries one credentials/challenge: its commas separate parameters, not values.
 import { DQUOTE, GENVALUE, scanWhile, skipWs, TOKEN, words } from './chars.ts';
-import { addParam, type ParamsBuilder, paramsOf } from './params.ts';
+import { collectParams, countChar } from './params.ts';
 import {
   bad,
   lowerSlice,
-  NO_PARAMS,
   ok,
   plainQuotedEnd,
   plainQuotes,
@@ -24,9 +23,6 @@ export interface AuthField {
   /** Parameter names lower-cased, values unquoted (realm, nonce, response, qop, ...). */
   readonly params: ReadonlyMap<string, string>;
 }
-
-/** Never returned: a field has at least one parameter. */
-const NO_AUTH_PARAMS = NO_PARAMS as ReadonlyMap<string, string>;
 
 /** RFC 2617 / 7616 parameter names. */
 const AUTH_PARAM_NAMES = words([
@@ -54,7 +50,8 @@ function parseAuthField(s: string): AuthField | string {
   const scheme = s.slice(sStart, sEnd);
   let i = skipWs(s, sEnd, end);
   if (i === sEnd) return 'no whitespace after auth scheme';
-  let params: ParamsBuilder<string>;
+  // Each parameter after the first follows a comma.
+  const params = collectParams<string>(countChar(s, ',', i, end) + 1);
   for (;;) {
     const nEnd = AUTH_PARAM_NAMES.scan(s, i, end);
     if (nEnd === i) return 'empty auth parameter';
@@ -75,11 +72,9 @@ function parseAuthField(s: string): AuthField | string {
       value = s.slice(i, vEnd);
       i = vEnd;
     }
-    const more = addParam(params, name, value);
-    if (more === null) return `duplicate auth parameter ${name}`;
-    params = more;
+    if (!params.add(name, value)) return `duplicate auth parameter ${name}`;
     i = skipWs(s, i, end);
-    if (i === end) return { scheme, params: paramsOf(params, NO_AUTH_PARAMS) };
+    if (i === end) return { scheme, params };
     if (s.charCodeAt(i) !== 0x2c) return `unexpected text after ${name}`;
     i = skipWs(s, i + 1, end);
   }

@@ -3,39 +3,59 @@
 //
 // Nearly every value has between one and a dozen parameters, read a few times each: a Map
 // would allocate a hash table (and grow it twice for a Digest header's nine) per value, where
-// a scan of a short array finds a name as fast. Past SCAN_LIMIT parameters lookups and the
-// duplicate check would be quadratic, so a longer list is collected in a Map instead.
+// a scan of a short array finds a name as fast. The array is allocated once at its final size
+// (growing one by push() allocates room for 16 more). Lookups and the duplicate check scan,
+// so a list that may hold more than SCAN_LIMIT parameters is collected in a Map instead.
 
-/** Parameters are found by a scan up to this many; a longer list becomes a Map. */
+/** Parameters are found by a scan up to this many; a longer list is a Map. */
 const SCAN_LIMIT = 16;
 
-/** A read-only map over [name0, value0, name1, value1, …]; see the file comment. */
-class ParamList<V> implements ReadonlyMap<string, V> {
-  readonly #items: readonly (string | V)[];
+/**
+ * A map over [name0, value0, name1, value1, …]; see the file comment. Read-only once the
+ * parser that fills it by add() has returned it.
+ */
+class ParamList<V> implements ParamCollector<V> {
+  readonly #items: (string | V)[];
+  /** Names and values in #items (its length is the capacity). */
+  #used = 0;
 
-  constructor(items: readonly (string | V)[]) {
-    this.#items = items;
+  constructor(capacity: number) {
+    this.#items = new Array<string | V>(capacity * 2);
+  }
+
+  /** False if `name` is already there (or the list is full: collectParams sizes it). */
+  add(name: string, value: V): boolean {
+    const items = this.#items;
+    const used = this.#used;
+    if (used === items.length) return false;
+    for (let i = 0; i < used; i += 2) if (items[i] === name) return false;
+    items[used] = name;
+    items[used + 1] = value;
+    this.#used = used + 2;
+    return true;
   }
 
   get size(): number {
-    return this.#items.length >> 1;
+    return this.#used >> 1;
   }
 
   get(name: string): V | undefined {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return items[i + 1] as V;
+    const used = this.#used;
+    for (let i = 0; i < used; i += 2) if (items[i] === name) return items[i + 1] as V;
     return undefined;
   }
 
   has(name: string): boolean {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return true;
+    const used = this.#used;
+    for (let i = 0; i < used; i += 2) if (items[i] === name) return true;
     return false;
   }
 
   forEach(cb: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown) {
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) {
+    for (let i = 0; i < this.#used; i += 2) {
       cb.call(thisArg, items[i + 1] as V, items[i] as string, this);
     }
   }
@@ -44,7 +64,7 @@ class ParamList<V> implements ReadonlyMap<string, V> {
   #asMap(): Map<string, V> {
     const m = new Map<string, V>();
     const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) m.set(items[i] as string, items[i + 1] as V);
+    for (let i = 0; i < this.#used; i += 2) m.set(items[i] as string, items[i + 1] as V);
     return m;
   }
 
@@ -69,38 +89,29 @@ class ParamList<V> implements ReadonlyMap<string, V> {
   }
 }
 
-/**
- * Collects parameters in order, refusing a name given twice. Start with `undefined`; each
- * add() returns the collection to pass to the next, or null for a duplicate name.
- */
-export type ParamsBuilder<V> = (string | V)[] | Map<string, V> | undefined;
-
-export function addParam<V>(
-  to: ParamsBuilder<V>,
-  name: string,
-  value: V,
-): (string | V)[] | Map<string, V> | null {
-  if (to === undefined) return [name, value];
-  if (Array.isArray(to)) {
-    for (let i = 0; i < to.length; i += 2) if (to[i] === name) return null;
-    if (to.length < SCAN_LIMIT * 2) {
-      to.push(name, value);
-      return to;
-    }
-    const m = new Map<string, V>();
-    for (let i = 0; i < to.length; i += 2) m.set(to[i] as string, to[i + 1] as V);
-    to = m;
-  }
-  // One hash lookup: a duplicate leaves the size unchanged.
-  const size = to.size;
-  return to.set(name, value).size === size ? null : to;
+/** What a parser fills: a read-only map to everyone else. */
+export interface ParamCollector<V> extends ReadonlyMap<string, V> {
+  /** False if `name` was already added. */
+  add(name: string, value: V): boolean;
 }
 
-/** The read-only map of what was collected (`empty` when nothing was). */
-export function paramsOf<V>(
-  collected: ParamsBuilder<V>,
-  empty: ReadonlyMap<string, V>,
-): ReadonlyMap<string, V> {
-  if (collected === undefined) return empty;
-  return Array.isArray(collected) ? new ParamList<V>(collected) : collected;
+/** The Map for a long list. */
+class LongParamList<V> extends Map<string, V> implements ParamCollector<V> {
+  add(name: string, value: V): boolean {
+    // One hash lookup: a duplicate leaves the size unchanged.
+    const size = this.size;
+    return this.set(name, value).size !== size;
+  }
+}
+
+/** An empty collection for at most `maxCount` parameters (the separators in the text). */
+export function collectParams<V>(maxCount: number): ParamCollector<V> {
+  return maxCount > SCAN_LIMIT ? new LongParamList<V>() : new ParamList<V>(maxCount);
+}
+
+/** Occurrences of `c` in s[i..end): an upper bound on the parameters it separates. */
+export function countChar(s: string, c: string, i: number, end: number): number {
+  let n = 0;
+  for (let k = s.indexOf(c, i); k >= 0 && k < end; k = s.indexOf(c, k + 1)) n++;
+  return n;
 }

@@ -12,7 +12,7 @@ import {
   words,
   workMeter,
 } from './chars.ts';
-import { addParam, type ParamsBuilder, paramsOf } from './params.ts';
+import { collectParams, countChar, type ParamCollector } from './params.ts';
 
 export type ViewResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -194,12 +194,10 @@ export interface ParamsResult {
  * decides whether anything may follow.
  */
 export function parseParams(s: string, i: number, end: number): ParamsResult | string {
-  let params: ParamsBuilder<string | null>;
+  let params: ParamCollector<string | null> | undefined;
   for (;;) {
     const semi = skipWs(s, i, end);
-    if (semi >= end || s.charCodeAt(semi) !== 0x3b) {
-      return { params: paramsOf(params, NO_PARAMS), end: i };
-    }
+    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params: params ?? NO_PARAMS, end: i };
     const nameStart = skipWs(s, semi + 1, end);
     const nameEnd = PARAM_NAMES.scan(s, nameStart, end);
     if (nameEnd === nameStart) return 'empty parameter';
@@ -221,9 +219,8 @@ export function parseParams(s: string, i: number, end: number): ParamsResult | s
         i = vEnd;
       }
     }
-    const more = addParam(params, name, value);
-    if (more === null) return `duplicate parameter ${name}`;
-    params = more;
+    params ??= collectParams(countChar(s, ';', semi, end));
+    if (!params.add(name, value)) return `duplicate parameter ${name}`;
   }
 }
 
