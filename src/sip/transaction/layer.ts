@@ -306,7 +306,11 @@ export class TransactionLayer {
 
   #remove(tx: object): void {
     if (tx instanceof ServerTransaction) {
-      if (this.#servers.get(tx.key) === tx) this.#servers.delete(tx.key);
+      // A transaction's own key is its own until it leaves: a request whose key is taken
+      // matches that transaction instead of opening one (#receiveRequest), and no ACK alias
+      // can equal it (keys.ts: an alias starts "2543-ack", a key "2543" or "3261" and a NUL).
+      // One lookup, not two, per transaction. An alias may have been taken over by a later INVITE: checked.
+      this.#servers.delete(tx.key);
       if (tx.ackKey !== undefined && this.#servers.get(tx.ackKey) === tx) {
         this.#servers.delete(tx.ackKey);
       }
