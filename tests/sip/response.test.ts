@@ -46,3 +46,34 @@ test('100 Trying gets no tag, and an existing tag is kept', (t) => {
   );
   t.is(createResponse(tagged, 200).header('to'), '<sip:alice@tollgate>;tag=x9');
 });
+
+test('a response reads views beyond those it adopted, and forgets one whose header changes', (t) => {
+  const req = request(REGISTER);
+  t.is(req.via().length, 2);
+  req.from();
+  const res = createResponse(req, 200, undefined, { toTag: 'T2' });
+  t.is(res.via()[0]!.branch, 'z9hG4bK1');
+  t.is(res.to().tag, 'T2');
+  t.deepEqual(res.view('route'), []);
+  res.addHeader('Contact', '<sip:alice@10.0.0.5>;expires=60');
+  const contacts = res.contact();
+  t.true(!contacts.star && contacts.list[0]!.expires === 60);
+  res.addHeader('Expires', '30');
+  t.is(res.view('expires'), 30);
+  res.setHeader('Expires', '20');
+  t.is(res.view('expires'), 20);
+  res.removeFirstHeader('Via');
+  t.is(res.via().length, 1);
+  t.is(res.via()[0]!.branch, 'z9hG4bK0');
+  // Views taken before any other slot was needed still hold.
+  t.is(res.from().tag, 'a1');
+  t.is(res.callId(), 'c1@10.0.0.5');
+});
+
+test('a fresh response (no views adopted) drops a view when its header changes', (t) => {
+  const res = createResponse(request(REGISTER), 486, undefined, { toTag: 'T3' });
+  res.setHeader('Call-ID', 'other@x');
+  t.is(res.callId(), 'other@x');
+  res.setHeader('Call-ID', 'third@x');
+  t.is(res.callId(), 'third@x');
+});

@@ -18,6 +18,10 @@ export interface HeaderField {
   readonly value: string;
 }
 
+/** Slots up to those of the views createResponse adopts (views.ts lists them first). */
+const ADOPTABLE =
+  Math.max(VIEWS.via.slot, VIEWS.from.slot, VIEWS.to.slot, VIEWS.cseq.slot, VIEWS.callId.slot) + 1;
+
 /** Shared by every lookup that finds nothing: views only read their input. */
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -130,16 +134,25 @@ abstract class SipMessageBase {
   /** A typed view, or why it cannot be had. Never throws. */
   tryView<K extends ViewName>(name: K): ViewResult<ViewTypes[K]> {
     const spec = VIEWS[name];
-    this.views ??= new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
-    let cached = this.views[spec.slot];
+    let cached = this.views?.[spec.slot];
     if (cached === undefined) {
       cached =
         spec.first !== undefined
           ? spec.first(this.first(spec.header), this.limits)
           : spec.parse!(this.all(spec.header), this.limits);
-      this.views[spec.slot] = cached;
+      this.allViews()[spec.slot] = cached;
     }
     return cached as ViewResult<ViewTypes[K]>;
+  }
+
+  /** The view cache with a slot for every view (a response's may have only ADOPTABLE). */
+  private allViews(): Array<ViewResult<unknown> | undefined> {
+    const views = this.views;
+    if (views !== undefined && views.length === VIEW_COUNT) return views;
+    const all = new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
+    if (views !== undefined) for (let i = 0; i < views.length; i++) all[i] = views[i];
+    this.views = all;
+    return all;
   }
 
   /**
@@ -151,8 +164,13 @@ abstract class SipMessageBase {
     const slot = VIEWS[name].slot;
     const view = source.views?.[slot];
     if (view === undefined) return;
-    this.views ??= new Array<ViewResult<unknown> | undefined>(VIEW_COUNT);
-    this.views[slot] = view;
+    // A response asks for few views beyond those it adopts: a cache of every slot can wait.
+    if (this.views === undefined && slot < ADOPTABLE) {
+      this.views = new Array<ViewResult<unknown> | undefined>(ADOPTABLE);
+    }
+    const views =
+      this.views !== undefined && slot < this.views.length ? this.views : this.allViews();
+    views[slot] = view;
   }
 
   /** A typed view; throws TG_SIP_MISSING_HEADER / TG_SIP_MALFORMED_HEADER. */
@@ -191,7 +209,7 @@ abstract class SipMessageBase {
   private changed(key: string): void {
     if (this.views === undefined) return;
     const slot = SLOT_OF_HEADER.get(key);
-    if (slot !== undefined) this.views[slot] = undefined;
+    if (slot !== undefined && slot < this.views.length) this.views[slot] = undefined;
   }
 
   /** Appends a field. */
