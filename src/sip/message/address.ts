@@ -134,11 +134,12 @@ export function parseSingleAddress(text: string | undefined, maxUri: number): Vi
 export function parseRouteList(values: readonly string[], maxUri: number): ViewResult<NameAddr[]> {
   const elements = listElements(values);
   if (typeof elements === 'string') return bad(elements);
-  const out: NameAddr[] = [];
-  for (const el of elements) {
-    const a = parseAddress(el, false, maxUri);
+  // Sized once: an array grown by push() starts with room for 16 more.
+  const out = new Array<NameAddr>(elements.length);
+  for (let k = 0; k < elements.length; k++) {
+    const a = parseAddress(elements[k]!, false, maxUri);
     if (typeof a === 'string') return bad(a);
-    out.push(a);
+    out[k] = a;
   }
   return ok(out);
 }

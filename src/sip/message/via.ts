@@ -171,12 +171,14 @@ function parseVia(s: string): Via | string {
 export function parseViaList(values: readonly string[]): ViewResult<Via[]> {
   const elements = listElements(values);
   if (typeof elements === 'string') return bad(elements);
-  const out: Via[] = [];
-  for (const el of elements) {
+  // Sized once: an array grown by push() starts with room for 16 more.
+  const out = new Array<Via>(elements.length);
+  for (let k = 0; k < elements.length; k++) {
+    const el = elements[k]!;
     if (el.length === 0) return bad('empty Via value');
     const v = parseVia(el);
     if (typeof v === 'string') return bad(v);
-    out.push(v);
+    out[k] = v;
   }
   return ok(out);
 }
