@@ -157,6 +157,30 @@ test('stamping gives exactly the text of the split/trim/join rewrite', (t) => {
   t.true(stamped > 200, `only ${stamped} cases reached the rewrite`);
 });
 
+/** A Via view with its parameters as a plain list, for comparing two views. */
+function plainVias(m: SipRequest): unknown {
+  const v = m.tryView('via');
+  return v.ok ? v.value.map((x) => ({ ...x, params: [...x.params.entries()] })) : v;
+}
+
+test('the Via view left by stamping is the one parsing the stamped text gives', (t) => {
+  let seeded = 0;
+  fc.assert(
+    fc.property(fc.array(viaField, { minLength: 1, maxLength: 3 }), source, (fields, src) => {
+      const a = parse(fields);
+      if (a === undefined || !stampReceived(a, src)) return true;
+      const vias = a.headers.filter((h) => h.key === 'via').map((h) => h.value);
+      const reparsed = parse(vias);
+      if (reparsed === undefined) return false;
+      t.deepEqual(plainVias(a), plainVias(reparsed));
+      seeded++;
+      return true;
+    }),
+    { numRuns: 4000 },
+  );
+  t.true(seeded > 100, `only ${seeded} cases were stamped`);
+});
+
 test('stamping keeps quoted ";" and "," and odd parameter case as they were', (t) => {
   const m = parse([
     ' SIP/2.0/UDP pc.example.com ; Branch=z9hG4bK1 ;x="a;rport,b"; RPORT ;Received=9.9.9.9 , SIP/2.0/UDP b.example ',

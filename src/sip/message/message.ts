@@ -205,6 +205,16 @@ abstract class SipMessageBase {
     return this.view('contact');
   }
 
+  /**
+   * Sets view `name` for fields the caller has just changed, with what parsing them would
+   * give, derived from the view they had (the transport's received/rport stamp on the top Via,
+   * src/sip/transport/via-rules.ts): every request would otherwise parse its Via twice.
+   * tests/sip/transport-stamp.test.ts checks that the derived view is the parsed one.
+   */
+  seedView<K extends ViewName>(name: K, view: ViewResult<ViewTypes[K]>): void {
+    this.allViews()[VIEWS[name].slot] = view;
+  }
+
   /** Fields of `key` changed: forget the view parsed from them. */
   private changed(key: string): void {
     if (this.views === undefined) return;

@@ -17,7 +17,8 @@
 // purpose: honouring it would let a spoofed request aim our responses at any host.
 import { canonicalIp } from '../../ip.ts';
 import type { SipMessage, Via } from '../message/index.ts';
-import { quotedEnd } from '../message/value-scan.ts';
+import { collectParams } from '../message/params.ts';
+import { ok, quotedEnd } from '../message/value-scan.ts';
 import type { Destination, Source, TransportName } from './types.ts';
 
 /** RFC 3261 §19.1.2 default ports. */
@@ -169,7 +170,24 @@ export function stampReceived(m: SipMessage, source: Pick<Source, 'ip' | 'port'>
     m.removeFirstHeader('via');
     m.prependHeader(first.name, rebuilt);
   }
+  const stampedVias = vias.value.slice();
+  stampedVias[0] = stamped(top, source.ip, top.rport === undefined ? undefined : source.port);
+  m.seedView('via', ok(stampedVias));
   return true;
+}
+
+/**
+ * The top Via as parsing the text rewriteTop made would give it: the same parameters in the
+ * same order without received and rport, then received, then rport when asked for.
+ */
+function stamped(top: Via, ip: string, rport: number | undefined): Via {
+  const params = collectParams<string | null>(top.params.size + 2);
+  top.params.forEach((value, name) => {
+    if (name !== 'received' && name !== 'rport') params.add(name, value);
+  });
+  params.add('received', ip);
+  if (rport !== undefined) params.add('rport', String(rport));
+  return { ...top, params, received: ip, rport };
 }
 
 /**
