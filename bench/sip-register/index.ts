@@ -162,7 +162,8 @@ function line(name: string, r: Round): string {
     `${l.seconds.toFixed(2)} s  server CPU ${(r.cpuMs / 1000).toFixed(2)} s ` +
     `(${((r.cpuMs * 1000) / Math.max(1, l.successful)).toFixed(0)} µs/reg, ` +
     `${(r.cpuMs / 10 / Math.max(0.001, l.seconds)).toFixed(0)}% of a core)` +
-    (l.exitCode !== 0 ? `  sipp exit ${l.exitCode}` : '')
+    (l.exitCode !== 0 ? `  sipp exit ${l.exitCode}` : '') +
+    (l.failed > 0 && l.firstError ? `\n            first SIPp error: ${l.firstError}` : '')
   );
 }
 

@@ -34,6 +34,8 @@ export interface LoadResult {
   retransmissions: number;
   /** Calls aborted by a 503 (tollgate's transaction table full, RFC 3261 §21.5.4). */
   refused503: number;
+  /** SIPp's first error line, when a call failed (what went wrong, for the reader). */
+  firstError: string | undefined;
   seconds: number;
   /** Successful registrations per second of the run. */
   perSecond: number;
@@ -120,6 +122,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     retransmissions: Number(row.get('Retransmissions(C)') ?? 0),
     // One line per aborted call: "Aborting call on unexpected message … received 'SIP/2.0 503".
     refused503: errorText.match(/Aborting call[^\n]*received 'SIP\/2\.0 503/g)?.length ?? 0,
+    firstError: errorText
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.slice(0, 300),
     seconds,
     perSecond: seconds > 0 ? successful / seconds : 0,
     exitCode,
