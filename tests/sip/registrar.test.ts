@@ -168,7 +168,7 @@ test('a replayed nonce-count is refused', (t) => {
 });
 
 test('an expired nonce gets stale=true; a forged one a fresh challenge', (t) => {
-  const { send, clock } = setup(t);
+  const { send, clock, reports } = setup(t);
   const c = challenges(send({ user: 'alice' }).headerValues('www-authenticate'))[0]!;
   clock.advance(301_000);
   const stale = send({
@@ -179,13 +179,45 @@ test('an expired nonce gets stale=true; a forged one a fresh challenge', (t) => 
   t.is(stale.status, 401);
   t.true(challenges(stale.headerValues('www-authenticate'))[0]!.stale);
   const forged = { ...c, nonce: randomBytes(31).toString('base64url') };
-  const res = send({
+  const wrong = send({
     user: 'alice',
     cseq: 3,
-    authorization: authorization(forged, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+    authorization: authorization(
+      forged,
+      { user: 'alice', password: 'not-the-password' },
+      { method: 'REGISTER', uri: 'sip:tollgate' },
+    ),
+  });
+  t.is(wrong.status, 401);
+  t.false(challenges(wrong.headerValues('www-authenticate'))[0]!.stale);
+  t.like(reports.at(-1), { kind: 'auth-fail', user: 'alice', detail: 'bad-nonce' });
+});
+
+test('a nonce not ours answered with the right password is stale, not a failure (restart, NAT move)', (t) => {
+  const { send, reports, bindings } = setup(t);
+  const c = challenges(send({ user: 'alice' }).headerValues('www-authenticate'))[0]!;
+  // What a phone presents after an upgrade changed the nonce format: not one we can verify.
+  const old = { ...c, nonce: randomBytes(24).toString('hex') };
+  const res = send({
+    user: 'alice',
+    cseq: 2,
+    authorization: authorization(old, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
   });
   t.is(res.status, 401);
-  t.false(challenges(res.headerValues('www-authenticate'))[0]!.stale);
+  const fresh = challenges(res.headerValues('www-authenticate'))[0]!;
+  t.true(fresh.stale, 'the phone may retry at once without asking its user');
+  t.not(fresh.nonce, old.nonce);
+  t.false(
+    reports.some((r) => r.kind === 'auth-fail'),
+    'nothing counts towards an auth-failure ban',
+  );
+  t.is(bindings.size, 0, 'never accepted on a nonce we did not issue');
+  const retried = send({
+    user: 'alice',
+    cseq: 3,
+    authorization: authorization(fresh, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+  });
+  t.is(retried.status, 200);
 });
 
 test('strongdigestauth=2 requires qop; level 1 accepts an RFC 2069 answer', (t) => {

@@ -146,7 +146,7 @@ export class DigestAuthenticator {
     const strict = this.#strictness();
     const scope = this.#nonceScope(realm, strict, sourceIp);
     const nonceState = this.#nonces.checkNonce(nonce, scope);
-    if (nonceState === 'invalid') return { ok: false, failure: 'bad-nonce', status: 401, user };
+    if (nonceState === 'invalid') return this.#notOurNonce(p, request, user, nonce, uri, response);
     if (nonceState === 'stale')
       return { ok: false, failure: 'stale', status: 401, user, stale: true };
     // The response covers the uri the client hashed, so a differing one cannot be forged;
@@ -160,26 +160,70 @@ export class DigestAuthenticator {
       return { ok: false, failure: 'qop', status: 401, user };
     }
 
-    // Unknown users are checked against a dummy hash so they cost the same time as real ones.
     const stored = this.#users.ha1(user, algorithm);
-    const ha1 = stored ?? hash(algorithm, `\0unknown:${realm}:${nonce}`);
-    const ha2 = this.#ha2(algorithm, request.method, uri);
-    const nc = p.get('nc') ?? '';
-    const expected =
-      qop === undefined
-        ? hash(algorithm, `${ha1}:${nonce}:${ha2}`) // RFC 2069
-        : hash(algorithm, `${ha1}:${nonce}:${nc}:${p.get('cnonce') ?? ''}:auth:${ha2}`);
-    if (!digestsEqual(expected, response) || stored === undefined) {
+    if (!this.#answers(p, request, algorithm, stored, nonce, uri, response) || !stored) {
       return { ok: false, failure: stored ? 'wrong-password' : 'unknown-user', status: 403, user };
     }
     if (qop !== undefined) {
       // The nonce's MAC and age were checked above: only its count is left.
-      const counted = this.#nonces.count(nonce, nc);
+      const counted = this.#nonces.count(nonce, p.get('nc') ?? '');
       if (counted === 'stale')
         return { ok: false, failure: 'stale', status: 401, user, stale: true };
       if (counted !== 'valid') return { ok: false, failure: 'replay', status: 403, user };
     }
     return { ok: true, user, algorithm };
+  }
+
+  /**
+   * Whether `response` is the digest of these credentials for `nonce`. Unknown users
+   * (`stored` undefined) are checked against a dummy hash, so they cost the same time.
+   */
+  #answers(
+    p: AuthField['params'],
+    request: SipRequest,
+    algorithm: DigestAlgorithm,
+    stored: string | undefined,
+    nonce: string,
+    uri: string,
+    response: string,
+  ): boolean {
+    const ha1 = stored ?? hash(algorithm, `\0unknown:${this.realm}:${nonce}`);
+    const ha2 = this.#ha2(algorithm, request.method, uri);
+    const qop = p.get('qop');
+    const expected =
+      qop === undefined
+        ? hash(algorithm, `${ha1}:${nonce}:${ha2}`) // RFC 2069
+        : hash(
+            algorithm,
+            `${ha1}:${nonce}:${p.get('nc') ?? ''}:${p.get('cnonce') ?? ''}:auth:${ha2}`,
+          );
+    return digestsEqual(expected, response);
+  }
+
+  /**
+   * A nonce we cannot vouch for: issued before a restart that changed its format, bound to
+   * another source address (strongdigestauth 3, a phone whose NAT binding moved), or made up.
+   * A response that is right for it shows the client knows the password: it gets a fresh
+   * nonce with stale=true (RFC 7616 §3.3) and is not counted as a failure, so an upgrade or a
+   * NAT rebinding cannot push a site's phones towards an auth-failure ban. A wrong one is a
+   * failure, as before. The request is never accepted on such a nonce.
+   */
+  #notOurNonce(
+    p: AuthField['params'],
+    request: SipRequest,
+    user: string,
+    nonce: string,
+    uri: string,
+    response: string,
+  ): AuthOutcome {
+    const algorithm = parseAlgorithm(p.get('algorithm'))!;
+    const stored = this.#users.ha1(user, algorithm);
+    // Computed for unknown users too (against the dummy hash): the same time either way.
+    const right = this.#answers(p, request, algorithm, stored, nonce, uri, response);
+    if (right && stored !== undefined) {
+      return { ok: false, failure: 'stale', status: 401, user, stale: true };
+    }
+    return { ok: false, failure: 'bad-nonce', status: 401, user };
   }
 
   /** HA2 = H(method ":" digest-uri), remembered for the last method and uri per algorithm. */
