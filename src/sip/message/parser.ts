@@ -124,6 +124,33 @@ function isTrimmed(c: number): boolean {
 }
 
 /** The field being read, its continuation lines joined (§7.3.1: each fold is one SP). */
+/** What the header loop counts besides the fields themselves. */
+interface FieldTally {
+  /** Via values so far (a field may carry several). */
+  vias: number;
+  /** Every Content-Length value, for the body check. */
+  contentLengths: string[] | undefined;
+}
+
+/** Adds a complete field; false when it takes the Via values past the limit. */
+function commitField(
+  fields: HeaderField[],
+  f: HeaderField,
+  tally: FieldTally,
+  limits: ParseLimits,
+): boolean {
+  fields.push(f);
+  if (f.key === 'via') {
+    tally.vias += countViaValues(f.value);
+    return tally.vias <= limits.maxViaCount;
+  }
+  if (f.key === 'content-length') {
+    if (tally.contentLengths === undefined) tally.contentLengths = [f.value];
+    else tally.contentLengths.push(f.value);
+  }
+  return true;
+}
+
 function fieldOf(
   name: string,
   key: string,
@@ -253,8 +280,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   // One pass over the header block by index: a line is never copied, only its name and its
   // trimmed value are.
   const fields: HeaderField[] = [];
-  let contentLengths: string[] | undefined;
-  let viaCount = 0;
+  const tally: FieldTally = { vias: 0, contentLengths: undefined };
   let name = '';
   let key = '';
   let value = '';
@@ -296,16 +322,8 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
       else folded.push(more);
       continue;
     }
-    if (pending) {
-      const f = fieldOf(name, key, value, folded);
-      fields.push(f);
-      if (key === 'via') {
-        viaCount += countViaValues(f.value);
-        if (viaCount > limits.maxViaCount) return tooManyVia(limits, isRequest);
-      } else if (key === 'content-length') {
-        if (contentLengths === undefined) contentLengths = [f.value];
-        else contentLengths.push(f.value);
-      }
+    if (pending && !commitField(fields, fieldOf(name, key, value, folded), tally, limits)) {
+      return tooManyVia(limits, isRequest);
     }
     if (fields.length >= limits.maxHeaderCount) {
       return reject('too_many_headers', `more than ${limits.maxHeaderCount}`, isRequest);
@@ -330,24 +348,15 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     folded = undefined;
     pending = true;
   }
-  if (pending) {
-    // The same as for the fields above (no closure: it would put the loop's state on the heap).
-    const f = fieldOf(name, key, value, folded);
-    fields.push(f);
-    if (key === 'via') {
-      viaCount += countViaValues(f.value);
-      if (viaCount > limits.maxViaCount) return tooManyVia(limits, isRequest);
-    } else if (key === 'content-length') {
-      if (contentLengths === undefined) contentLengths = [f.value];
-      else contentLengths.push(f.value);
-    }
+  if (pending && !commitField(fields, fieldOf(name, key, value, folded), tally, limits)) {
+    return tooManyVia(limits, isRequest);
   }
 
   // ---- body (§7.4, §18.3, §20.14)
   const bodyStart = headEnd + 4;
   let contentLength: number | undefined;
   let conflicting = false;
-  for (const v of contentLengths ?? NONE) {
+  for (const v of tally.contentLengths ?? NONE) {
     const n = parseDecimal(v, Number.MAX_SAFE_INTEGER);
     if (n === null)
       return reject('bad_content_length', `Content-Length "${v.slice(0, 32)}"`, isRequest);
