@@ -146,7 +146,7 @@ export class DigestAuthenticator {
     const strict = this.#strictness();
     const scope = this.#nonceScope(realm, strict, sourceIp);
     const nonceState = this.#nonces.checkNonce(nonce, scope);
-    if (nonceState === 'invalid') return this.#notOurNonce(p, request, user, nonce, uri, response);
+    if (nonceState === 'invalid') return this.#notOurNonce(p, request, user, algorithm);
     if (nonceState === 'stale')
       return { ok: false, failure: 'stale', status: 401, user, stale: true };
     // The response covers the uri the client hashed, so a differing one cannot be forged;
@@ -161,7 +161,7 @@ export class DigestAuthenticator {
     }
 
     const stored = this.#users.ha1(user, algorithm);
-    if (!this.#answers(p, request, algorithm, stored, nonce, uri, response) || !stored) {
+    if (!this.#answers(p, request, algorithm, stored) || stored === undefined) {
       return { ok: false, failure: stored ? 'wrong-password' : 'unknown-user', status: 403, user };
     }
     if (qop !== undefined) {
@@ -175,20 +175,19 @@ export class DigestAuthenticator {
   }
 
   /**
-   * Whether `response` is the digest of these credentials for `nonce`. Unknown users
-   * (`stored` undefined) are checked against a dummy hash, so they cost the same time.
+   * Whether the credentials' response is the digest for their nonce, uri and (stored) HA1;
+   * #check has made sure those parameters are there. Unknown users (`stored` undefined) are
+   * checked against a dummy hash, so they cost the same time.
    */
   #answers(
     p: AuthField['params'],
     request: SipRequest,
     algorithm: DigestAlgorithm,
     stored: string | undefined,
-    nonce: string,
-    uri: string,
-    response: string,
   ): boolean {
+    const nonce = p.get('nonce')!;
     const ha1 = stored ?? hash(algorithm, `\0unknown:${this.realm}:${nonce}`);
-    const ha2 = this.#ha2(algorithm, request.method, uri);
+    const ha2 = this.#ha2(algorithm, request.method, p.get('uri')!);
     const qop = p.get('qop');
     const expected =
       qop === undefined
@@ -197,7 +196,7 @@ export class DigestAuthenticator {
             algorithm,
             `${ha1}:${nonce}:${p.get('nc') ?? ''}:${p.get('cnonce') ?? ''}:auth:${ha2}`,
           );
-    return digestsEqual(expected, response);
+    return digestsEqual(expected, p.get('response')!);
   }
 
   /**
@@ -212,14 +211,11 @@ export class DigestAuthenticator {
     p: AuthField['params'],
     request: SipRequest,
     user: string,
-    nonce: string,
-    uri: string,
-    response: string,
+    algorithm: DigestAlgorithm,
   ): AuthOutcome {
-    const algorithm = parseAlgorithm(p.get('algorithm'))!;
     const stored = this.#users.ha1(user, algorithm);
     // Computed for unknown users too (against the dummy hash): the same time either way.
-    const right = this.#answers(p, request, algorithm, stored, nonce, uri, response);
+    const right = this.#answers(p, request, algorithm, stored);
     if (right && stored !== undefined) {
       return { ok: false, failure: 'stale', status: 401, user, stale: true };
     }
