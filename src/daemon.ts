@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfigFile } from './config/file.ts';
+import { Settings } from './config/settings.ts';
 import { BanService } from './control/bans.ts';
-import { loadConfigFile } from './control/config/file.ts';
 import {
   assertNotRunning,
   type ConsoleServer,
@@ -15,8 +16,6 @@ import { StaticFirewall } from './control/firewall.ts';
 import { admitter, banFloods, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
-import { Settings } from './control/settings.ts';
-import { Store } from './control/store/store.ts';
 import { UserService } from './control/users.ts';
 import { LayeredDataplane, openDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -25,6 +24,7 @@ import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
+import { Store } from './store/store.ts';
 
 export interface DaemonOptions {
   dataDir: string;

@@ -5,9 +5,9 @@
 import type { Dataplane } from '../dataplane/types.ts';
 import { canonicalIp, isLocalOnly } from '../ip.ts';
 import type { Logger } from '../log.ts';
+import type { BanRecord } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
 import { ControlErrors } from './errors.ts';
-import type { BanRecord } from './store/records.ts';
-import type { Store } from './store/store.ts';
 
 export interface BanRequest {
   /** Seconds; 0 = until lifted. */

@@ -1,14 +1,8 @@
-// The control area's coded errors: store, console and the policy services. Config keys have
+// The control area's coded errors: console and the policy services. Config keys have
 // their own catalogue in config/errors.ts.
 import { defineErrors } from '../errors.ts';
 
 export const ControlErrors = defineErrors('control', {
-  TG_STORE_UNWRITABLE: 'data directory %s is not writable: %s',
-  TG_STORE_FULL: 'data directory %s is full: %s',
-  TG_STORE_NEWER_SCHEMA:
-    'data in %s has schema version %s, newer than this tollgate understands (%s); upgrade tollgate or restore a backup',
-  TG_STORE_LOCKED: 'data directory %s is in use: %s',
-  TG_STORE_OPEN_FAILED: 'cannot open the store in %s: %s',
   TG_CONSOLE_USAGE: '%s',
   TG_CONSOLE_UNKNOWN_COMMAND: 'unknown command "%s"; try "help"',
   TG_CONSOLE_NOT_RUNNING:

@@ -6,10 +6,10 @@
 // restart; this module keeps the kernel in step with them. Rules apply only with
 // enablefirewall ≥ 1, and allow rules follow allowtrustedip (0/1: none, 2: private ones only).
 
+import type { Settings } from '../config/settings.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import { isPrivateIp } from './guard/trust.ts';
-import type { Settings } from './settings.ts';
 
 const KEYS = new Set(['trustedip', 'firewalldeny', 'enablefirewall', 'allowtrustedip']);
 

@@ -1,5 +1,7 @@
 // Connects the guard to the SIP service and the ban store: what the SIP layer sees becomes
 // guard events, and the guard's bans become stored bans that the dataplane enforces.
+
+import type { Settings } from '../config/settings.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import { LogLimiter } from '../log-limit.ts';
@@ -7,7 +9,6 @@ import type { SipMessage } from '../sip/message/index.ts';
 import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
 import type { BanService } from './bans.ts';
 import { Guard, type GuardEvent, type GuardEventKind } from './guard/index.ts';
-import type { Settings } from './settings.ts';
 
 /** An IP:port ban (maxfailedauthenabledipport): enforced by the guard in userspace only. */
 export interface PortBanRecord {

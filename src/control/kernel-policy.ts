@@ -15,8 +15,9 @@
 // unknownsourcekbps for what the SIP engine can take, so the flood dies in XDP while
 // registered phones and trunks (trusted) are not counted against it.
 // enablefirewall below 3 means "no kernel budgets" (see the key's help).
+
+import type { Settings } from '../config/settings.ts';
 import type { GuardConfig } from '../dataplane/xdp.ts';
-import type { Settings } from './settings.ts';
 
 /** Keys whose live change must be pushed into the kernel. */
 export const KERNEL_POLICY_KEYS = [

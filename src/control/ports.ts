@@ -3,8 +3,8 @@
 // way); this checks the rest before anything else starts: the web UI's port.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import type { Settings } from '../config/settings.ts';
 import { ControlErrors } from './errors.ts';
-import type { Settings } from './settings.ts';
 
 interface Listen {
   proto: 'udp' | 'tcp';

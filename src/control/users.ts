@@ -2,16 +2,17 @@
 // maxdailycredit…, validated against USER_FIELDS) and secrets derived from the password:
 // one digest HA1 per algorithm for the realm in force, and an argon2id verifier. The
 // password itself is never stored, logged, or shown again (a generated one is shown once).
+
+import { type ConfigValue, USER_FIELDS } from '../config/schema.ts';
+import type { Settings } from '../config/settings.ts';
+import { parseValue } from '../config/validate.ts';
 import { type Cidr, cidrContains, parseCidr } from '../ip.ts';
 import type { Logger } from '../log.ts';
 import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/auth/digest.ts';
-import { type ConfigValue, USER_FIELDS } from './config/schema.ts';
-import { parseValue } from './config/validate.ts';
+import type { UserRecord } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
 import { ControlErrors } from './errors.ts';
 import { generatePassword, hashPassword, passwordWeakness } from './passwords.ts';
-import type { Settings } from './settings.ts';
-import type { UserRecord } from './store/records.ts';
-import type { Store } from './store/store.ts';
 
 /** SIP user-part characters we accept in account names (a safe subset of RFC 3261 `user`). */
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/;

@@ -4,7 +4,7 @@
 // other out-of-dialog methods are refused with 501. Every rejected message and
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
-import type { Settings } from '../control/settings.ts';
+import type { Settings } from '../config/settings.ts';
 import type { IpAccount } from '../control/users.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
+import { Settings } from '../../src/config/settings.ts';
 import { StaticFirewall, staticRules } from '../../src/control/firewall.ts';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
+import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Records the CIDR calls; the kernel side is tested in tests/dataplane. */

@@ -1,14 +1,14 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
+import { Settings } from '../../src/config/settings.ts';
 import { BanService } from '../../src/control/bans.ts';
 import { admitter, createGuard, reporter } from '../../src/control/guard-wiring.ts';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
 import { UserService } from '../../src/control/users.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
 import type { SipMessage } from '../../src/sip/message/index.ts';
 import { parseMessage } from '../../src/sip/message/parser.ts';
+import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ATTACKER, OTHER, setup } from './guard/setup.ts';
 

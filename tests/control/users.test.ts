@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import test from 'ava';
+import { Settings } from '../../src/config/settings.ts';
 import { passwordWeakness, verifyPassword } from '../../src/control/passwords.ts';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
 import { UserService } from '../../src/control/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { computeHa1 } from '../../src/sip/auth/digest.ts';
+import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 function setup(t: import('ava').ExecutionContext, fileValues: Record<string, unknown> = {}) {

@@ -1,6 +1,6 @@
 // Child process for the crash test: commits generation 1, says so, then keeps committing
 // transactions that each write the same generation to two keys, until it is killed.
-import { Store } from '../../src/control/store/store.ts';
+import { Store } from '../../src/store/store.ts';
 
 const store = Store.open(process.argv[2]!);
 const meta = store.tables.meta;

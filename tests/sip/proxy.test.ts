@@ -4,8 +4,7 @@
 // The real daemon with real SIPp peers is tests/sip/proxy-sipp.test.ts.
 import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
+import { Settings } from '../../src/config/settings.ts';
 import { UserService } from '../../src/control/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
@@ -15,6 +14,7 @@ import { OwnAddresses, SipProxy } from '../../src/sip/proxy/index.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
 import type { SecurityReport, SecurityVerdict } from '../../src/sip/registrar/registrar.ts';
 import type { Endpoint } from '../../src/sip/transaction/index.ts';
+import { Store } from '../../src/store/store.ts';
 import { authorization, challenges } from '../helpers/sip-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { harness, sipRequest, sipResponse } from '../helpers/transaction-harness.ts';

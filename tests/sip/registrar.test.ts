@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
+import { Settings } from '../../src/config/settings.ts';
 import { UserService } from '../../src/control/users.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
@@ -11,6 +10,7 @@ import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/message/index.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
 import { Registrar, type SecurityReport } from '../../src/sip/registrar/registrar.ts';
+import { Store } from '../../src/store/store.ts';
 import {
   authorization,
   challenges,

@@ -3,8 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { Settings } from '../../src/control/settings.ts';
-import { Store } from '../../src/control/store/store.ts';
+import { Settings } from '../../src/config/settings.ts';
 import type { TollgateError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import {
@@ -20,6 +19,7 @@ import { buildRejectResponse } from '../../src/sip/transport/reject-response.ts'
 import { type FrameEvent, StreamFramer } from '../../src/sip/transport/stream-framer.ts';
 import type { Source } from '../../src/sip/transport/types.ts';
 import { responseDestination, stampReceived } from '../../src/sip/transport/via-rules.ts';
+import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 function request(via: string, extra = '', body = ''): string {

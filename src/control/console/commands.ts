@@ -1,14 +1,15 @@
 // Carries out one parsed console command against the daemon's services and renders the
 // reply twice: as text for people and as data for --json. Exit codes follow the contract:
 // 0 ok, 1 refused or not found, 2 usage error.
+
+import type { Settings } from '../../config/settings.ts';
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { BanRecord } from '../../store/records.ts';
 import { BanService } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
 import { stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
-import type { Settings } from '../settings.ts';
-import type { BanRecord } from '../store/records.ts';
 import type { PublicUser, UserService } from '../users.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
 

@@ -1,7 +1,7 @@
 // The guard's view of the configuration: read from Settings once, kept as a plain object,
 // rebuilt on a live change of one of its keys (the hot path never does a key lookup).
-import type { ConfigValue } from '../config/schema.ts';
-import { lookupKey } from '../config/validate.ts';
+import type { ConfigValue } from '../../config/schema.ts';
+import { lookupKey } from '../../config/validate.ts';
 import { compileUaList, type UaMatcher } from './useragents.ts';
 
 /** What the guard needs from Settings (src/control/settings.ts implements it). */

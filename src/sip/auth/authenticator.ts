@@ -5,7 +5,7 @@
 //                     sent to. With qop, the nonce-count must always grow (no replay).
 // Unknown user and wrong password get the same answer (403), so the responses cannot be
 // used to enumerate accounts (what sipvicious svwar does).
-import type { Settings } from '../../control/settings.ts';
+import type { Settings } from '../../config/settings.ts';
 import type { UserService } from '../../control/users.ts';
 import type { AuthField } from '../message/auth.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';

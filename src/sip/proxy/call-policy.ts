@@ -19,7 +19,7 @@
 //
 // Calls to other domains that pass these rules are still refused (404): tollgate routes to
 // its own registered users only and does no DNS resolution (RFC 3263) for other domains.
-import type { Settings } from '../../control/settings.ts';
+import type { Settings } from '../../config/settings.ts';
 import type { SipUri, Uri } from '../message/index.ts';
 import { isSipUri } from '../message/index.ts';
 import type { OwnAddresses } from './addresses.ts';

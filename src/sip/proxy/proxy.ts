@@ -13,7 +13,7 @@
 // Only the highest-q binding is tried: no parallel or serial forking (§16.6 allows one
 // target). Calls to other domains are never routed (call-policy.ts says why and answers).
 // Every auth outcome, refusal and call is reported to the guard (SecurityReport).
-import type { Settings } from '../../control/settings.ts';
+import type { Settings } from '../../config/settings.ts';
 import type { IpAccount } from '../../control/users.ts';
 import type { Logger } from '../../log.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';

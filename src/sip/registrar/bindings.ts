@@ -2,8 +2,8 @@
 // they survive a restart (loaded back by `load()`). Bounded per AOR (a misbehaving or
 // hijacked account cannot grow memory without limit) and swept when they expire.
 
-import type { RegistrationRecord } from '../../control/store/records.ts';
-import type { Store } from '../../control/store/store.ts';
+import type { RegistrationRecord } from '../../store/records.ts';
+import type { Store } from '../../store/store.ts';
 
 export type Binding = RegistrationRecord;
 

@@ -3,7 +3,7 @@
 // Each outcome is reported to the guard (challenge, failure with username, success) with the
 // source ip:port; a successful registration makes the source trusted in the dataplane for
 // the life of its bindings, so it takes the fast path past the shared flood budget.
-import type { Settings } from '../../control/settings.ts';
+import type { Settings } from '../../config/settings.ts';
 import type { Dataplane } from '../../dataplane/types.ts';
 import type { Logger } from '../../log.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';

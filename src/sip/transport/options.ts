@@ -2,7 +2,7 @@
 // transports are created, then frozen (fastify build-validation style).
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { Settings } from '../../control/settings.ts';
+import type { Settings } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from '../message/index.ts';
 import { ensureCertificate } from './certificate.ts';

@@ -2,15 +2,15 @@
 // records every call, for the guard's tests.
 import { Writable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
+import { Settings } from '../../../src/config/settings.ts';
 import {
   type BanEvidence,
   Guard,
   type GuardEvent,
   type GuardOptions,
 } from '../../../src/control/guard/guard.ts';
-import { Settings } from '../../../src/control/settings.ts';
-import { Store } from '../../../src/control/store/store.ts';
 import { createLogger } from '../../../src/log.ts';
+import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 export interface BanCall {

@@ -7,8 +7,8 @@ import {
   redactConfig,
   validateConfig,
   validateUserFields,
-} from '../../../src/control/config/validate.ts';
-import { registeredErrorCodes, TollgateError } from '../../../src/errors.ts';
+} from '../../src/config/validate.ts';
+import { registeredErrorCodes, TollgateError } from '../../src/errors.ts';
 
 const parse = (name: string, raw: unknown) => parseValue(findKey(name), raw);
 

@@ -3,8 +3,8 @@
 // table drifts from the reference, these fail.
 import { existsSync, readFileSync } from 'node:fs';
 import test from 'ava';
-import { CONFIG_KEYS, type ConfigValue, USER_FIELDS } from '../../../src/control/config/schema.ts';
-import { defaultConfig, defaultUserFields } from '../../../src/control/config/validate.ts';
+import { CONFIG_KEYS, type ConfigValue, USER_FIELDS } from '../../src/config/schema.ts';
+import { defaultConfig, defaultUserFields } from '../../src/config/validate.ts';
 
 // Defaults the reference states (section in the comment).
 const REFERENCE_DEFAULTS: Record<string, ConfigValue> = {

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { loadConfigFile, parseConfigFile } from '../../../src/control/config/file.ts';
-import { defaultConfig } from '../../../src/control/config/validate.ts';
-import { TollgateError } from '../../../src/errors.ts';
-import { tempDir } from '../../helpers/tmp.ts';
+import { loadConfigFile, parseConfigFile } from '../../src/config/file.ts';
+import { defaultConfig } from '../../src/config/validate.ts';
+import { TollgateError } from '../../src/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function failure(fn: () => unknown): TollgateError {
   try {

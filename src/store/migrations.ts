@@ -1,7 +1,7 @@
 // Schema versions of the store. A migration runs once, in one synced transaction, when a
 // store older than SCHEMA_VERSION is opened; a store newer than this code is refused (we
 // cannot know what a later version's records mean, and guessing could corrupt them).
-import { ControlErrors } from '../errors.ts';
+import { StoreErrors } from './errors.ts';
 import type { Store } from './store.ts';
 
 interface Migration {
@@ -34,7 +34,7 @@ export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.to;
 export function migrate(store: Store): void {
   const stored = (store.tables.meta.get('schemaVersion') as number | undefined) ?? 0;
   if (stored > SCHEMA_VERSION) {
-    throw new ControlErrors.TG_STORE_NEWER_SCHEMA(store.dir, stored, SCHEMA_VERSION);
+    throw new StoreErrors.TG_STORE_NEWER_SCHEMA(store.dir, stored, SCHEMA_VERSION);
   }
   for (const migration of MIGRATIONS) {
     if (migration.to <= stored) continue;

@@ -7,7 +7,7 @@
 // right after a ban or a charge cannot forget it.
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
 import { type Database, open, type RootDatabase } from 'lmdb';
-import { ControlErrors } from '../errors.ts';
+import { StoreErrors } from './errors.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import type { TableRecords } from './records.ts';
 
@@ -48,7 +48,7 @@ export class Store {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       accessSync(dir, constants.W_OK);
     } catch (err) {
-      throw new ControlErrors.TG_STORE_UNWRITABLE(dir, describe(err));
+      throw new StoreErrors.TG_STORE_UNWRITABLE(dir, describe(err));
     }
     let root: RootDatabase;
     try {
@@ -130,13 +130,13 @@ function translateError(dir: string, err: unknown): Error {
   if (err instanceof Error && 'code' in err && String(err.code).startsWith('TG_')) return err;
   const text = describe(err);
   if (/ENOSPC|No space left|MDB_MAP_FULL/i.test(text) || diskIsFull(dir)) {
-    return new ControlErrors.TG_STORE_FULL(dir, text);
+    return new StoreErrors.TG_STORE_FULL(dir, text);
   }
   if (/EACCES|EROFS|EPERM|Permission denied|Read-only file system/i.test(text)) {
-    return new ControlErrors.TG_STORE_UNWRITABLE(dir, text);
+    return new StoreErrors.TG_STORE_UNWRITABLE(dir, text);
   }
   if (/EAGAIN|Resource temporarily unavailable|lock/i.test(text)) {
-    return new ControlErrors.TG_STORE_LOCKED(dir, text);
+    return new StoreErrors.TG_STORE_LOCKED(dir, text);
   }
-  return new ControlErrors.TG_STORE_OPEN_FAILED(dir, text);
+  return new StoreErrors.TG_STORE_OPEN_FAILED(dir, text);
 }

@@ -1,6 +1,6 @@
 // The config area's coded errors. Every message names what the operator has to fix: the key,
 // the accepted range or values, and for files the path and line number.
-import { defineErrors } from '../../errors.ts';
+import { defineErrors } from '../errors.ts';
 
 export const ConfigErrors = defineErrors('config', {
   /** A key the schema does not know; the message names the closest known keys. */

@@ -6,8 +6,8 @@ import {
   type ConfigValue,
   type KeySpec,
   USER_FIELDS,
-} from '../../../src/control/config/schema.ts';
-import { parseValue } from '../../../src/control/config/validate.ts';
+} from '../../src/config/schema.ts';
+import { parseValue } from '../../src/config/validate.ts';
 
 const ALL = [...CONFIG_KEYS, ...USER_FIELDS];
 

@@ -2,9 +2,9 @@
 // read once at start), overridden by live values set from the console/UI/API (stored in
 // LMDB so they survive restarts). Validated as a whole at boot and key by key on change.
 import type { Logger } from '../log.ts';
-import type { ConfigValue, KeySpec } from './config/schema.ts';
-import { findKey, parseValue, redactConfig, validateConfig } from './config/validate.ts';
-import type { Store } from './store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { ConfigValue, KeySpec } from './schema.ts';
+import { findKey, parseValue, redactConfig, validateConfig } from './validate.ts';
 
 export interface SetResult {
   key: string;

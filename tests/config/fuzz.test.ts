@@ -2,10 +2,10 @@
 // returns values or throws a coded TollgateError, never a TypeError or a hang.
 import test from 'ava';
 import fc from 'fast-check';
-import { parseConfigFile } from '../../../src/control/config/file.ts';
-import { CONFIG_KEYS, type ConfigValue } from '../../../src/control/config/schema.ts';
-import { parseValue, validateConfig } from '../../../src/control/config/validate.ts';
-import { TollgateError } from '../../../src/errors.ts';
+import { parseConfigFile } from '../../src/config/file.ts';
+import { CONFIG_KEYS, type ConfigValue } from '../../src/config/schema.ts';
+import { parseValue, validateConfig } from '../../src/config/validate.ts';
+import { TollgateError } from '../../src/errors.ts';
 
 function onlyCodedErrors(fn: () => unknown): boolean {
   try {

@@ -1,0 +1,120 @@
+// User authentication: digest strength, password rules, registration reuse.
+import { key } from '../spec.ts';
+
+export const AUTH_KEYS = [
+  // ── User authentication ───────────────────────────────────────────────────────────────
+  key({
+    name: 'cacheregistrations',
+    section: 'auth',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'never: verify credentials on every REGISTER and INVITE',
+      '1': 'cache successful authentication per source ip:port, dropped when the password changes',
+      '2': 'as 1, and cache failures for a while (fewer lookups; a fixed password may be refused until expiry)',
+    },
+    help: 'caching of device login results (reference gives no default and recommends 0 or 1)',
+  }),
+  key({
+    name: 'enforcestrongauth',
+    section: 'auth',
+    type: 'bool',
+    default: true,
+    help: 'refuse weak passwords (common, short, the username, one kind of character) when an account is created or changed; stored hashes cannot be rechecked later (reference: true by default)',
+  }),
+  key({
+    name: 'securepasswords',
+    section: 'auth',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'accepted for compatibility only: tollgate never stores a password in clear, so 0 behaves as 1',
+      '1': 'hashed: SIP digest HA1 per algorithm and an argon2id verifier, never the password',
+    },
+    help: 'password storage (reference: on by default; recommends 1 or more); tollgate always hashes',
+  }),
+  key({
+    name: 'minpwdlength',
+    section: 'auth',
+    type: 'int',
+    default: 4,
+    min: 1,
+    max: 128,
+    unit: 'characters',
+    help: 'minimum password length for new passwords (reference default 4; increase it, 12 or more is advisable)',
+  }),
+  key({
+    name: 'validatepassword',
+    section: 'auth',
+    type: 'enum',
+    default: 2,
+    values: {
+      '0': 'no check',
+      '1': 'minpwdlength and not equal to the username',
+      '2': 'as 1, plus letters and digits, and not a well-known password',
+    },
+    help: 'checks on new passwords (reference gives no default and recommends 2; it applies only when a password is set)',
+  }),
+  key({
+    name: 'strongdigestauth',
+    section: 'auth',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'lenient: also accept RFC 2069 digests without qop',
+      '1': 'standard: our nonces only, not expired; qop optional',
+      '2': 'strict: qop=auth required and the nonce-count must grow (replay protection, RFC 7616 3.3)',
+      '3': 'strictest: as 2, and a nonce is valid only from the source IP it was issued to',
+    },
+    help: 'digest authentication checks (reference gives no default and recommends 2 or 3; 1 keeps old phones working)',
+  }),
+  key({
+    name: 'useshadigestauh',
+    section: 'auth',
+    type: 'enum',
+    default: 0,
+    values: {
+      '0': 'MD5 only',
+      '1': 'offer SHA-512-256, SHA-256 and MD5 challenges (RFC 8760, strongest first), the client picks',
+      '2': 'SHA-512-256 and SHA-256 only (clients must support RFC 8760)',
+    },
+    help: 'digest algorithm (spelling kept from the reference; reference gives no default and recommends 2 if clients support it)',
+  }),
+  key({
+    name: 'autocreatereguserstrict',
+    section: 'auth',
+    type: 'bool',
+    default: true,
+    help: 'never create an account from a REGISTER of an unknown user (reference gives no default and recommends 1)',
+  }),
+  key({
+    name: 'uauthverifypwd',
+    section: 'auth',
+    type: 'bool',
+    default: false,
+    help: "let the API verify a user's password for third parties (a password oracle; reference recommends 0)",
+  }),
+  key({
+    name: 'authfastusers',
+    section: 'auth',
+    type: 'bool',
+    default: true,
+    help: 'users sending requests faster than a phone would are always challenged, never served from the auth cache (reference recommends 1)',
+  }),
+  key({
+    name: 'callingcardauth',
+    section: 'auth',
+    type: 'int',
+    default: 9,
+    min: 0,
+    max: 9,
+    help: 'calling card / IVR caller authentication strictness, 9 = PIN code strict only (tollgate has no IVR; accepted for migrated configs, strictest by default)',
+  }),
+  key({
+    name: 'anumberhandling',
+    section: 'auth',
+    type: 'bool',
+    default: false,
+    help: 'A-number (caller ID) authentication for IVR call forward (tollgate has no IVR; off, as the reference recommends when not needed)',
+  }),
+];

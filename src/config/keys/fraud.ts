@@ -1,0 +1,72 @@
+// Fraud, billing and profitability.
+import { key, MONEY } from '../spec.ts';
+
+export const FRAUD_KEYS = [
+  // ── Fraud, billing and profitability ──────────────────────────────────────────────────
+  key({
+    name: 'blocksatellitecalls',
+    section: 'billing',
+    type: 'bool',
+    default: true,
+    help: 'refuse calls to well-known satellite number ranges (reference: blocked by default)',
+  }),
+  key({
+    name: 'blockpremiumnumbers',
+    section: 'billing',
+    type: 'bool',
+    default: true,
+    help: 'refuse calls to well-known premium rate numbers (reference: blocked by default)',
+  }),
+  key({
+    name: 'blocknotbilledcalls',
+    section: 'billing',
+    type: 'enum',
+    default: 0,
+    values: {
+      '0': 'no',
+      '1': 'if best match packet is not found',
+      '2': 'if no exact packet match with prefix',
+      '3': 'block if not assigned directly for the user',
+      '4': 'check also tariff list prefix',
+      '5': 'check also parent tariff list',
+    },
+    help: 'refuse calls that cannot be billed',
+  }),
+  key({
+    name: 'blocknotprofitablecalls',
+    section: 'billing',
+    type: 'enum',
+    default: 0,
+    values: {
+      '0': 'no',
+      '1': 'yes',
+      '2': 'yes also if equal',
+      '3': 'block also when it is not set',
+    },
+    help: 'refuse calls whose cost is higher than their price',
+  }),
+  key({
+    name: 'vgetpriceexactmatch',
+    section: 'billing',
+    type: 'enum',
+    default: 0,
+    values: { '0': 'no', '1': 'yes for resellers', '2': 'yes for all' },
+    help: 'price lookup requires an exact prefix match',
+  }),
+  key({
+    name: 'notbilledcallerr',
+    section: 'billing',
+    type: 'enum',
+    default: 0,
+    values: { '0': 'default (error with priority 2)', '1': 'error', '2': 'critical' },
+    help: 'severity logged for a call that could not be billed',
+  }),
+  key({
+    name: 'blockhighcostcalls',
+    section: 'billing',
+    ...MONEY,
+    default: 0,
+    unit: 'currency per minute',
+    help: 'do not route a call whose cost per minute is higher than this; 0 = no limit',
+  }),
+];

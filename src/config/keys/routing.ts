@@ -1,0 +1,147 @@
+// SIP routing restrictions.
+import { key } from '../spec.ts';
+
+export const ROUTING_KEYS = [
+  // ── SIP routing restrictions ──────────────────────────────────────────────────────────
+  key({
+    name: 'blockotherdomains',
+    section: 'routing',
+    type: 'bool',
+    default: true,
+    help: 'refuse requests for domains tollgate does not serve (reference gives no default and recommends 1)',
+  }),
+  key({
+    name: 'fwdtootherdomains',
+    section: 'routing',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'never route calls to other domains',
+      '1': 'only for authenticated users (never an open relay)',
+      '2': 'for anyone',
+    },
+    help: 'routing of calls to arbitrary other SIP domains (reference gives no default and recommends 0)',
+  }),
+  key({
+    name: 'securemove',
+    section: 'routing',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'follow any 301/302 redirect',
+      '1': 'do not follow redirects to traffic senders or billed routes',
+      '2': 'never follow 3xx redirects',
+    },
+    help: 'handling of 3xx call forward responses (reference gives no default and recommends 1 or 2)',
+  }),
+  key({
+    name: 'allownoauthcalls',
+    section: 'routing',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'no: every call must be authenticated',
+      '1': 'only calls to local users (never billed, never routed out)',
+      '2': 'yes',
+    },
+    help: 'calls from unauthenticated sources (reference gives no default and recommends 0; 1 lets other domains reach local users)',
+  }),
+  key({
+    name: 'allownoauthfork',
+    section: 'routing',
+    type: 'enum',
+    default: 2,
+    values: {
+      '0': 'anywhere, including forwards to billed external destinations',
+      '1': 'external forwards only when the forwarding user pays for them',
+      '2': 'local users, their devices and forwards to other local users',
+      '3': "only the called user's own registered devices (no forwards)",
+      '4': 'never fork or forward: the first registered device only',
+    },
+    help: 'where an unauthenticated incoming call may be forked or forwarded (reference gives no default and recommends 3 or 4)',
+  }),
+  key({
+    name: 'allowanonymouscaller',
+    section: 'routing',
+    type: 'bool',
+    default: false,
+    help: 'accept anonymous callers from unauthenticated sources; authenticated users may always ask for privacy (RFC 3323) (reference recommends 0)',
+  }),
+  key({
+    name: 'allowcalleridchange',
+    section: 'routing',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'no: the caller ID is the authenticated user',
+      '1': 'display name only',
+      '2': 'any caller ID',
+    },
+    help: 'may users set their own caller ID (reference gives no default and recommends 0)',
+  }),
+  key({
+    name: 'stricttransport',
+    section: 'routing',
+    type: 'enum',
+    default: 1,
+    values: {
+      '0': 'any transport',
+      '1': 'answer on the arrival transport; reach users over their registered transport',
+      '2': "a registered user's requests must arrive over its registered transport",
+      '3': 'as 2, and users registered over TLS must always use TLS (no downgrade)',
+    },
+    help: 'transport consistency checks (reference gives no default and recommends 2 or 3)',
+  }),
+  key({
+    name: 'forwardclientaddress',
+    section: 'routing',
+    type: 'bool',
+    default: false,
+    help: "forward the peer's address to the next hop (reveals user locations; reference recommends 0)",
+  }),
+  key({
+    name: 'earlystart',
+    section: 'routing',
+    type: 'bool',
+    default: true,
+    help: 'relay media before the call is answered (early media, 183 Session Progress); 0 blocks all early media',
+  }),
+  key({
+    name: 'blockearlymedia',
+    section: 'routing',
+    type: 'enum',
+    default: 0,
+    values: {
+      '0': 'no',
+      '1': 'mute early media from traffic senders and external routes',
+      '2': 'mute early media from everything except local users',
+      '3': 'mute all early media until the call is answered',
+    },
+    help: 'mute outgoing-call early media before full call setup (reference gives no default)',
+  }),
+  key({
+    name: 'blockearlymedia_in',
+    section: 'routing',
+    type: 'enum',
+    default: 0,
+    values: {
+      '0': 'no',
+      '1': 'mute early media on calls coming from traffic senders',
+      '2': 'mute early media on all incoming calls',
+    },
+    help: 'mute incoming-call early media before full call setup (reference gives no default)',
+  }),
+  key({
+    name: 'fs_restrictsiptolocal',
+    section: 'routing',
+    type: 'enum',
+    default: 3,
+    values: {
+      '0': 'no restriction',
+      '1': 'private (LAN) addresses',
+      '2': 'localhost and configured servers',
+      '3': 'localhost only',
+    },
+    help: 'who may send SIP to the internal media server (reference recommends 3; tollgate has none exposed, so strictest)',
+  }),
+];

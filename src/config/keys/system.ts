@@ -1,0 +1,44 @@
+// System.
+import { key } from '../spec.ts';
+
+export const SYSTEM_KEYS = [
+  // ── System ────────────────────────────────────────────────────────────────────────────
+  key({
+    name: 'validateinput',
+    section: 'system',
+    type: 'enum',
+    default: 3,
+    values: {
+      '0': 'no',
+      '1': 'basic without injection check',
+      '2': 'basic with injection check',
+      '3': 'normal',
+      '4': 'more',
+      '5': 'extreme',
+    },
+    help: 'input validation strictness for web and API input (the reference spells it "validate input"; it gives no default and recommends 3 or more)',
+  }),
+  key({
+    name: 'ftpdbuser',
+    section: 'system',
+    type: 'enum',
+    default: 0,
+    values: { '0': 'disabled (tollgate has no FTP database access)' },
+    help: 'database access over FTP; tollgate has none, the key is accepted for migrated configs (reference recommends 0)',
+  }),
+  key({
+    name: 'autofinetune',
+    section: 'system',
+    type: 'bool',
+    default: true,
+    help: 'adapt internal limits to load; 0 gives a consistent service level but is not optimal for high-load servers',
+  }),
+  key({
+    name: 'licensecfg',
+    section: 'system',
+    type: 'string',
+    format: 'limits',
+    default: '',
+    help: 'system level limits as comma separated name=integer pairs, e.g. "maxcalls=200,maxusers=5000"; empty = none',
+  }),
+];
