@@ -3,7 +3,7 @@
 // LMDB so they survive restarts). Validated as a whole at boot and key by key on change.
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
-import type { ConfigValue, KeySpec } from './schema.ts';
+import type { ConfigKey, ConfigShape, ConfigValue, KeySpec } from './schema.ts';
 import { findKey, parseValue, redactConfig, validateConfig } from './validate.ts';
 
 export interface SetResult {
@@ -15,6 +15,17 @@ export interface SetResult {
 }
 
 type Listener = (key: string, value: ConfigValue, previous: ConfigValue) => void;
+
+/**
+ * What one subsystem sees of the configuration: the keys it named, typed, read-only. A live
+ * key reads the value in force; a key that applies only at restart reads the value it had
+ * when the daemon started, whatever was set since.
+ *
+ *   const REGISTRAR_KEYS = ['realm', 'minexpires'] as const;
+ *   type RegistrarConfig = ConfigView<(typeof REGISTRAR_KEYS)[number]>;
+ *   const config: RegistrarConfig = settings.view(REGISTRAR_KEYS);   // config.minexpires: number
+ */
+export type ConfigView<K extends ConfigKey> = { readonly [P in K]: ConfigShape[P] };
 
 export class Settings {
   readonly #store: Store;
@@ -31,6 +42,17 @@ export class Settings {
     for (const { key, value } of store.tables.config.getRange()) stored[key] = value;
     this.#effective = validateConfig({ ...fileValues, ...stored });
     this.#atStart = this.#effective;
+  }
+
+  /** A typed read-only view of `keys` for one subsystem (see ConfigView). */
+  view<const K extends ConfigKey>(keys: readonly K[]): ConfigView<K> {
+    const view = {};
+    for (const name of keys) {
+      const spec = findKey(name);
+      const read = spec.live ? () => this.#effective[name] : () => this.#atStart[name];
+      Object.defineProperty(view, name, { get: read, enumerable: true });
+    }
+    return Object.freeze(view) as ConfigView<K>;
   }
 
   get<T extends ConfigValue = ConfigValue>(key: string): T {
