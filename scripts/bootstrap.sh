@@ -2,7 +2,7 @@
 # Idempotent set-up run first by `npm start` and `npm test`: on a fresh Debian 12 machine it
 # installs what is missing; when everything is present it only checks, in seconds.
 #   1. Debian packages the appliance and its tests use (root only; others get a warning).
-#   2. npm packages from package-lock.json when it changed since the last install.
+#   2. npm packages, exactly as package-lock.json locks them (npm ci), when it changed.
 #   3. The BPF object (make -C bpf) and the TypeScript build (tsc), when sources changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +53,11 @@ install_npm_packages() {
     return 0
   fi
   log "installing npm packages (package-lock.json changed)"
-  # `npm install` with the lockfile rather than `npm ci`: the registry reachable here lacks
-  # other platforms' optional binaries (@biomejs/cli-darwin-x64, …), so the lockfile cannot
-  # list them, and `npm ci` refuses a lockfile without them. `npm install` installs exactly
-  # the locked versions and tolerates the missing optional ones.
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci`: exactly the locked tree, and it fails rather than rewrite package-lock.json.
+  # (It once ran `npm install`, because the lockfile lacked other platforms' optional
+  # binaries and `npm ci` refused it; the lockfile now lists them all, and `npm ci` in a
+  # fresh clone installs the 217 locked packages with the lockfile unchanged, 2026-12-06.)
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 }
 
