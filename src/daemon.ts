@@ -1,7 +1,6 @@
 // `tollgate serve`: wires the modules together in dependency order and takes them down in
 // reverse on shutdown, so nothing is half-written when SIGTERM arrives.
 //   store → settings → ports → dataplane → bans (restored into the dataplane) → console
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from './config/file.ts';
@@ -24,6 +23,7 @@ import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
+import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
 
 export interface DaemonOptions {
@@ -42,18 +42,6 @@ export interface Daemon {
 const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
-/**
- * The digest nonce key, made once and kept in the store: nonces handed out before a restart
- * stay valid after it, so phones do not all re-register at once.
- */
-function nonceKey(store: Store): Buffer {
-  const existing = store.tables.meta.get('nonceKey');
-  if (typeof existing === 'string' && existing.length === 64) return Buffer.from(existing, 'hex');
-  const key = randomBytes(32);
-  store.durable(() => store.tables.meta.put('nonceKey', key.toString('hex')));
-  return key;
-}
-
 /** How often expired ban records are swept from the store. */
 const BAN_SWEEP_MS = 60_000;
 
@@ -94,7 +82,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
 
     const users = new UserService(store, settings, log);
-    const nonces = new NonceManager({ key: nonceKey(store) });
+    const nonces = new NonceManager({ key: persistentKey(store, 'nonceKey') });
     const bindings = new BindingStore(store);
     const restoredBindings = bindings.load();
     const bindingSweep = setInterval(() => bindings.sweep(), BAN_SWEEP_MS);
@@ -115,12 +103,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dataDir: options.dataDir,
       auth: new DigestAuthenticator(users, nonces, settings),
       bindings,
-      dataplane,
+      trust: dataplane,
       log,
-      report: reporter(guard, log, (name) => users.idOf(name)),
-      admit: admitter(guard),
-      userExists: (name) => store.tables.users.get(name) !== undefined,
-      ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
+      policy: {
+        admit: admitter(guard),
+        report: reporter(guard, log, (name) => users.idOf(name)),
+        userExists: (name) => users.exists(name),
+        ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
+      },
     });
     cleanups.push(() => sip.close());
     log.info(
@@ -142,7 +132,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         reason: dataplaneReason,
       },
       bans: bans.list().length,
-      users: store.tables.users.getCount(),
+      users: users.count(),
       registrations: bindings.size,
       sip: sip.transports.addresses(),
       restartPending: settings.restartPending(),

@@ -5,8 +5,7 @@ import type { Settings } from '../config/settings.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import { LogLimiter } from '../log-limit.ts';
-import type { SipMessage } from '../sip/message/index.ts';
-import type { SecurityReport, SecurityVerdict, SipSource } from '../sip/registrar/registrar.ts';
+import type { InboundMessage, SecurityReport, SecurityVerdict } from '../policy-port.ts';
 import type { BanService } from './bans.ts';
 import { Guard, type GuardEvent, type GuardEventKind } from './guard/index.ts';
 
@@ -119,15 +118,7 @@ export function createGuard(
   return { guard, portBans };
 }
 
-/** The first line and the identifying headers: enough to recognise a tool, cheap to build. */
-function sampleOf(m: SipMessage): string {
-  const start =
-    m.kind === 'request' ? `${m.method} ${m.uriText}` : `SIP/2.0 ${m.status} ${m.reason}`;
-  return `${start}\nFrom: ${m.header('from') ?? ''}\nTo: ${m.header('to') ?? ''}\nCall-ID: ${m.header('call-id') ?? ''}`;
-}
-
-/** Longest user name and Call-ID the guard is given. */
-const MAX_USER = 128;
+/** Longest Call-ID the guard is given from a report. */
 const MAX_CALL_ID = 256;
 
 /** `text` cut to `max` characters; as is when it fits (slice() would allocate a copy). */
@@ -135,17 +126,10 @@ function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) : text;
 }
 
-function userOf(m: SipMessage): string | undefined {
-  if (m.kind !== 'request' || !('user' in m.uri)) return undefined;
-  const user = m.uri.user;
-  return user === undefined ? undefined : cut(user, MAX_USER);
-}
-
 /**
- * The guard's event for one received message, refilled for every message: the guard keeps
+ * The guard's event for one arriving message, refilled for every message: the guard keeps
  * nothing of an event past observe(), so one object serves them all (no allocation per
- * message). The sample is built only when the guard reads it, which it does when a counting
- * window opens or a rule trips, not for every message.
+ * message). The sample is read from the message's view only when the guard asks for it.
  */
 class MessageEvent implements GuardEvent {
   readonly kind = 'message';
@@ -155,32 +139,26 @@ class MessageEvent implements GuardEvent {
   user: string | undefined = undefined;
   userAgent: string | undefined = undefined;
   callId: string | undefined = undefined;
-  #message: SipMessage | undefined = undefined;
-  #sample: string | undefined = undefined;
+  #message: InboundMessage | undefined = undefined;
 
-  fill(m: SipMessage, source: SipSource, userAgent: string | undefined): this {
-    this.ip = source.ip;
-    this.port = source.port;
-    this.method = m.kind === 'request' ? m.method : undefined;
-    this.user = userOf(m) || undefined;
-    this.userAgent = userAgent || undefined;
-    const callId = m.header('call-id');
-    this.callId = callId ? cut(callId, MAX_CALL_ID) : undefined;
+  fill(m: InboundMessage): this {
+    this.ip = m.source.ip;
+    this.port = m.source.port;
+    this.method = m.method;
+    this.user = m.user;
+    this.userAgent = m.userAgent;
+    this.callId = m.callId;
     this.#message = m;
-    this.#sample = undefined;
     return this;
   }
 
   /** Lets go of the message once the guard has answered. */
   done(): void {
     this.#message = undefined;
-    this.#sample = undefined;
   }
 
   get sample(): string | undefined {
-    if (this.#sample === undefined && this.#message !== undefined)
-      this.#sample = sampleOf(this.#message);
-    return this.#sample;
+    return this.#message?.sample;
   }
 }
 
@@ -188,13 +166,13 @@ class MessageEvent implements GuardEvent {
 export function admitter(guard: Guard) {
   const shared = new MessageEvent();
   let busy = false;
-  return (m: SipMessage, source: SipSource, userAgent: string | undefined): boolean => {
+  return (m: InboundMessage): boolean => {
     // A (never expected) re-entrant call gets its own event rather than clobbering ours.
     const event = busy ? new MessageEvent() : shared;
     const outer = !busy;
     busy = true;
     try {
-      return guard.observe(event.fill(m, source, userAgent)).action === 'pass';
+      return guard.observe(event.fill(m)).action === 'pass';
     } finally {
       event.done();
       if (outer) busy = false;

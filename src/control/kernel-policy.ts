@@ -17,7 +17,7 @@
 // enablefirewall below 3 means "no kernel budgets" (see the key's help).
 
 import type { Settings } from '../config/settings.ts';
-import type { GuardConfig } from '../dataplane/xdp.ts';
+import type { GuardConfig } from '../dataplane/types.ts';
 
 /** Keys whose live change must be pushed into the kernel. */
 export const KERNEL_POLICY_KEYS = [

@@ -6,9 +6,10 @@
 import { type ConfigValue, USER_FIELDS } from '../config/schema.ts';
 import type { Settings } from '../config/settings.ts';
 import { parseValue } from '../config/validate.ts';
+import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../crypto/digest.ts';
 import { type Cidr, cidrContains, parseCidr } from '../ip.ts';
 import type { Logger } from '../log.ts';
-import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/auth/digest.ts';
+import type { IpAccount } from '../policy-port.ts';
 import type { UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { ControlErrors } from './errors.ts';
@@ -23,13 +24,6 @@ export interface PublicUser {
   fields: Record<string, ConfigValue>;
   createdAt: number;
   realm: string;
-}
-
-/** An account that may call authenticated by its source address (needauth 1 or 3). */
-export interface IpAccount {
-  name: string;
-  /** The dialled number without the account's tech prefix (needauth 3), else as dialled. */
-  dialled: string;
 }
 
 /** The secrets field of each algorithm's HA1 (not built anew on every REGISTER). */
@@ -195,6 +189,14 @@ export class UserService {
   }
 
   /** The account's numeric id (maxcallperuserid), or undefined for an unknown name. */
+  exists(name: string): boolean {
+    return this.#store.tables.users.get(name) !== undefined;
+  }
+
+  count(): number {
+    return this.#store.tables.users.getCount();
+  }
+
   idOf(name: string): number | undefined {
     return this.#store.tables.users.get(name)?.id;
   }

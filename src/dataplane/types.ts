@@ -49,3 +49,6 @@ export interface Dataplane {
   onFlood(listener: (event: FloodEvent) => void): () => void;
   close(): Promise<void>;
 }
+
+/** The kernel guard's policy (budgets, ports), computed from config by control/kernel-policy.ts. */
+export type { GuardConfig } from './xdp.ts';

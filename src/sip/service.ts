@@ -5,24 +5,14 @@
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
 import type { Settings } from '../config/settings.ts';
-import type { IpAccount } from '../control/users.ts';
-import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
+import type { SipPolicy, SourceTrust } from '../policy-port.ts';
 import type { DigestAuthenticator } from './auth/authenticator.ts';
-import {
-  createResponse,
-  type SipMessage,
-  type SipRequest,
-  validateRequest,
-} from './message/index.ts';
+import { InboundView } from './inbound.ts';
+import { createResponse, type SipRequest, validateRequest } from './message/index.ts';
 import { OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
-import {
-  Registrar,
-  type SecurityReport,
-  type SecurityVerdict,
-  type SipSource,
-} from './registrar/registrar.ts';
+import { Registrar } from './registrar/registrar.ts';
 import type { ServerTransaction } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
 import { transportOptionsFromSettings } from './transport/options.ts';
@@ -33,16 +23,11 @@ export interface SipServiceDeps {
   dataDir: string;
   auth: DigestAuthenticator;
   bindings: BindingStore;
-  dataplane: Dataplane;
+  /** Registered sources take the kernel's fast path. */
+  trust: SourceTrust;
   log: Logger;
-  /** Every security-relevant outcome, for the guard; its verdict on a call-start is obeyed. */
-  report: (event: SecurityReport) => SecurityVerdict | undefined;
-  /** Whether an account exists: the proxy answers 404 (no such user) or 480 (not registered). */
-  userExists?: (name: string) => boolean;
-  /** IP (and tech prefix) authentication of callers without credentials (UserService). */
-  ipAuthenticate?: (ip: string, dialled: string) => IpAccount | undefined;
-  /** The guard's verdict on a message before any work is done for it: false = drop silently. */
-  admit: (message: SipMessage, source: SipSource, userAgent: string | undefined) => boolean;
+  /** What sip asks of policy: admission, reports, accounts (see src/policy-port.ts). */
+  policy: SipPolicy;
 }
 
 const ALLOW = 'REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL';
@@ -58,7 +43,9 @@ export class SipService {
 
   private constructor(transports: SipTransports, deps: SipServiceDeps) {
     this.transports = transports;
-    this.registrar = new Registrar(deps);
+    const { policy } = deps;
+    const report = (event: Parameters<SipPolicy['report']>[0]) => policy.report(event);
+    this.registrar = new Registrar({ ...deps, report });
     this.transactions = new TransactionLayer({
       send: (msg, dest, onFailure, wire) => transports.dispatch(msg, dest, onFailure, wire),
       onRequest: (tx, req) => {
@@ -71,15 +58,24 @@ export class SipService {
     });
     this.proxy = new SipProxy({
       ...deps,
+      report,
+      userExists: (name) => policy.userExists(name),
+      ipAuthenticate: (ip, dialled) => policy.ipAuthenticate(ip, dialled),
       transactions: this.transactions,
       own: new OwnAddresses(transports.addresses()),
     });
+    const inbound = new InboundView();
     transports.on('message', (msg, source) => {
-      const userAgent = msg.header(msg.kind === 'request' ? 'user-agent' : 'server')?.slice(0, 200);
-      if (deps.admit(msg, source, userAgent)) this.transactions.receive(msg, source);
+      let admitted: boolean;
+      try {
+        admitted = policy.admit(inbound.fill(msg, source));
+      } finally {
+        inbound.done();
+      }
+      if (admitted) this.transactions.receive(msg, source);
     });
     transports.on('reject', (e) => {
-      deps.report({
+      report({
         kind: 'wrong',
         ip: e.source.ip,
         port: e.source.port,
@@ -108,7 +104,7 @@ export class SipService {
     const role = req.method === 'REGISTER' ? 'registrar' : proxied ? 'proxy' : 'uas';
     const verdict = validateRequest(req, { role });
     if (!verdict.ok) {
-      deps.report({
+      deps.policy.report({
         kind: 'wrong',
         ip: source.ip,
         port: source.port,

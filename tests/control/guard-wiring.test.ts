@@ -6,6 +6,7 @@ import { admitter, createGuard, reporter } from '../../src/control/guard-wiring.
 import { UserService } from '../../src/control/users.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
+import { InboundView } from '../../src/sip/inbound.ts';
 import type { SipMessage } from '../../src/sip/message/index.ts';
 import { parseMessage } from '../../src/sip/message/parser.ts';
 import { Store } from '../../src/store/store.ts';
@@ -91,9 +92,22 @@ ${userAgent === undefined ? '' : `User-Agent: ${userAgent}\n`}Content-Length: 0
 
 const udp = (ip: string, port = 5060) => ({ transport: 'udp' as const, ip, port });
 
+/** The admitter fed as the SIP service feeds it: through the inbound view of a parsed message. */
+function admitterOf(guard: Parameters<typeof admitter>[0]) {
+  const admit = admitter(guard);
+  const view = new InboundView();
+  return (m: SipMessage, source: ReturnType<typeof udp>, _userAgent?: string) => {
+    try {
+      return admit(view.fill(m, source));
+    } finally {
+      view.done();
+    }
+  };
+}
+
 test('admitter: the ban evidence carries the message that opened the window and the last one', (t) => {
   const g = setup(t, { maxsubsmsgcount: 3 });
-  const admit = admitter(g.guard);
+  const admit = admitterOf(g.guard);
   t.true(admit(registerFrom('alice', 'first-call'), udp(ATTACKER), undefined));
   t.true(admit(registerFrom('bob', 'second-call'), udp(ATTACKER), undefined));
   t.false(admit(registerFrom('carol', 'third-call', 'Probe/1'), udp(ATTACKER, 5070), 'Probe/1'));
@@ -111,7 +125,7 @@ test('admitter: the ban evidence carries the message that opened the window and 
 
 test('admitter: nothing of one message carries over to the next (User-Agent, Call-ID)', (t) => {
   const g = setup(t, { blockua: ['friendly-scanner'] });
-  const admit = admitter(g.guard);
+  const admit = admitterOf(g.guard);
   t.false(admit(registerFrom('a', 'c1', 'friendly-scanner'), udp(ATTACKER), 'friendly-scanner'));
   // Another address, no User-Agent: the scanner's header must not be seen again.
   t.true(admit(registerFrom('a', 'c2'), udp(OTHER), undefined));
@@ -121,7 +135,7 @@ test('admitter: nothing of one message carries over to the next (User-Agent, Cal
 
 test('admitter: an OPTIONS naming users is a scan sign (method and user reach the guard)', (t) => {
   const g = setup(t, { blockscanning_treshold: 2 });
-  const admit = admitter(g.guard);
+  const admit = admitterOf(g.guard);
   const options = (user: string) =>
     parsed(`OPTIONS sip:${user}@example.test SIP/2.0
 Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-${user}
@@ -142,7 +156,7 @@ Content-Length: 0
 
 test('admitter: Call-IDs are cut to 256 characters for the session table', (t) => {
   const g = setup(t);
-  const admit = admitter(g.guard);
+  const admit = admitterOf(g.guard);
   const long = 'x'.repeat(300);
   admit(registerFrom('a', long), udp(OTHER), undefined);
   admit(registerFrom('a', `${'x'.repeat(256)}different-tail`), udp(OTHER), undefined);

@@ -3,8 +3,8 @@ import test from 'ava';
 import { Settings } from '../../src/config/settings.ts';
 import { passwordWeakness, verifyPassword } from '../../src/control/passwords.ts';
 import { UserService } from '../../src/control/users.ts';
+import { computeHa1 } from '../../src/crypto/digest.ts';
 import { createLogger } from '../../src/log.ts';
-import { computeHa1 } from '../../src/sip/auth/digest.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -5,11 +5,12 @@ import { Settings } from '../../src/config/settings.ts';
 import { UserService } from '../../src/control/users.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
+import type { SecurityReport } from '../../src/policy-port.ts';
 import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/message/index.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
-import { Registrar, type SecurityReport } from '../../src/sip/registrar/registrar.ts';
+import { Registrar } from '../../src/sip/registrar/registrar.ts';
 import { Store } from '../../src/store/store.ts';
 import {
   authorization,
@@ -53,7 +54,7 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}, dir = 
     bindings,
     auth,
     settings,
-    dataplane,
+    trust: dataplane,
     log,
     report: (e) => reports.push(e),
     now: clock.now,

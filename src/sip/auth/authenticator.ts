@@ -6,10 +6,10 @@
 // Unknown user and wrong password get the same answer (403), so the responses cannot be
 // used to enumerate accounts (what sipvicious svwar does).
 import type { Settings } from '../../config/settings.ts';
-import type { UserService } from '../../control/users.ts';
+import { type DigestAlgorithm, digestsEqual, hash, parseAlgorithm } from '../../crypto/digest.ts';
+import type { CredentialSource } from '../../policy-port.ts';
 import type { AuthField } from '../message/auth.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';
-import { type DigestAlgorithm, digestsEqual, hash, parseAlgorithm } from './digest.ts';
 import type { NonceManager } from './nonce.ts';
 
 export type AuthFailure =
@@ -49,7 +49,7 @@ const CHALLENGE_TAIL: Record<DigestAlgorithm, readonly [string, string]> = {
 };
 
 export class DigestAuthenticator {
-  readonly #users: UserService;
+  readonly #users: CredentialSource;
   readonly #nonces: NonceManager;
   readonly #settings: Settings;
   /** `Digest realm="…", nonce="` for the realm last seen (the realm is the only variable). */
@@ -65,7 +65,7 @@ export class DigestAuthenticator {
   #offered: readonly DigestAlgorithm[] = OFFERED[0]!;
   #strictLevel = 0;
 
-  constructor(users: UserService, nonces: NonceManager, settings: Settings) {
+  constructor(users: CredentialSource, nonces: NonceManager, settings: Settings) {
     this.#users = users;
     this.#nonces = nonces;
     this.#settings = settings;

@@ -14,8 +14,8 @@
 // target). Calls to other domains are never routed (call-policy.ts says why and answers).
 // Every auth outcome, refusal and call is reported to the guard (SecurityReport).
 import type { Settings } from '../../config/settings.ts';
-import type { IpAccount } from '../../control/users.ts';
 import type { Logger } from '../../log.ts';
+import type { IpAccount, SecurityReport, SecurityVerdict } from '../../policy-port.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import {
   BRANCH_MAGIC_COOKIE,
@@ -28,7 +28,6 @@ import {
   type SipResponse,
 } from '../message/index.ts';
 import { type BindingStore, transportRefusal } from '../registrar/bindings.ts';
-import type { SecurityReport, SecurityVerdict } from '../registrar/registrar.ts';
 import {
   type ClientTransaction,
   type Clock,

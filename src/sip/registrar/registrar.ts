@@ -4,8 +4,8 @@
 // source ip:port; a successful registration makes the source trusted in the dataplane for
 // the life of its bindings, so it takes the fast path past the shared flood budget.
 import type { Settings } from '../../config/settings.ts';
-import type { Dataplane } from '../../dataplane/types.ts';
 import type { Logger } from '../../log.ts';
+import type { SecurityReport, SipSource, SourceTrust } from '../../policy-port.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import {
   type Contact,
@@ -16,50 +16,12 @@ import {
 } from '../message/index.ts';
 import { type Binding, type BindingStore, transportRefusal } from './bindings.ts';
 
-export interface SipSource {
-  transport: 'udp' | 'tcp' | 'tls';
-  ip: string;
-  port: number;
-}
-
-export interface SecurityReport {
-  /**
-   * 'unauthorized': refused by policy (anonymous caller, domain not served, unknown callee);
-   * 'call-start' / 'call-end': a call set up through the proxy, and its end.
-   */
-  kind:
-    | 'auth-challenge'
-    | 'auth-fail'
-    | 'auth-ok'
-    | 'wrong'
-    | 'unauthorized'
-    | 'call-start'
-    | 'call-end';
-  ip: string;
-  port: number;
-  user?: string;
-  userAgent?: string;
-  method: string;
-  detail?: string;
-  callId?: string;
-  /** call-end: seconds from the answer to the end (0 for a call never answered). */
-  durationSeconds?: number;
-}
-
-/**
- * The guard's answer to a report: 'pass', or a refusal with the rule (config key) behind it.
- * The proxy refuses a call whose call-start is not passed; other reporters may ignore it.
- */
-export interface SecurityVerdict {
-  readonly action: 'pass' | 'drop' | 'ban' | 'close-session';
-  readonly rule?: string;
-}
-
 export interface RegistrarDeps {
   bindings: BindingStore;
   auth: DigestAuthenticator;
   settings: Settings;
-  dataplane: Dataplane;
+  /** Registered sources take the kernel's fast path (the dataplane, through the port). */
+  trust: SourceTrust;
   log: Logger;
   report: (event: SecurityReport) => void;
   now?: () => number;
@@ -306,7 +268,7 @@ export class Registrar {
     if (this.#trustedUntil.get(ip) === until) return;
     if (this.#trustedUntil.size >= TRUST_MEMORY) this.#trustedUntil.clear();
     this.#trustedUntil.set(ip, until);
-    this.#d.dataplane.trust(ip, ttl).catch((err: Error) => {
+    this.#d.trust.trust(ip, ttl).catch((err: Error) => {
       this.#trustedUntil.delete(ip); // not trusted after all: the next REGISTER asks again
       this.#d.log.warn({ ip, err }, 'could not mark a registered source as trusted');
     });

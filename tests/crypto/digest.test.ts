@@ -6,7 +6,7 @@ import {
   computeResponse,
   digestsEqual,
   parseAlgorithm,
-} from '../../src/sip/auth/digest.ts';
+} from '../../src/crypto/digest.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 
 // RFC 2617 §3.5 (MD5, qop=auth).

@@ -1,0 +1,102 @@
+// The policy port: the one contract between the SIP engine (src/sip) and policy (src/control:
+// the guard, the accounts). It says what sip asks — may this message be processed, what does
+// this user's HA1 look like, who is calling from this address, here is what just happened —
+// and what policy answers. Both sides import this module and never each other; the daemon
+// (the composition root) plugs the policy in. Everything here is a type: the port holds no
+// behaviour, so depending on it drags nothing in.
+//
+//   src/sip ──► policy-port ◄── src/control        (neither imports the other)
+import type { DigestAlgorithm } from './crypto/digest.ts';
+
+export type { DigestAlgorithm } from './crypto/digest.ts';
+
+/** Where a message came from. */
+export interface SipSource {
+  transport: 'udp' | 'tcp' | 'tls';
+  ip: string;
+  port: number;
+}
+
+/**
+ * What policy sees of a message as it arrives, before any work is done for it. The SIP side
+ * reuses one object for every message (policy keeps nothing of it past admit()), and builds
+ * `sample` only when policy reads it: when a counting window opens or a rule trips.
+ */
+export interface InboundMessage {
+  readonly source: SipSource;
+  /** The request method; undefined for a response. */
+  readonly method: string | undefined;
+  /** The Request-URI user, cut to a bounded length. */
+  readonly user: string | undefined;
+  /** User-Agent (requests) or Server (responses), cut to a bounded length. */
+  readonly userAgent: string | undefined;
+  readonly callId: string | undefined;
+  /** The first line and the identifying headers: enough to recognise a tool. */
+  readonly sample: string | undefined;
+}
+
+export interface SecurityReport {
+  /**
+   * 'unauthorized': refused by policy (anonymous caller, domain not served, unknown callee);
+   * 'call-start' / 'call-end': a call set up through the proxy, and its end.
+   */
+  kind:
+    | 'auth-challenge'
+    | 'auth-fail'
+    | 'auth-ok'
+    | 'wrong'
+    | 'unauthorized'
+    | 'call-start'
+    | 'call-end';
+  ip: string;
+  port: number;
+  user?: string;
+  userAgent?: string;
+  method: string;
+  detail?: string;
+  callId?: string;
+  /** call-end: seconds from the answer to the end (0 for a call never answered). */
+  durationSeconds?: number;
+}
+
+/**
+ * Policy's answer to a report: 'pass', or a refusal with the rule (config key) behind it.
+ * The proxy refuses a call whose call-start is not passed; other reporters may ignore it.
+ */
+export interface SecurityVerdict {
+  readonly action: 'pass' | 'drop' | 'ban' | 'close-session';
+  readonly rule?: string;
+}
+
+/** An account that may call authenticated by its source address (needauth 1 or 3). */
+export interface IpAccount {
+  name: string;
+  /** The dialled number without the account's tech prefix (needauth 3), else as dialled. */
+  dialled: string;
+}
+
+/** Where digest verification finds an account's secret: never the password, only its HA1. */
+export interface CredentialSource {
+  /** The stored HA1 for `algorithm`, or undefined (unknown user, or the realm changed). */
+  ha1(user: string, algorithm: DigestAlgorithm): string | undefined;
+}
+
+/** Everything the SIP engine asks of policy. */
+export interface SipPolicy {
+  /** false = drop the message silently (flood, banned session, scanner). */
+  admit(message: InboundMessage): boolean;
+  /** Every security-relevant outcome; the verdict on a call-start is obeyed. */
+  report(event: SecurityReport): SecurityVerdict | undefined;
+  /** Whether an account exists: the proxy answers 404 (no such user) or 480 (not registered). */
+  userExists(name: string): boolean;
+  /** IP (and tech prefix) authentication of callers without credentials. */
+  ipAuthenticate(ip: string, dialled: string): IpAccount | undefined;
+}
+
+/**
+ * How the registrar lets a registered source take the kernel's fast path past the shared
+ * flood budget (the dataplane satisfies it; sip needs nothing else of the dataplane).
+ */
+export interface SourceTrust {
+  trust(ip: string, ttlSeconds: number): Promise<void>;
+}
