@@ -79,6 +79,8 @@ export interface IpAccount {
 export interface CredentialSource {
   /** The stored HA1 for `algorithm`, or undefined (unknown user, or the realm changed). */
   ha1(user: string, algorithm: DigestAlgorithm): string | undefined;
+  /** Told after each success, so audit can list the accounts still authenticating with MD5. */
+  authenticatedWith?(user: string, algorithm: DigestAlgorithm): void;
 }
 
 /** Everything the SIP engine asks of policy. */

@@ -24,6 +24,15 @@ export interface PublicUser {
   fields: Record<string, ConfigValue>;
   createdAt: number;
   realm: string;
+  /** The digest algorithm it last authenticated with, and since when; absent if never. */
+  digest?: { algorithm: string; since: number };
+}
+
+/** An account whose phone last authenticated with MD5 (`tollgatectl audit` lists them). */
+export interface Md5Account {
+  name: string;
+  /** ms since epoch: when it was first seen using MD5 (since its last other algorithm). */
+  since: number;
 }
 
 /** The secrets field of each algorithm's HA1 (not built anew on every REGISTER). */
@@ -52,6 +61,8 @@ export class UserService {
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
   #ipAccounts: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> | undefined;
   readonly #secretsCache = new Map<string, Record<string, string>>();
+  /** The digest algorithm last stored per account: a write only when it changes. */
+  readonly #digestSeen = new Map<string, string>();
 
   constructor(store: Store, settings: Settings, log: Logger) {
     this.#store = store;
@@ -160,6 +171,7 @@ export class UserService {
     this.#store.durable(() => this.#store.tables.users.remove(name));
     this.#ipAccounts = undefined;
     this.#secretsCache.delete(name);
+    this.#digestSeen.delete(name);
     this.#log.info({ user: name }, 'user deleted');
   }
 
@@ -186,6 +198,45 @@ export class UserService {
       this.#secretsCache.delete(this.#secretsCache.keys().next().value!);
     }
     return record.secrets;
+  }
+
+  /**
+   * Records the algorithm an account just authenticated with (DigestAccounts). Stored only
+   * when it differs from the last one, so a phone re-registering costs no write.
+   */
+  authenticatedWith(name: string, algorithm: DigestAlgorithm): void {
+    if (this.#digestSeen.get(name) === algorithm) return;
+    const record = this.#store.tables.users.get(name);
+    if (!record) return;
+    if (record.digest?.algorithm !== algorithm) {
+      const digest = { algorithm, since: Date.now() };
+      // Rare (a phone changes algorithm), so written at once: audit and `users show` read
+      // it straight back. A failed write must not fail the phone's authentication.
+      try {
+        this.#store.durable(() => this.#store.tables.users.put(name, { ...record, digest }));
+      } catch (err) {
+        this.#log.error({ user: name, err }, 'could not record the digest algorithm');
+        return;
+      }
+      if (record.digest !== undefined || algorithm === 'MD5')
+        this.#log.info(
+          { user: name, algorithm, previous: record.digest?.algorithm },
+          'digest algorithm of account changed',
+        );
+    }
+    this.#digestSeen.set(name, algorithm);
+    if (this.#digestSeen.size > SECRETS_CACHE) {
+      this.#digestSeen.delete(this.#digestSeen.keys().next().value!);
+    }
+  }
+
+  /** Accounts whose phones last authenticated with MD5, oldest first (for `audit`). */
+  md5Accounts(): Md5Account[] {
+    const out: Md5Account[] = [];
+    for (const { value } of this.#store.tables.users.getRange()) {
+      if (value.digest?.algorithm === 'MD5') out.push({ name: value.name, since: value.digest.since });
+    }
+    return out.sort((a, b) => a.since - b.since);
   }
 
   /** The account's numeric id (maxcallperuserid), or undefined for an unknown name. */
@@ -241,6 +292,7 @@ export class UserService {
       fields: record.fields as Record<string, ConfigValue>,
       createdAt: record.createdAt,
       realm: record.secrets.realm ?? '',
+      ...(record.digest ? { digest: record.digest } : {}),
     };
   }
 }

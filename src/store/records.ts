@@ -31,6 +31,8 @@ export interface UserRecord {
   /** Digest HA1 values per algorithm, and an argon2id verifier; never the password itself. */
   secrets: Record<string, string>;
   createdAt: number;
+  /** The digest algorithm the account last authenticated with, and since when (ms). */
+  digest?: { algorithm: string; since: number };
 }
 
 /** registrations: `${aor}\n${contact}` → one binding (RFC 3261 §10.3). */

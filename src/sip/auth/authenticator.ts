@@ -1,5 +1,6 @@
 // Checks the Digest credentials on a request and builds the challenges, per the config:
-//   useshadigestauh   which algorithms are offered (0 MD5; 1 SHA-512-256, SHA-256, MD5; 2 the SHA ones)
+//   useshadigestauh   which algorithms are offered (0 MD5; 1 SHA-256, SHA-512-256 and MD5, in an
+//                     order each phone can use: algorithm-order.ts; 2 the SHA ones)
 //   strongdigestauth  0 and 1 accept RFC 2069 answers without qop (old phones); 2 requires
 //                     qop=auth; 3 as 2 and the nonce is bound to the source address it was
 //                     sent to. With qop, the nonce-count must always grow (no replay).
@@ -10,6 +11,7 @@ import { type DigestAlgorithm, digestsEqual, hash, parseAlgorithm } from '../../
 import type { CredentialSource } from '../../policy-port.ts';
 import type { AuthField } from '../message/auth.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';
+import { AlgorithmOrder, allowedAlgorithms } from './algorithm-order.ts';
 import type { NonceManager } from './nonce.ts';
 
 export type AuthFailure =
@@ -27,12 +29,6 @@ export type AuthFailure =
 export type AuthOutcome =
   | { ok: true; user: string; algorithm: DigestAlgorithm }
   | { ok: false; failure: AuthFailure; status: 400 | 401 | 403; user?: string; stale?: boolean };
-
-const OFFERED: Record<number, readonly DigestAlgorithm[]> = {
-  0: ['MD5'],
-  1: ['SHA-512-256', 'SHA-256', 'MD5'],
-  2: ['SHA-512-256', 'SHA-256'],
-};
 
 // The answers that name no user are the same every time: shared, not built per request.
 const MISSING: AuthOutcome = Object.freeze({ ok: false, failure: 'missing', status: 401 });
@@ -62,19 +58,29 @@ export class DigestAuthenticator {
    * useshadigestauh and strongdigestauth, read on every request: kept here and refreshed
    * when a live key changes (the realm is not live, and is read each time like before).
    */
-  #offered: readonly DigestAlgorithm[] = OFFERED[0]!;
+  #shaLevel = 0;
+  #offered: readonly DigestAlgorithm[] = allowedAlgorithms(0);
   #strictLevel = 0;
+  /** Per account and address: whether its phone needs MD5 first (see algorithm-order.ts). */
+  readonly #order: AlgorithmOrder;
 
-  constructor(users: CredentialSource, nonces: NonceManager, settings: Settings) {
+  constructor(
+    users: CredentialSource,
+    nonces: NonceManager,
+    settings: Settings,
+    now: () => number = Date.now,
+  ) {
     this.#users = users;
     this.#nonces = nonces;
     this.#settings = settings;
+    this.#order = new AlgorithmOrder(now);
     this.#readSettings();
     settings.onChange(() => this.#readSettings());
   }
 
   #readSettings(): void {
-    this.#offered = OFFERED[Number(this.#settings.get('useshadigestauh'))] ?? OFFERED[0]!;
+    this.#shaLevel = Number(this.#settings.get('useshadigestauh'));
+    this.#offered = allowedAlgorithms(this.#shaLevel);
     this.#strictLevel = Number(this.#settings.get('strongdigestauth'));
   }
 
@@ -82,8 +88,19 @@ export class DigestAuthenticator {
     return this.#settings.get<string>('realm');
   }
 
+  /** The algorithms useshadigestauh allows (an answer in any other is refused). */
   offered(): readonly DigestAlgorithm[] {
     return this.#offered;
+  }
+
+  /**
+   * The algorithms a challenge to `request` offers, in order: who asks (the account a
+   * REGISTER is for, else the caller in From) and with which client decide the order.
+   */
+  orderFor(request: SipRequest | undefined, sourceIp: string): readonly DigestAlgorithm[] {
+    if (request === undefined || this.#shaLevel !== 1) return this.#offered;
+    const userAgent = request.header('user-agent');
+    return this.#order.choose(this.#shaLevel, accountOf(request), sourceIp, userAgent);
   }
 
   #strictness(): number {
@@ -95,8 +112,16 @@ export class DigestAuthenticator {
     return strictness >= 3 ? `${realm}|${sourceIp}` : realm;
   }
 
-  /** Adds one WWW-Authenticate (401) or Proxy-Authenticate (407) per offered algorithm. */
-  challenge(response: SipResponse, sourceIp: string, stale = false): SipResponse {
+  /**
+   * Adds one WWW-Authenticate (401) or Proxy-Authenticate (407) per offered algorithm, in
+   * the order `request`'s phone can use (without it: the default order).
+   */
+  challenge(
+    response: SipResponse,
+    sourceIp: string,
+    stale = false,
+    request?: SipRequest,
+  ): SipResponse {
     const header = response.status === 407 ? 'Proxy-Authenticate' : 'WWW-Authenticate';
     const realm = this.realm;
     const nonce = this.#nonces.issue(this.#nonceScope(realm, this.#strictness(), sourceIp));
@@ -106,7 +131,7 @@ export class DigestAuthenticator {
     }
     const head = this.#challengeHead + nonce;
     const tail = stale ? 1 : 0;
-    for (const algorithm of this.offered()) {
+    for (const algorithm of this.orderFor(request, sourceIp)) {
       response.addHeader(header, head + CHALLENGE_TAIL[algorithm][tail]);
     }
     return response;
@@ -119,7 +144,12 @@ export class DigestAuthenticator {
     const realm = this.realm;
     for (const field of view.value) {
       if (field.params.get('realm') === realm && field.scheme.toLowerCase() === 'digest') {
-        return this.#check(field, request, sourceIp, realm);
+        const outcome = this.#check(field, request, sourceIp, realm);
+        if (outcome.ok) {
+          this.#order.answered(outcome.user, sourceIp, outcome.algorithm);
+          this.#users.authenticatedWith?.(outcome.user, outcome.algorithm);
+        }
+        return outcome;
       }
     }
     return MISSING;
@@ -230,4 +260,13 @@ export class DigestAuthenticator {
     this.#lastHa2.set(algorithm, { method, uri, ha2 });
     return ha2;
   }
+}
+
+/** The account a request would authenticate as: a REGISTER's To (its AOR), else From. */
+function accountOf(request: SipRequest): string | undefined {
+  const view = request.tryView(request.method === 'REGISTER' ? 'to' : 'from');
+  if (!view.ok) return undefined;
+  const uri = view.value.uri;
+  const user = 'user' in uri ? uri.user : undefined;
+  return user === undefined || user === '' || user.length > 128 ? undefined : user;
 }

@@ -209,7 +209,7 @@ export class SipProxy {
         ...(named ? { user: named } : {}),
       });
       if (outcome.status !== 401) return void respond(outcome.status);
-      return void tx.respond(auth.challenge(createResponse(req, 407), source.ip));
+      return void tx.respond(auth.challenge(createResponse(req, 407), source.ip, false, req));
     } else if (this.#policy.needsAuth(target, from.uri, anonymous)) {
       this.#d.report({
         ...base,
@@ -217,7 +217,12 @@ export class SipProxy {
         detail: outcome.failure,
         ...(fromUser ? { user: fromUser } : {}),
       });
-      const challenge = auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false);
+      const challenge = auth.challenge(
+        createResponse(req, 407),
+        source.ip,
+        outcome.stale ?? false,
+        req,
+      );
       return void tx.respond(challenge);
     }
 

@@ -101,7 +101,7 @@ export class Registrar {
         );
       const response = createResponse(request, outcome.status);
       return outcome.status === 401
-        ? auth.challenge(response, source.ip, outcome.stale ?? false)
+        ? auth.challenge(response, source.ip, outcome.stale ?? false, request)
         : response;
     }
 
