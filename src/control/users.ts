@@ -234,7 +234,8 @@ export class UserService {
   md5Accounts(): Md5Account[] {
     const out: Md5Account[] = [];
     for (const { value } of this.#store.tables.users.getRange()) {
-      if (value.digest?.algorithm === 'MD5') out.push({ name: value.name, since: value.digest.since });
+      if (value.digest?.algorithm === 'MD5')
+        out.push({ name: value.name, since: value.digest.since });
     }
     return out.sort((a, b) => a.since - b.since);
   }

@@ -1,5 +1,5 @@
 // User authentication: digest strength, password rules, registration reuse.
-import { key } from '../spec.ts';
+import { enforced, key } from '../spec.ts';
 
 export const AUTH_KEYS = [
   // ── User authentication ───────────────────────────────────────────────────────────────
@@ -75,10 +75,11 @@ export const AUTH_KEYS = [
     default: 0,
     values: {
       '0': 'MD5 only',
-      '1': 'offer SHA-512-256, SHA-256 and MD5 challenges (RFC 8760, strongest first), the client picks',
-      '2': 'SHA-512-256 and SHA-256 only (clients must support RFC 8760)',
+      '1': 'SHA-256, SHA-512-256 and MD5 (RFC 8760): a phone that can do SHA-256 uses it, an MD5-only phone still registers (MD5 first for known clients and for phones that left a SHA-first challenge unanswered)',
+      '2': 'SHA-256 and SHA-512-256 only (clients must support RFC 8760)',
     },
-    help: 'digest algorithm (spelling kept from the reference; reference gives no default and recommends 2 if clients support it)',
+    help: 'digest algorithm (spelling kept from the reference; reference gives no default and recommends 2 if clients support it); `audit` lists accounts still on MD5',
+    status: enforced('src/sip/auth/algorithm-order.ts', 'tests/sip/digest-order.test.ts'),
   }),
   key({
     name: 'autocreatereguserstrict',

@@ -21,8 +21,16 @@
 import type { DigestAlgorithm } from '../../crypto/digest.ts';
 
 export const MD5_ONLY: readonly DigestAlgorithm[] = Object.freeze(['MD5']);
-export const SHA_FIRST: readonly DigestAlgorithm[] = Object.freeze(['SHA-256', 'SHA-512-256', 'MD5']);
-export const MD5_FIRST: readonly DigestAlgorithm[] = Object.freeze(['MD5', 'SHA-256', 'SHA-512-256']);
+export const SHA_FIRST: readonly DigestAlgorithm[] = Object.freeze([
+  'SHA-256',
+  'SHA-512-256',
+  'MD5',
+]);
+export const MD5_FIRST: readonly DigestAlgorithm[] = Object.freeze([
+  'MD5',
+  'SHA-256',
+  'SHA-512-256',
+]);
 export const SHA_ONLY: readonly DigestAlgorithm[] = Object.freeze(['SHA-256', 'SHA-512-256']);
 
 /** useshadigestauh → what is allowed, in the order offered to a phone with no known quirk. */
