@@ -7,6 +7,7 @@ import { API_KEYS } from './keys/api.ts';
 import { AUTH_KEYS } from './keys/auth.ts';
 import { BOOTSTRAP_KEYS } from './keys/bootstrap.ts';
 import { CALL_LIMIT_KEYS } from './keys/call-limits.ts';
+import { CONNECTION_KEYS } from './keys/connections.ts';
 import { CREDIT_KEYS } from './keys/credit.ts';
 import { FIREWALL_KEYS } from './keys/firewall.ts';
 import { FRAUD_KEYS } from './keys/fraud.ts';
@@ -35,6 +36,7 @@ const GLOBAL_KEYS = [
   ...SYSTEM_KEYS,
   ...TIMEOUT_KEYS,
   ...BOOTSTRAP_KEYS,
+  ...CONNECTION_KEYS,
 ];
 
 /** The value type a key's spec implies: enums with integer codes hold numbers. */

@@ -561,13 +561,35 @@ test('TCP: a peer that stops reading is dropped once too much is queued for it',
   await eventually(() => tr.connectionCount === 0, 'the connection to be dropped');
 });
 
-test('TCP: the total connection limit applies across sources', async (t) => {
-  const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }], maxConnections: 1 });
+test('TCP: without eviction the total connection limit refuses newcomers', async (t) => {
+  const tr = await start(t, {
+    tcp: [{ ip: '127.0.0.1', port: 0 }],
+    maxConnections: 1,
+    evictConnections: false,
+  });
   await tcpClient(t, portOf(tr, 'tcp'));
   const limited = nextLimit(tr);
   const second = await tcpClient(t, portOf(tr, 'tcp'));
   t.is((await limited).limit, 'connections');
   await second.until(() => second.closed, 'the second connection to be closed');
+  t.like(tr.stats(), { open: 1, limits: { connections: 1, evicted: 0 } });
+});
+
+test('TCP: at the total, a connection that never sent a message is evicted for a newcomer', async (t) => {
+  const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }], maxConnections: 1 });
+  const idle = await tcpClient(t, portOf(tr, 'tcp'));
+  const idlePort = idle.sock.localPort;
+  const limited = nextLimit(tr);
+  const second = await tcpClient(t, portOf(tr, 'tcp'));
+  const ev = await limited;
+  t.is(ev.limit, 'evicted');
+  t.is(ev.source.port, idlePort);
+  t.is(ev.evictedFor?.port, second.sock.localPort);
+  await idle.until(() => idle.closed, 'the idle connection to be evicted');
+  const got = nextMessage(tr);
+  second.sock.write(options('z9hG4bKnewcomer', { transport: 'TCP' }));
+  t.is((await got)[0].topVia()!.branch, 'z9hG4bKnewcomer');
+  t.like(tr.stats(), { open: 1, limits: { evicted: 1, connections: 0 } });
 });
 
 test('TLS: listeners without credentials are a configuration error', (t) => {

@@ -12,13 +12,16 @@ export {
 export { buildRejectResponse } from './reject-response.ts';
 export { type FrameEvent, StreamFramer } from './stream-framer.ts';
 export { type BoundAddress, SipTransports } from './transports.ts';
-export type {
-  Destination,
-  LimitEvent,
-  ListenAddress,
-  RejectEvent,
-  Source,
-  TransportEvents,
-  TransportName,
+export {
+  CONNECTION_LIMITS,
+  type ConnectionLimit,
+  type ConnectionStats,
+  type Destination,
+  type LimitEvent,
+  type ListenAddress,
+  type RejectEvent,
+  type Source,
+  type TransportEvents,
+  type TransportName,
 } from './types.ts';
 export { defaultPort, responseDestination, stampReceived } from './via-rules.ts';

@@ -27,12 +27,20 @@ export interface TransportOptions {
   readonly maxConnections?: number;
   /** Open incoming TCP+TLS connections from one IP address. */
   readonly maxConnectionsPerIp?: number;
+  /** Open incoming TCP+TLS connections from one /24 (IPv4) or /64 (IPv6); 0 = no limit. */
+  readonly maxConnectionsPerSubnet?: number;
+  /** At maxConnections, evict the least valuable connection instead of refusing the new one. */
+  readonly evictConnections?: boolean;
   /** Connections this side opens (to send to a peer with no open connection). */
   readonly maxOutboundConnections?: number;
   /** A connection silent in both directions for this long is closed. */
   readonly idleTimeoutMs?: number;
-  /** A TLS client must finish its handshake within this. */
+  /** A TLS client must finish its handshake within this; 0 = no deadline. */
   readonly tlsHandshakeTimeoutMs?: number;
+  /** An incoming connection must deliver a complete message within this of being ready; 0 = none. */
+  readonly firstMessageTimeoutMs?: number;
+  /** A message must be complete within this of its first octet; 0 = no deadline. */
+  readonly messageTimeoutMs?: number;
   /** Bytes of an unfinished message one connection may hold (default: limits.maxMessageBytes). */
   readonly maxBufferedBytes?: number;
   /** Verify the certificate of peers this side connects to over TLS. */
@@ -48,9 +56,13 @@ export interface ResolvedOptions {
   readonly limits: ParseLimits;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerSubnet: number;
+  readonly evictConnections: boolean;
   readonly maxOutboundConnections: number;
   readonly idleTimeoutMs: number;
   readonly tlsHandshakeTimeoutMs: number;
+  readonly firstMessageTimeoutMs: number;
+  readonly messageTimeoutMs: number;
   readonly maxBufferedBytes: number;
   readonly tlsVerifyPeer: boolean;
   readonly log: Logger | undefined;
@@ -63,18 +75,37 @@ export const TRANSPORT_DEFAULTS = Object.freeze({
   // A phone needs one or two; an office behind one NAT address a few dozen. A scanner
   // opening hundreds is cut off here (and the guard sees the refusals).
   maxConnectionsPerIp: 32,
+  // Hundreds of addresses in one /24 or /64 belong to one network, often one attacker; a
+  // carrier-grade NAT pool with many customers still fits well under this.
+  maxConnectionsPerSubnet: 256,
+  // Without eviction, whoever fills the table first keeps everyone else out.
+  evictConnections: true,
   maxOutboundConnections: 256,
   // RFC 5626 clients ping every 90-120 s (§4.4.1 recommends 95-122 s for TCP), so a
   // connection silent for 120 s is either dead or not a SIP client.
   idleTimeoutMs: 120_000,
   // An honest handshake takes a few round trips; a slow one is a resource hold.
   tlsHandshakeTimeoutMs: 10_000,
+  // A phone connects in order to send: its REGISTER or INVITE follows at once. A connection
+  // that has said nothing 10 s after accept is holding a slot (HAProxy's advice for
+  // `timeout http-request` is the same 10 s).
+  firstMessageTimeoutMs: 10_000,
+  // A SIP message is a few KiB, sent in one write; 10 s carries 4 KiB at 3.2 kbit/s. A
+  // peer that needs longer is dribbling octets to keep the connection (slowloris).
+  messageTimeoutMs: 10_000,
   tlsVerifyPeer: true,
 });
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v <= 0) {
     throw new TransportErrors.TG_TRANSPORT_BAD_OPTION(name, `must be a positive integer, got ${v}`);
+  }
+  return v;
+}
+
+function nonNegativeInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new TransportErrors.TG_TRANSPORT_BAD_OPTION(name, `must be an integer ≥ 0, got ${v}`);
   }
   return v;
 }
@@ -111,6 +142,11 @@ export function resolveOptions(o: TransportOptions): ResolvedOptions {
       'maxConnectionsPerIp',
       o.maxConnectionsPerIp ?? TRANSPORT_DEFAULTS.maxConnectionsPerIp,
     ),
+    maxConnectionsPerSubnet: nonNegativeInt(
+      'maxConnectionsPerSubnet',
+      o.maxConnectionsPerSubnet ?? TRANSPORT_DEFAULTS.maxConnectionsPerSubnet,
+    ),
+    evictConnections: o.evictConnections ?? TRANSPORT_DEFAULTS.evictConnections,
     maxOutboundConnections: positiveInt(
       'maxOutboundConnections',
       o.maxOutboundConnections ?? TRANSPORT_DEFAULTS.maxOutboundConnections,
@@ -119,15 +155,37 @@ export function resolveOptions(o: TransportOptions): ResolvedOptions {
       'idleTimeoutMs',
       o.idleTimeoutMs ?? TRANSPORT_DEFAULTS.idleTimeoutMs,
     ),
-    tlsHandshakeTimeoutMs: positiveInt(
+    tlsHandshakeTimeoutMs: nonNegativeInt(
       'tlsHandshakeTimeoutMs',
       o.tlsHandshakeTimeoutMs ?? TRANSPORT_DEFAULTS.tlsHandshakeTimeoutMs,
+    ),
+    firstMessageTimeoutMs: nonNegativeInt(
+      'firstMessageTimeoutMs',
+      o.firstMessageTimeoutMs ?? TRANSPORT_DEFAULTS.firstMessageTimeoutMs,
+    ),
+    messageTimeoutMs: nonNegativeInt(
+      'messageTimeoutMs',
+      o.messageTimeoutMs ?? TRANSPORT_DEFAULTS.messageTimeoutMs,
     ),
     maxBufferedBytes: positiveInt('maxBufferedBytes', o.maxBufferedBytes ?? limits.maxMessageBytes),
     tlsVerifyPeer: o.tlsVerifyPeer ?? TRANSPORT_DEFAULTS.tlsVerifyPeer,
     log: o.log,
   });
 }
+
+/** The keys the transports are built from (all read once, at start). */
+const TRANSPORT_KEYS = [
+  'sipaddress',
+  'sipport',
+  'sipsport',
+  'maxtcpconn',
+  'maxtcpconnperip',
+  'maxtcpconnpersubnet',
+  'evicttcpconn',
+  'sipfirstmsgtimeout',
+  'sipmsgtimeout',
+  'siptlshandshaketimeout',
+] as const;
 
 export interface DaemonTransportInputs {
   /** Where the self-signed certificate lives when no key/cert paths are given. */
@@ -146,8 +204,9 @@ export function transportOptionsFromSettings(
   settings: Settings,
   inputs: DaemonTransportInputs,
 ): TransportOptions {
-  const ip = settings.get<string>('sipaddress');
-  const sip = [{ ip, port: settings.get<number>('sipport') }];
+  const c = settings.view(TRANSPORT_KEYS);
+  const ip = c.sipaddress;
+  const sip = [{ ip, port: c.sipport }];
   const tlsCredentials =
     inputs.tlsKeyPath !== undefined && inputs.tlsCertPath !== undefined
       ? { key: readFileSync(inputs.tlsKeyPath), cert: readFileSync(inputs.tlsCertPath) }
@@ -155,8 +214,15 @@ export function transportOptionsFromSettings(
   return {
     udp: sip,
     tcp: sip,
-    tls: [{ ip, port: settings.get<number>('sipsport') }],
+    tls: [{ ip, port: c.sipsport }],
     tlsCredentials,
+    maxConnections: c.maxtcpconn,
+    maxConnectionsPerIp: c.maxtcpconnperip,
+    maxConnectionsPerSubnet: c.maxtcpconnpersubnet,
+    evictConnections: c.evicttcpconn,
+    firstMessageTimeoutMs: c.sipfirstmsgtimeout * 1000,
+    messageTimeoutMs: c.sipmsgtimeout * 1000,
+    tlsHandshakeTimeoutMs: c.siptlshandshaketimeout * 1000,
     ...(inputs.log === undefined ? {} : { log: inputs.log }),
   };
 }

@@ -62,6 +62,16 @@ export class StreamFramer {
     return this.end - this.start;
   }
 
+  /**
+   * Whether part of a message is held: anything but the CRLFs of keepalives (a lone CRLF, or
+   * the first half of a ping, waits here too and is not a message started).
+   */
+  get inMessage(): boolean {
+    if (this.dead || this.start >= this.end) return false;
+    const c = this.buf[this.start];
+    return c !== CR && c !== LF;
+  }
+
   /** Feeds a chunk; returns what it completed. After a reject, everything is ignored. */
   push(chunk: Buffer): FrameEvent[] {
     if (this.dead) return [];

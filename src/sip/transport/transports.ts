@@ -3,7 +3,7 @@
 //   const t = new SipTransports({ udp: [{ ip: '0.0.0.0', port: 5060 }], ... });
 //   t.on('message', (msg, source) => ...);   // every parsed message, real source attached
 //   t.on('reject', (ev) => ...);             // every refused one: a "wrong message" for the guard
-//   t.on('limit', (ev) => ...);              // connections refused or closed by a limit
+//   t.on('limit', (ev) => ...);              // connections refused, evicted or closed by a deadline
 //   await t.listen();
 //   await t.respond(response, source);        // RFC 3261 §18.2.2
 //   await t.send(request, { transport: 'tcp', ip, port });
@@ -13,8 +13,14 @@
 // anyone sees them. A refused request is answered here, with the status the parser suggests,
 // when enough of it can be salvaged (reject-response.ts); a refused response never is.
 // On TCP/TLS a refused message also ends the connection: its framing cannot be trusted.
+//
+// Connections (TCP, TLS) are bounded in number, per address and per /24 or /64, and in time
+// (stream-connection.ts); at the total the least valuable one is evicted for a newcomer
+// (connection-table.ts). Every refusal, eviction and deadline close is counted (stats()),
+// logged at a bounded rate, and emitted as a 'limit' event for the guard.
 import { EventEmitter } from 'node:events';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import {
   createSecureContext,
   type SecureContext,
@@ -22,6 +28,7 @@ import {
   connect as tlsConnect,
 } from 'node:tls';
 import { canonicalIp } from '../../ip.ts';
+import { LogLimiter } from '../../log-limit.ts';
 import {
   type ParseRejectReason,
   parseMessage,
@@ -31,24 +38,40 @@ import {
   type Via,
 } from '../message/index.ts';
 import { bindError } from './bind.ts';
-import { ConnectionTable } from './connection-table.ts';
+import { ConnectionTable, type Occupant, type Slot, Value } from './connection-table.ts';
 import { TransportErrors } from './errors.ts';
 import { type ResolvedOptions, resolveOptions, type TransportOptions } from './options.ts';
 import { buildRejectResponse } from './reject-response.ts';
-import { StreamConnection } from './stream-connection.ts';
+import { type Deadline, StreamConnection } from './stream-connection.ts';
 import type { FrameEvent } from './stream-framer.ts';
-import type {
-  Destination,
-  LimitEvent,
-  ListenAddress,
-  Source,
-  TransportEvents,
-  TransportName,
+import {
+  CONNECTION_LIMITS,
+  type ConnectionLimit,
+  type ConnectionStats,
+  type Destination,
+  type LimitEvent,
+  type ListenAddress,
+  type Source,
+  type TransportEvents,
+  type TransportName,
 } from './types.ts';
 import { UdpEndpoint } from './udp.ts';
 import { responseDestination, stampReceived } from './via-rules.ts';
 
 const PONG = Buffer.from('\r\n', 'latin1');
+/** The transports' clock: monotonic, so a clock step cannot fire or stall a deadline. */
+const now = () => performance.now();
+
+const VERB: Record<ConnectionLimit, string> = {
+  connections: 'refused',
+  connections_per_ip: 'refused',
+  connections_per_subnet: 'refused',
+  evicted: 'evicted',
+  first_message_timeout: 'closed',
+  message_timeout: 'closed',
+  idle_timeout: 'closed',
+  tls_handshake: 'closed',
+};
 
 function topViaOf(msg: SipMessage): Via | undefined {
   const via = msg.tryView('via');
@@ -86,15 +109,28 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   private readonly accepted = new Set<Socket>();
   private readonly secureContext: SecureContext | undefined;
   private closing = false;
+  private readonly counts: Record<ConnectionLimit, number>;
+  /** Refusals, evictions and deadline closes: logged, but never faster than a disk can take. */
+  private readonly limitLines: LogLimiter | undefined;
 
   constructor(options: TransportOptions) {
     super();
     this.o = resolveOptions(options);
-    this.table = new ConnectionTable(
-      this.o.maxConnections,
-      this.o.maxConnectionsPerIp,
-      this.o.maxOutboundConnections,
-    );
+    this.table = new ConnectionTable({
+      maxTotal: this.o.maxConnections,
+      maxPerIp: this.o.maxConnectionsPerIp,
+      maxPerSubnet: this.o.maxConnectionsPerSubnet,
+      maxOutbound: this.o.maxOutboundConnections,
+      evict: this.o.evictConnections,
+    });
+    this.counts = Object.fromEntries(CONNECTION_LIMITS.map((l) => [l, 0])) as Record<
+      ConnectionLimit,
+      number
+    >;
+    this.limitLines =
+      this.o.log === undefined
+        ? undefined
+        : new LogLimiter(this.o.log, { perSecond: 20, burst: 200 });
     const cred = this.o.tlsCredentials;
     this.secureContext =
       cred === undefined
@@ -139,6 +175,30 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   /** Open TCP/TLS connections (both directions, handshakes included). */
   get connectionCount(): number {
     return this.table.size;
+  }
+
+  /** Open connections, and what each limit has refused or closed since start. */
+  stats(): ConnectionStats {
+    return { open: this.table.size, limits: { ...this.counts } };
+  }
+
+  /**
+   * The source ip:port passed digest authentication: its connections (TCP or TLS) are worth
+   * more than a stranger's, and a newcomer can no longer evict them.
+   */
+  markAuthenticated(ip: string, port: number): void {
+    for (const c of this.table.fromAddress(ip, port)) c.authenticated = true;
+  }
+
+  /**
+   * The connection carries a registration for `seconds` (0: it was removed): it is evicted
+   * last. A registration arriving over another connection than the one it names is ignored.
+   */
+  markRegistered(connectionId: string, seconds: number): void {
+    const c = this.table.get(connectionId);
+    if (c === undefined) return;
+    c.authenticated = true;
+    c.registeredUntil = seconds > 0 ? now() + seconds * 1000 : 0;
   }
 
   /** Sends a response to a request from `source` per RFC 3261 §18.2.2. */
@@ -337,28 +397,27 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       socket.destroy();
       return;
     }
-    const admission = this.table.admitIncoming(ip);
-    if (admission !== 'ok') {
+    const acceptedAt = now();
+    const admission = this.table.admitIncoming(ip, acceptedAt);
+    if (!admission.ok) {
       socket.destroy();
-      const detail =
-        admission === 'connections'
-          ? `${this.o.maxConnections} connections open`
-          : `${this.o.maxConnectionsPerIp} connections open from ${ip}`;
-      this.emitLimit({ source, limit: admission, detail });
+      this.emitLimit({
+        source,
+        limit: admission.refusal,
+        detail: this.refusalDetail(admission.refusal, ip),
+      });
       return;
     }
+    const slot = admission.slot;
+    if (admission.evicted !== undefined) this.evict(admission.evicted, source);
     this.accepted.add(socket);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
+    socket.once('close', () => {
       this.accepted.delete(socket);
-      this.table.releaseIncoming(ip);
-    };
-    socket.once('close', release);
+      this.table.release(slot);
+    });
     socket.on('error', () => {});
     if (entry.transport === 'tcp') {
-      this.attach(socket, 'tcp', ip, port, entry.local, false);
+      slot.occupant = this.attach(socket, 'tcp', ip, port, entry.local, false);
       return;
     }
     const tlsSocket = new TLSSocket(socket, {
@@ -366,25 +425,70 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       secureContext: this.secureContext!,
       requestCert: false,
     });
-    tlsSocket.once('close', release);
-    const timer = setTimeout(() => {
-      this.emitLimit({
-        source,
-        limit: 'tls_handshake',
-        detail: `no TLS handshake within ${this.o.tlsHandshakeTimeoutMs} ms`,
-      });
+    const kill = () => {
       tlsSocket.destroy();
-    }, this.o.tlsHandshakeTimeoutMs);
-    timer.unref();
+      socket.destroy();
+    };
+    // Until its handshake is done a TLS connection is worth nothing yet: first to go.
+    slot.occupant = handshaking(port, acceptedAt, kill);
+    tlsSocket.once('close', () => this.table.release(slot));
+    const limitMs = this.o.tlsHandshakeTimeoutMs;
+    const timer =
+      limitMs === 0
+        ? undefined
+        : setTimeout(() => {
+            this.emitLimit({
+              source,
+              limit: 'tls_handshake',
+              detail: `no TLS handshake within ${seconds(limitMs)}`,
+            });
+            kill();
+          }, limitMs);
+    timer?.unref();
     tlsSocket.once('close', () => clearTimeout(timer));
     tlsSocket.on('error', (err) => {
       clearTimeout(timer);
       this.o.log?.debug({ ip, port, err: err.message }, 'TLS connection failed');
-      tlsSocket.destroy();
+      kill();
     });
     tlsSocket.once('secure', () => {
       clearTimeout(timer);
-      this.attach(tlsSocket, 'tls', ip, port, entry.local, false);
+      if (slot.released) return; // evicted in the same turn
+      const conn = this.attach(tlsSocket, 'tls', ip, port, entry.local, false);
+      slot.occupant = {
+        transport: 'tls',
+        remotePort: port,
+        value: (at) => conn.value(at),
+        lastHeard: () => conn.lastHeard(),
+        evict: kill,
+      };
+    });
+  }
+
+  private refusalDetail(refusal: ConnectionLimit, ip: string): string {
+    switch (refusal) {
+      case 'connections':
+        return `${this.o.maxConnections} connections open, none evictable`;
+      case 'connections_per_ip':
+        return `${this.o.maxConnectionsPerIp} connections open from ${ip}`;
+      default:
+        return `${this.o.maxConnectionsPerSubnet} connections open from ${ip}'s network`;
+    }
+  }
+
+  /** Ends an evicted connection (its slot is already free) and reports it. */
+  private evict(victim: Slot, newcomer: Source): void {
+    const o = victim.occupant;
+    o?.evict();
+    this.emitLimit({
+      source: {
+        transport: o?.transport ?? newcomer.transport,
+        ip: victim.ip,
+        port: o?.remotePort ?? 0,
+      },
+      limit: 'evicted',
+      detail: `${this.o.maxConnections} connections open: evicted for ${newcomer.ip}:${newcomer.port}`,
+      evictedFor: newcomer,
     });
   }
 
@@ -432,20 +536,35 @@ export class SipTransports extends EventEmitter<TransportEvents> {
         limits: this.o.limits,
         maxBuffered: this.o.maxBufferedBytes,
         idleTimeoutMs: this.o.idleTimeoutMs,
+        firstMessageMs: this.o.firstMessageTimeoutMs,
+        messageMs: this.o.messageTimeoutMs,
+        acceptedAt: now(),
+        now,
       },
       {
         onFrame: (c, ev) => this.onFrame(c, ev),
-        onIdle: (c) =>
+        onDeadline: (c, deadline) =>
           this.emitLimit({
             source: this.sourceOf(c),
-            limit: 'idle_timeout',
-            detail: `silent for ${this.o.idleTimeoutMs} ms`,
+            limit: deadline,
+            detail: this.deadlineDetail(deadline),
           }),
         onClose: (c) => this.table.remove(c),
       },
     );
     this.table.add(conn);
     return conn;
+  }
+
+  private deadlineDetail(deadline: Deadline): string {
+    switch (deadline) {
+      case 'first_message_timeout':
+        return `no complete message within ${seconds(this.o.firstMessageTimeoutMs)} of accept`;
+      case 'message_timeout':
+        return `a message not complete within ${seconds(this.o.messageTimeoutMs)} of its first octet`;
+      default:
+        return `silent for ${seconds(this.o.idleTimeoutMs)}`;
+    }
   }
 
   private sourceOf(c: StreamConnection): Source {
@@ -508,11 +627,37 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   }
 
   private emitLimit(ev: LimitEvent): void {
-    this.o.log?.debug({ ip: ev.source.ip, port: ev.source.port, limit: ev.limit }, ev.detail);
+    const count = ++this.counts[ev.limit];
+    this.limitLines?.info(
+      {
+        ip: ev.source.ip,
+        port: ev.source.port,
+        transport: ev.source.transport,
+        limit: ev.limit,
+        count,
+        ...(ev.evictedFor === undefined ? {} : { for: ev.evictedFor.ip }),
+      },
+      `SIP connection ${VERB[ev.limit]}: ${ev.detail}`,
+    );
     try {
       this.emit('limit', ev);
     } catch (err) {
       this.o.log?.error({ err, ip: ev.source.ip }, 'limit handler failed');
     }
   }
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}
+
+/** A TLS connection in its handshake, as eviction sees it. */
+function handshaking(remotePort: number, acceptedAt: number, kill: () => void): Occupant {
+  return {
+    transport: 'tls',
+    remotePort,
+    value: () => Value.Unproven,
+    lastHeard: () => acceptedAt,
+    evict: kill,
+  };
 }

@@ -46,11 +46,44 @@ export interface RejectEvent {
   readonly responded: boolean;
 }
 
+/** Why a connection was refused or closed by a limit (not a parse failure). */
+export type ConnectionLimit =
+  /** Refused: the total (with nothing evictable), per address, per /24 or /64. */
+  | 'connections'
+  | 'connections_per_ip'
+  | 'connections_per_subnet'
+  /** Closed to make room for a new connection at the total. */
+  | 'evicted'
+  /** Closed by a deadline: no complete message since accept, a message too slow, silence. */
+  | 'first_message_timeout'
+  | 'message_timeout'
+  | 'idle_timeout'
+  | 'tls_handshake';
+
+export const CONNECTION_LIMITS: readonly ConnectionLimit[] = Object.freeze([
+  'connections',
+  'connections_per_ip',
+  'connections_per_subnet',
+  'evicted',
+  'first_message_timeout',
+  'message_timeout',
+  'idle_timeout',
+  'tls_handshake',
+]);
+
 /** A connection refused or closed by a transport limit (not a parse failure). */
 export interface LimitEvent {
   readonly source: Source;
-  readonly limit: 'connections' | 'connections_per_ip' | 'idle_timeout' | 'tls_handshake';
+  readonly limit: ConnectionLimit;
   readonly detail: string;
+  /** evicted: the new connection it made room for. */
+  readonly evictedFor?: Source;
+}
+
+/** Connections open now, and how many each limit refused or closed since start. */
+export interface ConnectionStats {
+  readonly open: number;
+  readonly limits: Readonly<Record<ConnectionLimit, number>>;
 }
 
 export interface TransportEvents {
