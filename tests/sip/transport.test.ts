@@ -578,7 +578,7 @@ test('TCP: without eviction the total connection limit refuses newcomers', async
 test('TCP: at the total, a connection that never sent a message is evicted for a newcomer', async (t) => {
   const tr = await start(t, { tcp: [{ ip: '127.0.0.1', port: 0 }], maxConnections: 1 });
   const idle = await tcpClient(t, portOf(tr, 'tcp'));
-  const idlePort = idle.sock.localPort;
+  const idlePort = idle.sock.localPort!;
   const limited = nextLimit(tr);
   const second = await tcpClient(t, portOf(tr, 'tcp'));
   const ev = await limited;
