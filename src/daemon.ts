@@ -23,6 +23,7 @@ import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
+import { secureDataDir } from './store/permissions.ts';
 import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
 
@@ -56,7 +57,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   try {
     await assertNotRunning(options.socketPath);
-    const store = Store.open(options.dataDir);
+    // Nothing the daemon creates is for other users: the store, its key, the socket.
+    process.umask(0o077);
+    for (const fix of secureDataDir(options.dataDir))
+      log.warn(fix, 'data directory: mode was too open, fixed');
+    const store = Store.open(options.dataDir, { log });
     cleanups.push(() => store.close());
     const settings = new Settings(store, fileValues, log);
 

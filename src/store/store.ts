@@ -1,13 +1,36 @@
-// The appliance's state: one LMDB environment in the data directory, one named database per
-// table. LMDB gives crash safety (copy-on-write B-tree: a kill -9 mid-write leaves the last
-// committed transaction readable) and lets tollgatectl or a backup read while the daemon writes.
+// The appliance's state: one LMDB environment in the data directory (store.mdb), one named
+// database per table. LMDB gives crash safety (copy-on-write B-tree: a kill -9 mid-write
+// leaves the last committed transaction readable) and lets tollgatectl or a backup read while
+// the daemon writes.
 //
 // Writes are asynchronous and batched per event-loop turn (lmdb-js default). Anything about
 // money or bans goes through `durable()`, which also waits for the fsync, so a power loss
 // right after a ban or a charge cannot forget it.
-import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
+//
+// Secrets at rest. Copy-on-write means a changed record's old page is freed, not erased: it
+// keeps its bytes (an old password's HA1 and argon2id verifier, say) until LMDB happens to
+// reuse the page, which it does not promise. So the environment is encrypted (lmdb-js
+// `encryptionKey`, ChaCha8 on every page it writes, freed pages included; key.ts says where
+// the key comes from). What that guarantees, and what it does not:
+//   - store.mdb, and any copy of it, never holds a record in clear: no current or past
+//     secret can be read from it, or found by searching its bytes, without the key.
+//     lock.mdb holds only LMDB's reader table.
+//   - With the key in a systemd credential, the data directory alone reveals nothing, old
+//     secrets included. With the key in store.key beside the store (the default), whoever
+//     can read the whole directory (root, a backup of it) holds the key too, and can decrypt
+//     freed pages as well as live ones: the encryption then protects copies of store.mdb
+//     made without the key, not the directory as a whole. The directory is 0700 and every
+//     file in it 0600 (permissions.ts), so that is root or the daemon's own user.
+//   - Not covered: the daemon's memory (it holds the HA1s it verifies with), swap, and the
+//     blocks of a plaintext store from an older version, which migrate-plaintext.ts
+//     overwrites before removing but which a copy-on-write file system or an SSD may keep.
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
+import type { Logger } from '../log.ts';
 import { StoreErrors } from './errors.ts';
+import { lmdbKey, loadStoreKey, recordKeyId } from './key.ts';
+import { convertPlaintextStore, hasPlaintextStore, STORE_FILE } from './migrate-plaintext.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import type { TableRecords } from './records.ts';
 
@@ -27,7 +50,13 @@ export type Table<V> = Database<V, string>;
 export interface StoreOptions {
   /** LMDB map size: the most the data may grow to. 2 GiB covers millions of CDRs. */
   mapSize?: number;
+  /** Where a one-time conversion of an unencrypted store is reported. */
+  log?: Logger;
+  /** The environment the store key's systemd credential is looked up in (tests). */
+  env?: NodeJS.ProcessEnv;
 }
+
+const MAX_DBS = 16;
 
 export class Store {
   readonly dir: string;
@@ -50,15 +79,15 @@ export class Store {
     } catch (err) {
       throw new StoreErrors.TG_STORE_UNWRITABLE(dir, describe(err));
     }
+    const path = join(dir, STORE_FILE);
+    const mapSize = options.mapSize ?? 2 * 1024 ** 3;
     let root: RootDatabase;
     try {
-      root = open({
-        path: dir,
-        maxDbs: 16,
-        mapSize: options.mapSize ?? 2 * 1024 ** 3,
-        // Zeroing freed pages keeps deleted secrets (old password hashes) out of the file.
-        noMemInit: false,
-      });
+      const { key } = loadStoreKey(dir, existsSync(path), options.env);
+      if (hasPlaintextStore(dir))
+        convertPlaintextStore(dir, key, TABLE_NAMES, { maxDbs: MAX_DBS, mapSize }, options.log);
+      root = open({ path, maxDbs: MAX_DBS, mapSize, encryptionKey: lmdbKey(key) });
+      recordKeyId(dir, key);
     } catch (err) {
       throw translateError(dir, err);
     }

@@ -1,7 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import test from 'ava';
+import { open } from 'lmdb';
+import { createLogger } from '../../src/log.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -103,4 +107,116 @@ test('a full disk gives TG_STORE_FULL and keeps what was committed', async (t) =
   t.is((err as { code?: string }).code, 'TG_STORE_FULL');
   t.is(store.tables.config.get('minpwdlength'), 12);
   store.closeSync();
+});
+
+/** An unencrypted store as versions before encryption at rest left it (data.mdb, lock.mdb). */
+async function plaintextStore(dir: string, secret: string): Promise<void> {
+  const root = open({ path: dir, maxDbs: 16, mapSize: 64 * 1024 ** 2 });
+  const meta = root.openDB({ name: 'meta' });
+  const users = root.openDB({ name: 'users' });
+  root.transactionSync(() => {
+    meta.putSync('schemaVersion', Store.codeSchemaVersion);
+    meta.putSync('nextUserId', 2);
+    users.putSync('alice', {
+      name: 'alice',
+      id: 1,
+      fields: {},
+      secrets: { realm: 'r', 'ha1:MD5': secret },
+      createdAt: 1,
+    });
+  });
+  await root.close();
+}
+
+function sink(lines: string[]): Writable {
+  return new Writable({
+    write(chunk, _e, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+}
+
+function holds(dir: string, needle: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => readFileSync(join(dir, f)).includes(needle))
+    .map((f) => f);
+}
+
+test('an unencrypted store is converted once: data kept, plaintext overwritten and removed', async (t) => {
+  const dir = tempDir(t);
+  const secret = 'c0ffee00plaintextha1deadbeef0123';
+  await plaintextStore(dir, secret);
+  t.deepEqual(holds(dir, secret), ['data.mdb'], 'the old store holds the secret in clear');
+
+  const lines: string[] = [];
+  const log = createLogger({ destination: sink(lines) });
+  const store = Store.open(dir, { log });
+  t.is(store.tables.users.get('alice')?.secrets['ha1:MD5'], secret);
+  t.is(store.tables.meta.get('nextUserId'), 2);
+  await store.close();
+  t.false(existsSync(join(dir, 'data.mdb')));
+  t.false(existsSync(join(dir, 'lock.mdb')));
+  t.deepEqual(holds(dir, secret), []);
+  t.regex(lines.join(''), /converted the unencrypted store/);
+
+  const again = Store.open(dir);
+  t.teardown(() => again.close());
+  t.is(again.tables.users.get('alice')?.id, 1, 'the converted store opens as itself');
+});
+
+test('an interrupted conversion is finished or redone at the next start', async (t) => {
+  // Crash before the rename: a half-made copy lies beside the old store.
+  const dir = tempDir(t);
+  await plaintextStore(dir, 'aaaa1111aaaa1111aaaa1111aaaa1111');
+  writeFileSync(join(dir, 'store.mdb.converting'), 'half a copy');
+  const store = Store.open(dir);
+  t.is(store.tables.users.get('alice')?.secrets['ha1:MD5'], 'aaaa1111aaaa1111aaaa1111aaaa1111');
+  await store.close();
+  t.false(existsSync(join(dir, 'store.mdb.converting')));
+
+  // Crash after the rename: the plaintext file is still there beside the converted store.
+  // The converted store wins; the plaintext is only erased.
+  const left = 'bbbb2222bbbb2222bbbb2222bbbb2222';
+  await plaintextStore(dir, left);
+  const after = Store.open(dir);
+  t.teardown(() => after.close());
+  t.is(after.tables.users.get('alice')?.secrets['ha1:MD5'], 'aaaa1111aaaa1111aaaa1111aaaa1111');
+  t.false(existsSync(join(dir, 'data.mdb')));
+  t.deepEqual(holds(dir, left), []);
+});
+
+test('the key: made 0600 in the data directory, or read from a systemd credential', async (t) => {
+  const dir = tempDir(t);
+  const store = Store.open(dir);
+  await store.close();
+  t.is(statSync(join(dir, 'store.key')).mode & 0o777, 0o600);
+  t.regex(readFileSync(join(dir, 'store.key'), 'utf8'), /^[0-9a-f]{64}\n$/);
+
+  // With a credential, no key file is made beside the data.
+  const creds = tempDir(t);
+  writeFileSync(join(creds, 'tollgate-store-key'), randomBytes(32));
+  const other = join(tempDir(t), 'data');
+  const env = { CREDENTIALS_DIRECTORY: creds };
+  const withCredential = Store.open(other, { env });
+  withCredential.durable(() => withCredential.tables.config.put('autoban', 2));
+  await withCredential.close();
+  t.false(existsSync(join(other, 'store.key')));
+  const reopened = Store.open(other, { env });
+  t.is(reopened.tables.config.get('autoban'), 2);
+  await reopened.close();
+
+  // Without it the store cannot be opened, and a new key is not made over it.
+  const missing = t.throws(() => Store.open(other, { env: {} }));
+  t.is((missing as { code?: string }).code, 'TG_STORE_KEY_MISSING');
+  t.false(existsSync(join(other, 'store.key')));
+
+  // A different key is refused by its id before LMDB reads a page with it.
+  writeFileSync(join(creds, 'tollgate-store-key'), randomBytes(32).toString('hex'));
+  const wrong = t.throws(() => Store.open(other, { env }));
+  t.is((wrong as { code?: string }).code, 'TG_STORE_KEY_MISMATCH');
+
+  writeFileSync(join(creds, 'tollgate-store-key'), 'short');
+  const bad = t.throws(() => Store.open(other, { env }));
+  t.is((bad as { code?: string }).code, 'TG_STORE_KEY_BAD');
 });
