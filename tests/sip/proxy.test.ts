@@ -12,6 +12,7 @@ import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import type { SipRequest, SipResponse } from '../../src/sip/message/index.ts';
 import { OwnAddresses, SipProxy } from '../../src/sip/proxy/index.ts';
+import { recordRoutes } from '../../src/sip/proxy/record-route.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
 import type { Endpoint } from '../../src/sip/transaction/index.ts';
 import { Store } from '../../src/store/store.ts';
@@ -20,6 +21,8 @@ import { tempDir } from '../helpers/tmp.ts';
 import { harness, sipRequest, sipResponse } from '../helpers/transaction-harness.ts';
 
 const US = { transport: 'udp' as const, ip: '192.0.2.1', port: 5060 };
+const US_TCP = { transport: 'tcp' as const, ip: '192.0.2.1', port: 5060 };
+const US_TLS = { transport: 'tls' as const, ip: '192.0.2.1', port: 5061 };
 const ALICE_AT: Endpoint = { transport: 'udp', ip: '192.0.2.10', port: 5070 };
 /** Where bob's REGISTER came from (his NAT), not his Contact. */
 const BOB_AT: Endpoint = { transport: 'udp', ip: '198.51.100.20', port: 40000 };
@@ -71,7 +74,7 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
       const v = e.kind === 'call-start' ? verdicts.next : undefined;
       return v ?? { action: 'pass' };
     },
-    own: new OwnAddresses([US], []),
+    own: new OwnAddresses([US, US_TCP, US_TLS], []),
     userExists: (name) => users.list().some((u) => u.name === name),
     ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
     now: wall.now,
@@ -677,4 +680,164 @@ test('blocktoomuchpendingsession: calls in setup per address are capped; an answ
   s.h.layer.receive(answer(first, 200), BOB_AT);
   s.h.layer.receive(authenticatedInvite(s, { callId: 'p3', branch: 'z9hG4bKp3' }), ALICE_AT);
   t.is((s.last(BOB_AT) as SipRequest).callId(), 'p3', 'forwarded once the first call was answered');
+});
+
+/** bob registered again, over `transport`, with `contact` (his only binding). */
+function rebindBob(
+  s: ReturnType<typeof setup>,
+  at: Endpoint & { connectionId?: string },
+  contact: string,
+): void {
+  s.bindings.removeAll('bob');
+  s.bindings.upsert({
+    aor: 'bob',
+    contact,
+    expiresAt: s.wall.now() + 3600_000,
+    q: -1,
+    callId: 'reg-bob-2',
+    cseq: 1,
+    transport: at.transport,
+    ip: at.ip,
+    port: at.port,
+    ...(at.connectionId ? { connectionId: at.connectionId } : {}),
+  });
+}
+
+test('Record-Route: one entry when both sides use UDP; one per side, each with its transport, when they differ (RFC 5658)', (t) => {
+  const s = setup(t);
+  // UDP → UDP: one entry, no transport parameter (UDP is the default).
+  s.h.layer.receive(authenticatedInvite(s), ALICE_AT);
+  t.deepEqual((s.last(BOB_AT) as SipRequest).headerValues('record-route'), [
+    '<sip:192.0.2.1:5060;lr>',
+  ]);
+
+  // TLS caller with a sips: Request-URI → bob over TCP: two entries, the top one facing bob.
+  const bobTcp: Endpoint = { transport: 'tcp', ip: '198.51.100.20', port: 40001 };
+  rebindBob(s, bobTcp, 'sip:bob@10.1.1.5:5060;transport=tcp');
+  const aliceTls: Endpoint = { transport: 'tls', ip: '192.0.2.10', port: 50000 };
+  s.h.layer.receive(
+    authenticatedInvite(s, {
+      uri: 'sips:bob@tollgate',
+      callId: 'c-tls',
+      branch: 'z9hG4bKtls',
+      // A phone with tollgate as its outbound proxy preloads a Route to it (§8.1.2).
+      extra: ['Route: <sips:192.0.2.1:5061;lr>'],
+    }),
+    aliceTls,
+  );
+  const fwd = s.last(bobTcp) as SipRequest;
+  t.is(fwd.method, 'INVITE');
+  t.deepEqual(fwd.headerValues('record-route'), [
+    '<sip:192.0.2.1:5060;transport=tcp;lr;r2=on>, <sips:192.0.2.1:5061;lr;r2=on>',
+  ]);
+  t.false(fwd.has('route'), 'our preloaded Route entry is removed (§16.4)');
+  t.is(fwd.via()[0]!.transport, 'TCP');
+});
+
+test('in-dialog requests of a TLS/TCP call: both entries of the double Record-Route are removed, each side reached on its own transport', (t) => {
+  const s = setup(t);
+  const bobTcp: Endpoint = {
+    transport: 'tcp',
+    ip: '198.51.100.20',
+    port: 40001,
+    connectionId: 'tcp-9',
+  };
+  rebindBob(s, bobTcp, 'sip:bob@10.1.1.5:5060;transport=tcp');
+  const aliceTls: Endpoint = {
+    transport: 'tls',
+    ip: '192.0.2.10',
+    port: 50000,
+    connectionId: 'tls-3',
+  };
+  s.h.layer.receive(authenticatedInvite(s, { branch: 'z9hG4bKx' }), aliceTls);
+  const fwd = s.last(bobTcp) as SipRequest;
+  s.h.layer.receive(answer(fwd, 200), bobTcp);
+  const ok = s.last(aliceTls) as SipResponse;
+  t.is(ok.status, 200);
+  const rr = ok.tryView('recordRoute');
+  t.true(rr.ok);
+  const routeSet = rr.ok ? rr.value.map((r) => r.uri.raw) : [];
+  t.deepEqual(routeSet, [
+    'sip:192.0.2.1:5060;transport=tcp;lr;r2=on',
+    'sip:192.0.2.1:5061;transport=tls;lr;r2=on',
+  ]);
+
+  // alice's route set is the Record-Route reversed (§12.1.2): the TLS entry first.
+  const aliceAck = sipRequest(
+    [
+      'ACK sip:bob@10.1.1.5:5060;transport=tcp SIP/2.0',
+      'Via: SIP/2.0/TLS 192.0.2.10:50000;branch=z9hG4bKack9;rport',
+      `Route: <${routeSet[1]}>, <${routeSet[0]}>`,
+      'Max-Forwards: 70',
+      `From: ${FROM_ALICE}`,
+      `To: ${TO_BOB}`,
+      'Call-ID: call-1@192.0.2.10',
+      'CSeq: 2 ACK',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  s.h.layer.receive(aliceAck, aliceTls);
+  const ack = s.sentTo(bobTcp).at(-1)!;
+  t.is((ack.message as SipRequest).method, 'ACK');
+  t.false(ack.message.has('route'), 'both of our entries are gone');
+  t.is(ack.dest.transport, 'tcp');
+  t.is((ack.dest as { connectionId?: string }).connectionId, 'tcp-9', "over bob's own connection");
+
+  // bob's BYE: the route set in Record-Route order, TCP entry first.
+  const bye = sipRequest(
+    [
+      'BYE sip:alice@192.0.2.10:5070 SIP/2.0',
+      'Via: SIP/2.0/TCP 10.1.1.5:5060;branch=z9hG4bKbye9;rport',
+      `Route: <${routeSet[0]}>`,
+      `Route: <${routeSet[1]}>`,
+      'Max-Forwards: 70',
+      `From: ${FROM_BOB}`,
+      `To: ${TO_ALICE}`,
+      'Call-ID: call-1@192.0.2.10',
+      'CSeq: 1 BYE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  s.h.layer.receive(bye, bobTcp);
+  const out = s.sentTo(aliceTls).at(-1)!;
+  t.is((out.message as SipRequest).method, 'BYE');
+  t.false(out.message.has('route'), 'both of our entries are gone');
+  t.is(out.dest.transport, 'tls');
+  t.is((out.dest as { connectionId?: string }).connectionId, 'tls-3', "over alice's own connection");
+  t.is((out.message as SipRequest).via()[0]!.transport, 'TLS');
+  s.h.layer.receive(answer(out.message as SipRequest, 200, 'alice-tag'), aliceTls);
+  t.is((s.last(bobTcp) as SipResponse).status, 200);
+  t.like(s.reports.at(-1), { kind: 'call-end', user: 'alice' });
+});
+
+test('a wildcard listener faces each network with its own interface address: two networks, two entries', (t) => {
+  const own = new OwnAddresses(
+    [
+      { transport: 'udp', ip: '0.0.0.0', port: 5060 },
+      { transport: 'tls', ip: '0.0.0.0', port: 5061 },
+    ],
+    ['127.0.0.1/8', '10.1.0.1/24', '10.2.0.1/24'],
+  );
+  t.deepEqual(own.advertised('udp', '10.2.0.7'), { host: '10.2.0.1', port: 5060 });
+  t.deepEqual(own.advertised('udp', '127.0.0.1'), { host: '127.0.0.1', port: 5060 });
+  t.deepEqual(
+    own.advertised('udp', '203.0.113.5'),
+    { host: '10.1.0.1', port: 5060 },
+    'else the first',
+  );
+  const a = { transport: 'udp' as const, ip: '10.1.0.7', sips: false };
+  const b = { transport: 'udp' as const, ip: '10.2.0.7', sips: false };
+  t.deepEqual(recordRoutes(own, a, { ...a, ip: '10.1.0.8' }), ['<sip:10.1.0.1:5060;lr>']);
+  t.deepEqual(recordRoutes(own, a, b), [
+    '<sip:10.2.0.1:5060;lr;r2=on>',
+    '<sip:10.1.0.1:5060;lr;r2=on>',
+  ]);
+  t.deepEqual(recordRoutes(own, { ...a, transport: 'tls', sips: true }, a), [
+    '<sip:10.1.0.1:5060;lr;r2=on>',
+    '<sips:10.1.0.1:5061;lr;r2=on>',
+  ]);
 });

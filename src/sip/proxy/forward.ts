@@ -38,9 +38,12 @@ export function decrementMaxForwards(req: SipRequest): void {
   req.setHeader('Max-Forwards', String(value));
 }
 
-/** §16.6 step 4: stay on the path of the dialog's later requests (loose routing, `lr`). */
-export function addRecordRoute(req: SipRequest, at: AdvertisedAddress): void {
-  req.prependHeader('Record-Route', `<sip:${at.host}:${at.port};lr>`);
+/**
+ * §16.6 step 4: stay on the path of the dialog's later requests (loose routing, `lr`). The
+ * values, top first, come from record-route.ts (one, or two facing each side).
+ */
+export function addRecordRoute(req: SipRequest, values: readonly string[]): void {
+  req.prependHeader('Record-Route', values.join(', '));
 }
 
 /** §16.6 step 8: our Via on top, with rport so the next hop answers where we sent from. */
@@ -81,17 +84,25 @@ export function stripOwnCredentials(req: SipRequest, realm: string): void {
   for (const v of kept) req.addHeader('Proxy-Authorization', v);
 }
 
+/** Our entries at the top of a route set: two after a double Record-Route (RFC 5658). */
+const MAX_OWN_ROUTES = 2;
+
 /**
- * §16.4: when the top Route names us, it was put there by our Record-Route; remove it.
- * Returns whether one was removed. Handles several values in one field.
+ * §16.4: a top Route naming us was put there by our Record-Route (or is the outbound proxy
+ * a phone preloads, RFC 3261 §8.1.2); remove it, and the second of a double Record-Route
+ * when it follows. Returns how many were removed. Handles several values in one field.
  */
-export function popOwnRoute(req: SipRequest, own: OwnAddresses): boolean {
-  const routes = req.tryView('route');
-  if (!routes.ok || routes.value.length === 0) return false;
-  const top: NameAddr = routes.value[0]!;
-  if (!isSipUri(top.uri) || !own.isUs(top.uri)) return false;
-  removeFirstElement(req, 'route', 'Route');
-  return true;
+export function popOwnRoutes(req: SipRequest, own: OwnAddresses): number {
+  let removed = 0;
+  while (removed < MAX_OWN_ROUTES) {
+    const routes = req.tryView('route');
+    if (!routes.ok || routes.value.length === 0) break;
+    const top: NameAddr = routes.value[0]!;
+    if (!isSipUri(top.uri) || !own.isUs(top.uri)) break;
+    removeFirstElement(req, 'route', 'Route');
+    removed++;
+  }
+  return removed;
 }
 
 /** §16.7 step 3: the response's top Via is ours; the rest goes back up. False if none left. */

@@ -38,6 +38,7 @@ import {
   type TimerHandle,
   type TransactionLayer,
 } from '../transaction/index.ts';
+import type { Destination } from '../transport/types.ts';
 import type { OwnAddresses } from './addresses.ts';
 import { CallPolicy } from './call-policy.ts';
 import { type CallParty, type CallRecord, DialogTable } from './dialogs.ts';
@@ -48,12 +49,13 @@ import {
   hasOwnVia,
   isAnonymous,
   OWN_BRANCH_PREFIX,
-  popOwnRoute,
+  popOwnRoutes,
   popTopVia,
   pushVia,
   statelessBranch,
   stripOwnCredentials,
 } from './forward.ts';
+import { recordRoutes } from './record-route.ts';
 
 export interface ProxyDeps {
   transactions: Pick<TransactionLayer, 'sendRequest' | 'sendStateless' | 'findInviteFor'>;
@@ -289,7 +291,13 @@ export class SipProxy {
 
     const contact = parseUri(binding.contact, req.limits.maxUriBytes);
     if (!contact.ok) return void respond(480, 'Bad Contact Registered');
-    const dest: Endpoint = { transport: binding.transport, ip: binding.ip, port: binding.port };
+    // The flow the callee registered over (RFC 5626 §5.3): its connection while it is open.
+    const dest: Destination = {
+      transport: binding.transport,
+      ip: binding.ip,
+      port: binding.port,
+      ...(binding.connectionId === undefined ? {} : { connectionId: binding.connectionId }),
+    };
     const call: CallRecord = {
       callId,
       caller: {
@@ -314,10 +322,18 @@ export class SipProxy {
     const out = copyRequest(req);
     out.uriText = binding.contact;
     out.uri = contact.uri;
+    popOwnRoutes(out, own);
     decrementMaxForwards(out);
-    addRecordRoute(out, own.advertised(source.transport));
+    addRecordRoute(
+      out,
+      recordRoutes(
+        own,
+        { transport: source.transport, ip: source.ip, sips: req.uri.scheme === 'sips' },
+        { transport: dest.transport, ip: dest.ip, sips: contact.uri.scheme === 'sips' },
+      ),
+    );
     stripOwnCredentials(out, auth.realm);
-    pushVia(out, dest.transport, own.advertised(dest.transport), ownBranch());
+    pushVia(out, dest.transport, own.advertised(dest.transport, dest.ip), ownBranch());
     const pending: PendingInvite = {
       call,
       forwarded: out,
@@ -479,11 +495,11 @@ export class SipProxy {
     if (cseq.ok && req.method !== 'ACK') sender.cseq = Math.max(sender.cseq, cseq.value.seq);
 
     const out = copyRequest(req);
-    popOwnRoute(out, this.#d.own);
+    popOwnRoutes(out, this.#d.own);
     decrementMaxForwards(out);
     stripOwnCredentials(out, this.#d.auth.realm);
     const dest = receiver.endpoint;
-    const at = this.#d.own.advertised(dest.transport);
+    const at = this.#d.own.advertised(dest.transport, dest.ip);
     this.#dialogs.touch(call, now);
     if (req.method === 'ACK') {
       pushVia(out, dest.transport, at, statelessBranch(req.topVia()?.branch, 'ack'));
@@ -546,7 +562,7 @@ export class SipProxy {
       Buffer.alloc(0),
     );
     const dest = to.endpoint;
-    pushVia(bye, dest.transport, this.#d.own.advertised(dest.transport), ownBranch());
+    pushVia(bye, dest.transport, this.#d.own.advertised(dest.transport, dest.ip), ownBranch());
     try {
       this.#d.transactions.sendRequest(bye, dest, {});
     } catch (err) {

@@ -5,7 +5,17 @@
 import type { RegistrationRecord } from '../../store/records.ts';
 import type { Store } from '../../store/store.ts';
 
-export type Binding = RegistrationRecord;
+/**
+ * A registration binding. Beyond the stored record: the connection its REGISTER came over
+ * (TCP/TLS: requests for it go back over that flow, RFC 5626 §5.3; after a restart the id
+ * names nothing and the transport reconnects or finds the flow by address), and for an
+ * RFC 5626 registration its instance and reg-id (the flow's identity, §6).
+ */
+export type Binding = RegistrationRecord & {
+  connectionId?: string;
+  instance?: string;
+  regId?: number;
+};
 
 export const MAX_BINDINGS_PER_AOR = 16;
 

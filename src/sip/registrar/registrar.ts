@@ -16,6 +16,9 @@ import {
 } from '../message/index.ts';
 import { type Binding, type BindingStore, transportRefusal } from './bindings.ts';
 
+/** Where a REGISTER came from; over TCP/TLS, the connection too (its flow, RFC 5626). */
+type StreamSource = SipSource & { readonly connectionId?: string };
+
 export interface RegistrarDeps {
   bindings: BindingStore;
   auth: DigestAuthenticator;
@@ -72,7 +75,7 @@ export class Registrar {
     this.#maxExpires = settings.get<number>('maxexpires');
   }
 
-  handle(request: SipRequest, source: SipSource): SipResponse {
+  handle(request: SipRequest, source: StreamSource): SipResponse {
     const { auth, log } = this.#d;
     const userAgent = request.header('user-agent')?.slice(0, 200);
 
@@ -171,7 +174,7 @@ export class Registrar {
   #update(
     request: SipRequest,
     aor: string,
-    source: SipSource,
+    source: StreamSource,
     userAgent: string | undefined,
   ): SipResponse {
     const { bindings } = this.#d;
@@ -231,6 +234,7 @@ export class Registrar {
         ip: source.ip,
         port: source.port,
       };
+      if (source.connectionId !== undefined) binding.connectionId = source.connectionId;
       if (userAgent) binding.userAgent = userAgent;
       bindings.upsert(binding);
     }
