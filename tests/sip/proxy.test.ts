@@ -736,14 +736,14 @@ test('Record-Route: one entry when both sides use UDP; one per side, each with i
 
 test('in-dialog requests of a TLS/TCP call: both entries of the double Record-Route are removed, each side reached on its own transport', (t) => {
   const s = setup(t);
-  const bobTcp: Endpoint = {
+  const bobTcp: Endpoint & { connectionId: string } = {
     transport: 'tcp',
     ip: '198.51.100.20',
     port: 40001,
     connectionId: 'tcp-9',
   };
   rebindBob(s, bobTcp, 'sip:bob@10.1.1.5:5060;transport=tcp');
-  const aliceTls: Endpoint = {
+  const aliceTls: Endpoint & { connectionId: string } = {
     transport: 'tls',
     ip: '192.0.2.10',
     port: 50000,
@@ -807,7 +807,11 @@ test('in-dialog requests of a TLS/TCP call: both entries of the double Record-Ro
   t.is((out.message as SipRequest).method, 'BYE');
   t.false(out.message.has('route'), 'both of our entries are gone');
   t.is(out.dest.transport, 'tls');
-  t.is((out.dest as { connectionId?: string }).connectionId, 'tls-3', "over alice's own connection");
+  t.is(
+    (out.dest as { connectionId?: string }).connectionId,
+    'tls-3',
+    "over alice's own connection",
+  );
   t.is((out.message as SipRequest).via()[0]!.transport, 'TLS');
   s.h.layer.receive(answer(out.message as SipRequest, 200, 'alice-tag'), aliceTls);
   t.is((s.last(bobTcp) as SipResponse).status, 200);
