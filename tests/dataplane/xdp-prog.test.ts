@@ -8,7 +8,7 @@ import { COUNTER_SLOTS, TG_REASON } from '../../src/dataplane/layout.ts';
 import type { FloodEvent } from '../../src/dataplane/types.ts';
 import { monotonicNs, XdpDataplane, XdpGuard } from '../../src/dataplane/xdp.ts';
 import { ETH_P_8021Q, ETH_P_ARP, type FrameSpec, frame, IPPROTO_ICMP, l3Offset } from './frames.ts';
-import { buildBpfObject } from './helpers.ts';
+import { buildBpfObject, eventIntervalMsBehind, lastEventBefore } from './helpers.ts';
 
 const VERDICTS = (Object.keys(COUNTER_SLOTS) as CounterName[]).filter(
   (n) => COUNTER_SLOTS[n] < TG_REASON.TG_C_BAN_EXPIRED,
@@ -295,7 +295,9 @@ test('RTP: only the registered peer ip:port reaches an allocated media port', (t
 
 test('per-source budget: burst passes, the next packet drops, a refilled bucket passes again', (t) => {
   const guard = guardFor(t);
-  guard.configure({ ...SIP, sourceRatePps: 10, sourceBurst: 3, floodEventIntervalMs: 600_000 });
+  // 1 packet/s: the next packet drops unless a whole second passed since the burst began,
+  // which a busy machine may take between two packets at 10/s (100 ms) but not here.
+  guard.configure({ ...SIP, sourceRatePps: 1, sourceBurst: 3, floodEventIntervalMs: 600_000 });
   const spec = { src: '192.0.2.30', dport: 5060 };
   for (let i = 0; i < 3; i++) expect(t, guard, spec, 'pass', 'signaling');
   expect(t, guard, spec, 'drop', 'flood');
@@ -328,17 +330,20 @@ test('trusted sources are exempt from the budgets; an expired trust is reaped', 
 
 test('maxnetworkspeed caps the bytes of unknown sources together; trusted ones are exempt', (t) => {
   const guard = guardFor(t);
-  // 8 kbit/s = 1000 bytes/s with a 100-byte burst: one 60-byte frame fits, two do not.
+  // 8 kbit/s = 1000 bytes/s with a 100-byte burst: a 100-byte frame fills the burst, and a
+  // 1400-byte one after it costs 1.4 s, so it drops unless 1.4 s passed in between (a
+  // second 100-byte frame would pass after 100 ms, which a busy machine can take).
   guard.configure({ ...SIP, maxNetworkSpeedKbps: 8 });
-  expect(t, guard, { src: '192.0.2.50', payload: 18, dport: 5060 }, 'pass', 'signaling');
-  expect(t, guard, { src: '192.0.2.51', payload: 18, dport: 5060 }, 'drop', 'flood_global');
+  expect(t, guard, { src: '192.0.2.50', payload: 58, dport: 5060 }, 'pass', 'signaling');
+  expect(t, guard, { src: '192.0.2.51', payload: 1358, dport: 5060 }, 'drop', 'flood_global');
   guard.trust('192.0.2.52', 0);
   expect(t, guard, { src: '192.0.2.52', payload: 18, dport: 5060 }, 'pass', 'trusted');
 });
 
 test('one flood event per source per interval, read from the ring buffer', async (t) => {
   const guard = guardFor(t);
-  guard.configure({ ...SIP, sourceRatePps: 1, sourceBurst: 1, floodEventIntervalMs: 600_000 });
+  const interval = eventIntervalMsBehind(monotonicNs());
+  guard.configure({ ...SIP, sourceRatePps: 1, sourceBurst: 1, floodEventIntervalMs: interval });
   const events: FloodEvent[] = [];
   const unsubscribe = guard.onFlood((e) => events.push(e));
   t.teardown(unsubscribe);
@@ -361,7 +366,7 @@ test('one flood event per source per interval, read from the ring buffer', async
 
   // The interval passes (moved, not slept): the next drop reports the drops since.
   const b = guard.bucket('192.0.2.60')!;
-  guard.setBucket('192.0.2.60', { ...b, lastEventNs: monotonicNs() - 600_000_000_001n });
+  guard.setBucket('192.0.2.60', { ...b, lastEventNs: lastEventBefore(monotonicNs(), interval) });
   expect(t, guard, { src: '192.0.2.60', dport: 5060 }, 'drop', 'flood');
   guard.pollEvents();
   t.is(events.length, 3);
@@ -369,9 +374,10 @@ test('one flood event per source per interval, read from the ring buffer', async
 
   // Delivered by the timer too, without an explicit poll.
   const b2 = guard.bucket('2001:db8::60')!;
-  guard.setBucket('2001:db8::60', { ...b2, lastEventNs: 1n });
+  guard.setBucket('2001:db8::60', { ...b2, lastEventNs: lastEventBefore(monotonicNs(), interval) });
   guard.testRun(frame({ src: '2001:db8::60', dport: 5060 }));
-  for (let waited = 0; events.length < 4 && waited < 5000; waited += 50)
+  // Bounded wait on the event itself (a generous deadline: the machine may be busy).
+  for (let waited = 0; events.length < 4 && waited < 30_000; waited += 50)
     await new Promise((resolve) => setTimeout(resolve, 50));
   t.is(events.length, 4);
   t.is(events[3]!.ip, '2001:db8::60');

@@ -2,9 +2,9 @@
 // the real `tollgatectl` against it. The daemon is stopped when the test ends, pass or fail.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { allocatePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -30,16 +30,11 @@ export function run(script: string, args: string[], input?: string): Promise<Run
   });
 }
 
-/** A TCP port nobody is using right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A port free on TCP and UDP, reserved for this test process (tests/helpers/ports.ts: one
+ * allocator shared by every ava worker, outside the kernel's ephemeral range).
+ */
+export const freePort = allocatePort;
 
 export interface RunningDaemon {
   dataDir: string;
