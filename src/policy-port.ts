@@ -38,7 +38,11 @@ export interface InboundMessage {
 export interface SecurityReport {
   /**
    * 'unauthorized': refused by policy (anonymous caller, domain not served, unknown callee);
-   * 'call-start' / 'call-end': a call set up through the proxy, and its end.
+   * 'call-start' / 'call-end': a call set up through the proxy, and its end;
+   * 'connection-refused': a TCP/TLS connection refused at a cap (total, per address, per
+   * /24 or /64); 'connection-evicted': closed to make room for a newcomer at the total;
+   * 'connection-timeout': closed by a deadline (no message since accept, a message too slow,
+   * no TLS handshake). `detail` says which limit, as "limit: what happened".
    */
   kind:
     | 'auth-challenge'
@@ -47,7 +51,10 @@ export interface SecurityReport {
     | 'wrong'
     | 'unauthorized'
     | 'call-start'
-    | 'call-end';
+    | 'call-end'
+    | 'connection-refused'
+    | 'connection-evicted'
+    | 'connection-timeout';
   ip: string;
   port: number;
   user?: string;

@@ -4,12 +4,20 @@
 // other out-of-dialog methods are refused with 501. Every rejected message and
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
+// Connections refused, evicted or closed by a deadline are reported too (connection-*), and
+// the transports learn which connections are worth keeping: one whose source authenticated,
+// one that carries a live registration (connection-table.ts evicts those last).
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
-import type { SipPolicy, SourceTrust } from '../policy-port.ts';
+import type { SecurityReport, SipPolicy, SourceTrust } from '../policy-port.ts';
 import type { DigestAuthenticator } from './auth/authenticator.ts';
 import { InboundView } from './inbound.ts';
-import { createResponse, type SipRequest, validateRequest } from './message/index.ts';
+import {
+  createResponse,
+  type SipRequest,
+  type SipResponse,
+  validateRequest,
+} from './message/index.ts';
 import { OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
@@ -17,6 +25,7 @@ import type { ServerTransaction } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
 import { transportOptionsFromSettings } from './transport/options.ts';
 import { SipTransports } from './transport/transports.ts';
+import type { LimitEvent } from './transport/types.ts';
 
 export interface SipServiceDeps {
   settings: Settings;
@@ -44,7 +53,10 @@ export class SipService {
   private constructor(transports: SipTransports, deps: SipServiceDeps) {
     this.transports = transports;
     const { policy } = deps;
-    const report = (event: Parameters<SipPolicy['report']>[0]) => policy.report(event);
+    const report = (event: SecurityReport) => {
+      if (event.kind === 'auth-ok') transports.markAuthenticated(event.ip, event.port);
+      return policy.report(event);
+    };
     this.registrar = new Registrar({ ...deps, report });
     this.transactions = new TransactionLayer({
       send: (msg, dest, onFailure, wire) => transports.dispatch(msg, dest, onFailure, wire),
@@ -83,6 +95,17 @@ export class SipService {
         detail: `${e.reason}: ${e.detail}`.slice(0, 200),
       });
     });
+    transports.on('limit', (e) => {
+      const kind = connectionReportKind(e.limit);
+      if (kind === undefined) return;
+      report({
+        kind,
+        ip: e.source.ip,
+        port: e.source.port,
+        method: '',
+        detail: `${e.limit}: ${e.detail}`.slice(0, 200),
+      });
+    });
   }
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
@@ -90,10 +113,7 @@ export class SipService {
       dataDir: deps.dataDir,
       log: deps.log,
     });
-    const transports = await SipTransports.start({
-      ...options,
-      maxConnectionsPerIp: deps.settings.get<number>('maxtcpconnperip'),
-    });
+    const transports = await SipTransports.start(options);
     return new SipService(transports, deps);
   }
 
@@ -120,8 +140,14 @@ export class SipService {
       return undefined;
     }
     switch (req.method) {
-      case 'REGISTER':
-        return this.registrar.handle(req, source);
+      case 'REGISTER': {
+        const response = this.registrar.handle(req, source);
+        if (response.status === 200 && source.transport !== 'udp') {
+          const seconds = registeredFor(req, response);
+          if (seconds !== undefined) this.transports.markRegistered(source, seconds);
+        }
+        return response;
+      }
       case 'OPTIONS':
         return createResponse(req, 200)
           .addHeader('Allow', ALLOW)
@@ -134,4 +160,44 @@ export class SipService {
   async close(): Promise<void> {
     await this.transports.close();
   }
+}
+
+/**
+ * What the guard hears of a connection limit. A connection closed after 120 s of silence
+ * is a phone gone away, not an attack: not reported.
+ */
+function connectionReportKind(limit: LimitEvent['limit']): SecurityReport['kind'] | undefined {
+  switch (limit) {
+    case 'connections':
+    case 'connections_per_ip':
+    case 'connections_per_subnet':
+      return 'connection-refused';
+    case 'evicted':
+      return 'connection-evicted';
+    case 'idle_timeout':
+      return undefined;
+    default:
+      return 'connection-timeout';
+  }
+}
+
+/**
+ * For a REGISTER answered 200: how long the request's own contacts are now bound (the
+ * longest expires the 200 lists for them; 0 = removed), or undefined when it named none (a
+ * query, which changes nothing).
+ */
+function registeredFor(request: SipRequest, response: SipResponse): number | undefined {
+  const asked = request.tryView('contact');
+  if (!asked.ok) return undefined;
+  if (asked.value.star) return 0;
+  if (asked.value.list.length === 0) return undefined;
+  const mine = new Set(asked.value.list.map((c) => c.uri.raw));
+  const granted = response.tryView('contact');
+  let seconds = 0;
+  if (granted.ok && !granted.value.star) {
+    for (const c of granted.value.list) {
+      if (mine.has(c.uri.raw)) seconds = Math.max(seconds, c.expires ?? 0);
+    }
+  }
+  return seconds;
 }

@@ -199,7 +199,7 @@ test('maxtcpconn: at the total the least valuable goes first; authenticated and 
   // Four occupants from 127.0.7.0/24, in rising value: registered, authenticated, talking, idle.
   const registered = await client(t, h.tcp, '127.0.7.1');
   const regSource = await sendMessage(h, registered, 'z9hG4bKreg');
-  h.tr.markRegistered(regSource.connectionId!, 3600);
+  h.tr.markRegistered(regSource, 3600);
   const authenticated = await client(t, h.tcp, '127.0.7.2');
   const authSource = await sendMessage(h, authenticated, 'z9hG4bKauth');
   h.tr.markAuthenticated(authSource.ip, authSource.port);

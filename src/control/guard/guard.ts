@@ -70,7 +70,10 @@ export type GuardEventKind =
   | 'auth-ok'
   | 'unauthorized'
   | 'call-start'
-  | 'call-end';
+  | 'call-end'
+  | 'connection-refused'
+  | 'connection-evicted'
+  | 'connection-timeout';
 
 export interface GuardEvent {
   readonly kind: GuardEventKind;

@@ -191,12 +191,16 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   }
 
   /**
-   * The connection carries a registration for `seconds` (0: it was removed): it is evicted
-   * last. A registration arriving over another connection than the one it names is ignored.
+   * The connection `from` (a TCP or TLS source) carries a registration for `seconds` (0: it
+   * was removed): it is evicted last. A UDP source has no connection: nothing to mark.
    */
-  markRegistered(connectionId: string, seconds: number): void {
-    const c = this.table.get(connectionId);
-    if (c === undefined) return;
+  markRegistered(
+    from: { transport: TransportName; ip: string; port: number },
+    seconds: number,
+  ): void {
+    if (from.transport === 'udp') return;
+    const c = this.table.findRemote(from.transport, from.ip, from.port);
+    if (c === undefined || c.outbound) return;
     c.authenticated = true;
     c.registeredUntil = seconds > 0 ? now() + seconds * 1000 : 0;
   }
