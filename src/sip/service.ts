@@ -23,7 +23,7 @@ import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
 import type { ServerTransaction } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
-import { transportOptionsFromSettings } from './transport/options.ts';
+import { tlsCredentialsFromSettings, transportOptionsFromSettings } from './transport/options.ts';
 import { SipTransports } from './transport/transports.ts';
 import type { LimitEvent } from './transport/types.ts';
 
@@ -44,14 +44,24 @@ const ALLOW = 'REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL';
 /** Methods the proxy takes even outside a dialog; inside one (To tag) it takes every method. */
 const PROXIED = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL']);
 
+/**
+ * How often the SIPS certificate's names are checked against the machine's addresses: on a
+ * wildcard address they change with DHCP or a new interface, and phones that verify the
+ * certificate refuse one that does not name the address they connect to.
+ */
+const CERTIFICATE_CHECK_MS = 60_000;
+
 export class SipService {
   readonly transports: SipTransports;
   readonly transactions: TransactionLayer;
   readonly registrar: Registrar;
   readonly proxy: SipProxy;
+  readonly #certificateCheck: NodeJS.Timeout;
 
   private constructor(transports: SipTransports, deps: SipServiceDeps) {
     this.transports = transports;
+    this.#certificateCheck = setInterval(() => this.refreshCertificate(deps), CERTIFICATE_CHECK_MS);
+    this.#certificateCheck.unref();
     const { policy } = deps;
     const report = (event: SecurityReport) => {
       if (event.kind === 'auth-ok') transports.markAuthenticated(event.ip, event.port);
@@ -157,7 +167,25 @@ export class SipService {
     }
   }
 
+  /** Issues the certificate again if the names it must carry changed; new handshakes use it. */
+  refreshCertificate(deps: Pick<SipServiceDeps, 'settings' | 'dataDir' | 'log'>): boolean {
+    try {
+      const cred = tlsCredentialsFromSettings(deps.settings, { dataDir: deps.dataDir });
+      if (!cred.generated) return false;
+      this.transports.useTlsCredentials(cred);
+      deps.log.info(
+        { names: cred.names, ca: cred.caPath },
+        'SIPS certificate issued again: the addresses it names changed',
+      );
+      return true;
+    } catch (err) {
+      deps.log.error({ err }, 'could not check the SIPS certificate');
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#certificateCheck);
     await this.transports.close();
   }
 }

@@ -143,6 +143,8 @@ const BOOTSTRAP_DEFAULTS: Record<string, ConfigValue> = {
   loglevel: 'info',
   realm: 'tollgate',
   sipdomains: [],
+  tlscertfile: '',
+  tlskeyfile: '',
 };
 
 test('every default the reference states is the schema default', (t) => {

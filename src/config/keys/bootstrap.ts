@@ -1,5 +1,5 @@
 // tollgate's own listen, dataplane and session keys; most are read once at start.
-import { key } from '../spec.ts';
+import { enforced, key } from '../spec.ts';
 
 export const BOOTSTRAP_KEYS = [
   // ── Bootstrap: tollgate's own listen/dataplane keys, read once at start ──────────────
@@ -36,6 +36,26 @@ export const BOOTSTRAP_KEYS = [
     max: 65535,
     unit: 'port',
     help: 'SIP over TLS (SIPS)',
+  }),
+  key({
+    name: 'tlscertfile',
+    origin: 'tollgate',
+    live: false,
+    section: 'bootstrap',
+    type: 'string',
+    default: '',
+    help: "PEM file with the SIPS server certificate and its chain (e.g. from a public CA); empty = tollgate's own CA issues one naming the SIP addresses (DATA/tls/ca.pem is what phones must trust)",
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/certificate.test.ts'),
+  }),
+  key({
+    name: 'tlskeyfile',
+    origin: 'tollgate',
+    live: false,
+    section: 'bootstrap',
+    type: 'string',
+    default: '',
+    help: 'PEM file with the private key of tlscertfile (readable by tollgate only)',
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/certificate.test.ts'),
   }),
   key({
     name: 'webaddress',

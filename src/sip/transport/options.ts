@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { Settings } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from '../message/index.ts';
-import { ensureCertificate } from './certificate.ts';
+import { type CertificateNames, certificateNames, ensureCertificate } from './certificate.ts';
 import { TransportErrors } from './errors.ts';
 import type { ListenAddress } from './types.ts';
 
@@ -188,11 +188,35 @@ const TRANSPORT_KEYS = [
 ] as const;
 
 export interface DaemonTransportInputs {
-  /** Where the self-signed certificate lives when no key/cert paths are given. */
+  /** Where tollgate's own CA and server certificate live when no tlscertfile is set. */
   readonly dataDir: string;
-  readonly tlsKeyPath?: string;
-  readonly tlsCertPath?: string;
   readonly log?: Logger;
+}
+
+const TLS_KEYS = ['sipaddress', 'realm', 'sipdomains', 'tlscertfile', 'tlskeyfile'] as const;
+
+/**
+ * The SIPS credentials: the operator's certificate (tlscertfile + tlskeyfile), else the one
+ * tollgate's own CA issues for the SIP address(es), realm and SIP domains (certificate.ts),
+ * issued again whenever those names change. Called at start and to re-check later.
+ */
+export function tlsCredentialsFromSettings(
+  settings: Settings,
+  inputs: DaemonTransportInputs,
+): TlsCredentials & { generated?: boolean; caPath?: string; names?: CertificateNames } {
+  const c = settings.view(TLS_KEYS);
+  const certFile = c.tlscertfile;
+  const keyFile = c.tlskeyfile;
+  if (certFile !== '' || keyFile !== '') {
+    if (certFile === '' || keyFile === '')
+      throw new TransportErrors.TG_TRANSPORT_BAD_OPTION(
+        certFile === '' ? 'tlscertfile' : 'tlskeyfile',
+        'tlscertfile and tlskeyfile are set together',
+      );
+    return { key: readFileSync(keyFile), cert: readFileSync(certFile) };
+  }
+  const names = certificateNames(c.sipaddress, [c.realm, ...c.sipdomains]);
+  return ensureCertificate(inputs.dataDir, names);
 }
 
 /**
@@ -207,10 +231,12 @@ export function transportOptionsFromSettings(
   const c = settings.view(TRANSPORT_KEYS);
   const ip = c.sipaddress;
   const sip = [{ ip, port: c.sipport }];
-  const tlsCredentials =
-    inputs.tlsKeyPath !== undefined && inputs.tlsCertPath !== undefined
-      ? { key: readFileSync(inputs.tlsKeyPath), cert: readFileSync(inputs.tlsCertPath) }
-      : ensureCertificate(inputs.dataDir);
+  const tlsCredentials = tlsCredentialsFromSettings(settings, inputs);
+  if (tlsCredentials.generated)
+    inputs.log?.info(
+      { names: tlsCredentials.names, ca: tlsCredentials.caPath },
+      'SIPS certificate issued by the local CA (phones must trust the CA file)',
+    );
   return {
     udp: sip,
     tcp: sip,

@@ -40,7 +40,12 @@ import {
 import { bindError } from './bind.ts';
 import { ConnectionTable, type Occupant, type Slot, Value } from './connection-table.ts';
 import { TransportErrors } from './errors.ts';
-import { type ResolvedOptions, resolveOptions, type TransportOptions } from './options.ts';
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type TlsCredentials,
+  type TransportOptions,
+} from './options.ts';
 import { buildRejectResponse } from './reject-response.ts';
 import { type Deadline, StreamConnection } from './stream-connection.ts';
 import type { FrameEvent } from './stream-framer.ts';
@@ -107,7 +112,7 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   private readonly table: ConnectionTable<StreamConnection>;
   /** Every accepted socket, so close() can end those still in a TLS handshake. */
   private readonly accepted = new Set<Socket>();
-  private readonly secureContext: SecureContext | undefined;
+  private secureContext: SecureContext | undefined;
   private closing = false;
   private readonly counts: Record<ConnectionLimit, number>;
   /** Refusals, evictions and deadline closes: logged, but never faster than a disk can take. */
@@ -136,6 +141,18 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       cred === undefined
         ? undefined
         : createSecureContext({ key: cred.key, cert: cred.cert, minVersion: 'TLSv1.2' });
+  }
+
+  /**
+   * New TLS credentials for handshakes from now on (a certificate issued again because the
+   * addresses changed); connections already up keep theirs.
+   */
+  useTlsCredentials(cred: TlsCredentials): void {
+    this.secureContext = createSecureContext({
+      key: cred.key,
+      cert: cred.cert,
+      minVersion: 'TLSv1.2',
+    });
   }
 
   /** Creates and binds in one step. */
