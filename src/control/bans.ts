@@ -19,6 +19,9 @@ export interface BanRequest {
 
 export const MAX_REASON_LENGTH = 200;
 
+/** Expired bans named one per line by one sweep; past that, one line counts the rest. */
+const LOGGED_PER_SWEEP = 100;
+
 export class BanService {
   readonly #store: Store;
   readonly #dataplane: Dataplane;
@@ -119,14 +122,21 @@ export class BanService {
 
   /** Deletes expired records (the kernel expires its copies by itself). */
   sweep(): number {
-    const expired: string[] = [];
-    for (const { key, value } of this.#store.tables.bans.getRange()) {
-      if (this.#expired(value)) expired.push(key);
+    const expired: BanRecord[] = [];
+    for (const { value } of this.#store.tables.bans.getRange()) {
+      if (this.#expired(value)) expired.push(value);
     }
     if (expired.length > 0) {
       this.#store.durable(() => {
-        for (const ip of expired) this.#store.tables.bans.remove(ip);
+        for (const ban of expired) this.#store.tables.bans.remove(ban.ip);
       });
+      // Every ban that ends is logged; after an attack of many addresses, one line
+      // counts the rest rather than thousands of lines at once.
+      for (const ban of expired.slice(0, LOGGED_PER_SWEEP)) {
+        this.#log.info({ ip: ban.ip, reason: ban.reason, origin: ban.origin }, 'ban expired');
+      }
+      if (expired.length > LOGGED_PER_SWEEP)
+        this.#log.info({ count: expired.length - LOGGED_PER_SWEEP }, 'more bans expired');
     }
     return expired.length;
   }

@@ -26,11 +26,15 @@ export interface PortBanRecord {
  */
 export class PortBans {
   static readonly CAPACITY = 10_000;
+  /** Lines naming each lifted ban, per lift; past that one line counts the rest. */
+  static readonly LOGGED_PER_LIFT = 100;
   readonly #records = new Map<string, PortBanRecord>();
   readonly #guard: () => Guard;
+  readonly #log: Logger | undefined;
 
-  constructor(guard: () => Guard) {
+  constructor(guard: () => Guard, log?: Logger) {
     this.#guard = guard;
+    this.#log = log;
   }
 
   record(entry: PortBanRecord): void {
@@ -45,15 +49,23 @@ export class PortBans {
     return [...this.#records.values()].filter((r) => r.expiresAt > now).reverse();
   }
 
-  /** Lifts the IP:port bans of one address ('all': every one); returns how many. */
+  /** Lifts the IP:port bans of one address ('all': every one); returns how many. Each is logged. */
   lift(target: string): number {
     const now = Date.now();
     let lifted = 0;
     for (const [key, r] of [...this.#records]) {
       if (target !== 'all' && r.ip !== target) continue;
       this.#records.delete(key);
-      if (r.expiresAt > now) lifted++;
+      if (r.expiresAt <= now) continue;
+      lifted++;
+      if (lifted <= PortBans.LOGGED_PER_LIFT)
+        this.#log?.warn({ ip: r.ip, port: r.port, reason: r.reason }, 'address:port ban lifted');
     }
+    if (lifted > PortBans.LOGGED_PER_LIFT)
+      this.#log?.warn(
+        { count: lifted - PortBans.LOGGED_PER_LIFT, target },
+        'more address:port bans lifted',
+      );
     if (lifted > 0) this.#guard().forget(target);
     return lifted;
   }
@@ -94,7 +106,7 @@ export function createGuard(
   bans: BanService,
   log: Logger,
 ): { guard: Guard; portBans: PortBans } {
-  const portBans = new PortBans(() => guard);
+  const portBans = new PortBans(() => guard, log);
   const guard = new Guard({
     settings,
     log,

@@ -21,6 +21,7 @@ import {
 import { OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
+import { SipTrace } from './trace.ts';
 import type { ServerTransaction } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
 import { tlsCredentialsFromSettings, transportOptionsFromSettings } from './transport/options.ts';
@@ -68,8 +69,12 @@ export class SipService {
       return policy.report(event);
     };
     this.registrar = new Registrar({ ...deps, report });
+    const trace = new SipTrace(deps.log);
     this.transactions = new TransactionLayer({
-      send: (msg, dest, onFailure, wire) => transports.dispatch(msg, dest, onFailure, wire),
+      send: (msg, dest, onFailure, wire) => {
+        trace.sent(msg, dest);
+        return transports.dispatch(msg, dest, onFailure, wire);
+      },
       onRequest: (tx, req) => {
         const response = this.#handle(req, tx, deps);
         if (response) tx.respond(response);
@@ -94,9 +99,11 @@ export class SipService {
       } finally {
         inbound.done();
       }
+      trace.received(msg, source, admitted);
       if (admitted) this.transactions.receive(msg, source);
     });
     transports.on('reject', (e) => {
+      trace.rejected(e);
       report({
         kind: 'wrong',
         ip: e.source.ip,

@@ -253,6 +253,7 @@ export const BOOTSTRAP_KEYS = [
       debug: 'per-request detail (verbose)',
       trace: 'everything (very verbose, never in production)',
     },
-    help: 'log verbosity (pino levels; secrets are redacted at every level)',
+    help: 'log verbosity (pino levels; secrets are redacted at every level; debug adds one line per SIP request and response)',
+    status: enforced('src/sip/trace.ts', 'tests/sip/trace.test.ts'),
   }),
 ];
