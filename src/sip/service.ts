@@ -1,7 +1,9 @@
 // The SIP service: transports → (guard check) → transactions → request handlers.
-// Handlers: REGISTER (registrar), OPTIONS (answered here: keepalives and monitoring),
-// INVITE / ACK / BYE / CANCEL and every in-dialog request (the proxy, src/sip/proxy);
-// other out-of-dialog methods are refused with 501. Every rejected message and
+// Handlers: REGISTER (registrar); INVITE / ACK / BYE / CANCEL, every in-dialog request, and
+// OPTIONS, MESSAGE, INFO, NOTIFY, SUBSCRIBE, REFER addressed to a user (the proxy,
+// src/sip/proxy); OPTIONS to tollgate itself (no user part: keepalives and monitoring) is
+// answered here. Anything else for tollgate itself gets 405 when we know the method, 501
+// when we do not, both with Allow (RFC 3261 §8.2.1, §21.5.2). Every rejected message and
 // every authentication outcome is reported as a SecurityReport, which the daemon feeds to
 // the guard; the guard's verdict on each incoming message decides whether it is processed.
 // Connections refused, evicted or closed by a deadline are reported too (connection-*), and
@@ -14,11 +16,12 @@ import type { DigestAuthenticator } from './auth/authenticator.ts';
 import { InboundView } from './inbound.ts';
 import {
   createResponse,
+  isSipUri,
   type SipRequest,
   type SipResponse,
   validateRequest,
 } from './message/index.ts';
-import { OwnAddresses, SipProxy } from './proxy/index.ts';
+import { FORWARDED_METHODS, OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
 import { SipTrace } from './trace.ts';
@@ -40,7 +43,12 @@ export interface SipServiceDeps {
   policy: SipPolicy;
 }
 
-const ALLOW = 'REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL';
+/** What tollgate accepts (§20.5): as registrar, as proxy, and in a dialog it routes. */
+const ALLOW =
+  'REGISTER, OPTIONS, INVITE, ACK, BYE, CANCEL, MESSAGE, INFO, NOTIFY, SUBSCRIBE, REFER, UPDATE, PRACK';
+
+/** Methods of RFC 3261 and its extensions that tollgate knows but does not serve itself. */
+const KNOWN = new Set([...ALLOW.split(', '), 'PUBLISH']);
 
 /** Methods the proxy takes even outside a dialog; inside one (To tag) it takes every method. */
 const PROXIED = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL']);
@@ -51,6 +59,12 @@ const PROXIED = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL']);
  * certificate refuse one that does not name the address they connect to.
  */
 const CERTIFICATE_CHECK_MS = 60_000;
+
+/** An out-of-dialog request the proxy handles: a call, or a request for a user (§16.5). */
+function forProxy(req: SipRequest): boolean {
+  if (PROXIED.has(req.method)) return true;
+  return FORWARDED_METHODS.has(req.method) && isSipUri(req.uri) && req.uri.user !== undefined;
+}
 
 export class SipService {
   readonly transports: SipTransports;
@@ -137,7 +151,7 @@ export class SipService {
   #handle(req: SipRequest, tx: ServerTransaction, deps: SipServiceDeps) {
     const source = tx.source;
     const to = req.tryView('to');
-    const proxied = PROXIED.has(req.method) || (to.ok && to.value.tag !== undefined);
+    const proxied = forProxy(req) || (to.ok && to.value.tag !== undefined);
     const role = req.method === 'REGISTER' ? 'registrar' : proxied ? 'proxy' : 'uas';
     const verdict = validateRequest(req, { role });
     if (!verdict.ok) {
@@ -150,6 +164,8 @@ export class SipService {
       });
       const response = createResponse(req, verdict.status, verdict.phrase);
       if (verdict.unsupported) response.addHeader('Unsupported', verdict.unsupported.join(', '));
+      // §21.4.16 (415), §21.4.7 (406): say what would have been understood.
+      if (verdict.accept) response.addHeader('Accept', verdict.accept.join(', '));
       return response;
     }
     if (proxied) {
@@ -170,7 +186,8 @@ export class SipService {
           .addHeader('Allow', ALLOW)
           .addHeader('Accept', 'application/sdp');
       default:
-        return createResponse(req, 501).addHeader('Allow', ALLOW);
+        // §8.2.1: a method we know but do not serve here is 405; one we do not know, 501.
+        return createResponse(req, KNOWN.has(req.method) ? 405 : 501).addHeader('Allow', ALLOW);
     }
   }
 

@@ -109,6 +109,7 @@ test('a call completes through tollgate; wrong password, unregistered callee and
   t.is(call.exitCode, 0, `caller: ${call.output}`);
   const answered = await callee;
   t.is(answered.exitCode, 0, `callee: ${answered.output}`);
+  await until(async () => logLines(d).some((l) => l.msg === 'call ended'), 'the call end log');
   const ended = logLines(d).find((l) => l.msg === 'call ended');
   t.like(ended, { ip: '127.0.0.1', user: 'alice' }, 'the end of the call is reported');
 
@@ -128,9 +129,10 @@ test('a call completes through tollgate; wrong password, unregistered callee and
   // maxcallperip = 1: alice's first call used the allowance; the next is refused with 403.
   const limited = await caller('call-refused.xml');
   t.is(limited.exitCode, 0, limited.output);
-  t.truthy(
-    logLines(d).find((l) => l.msg === 'call refused' && l.rule === 'maxcallperip'),
-    'the refusal names the rule',
+  // The daemon's log is written asynchronously: wait for the line, do not race it.
+  await until(
+    async () => logLines(d).some((l) => l.msg === 'call refused' && l.rule === 'maxcallperip'),
+    'the refusal to be logged naming the rule',
   );
   t.is(await d.stop(), 0);
 });

@@ -11,7 +11,7 @@ import type { SecurityReport, SecurityVerdict } from '../../src/policy-port.ts';
 import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import type { SipRequest, SipResponse } from '../../src/sip/message/index.ts';
-import { OwnAddresses, SipProxy } from '../../src/sip/proxy/index.ts';
+import { INVITE_STEPS, OwnAddresses, REQUEST_STEPS, SipProxy } from '../../src/sip/proxy/index.ts';
 import { recordRoutes } from '../../src/sip/proxy/record-route.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
 import type { Endpoint } from '../../src/sip/transaction/index.ts';
@@ -843,5 +843,132 @@ test('a wildcard listener faces each network with its own interface address: two
   t.deepEqual(recordRoutes(own, { ...a, transport: 'tls', sips: true }, a), [
     '<sip:10.1.0.1:5060;lr;r2=on>',
     '<sips:10.1.0.1:5061;lr;r2=on>',
+  ]);
+});
+
+/** An out-of-dialog request from alice to bob (no To tag). */
+function request(method: string, o: { branch: string; callId?: string; extra?: string[] }) {
+  return sipRequest(
+    [
+      `${method} sip:bob@tollgate SIP/2.0`,
+      `Via: SIP/2.0/UDP 192.0.2.10:5070;branch=${o.branch};rport`,
+      'Max-Forwards: 70',
+      `From: ${FROM_ALICE}`,
+      'To: <sip:bob@tollgate>',
+      `Call-ID: ${o.callId ?? `${method}-1@192.0.2.10`}`,
+      `CSeq: 1 ${method}`,
+      'Contact: <sip:alice@192.0.2.10:5070>',
+      ...(o.extra ?? []),
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** `request` with alice's answer to the 407 it gets first. */
+function authenticatedRequest(
+  s: ReturnType<typeof setup>,
+  method: string,
+  o: { branch: string; callId?: string; extra?: string[] },
+): SipRequest {
+  s.h.layer.receive(request(method, { ...o, branch: `${o.branch}-c` }), ALICE_AT);
+  const challenge = s.last(ALICE_AT) as SipResponse;
+  if (challenge.status !== 407) throw new Error(`expected 407, got ${challenge.status}`);
+  const c = challenges(challenge.headerValues('proxy-authenticate')).find(
+    (x) => x.algorithm === 'MD5',
+  )!;
+  return request(method, {
+    ...o,
+    extra: [
+      ...(o.extra ?? []),
+      `Proxy-Authorization: ${authorization(c, ALICE, { method, uri: 'sip:bob@tollgate' })}`,
+    ],
+  });
+}
+
+test('OPTIONS and MESSAGE for a registered user reach its phone after the same 407 as a call; the answer comes back', (t) => {
+  const s = setup(t);
+  for (const method of ['OPTIONS', 'MESSAGE', 'INFO']) {
+    s.h.layer.receive(authenticatedRequest(s, method, { branch: `z9hG4bK${method}` }), ALICE_AT);
+    const fwd = s.last(BOB_AT) as SipRequest;
+    t.is(fwd.method, method, `${method} forwarded to bob`);
+    t.is(fwd.uriText, BOB_CONTACT);
+    t.is(fwd.header('max-forwards'), '69');
+    t.false(fwd.has('proxy-authorization'));
+    t.false(fwd.has('record-route'), `${method} starts no dialog: not record-routed`);
+    s.h.layer.receive(answer(fwd, 200), BOB_AT);
+    const back = s.last(ALICE_AT) as SipResponse;
+    t.is(back.status, 200);
+    t.is(back.cseq().method, method);
+    t.is(back.via().length, 1);
+  }
+  t.false(
+    s.reports.some((r) => r.kind === 'call-start'),
+    'not counted as calls',
+  );
+  t.is(s.proxy.stats.calls, 0);
+});
+
+test('a MESSAGE for someone not registered: 480 for an account, 404 for nobody; unauthenticated callers are challenged', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(request('MESSAGE', { branch: 'z9hG4bKm1' }), ALICE_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 407, 'From names one of ours: prove it');
+  s.bindings.removeAll('bob');
+  s.h.layer.receive(authenticatedRequest(s, 'MESSAGE', { branch: 'z9hG4bKm2' }), ALICE_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 480);
+});
+
+test('SUBSCRIBE is record-routed and its dialog kept: a NOTIFY ahead of the 2xx reaches the subscriber', (t) => {
+  const s = setup(t);
+  s.h.layer.receive(
+    authenticatedRequest(s, 'SUBSCRIBE', {
+      branch: 'z9hG4bKsub',
+      callId: 'sub-1',
+      extra: ['Event: presence', 'Expires: 600'],
+    }),
+    ALICE_AT,
+  );
+  const fwd = s.last(BOB_AT) as SipRequest;
+  t.is(fwd.method, 'SUBSCRIBE');
+  t.deepEqual(fwd.headerValues('record-route'), ['<sip:192.0.2.1:5060;lr>']);
+  t.is(s.proxy.stats.subscriptions, 1);
+  // bob's NOTIFY comes before his 2xx (RFC 6665 §4.1.2.4), with his tag.
+  const notify = inDialog('NOTIFY', {
+    from: '<sip:bob@tollgate>;tag=bob-tag',
+    to: FROM_ALICE,
+    cseq: 1,
+    branch: 'z9hG4bKn1',
+    callId: 'sub-1',
+  });
+  s.h.layer.receive(notify, BOB_AT);
+  const n = s.last(ALICE_AT) as SipRequest;
+  t.is(n.method, 'NOTIFY');
+  t.false(n.has('route'), 'our Route entry is removed');
+  s.h.layer.receive(answer(n, 200, 'alice-tag'), ALICE_AT);
+  t.is((s.last(BOB_AT) as SipResponse).status, 200);
+  s.h.layer.receive(answer(fwd, 200), BOB_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 200);
+  t.is(s.proxy.stats.calls, 0, 'a subscription is not a call');
+  t.false(s.reports.some((r) => r.kind === 'call-end'));
+});
+
+test('admission is an ordered list of named steps; the INVITE list adds the call limits to the request list', (t) => {
+  t.deepEqual(
+    REQUEST_STEPS.map((s) => s.name),
+    [
+      'notLooped',
+      'domainServed',
+      'callerIdentity',
+      'transportAllowed',
+      'callerIdAllowed',
+      'routedHere',
+      'calleeKnown',
+    ],
+  );
+  t.deepEqual(INVITE_STEPS.map((s) => s.name).slice(REQUEST_STEPS.length), [
+    'callTableRoom',
+    'pendingSessionLimit',
+    'guardVerdict',
   ]);
 });

@@ -1,5 +1,5 @@
 // Who may place which call without credentials, from the routing keys of the config
-// (src/control/config/schema.ts, section "routing"):
+// (src/config/keys/routing.ts):
 //
 //   allownoauthcalls      0  every call is authenticated
 //                         1  (default) an unauthenticated source may call local users — but
@@ -19,21 +19,21 @@
 //
 // Calls to other domains that pass these rules are still refused (404): tollgate routes to
 // its own registered users only and does no DNS resolution (RFC 3263) for other domains.
-import type { Settings } from '../../config/settings.ts';
 import type { SipUri, Uri } from '../message/index.ts';
 import { isSipUri } from '../message/index.ts';
 import type { OwnAddresses } from './addresses.ts';
+import type { ProxyConfig } from './context.ts';
 
 export type CallTarget =
   | { readonly kind: 'local'; readonly user: string }
   | { readonly kind: 'other'; readonly host: string };
 
 export class CallPolicy {
-  readonly #settings: Settings;
+  readonly #config: ProxyConfig;
   readonly #own: OwnAddresses;
 
-  constructor(settings: Settings, own: OwnAddresses) {
-    this.#settings = settings;
+  constructor(config: ProxyConfig, own: OwnAddresses) {
+    this.#config = config;
     this.#own = own;
   }
 
@@ -49,13 +49,13 @@ export class CallPolicy {
   serves(uri: SipUri): boolean {
     if (uri.hostType !== 'domain') return this.#own.isUs(uri);
     const host = uri.host;
-    if (host === this.#settings.get<string>('realm').toLowerCase()) return true;
-    return this.#settings.get<string[]>('sipdomains').some((d) => d.toLowerCase() === host);
+    if (host === this.#config.realm.toLowerCase()) return true;
+    return this.#config.sipdomains.some((d) => d.toLowerCase() === host);
   }
 
   /** Must a caller without valid credentials be challenged for this call? */
   needsAuth(target: CallTarget, from: Uri, anonymous: boolean): boolean {
-    const noAuth = Number(this.#settings.get('allownoauthcalls'));
+    const noAuth = this.#config.allownoauthcalls;
     if (noAuth === 0) return true;
     if (anonymous && !this.allowAnonymous()) return true;
     if (target.kind === 'other') return this.forwardOthers() !== 2;
@@ -66,19 +66,19 @@ export class CallPolicy {
 
   /** fwdtootherdomains: 0 never, 1 authenticated users, 2 anyone. */
   forwardOthers(): number {
-    return Number(this.#settings.get('fwdtootherdomains'));
+    return this.#config.fwdtootherdomains;
   }
 
   blockOthers(): boolean {
-    return this.#settings.get<boolean>('blockotherdomains');
+    return this.#config.blockotherdomains;
   }
 
   allowAnonymous(): boolean {
-    return this.#settings.get<boolean>('allowanonymouscaller');
+    return this.#config.allowanonymouscaller;
   }
 
   /** allowcalleridchange 2: an authenticated caller may put any user in From. */
   anyCallerId(): boolean {
-    return Number(this.#settings.get('allowcalleridchange')) >= 2;
+    return this.#config.allowcalleridchange >= 2;
   }
 }

@@ -27,6 +27,8 @@ export interface CallParty {
 }
 
 export interface CallRecord {
+  /** A call (INVITE), or the dialog of a SUBSCRIBE or REFER (no call-end, no limits). */
+  readonly kind?: 'call' | 'subscription';
   readonly callId: string;
   readonly caller: CallParty;
   readonly callee: CallParty;

@@ -6,6 +6,13 @@
 //                          onAck: (ack, source) => proxy.handleAck(ack, source),
 //                          onStrayResponse: (res) => proxy.handleStrayResponse(res), ... });
 export { type AdvertisedAddress, type ListenPoint, OwnAddresses } from './addresses.ts';
+export {
+  type Admission,
+  type AdmissionStep,
+  INVITE_STEPS,
+  REQUEST_STEPS,
+} from './admission.ts';
 export { CallPolicy, type CallTarget } from './call-policy.ts';
 export { type CallRecord, DIALOG_DEFAULTS, DialogTable } from './dialogs.ts';
 export { type ProxyDeps, type ProxyStats, SipProxy } from './proxy.ts';
+export { FORWARDED_METHODS } from './requests.ts';

@@ -1,0 +1,100 @@
+// Requests inside a dialog we record-routed (§16.4, §16.12): ACK of a 2xx, re-INVITE, BYE,
+// UPDATE, INFO, REFER, NOTIFY, … Our Route entries are removed (both of a double
+// Record-Route), and the request goes to the other end of the dialog, to the place and over
+// the transport that end used (its registered flow, or the connection its INVITE came on):
+// the Request-URI (the remote Contact) of a phone behind NAT names an address only its flow
+// reaches, and forwarding to whatever a request names would make us an open relay. Only the
+// dialog's two ends may use it.
+import { createResponse, type SipRequest } from '../message/index.ts';
+import type { Endpoint, ServerTransaction } from '../transaction/index.ts';
+import type { Calls } from './calls.ts';
+import { ownBranch, type ProxyContext } from './context.ts';
+import type { CallParty } from './dialogs.ts';
+import {
+  copyRequest,
+  decrementMaxForwards,
+  popOwnRoutes,
+  popTopVia,
+  pushVia,
+  statelessBranch,
+  stripOwnCredentials,
+} from './forward.ts';
+
+export class DialogRouting {
+  readonly #ctx: ProxyContext;
+  readonly #calls: Calls;
+
+  constructor(ctx: ProxyContext, calls: Calls) {
+    this.#ctx = ctx;
+    this.#calls = calls;
+  }
+
+  /** An in-dialog request (`tx` undefined for the ACK of a 2xx, which has no transaction). */
+  route(req: SipRequest, source: Endpoint, tx: ServerTransaction | undefined): void {
+    const { d } = this.#ctx;
+    const now = this.#ctx.now();
+    const refuse = (status: number) => tx?.respond(createResponse(req, status));
+    // An ACK reaches us unchecked (no transaction, no validateRequest): read defensively, and
+    // never forward one that has no hop left.
+    const callId = req.tryView('callId');
+    if (!callId.ok) return;
+    const hops = req.tryView('maxForwards');
+    if (!hops.ok || hops.value === 0) return void refuse(483);
+    const call = this.#calls.find(callId.value, now);
+    if (call === undefined) return void refuse(481);
+    const fromTag = req.tryView('from');
+    const tag = fromTag.ok ? fromTag.value.tag : undefined;
+    let sender: CallParty;
+    let receiver: CallParty;
+    if (tag !== undefined && tag === call.caller.tag) {
+      sender = call.caller;
+      receiver = call.callee;
+    } else if (tag !== undefined && tag === call.callee.tag) {
+      sender = call.callee;
+      receiver = call.caller;
+    } else if (
+      tag !== undefined &&
+      call.kind === 'subscription' &&
+      call.callee.tag === undefined &&
+      source.ip === call.callee.endpoint.ip
+    ) {
+      // A NOTIFY ahead of the SUBSCRIBE's 2xx names the notifier's tag (RFC 6665 §4.1.2.4).
+      call.callee.tag = tag;
+      sender = call.callee;
+      receiver = call.caller;
+    } else return void refuse(481);
+    // Only the dialog's own ends may use it: a Call-ID and tags seen on the wire are not
+    // enough to tear down someone's call or to relay through us.
+    if (source.ip !== sender.endpoint.ip) return void refuse(481);
+    const cseq = req.tryView('cseq');
+    if (cseq.ok && req.method !== 'ACK') sender.cseq = Math.max(sender.cseq, cseq.value.seq);
+
+    const out = copyRequest(req);
+    popOwnRoutes(out, d.own);
+    decrementMaxForwards(out);
+    stripOwnCredentials(out, d.auth.realm);
+    const dest = receiver.endpoint;
+    const at = d.own.advertised(dest.transport, dest.ip);
+    this.#calls.touch(call, now);
+    if (req.method === 'ACK') {
+      pushVia(out, dest.transport, at, statelessBranch(req.topVia()?.branch, 'ack'));
+      d.transactions.sendStateless(out, dest);
+      return;
+    }
+    if (tx === undefined) return;
+    pushVia(out, dest.transport, at, ownBranch());
+    const isBye = req.method === 'BYE';
+    try {
+      d.transactions.sendRequest(out, dest, {
+        onResponse: (res) => {
+          if (res.status === 100 || !popTopVia(res)) return;
+          if (isBye && res.status >= 200) this.#calls.finish(call);
+          tx.respond(res);
+        },
+      });
+    } catch (err) {
+      d.log.warn({ ip: dest.ip, port: dest.port, err }, `${req.method} not forwarded`);
+      tx.respond(createResponse(req, 503));
+    }
+  }
+}
