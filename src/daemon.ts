@@ -11,7 +11,7 @@ import {
   type ConsoleServer,
   startConsoleServer,
 } from './control/console/server.ts';
-import { StaticFirewall } from './control/firewall.ts';
+import { StaticFirewall, staticRules } from './control/firewall.ts';
 import { admitter, banFloods, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
@@ -94,13 +94,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     bindingSweep.unref();
     cleanups.push(() => clearInterval(bindingSweep));
     const bans = new BanService(store, dataplane, log);
+    bans.useStaticRules(() => staticRules(settings));
     await bans.restore();
     const sweep = setInterval(() => bans.sweep(), BAN_SWEEP_MS);
     sweep.unref();
     cleanups.push(() => clearInterval(sweep));
 
     banFloods(dataplane, bans, settings, log);
-    await new StaticFirewall(settings, dataplane, log).apply();
+    await new StaticFirewall(settings, dataplane, log, (c) => bans.holdsRange(c)).apply();
     const { guard, portBans } = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());
     const sip = await SipService.start({

@@ -98,7 +98,7 @@ test('the interactive shell runs the same commands', async (t) => {
     ['--data', d.dataDir, 'shell'],
     'ban 10.5.5.5 --reason "from the shell"\nbans\nfrobnicate\ndelbanned,all\nexit\n',
   );
-  t.is(session.code, 0, session.stderr);
+  t.is(session.code, 2, 'a script with a failed command (a usage error here) exits non-zero');
   t.regex(session.stdout, /banned 10\.5\.5\.5/);
   t.regex(session.stdout, /10\.5\.5\.5 +manual .* from the shell/);
   t.regex(session.stdout, /error: unknown command "frobnicate"/);

@@ -1,5 +1,6 @@
 // `tollgate serve [--data DIR] [--socket PATH] [--config FILE]`: runs the appliance daemon.
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon } from '../daemon.ts';
 import { PACKAGE_ROOT, resolveConfigFile, resolveDataDir, resolveSocketPath } from '../paths.ts';
@@ -40,11 +41,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tollgate: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  const ctl = `${join(PACKAGE_ROOT, 'bin', 'tollgatectl')} ${options.socket ? `--socket ${socketPath}` : `--data ${dataDir}`}`;
-  process.stderr.write(
-    `tollgate is running\n  data:    ${dataDir}\n  config:  ${configFile}\n  console: ${ctl} status\n  shell:   ${ctl} shell\n`,
-  );
-
+  process.stderr.write(banner(dataDir, configFile, socketPath, options.socket !== undefined));
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -65,3 +62,36 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+
+/**
+ * What an operator needs after the first start: the files that exist (and only those), how
+ * to create the config file when there is none, and how to reach the console.
+ */
+function banner(
+  dataDir: string,
+  configFile: string,
+  socketPath: string,
+  customSocket: boolean,
+): string {
+  const ctl = `${join(PACKAGE_ROOT, 'bin', 'tollgatectl')} ${customSocket ? `--socket ${socketPath}` : `--data ${dataDir}`}`;
+  const files = [
+    ['store', join(dataDir, 'data.mdb')],
+    ['TLS', join(dataDir, 'tls', 'cert.pem')],
+  ].filter(([, path]) => existsSync(path!));
+  const config = existsSync(configFile)
+    ? [`  config:  ${configFile}`]
+    : [
+        '  config:  none yet, the built-in defaults are in force; to keep settings in a file, create',
+        `           ${configFile} with "key = value" lines (keys: ${ctl} config list),`,
+        `           or change them live with: ${ctl} config set KEY VALUE`,
+      ];
+  return [
+    'tollgate is running',
+    `  data:    ${dataDir}`,
+    ...files.map(([what, path]) => `  ${`${what}:`.padEnd(8)} ${path}`),
+    ...config,
+    `  console: ${ctl} status`,
+    `  shell:   ${ctl} shell`,
+    '',
+  ].join('\n');
+}

@@ -2,8 +2,9 @@
 // Exit codes: 0 ok, 1 refused or not found (or daemon not running), 2 usage error.
 
 import { ConsoleClient } from '../control/console/client.ts';
-import type { Reply } from '../control/console/commands.ts';
-import { helpText, parseCommand } from '../control/console/grammar.ts';
+import { exitCodeOf, type Reply } from '../control/console/commands.ts';
+import { helpText, parseCommand, secretInArgv, withSecret } from '../control/console/grammar.ts';
+import { readSecret } from '../control/console/secret.ts';
 import { runShell } from '../control/console/shell.ts';
 import type { TollgateError } from '../errors.ts';
 import { resolveDataDir, resolveSocketPath } from '../paths.ts';
@@ -29,6 +30,13 @@ function print(reply: Reply, json: boolean): void {
   }
 }
 
+function failure(err: unknown, json: boolean): 1 | 2 {
+  const e = err as TollgateError;
+  const exit = e.code ? exitCodeOf(e.code) : 1;
+  print({ exit, text: e.message, code: e.code ?? 'TG_INTERNAL' }, json);
+  return exit;
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof splitGlobalOptions>;
   try {
@@ -37,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tollgatectl: ${(err as Error).message}\n`);
     return 2;
   }
-  const { options, rest } = parsed;
+  const { options } = parsed;
+  let { rest } = parsed;
   if (options.help || rest.length === 0) {
     (options.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return options.help ? 0 : 2;
@@ -45,28 +54,36 @@ async function main(argv: string[]): Promise<number> {
   const socketPath = resolveSocketPath(resolveDataDir(options.data), options.socket);
 
   // Usage errors are reported without needing the daemon.
-  let json = false;
-  let isShell = false;
+  let command: ReturnType<typeof parseCommand>;
   try {
-    const command = parseCommand(rest);
-    json = command.json;
-    isShell = command.command.name === 'shell';
+    command = parseCommand(rest);
   } catch (err) {
-    const e = err as TollgateError;
-    print({ exit: 2, text: e.message, code: e.code }, rest.includes('--json'));
-    return 2;
+    return failure(err, rest.includes('--json'));
+  }
+  const { json } = command;
+  if (secretInArgv(rest)) {
+    // As docker login does: it still works (scripts), but say what it costs.
+    process.stderr.write(
+      'tollgatectl: WARNING! a secret on the command line is visible to other users (ps, /proc) and kept in your shell history; use --password-stdin\n',
+    );
+  }
+  const c = command.command;
+  if ((c.name === 'users-add' || c.name === 'users-set') && c.passwordStdin) {
+    try {
+      rest = withSecret(rest, await readSecret());
+    } catch (err) {
+      return failure(err, json);
+    }
   }
 
   let client: ConsoleClient;
   try {
     client = await ConsoleClient.connect(socketPath);
   } catch (err) {
-    const e = err as TollgateError;
-    print({ exit: 1, text: e.message, code: e.code ?? 'TG_CONSOLE_NOT_RUNNING' }, json);
-    return 1;
+    return failure(err, json);
   }
   try {
-    if (isShell) return await runShell(client, resolveDataDir(options.data));
+    if (c.name === 'shell') return await runShell(client, resolveDataDir(options.data));
     const reply = await client.send(rest);
     print(reply, json);
     return reply.exit;

@@ -8,15 +8,19 @@ export const ControlErrors = defineErrors('control', {
   TG_CONSOLE_NOT_RUNNING:
     'tollgate is not running (no console at %s): start it with "npm start" or "tollgate serve"',
   TG_CONSOLE_ALREADY_RUNNING: 'another tollgate is already running with console %s',
-  TG_BAN_BAD_ADDRESS: 'not an IP address: "%s"',
+  TG_BAN_BAD_ADDRESS: 'not an IP address or CIDR range: "%s"',
   TG_BAN_NOT_FOUND: 'no ban for %s',
-  TG_BAN_PROTECTED: 'refusing to ban %s: %s',
+  TG_BAN_INSIDE_RANGE:
+    'no ban for %s itself: it is inside the banned range %s (lift that range instead)',
+  TG_BAN_PROTECTED: 'refusing to ban %s: %s; add --force to ban it anyway',
+  TG_BAN_NOT_ENFORCED: 'refusing to ban %s: it would not be enforced: %s',
+  TG_BAN_TOO_MANY_RANGES: 'refusing another range ban: %s are in force (lift some first)',
   TG_FIREWALL_NOT_FOUND: 'no static firewall rule for %s (see "firewall list")',
   TG_USER_EXISTS: 'user %s already exists',
   TG_USER_NOT_FOUND: 'no user %s',
   TG_USER_BAD_NAME: 'bad user name "%s": use %s',
   TG_USER_BAD_FIELD: 'unknown user field "%s"; known: %s',
-  TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s (enforcestrongauth)',
+  TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s',
   TG_DAEMON_CANNOT_LISTEN: 'cannot listen on %s (%s port %s): %s; check sipaddress/webaddress',
   TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
 });

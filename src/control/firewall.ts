@@ -39,11 +39,19 @@ export class StaticFirewall {
   /** What the kernel holds now: cidr → action. */
   readonly #applied = new Map<string, 'allow' | 'deny'>();
   #queue: Promise<void> = Promise.resolve();
+  /** A deny range a ban also holds (bans.ts): dropping the rule must leave it in the kernel. */
+  readonly #heldByBan: (cidr: string) => boolean;
 
-  constructor(settings: Settings, dataplane: Dataplane, log: Logger) {
+  constructor(
+    settings: Settings,
+    dataplane: Dataplane,
+    log: Logger,
+    heldByBan: (cidr: string) => boolean = () => false,
+  ) {
     this.#settings = settings;
     this.#dataplane = dataplane;
     this.#log = log;
+    this.#heldByBan = heldByBan;
     settings.onChange((key) => {
       if (KEYS.has(key)) void this.apply();
     });
@@ -66,7 +74,10 @@ export class StaticFirewall {
     for (const cidr of rules.allow) wanted.set(cidr, 'allow'); // allow wins, as in the kernel
     for (const [cidr, action] of this.#applied) {
       if (wanted.get(cidr) !== action) {
-        await this.#dataplane.removeCidr(cidr);
+        // removeCidr clears the prefix from both kernel lists; a range ban keeps its deny.
+        const held = this.#heldByBan(cidr);
+        if (!(held && action === 'deny')) await this.#dataplane.removeCidr(cidr);
+        if (held && action === 'allow') await this.#dataplane.denyCidr(cidr);
         this.#applied.delete(cidr);
       }
     }

@@ -47,8 +47,14 @@ export function passwordWeakness(
   if (password.length > 128) return 'longer than 128 characters';
   if (hasControlCharacter(password)) return 'contains control characters';
   if (!enforceStrong) return null;
-  if (password.length < STRONG_MIN_LENGTH)
-    return `shorter than ${STRONG_MIN_LENGTH} characters (enforcestrongauth)`;
+  const strong = strongWeakness(username, password);
+  // Named once here: the error that carries this text does not repeat the key.
+  return strong === null ? null : `${strong} (enforcestrongauth)`;
+}
+
+/** The stricter rules of enforcestrongauth. */
+function strongWeakness(username: string, password: string): string | null {
+  if (password.length < STRONG_MIN_LENGTH) return `shorter than ${STRONG_MIN_LENGTH} characters`;
   const lower = password.toLowerCase();
   if (username && lower.includes(username.toLowerCase())) return 'contains the username';
   if (COMMON.has(lower.replace(/[0-9!.]+$/, ''))) return 'a common password';

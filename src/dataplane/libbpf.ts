@@ -45,8 +45,15 @@ function loadBindings() {
     throw new E.TG_DP_LIBBPF_UNAVAILABLE((err as Error).message);
   }
   const sampleFn = koffi.proto('int tg_ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
+  const printFn = koffi.proto('int tg_libbpf_print_fn(int level, const char *format, void *args)');
   return {
     sampleFn,
+    printFn,
+    setPrint: lib.func('void *libbpf_set_print(tg_libbpf_print_fn *fn)'),
+    // va_list arrives as a pointer on x86-64 (an array type decays), so it can be passed on.
+    vsnprintf: libc.func(
+      'int vsnprintf(_Out_ char *buf, size_t size, const char *format, void *args)',
+    ),
     strerror: lib.func('int libbpf_strerror(int err, _Out_ char *buf, size_t size)'),
     numPossibleCpus: lib.func('int libbpf_num_possible_cpus(void)'),
     objectOpenFile: lib.func('void *bpf_object__open_file(const char *path, const void *opts)'),
@@ -110,6 +117,34 @@ export function errorText(code: number): string {
   bpf().strerror(-Math.abs(code), buf, buf.length);
   const text = buf.toString('utf8', 0, buf.indexOf(0) < 0 ? buf.length : buf.indexOf(0));
   return `${text} (errno ${Math.abs(code)})`;
+}
+
+export type LibbpfLevel = 'warn' | 'info' | 'debug';
+/** enum libbpf_print_level: LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG. */
+const PRINT_LEVELS: readonly LibbpfLevel[] = ['warn', 'info', 'debug'];
+const PRINT_LINE_MAX = 1024;
+let printSink: ((level: LibbpfLevel, line: string) => void) | undefined;
+let printCallback: Ptr | undefined;
+
+/**
+ * Sends libbpf's own messages (by default raw lines on stderr, between the daemon's JSON log
+ * lines) to `sink` instead, one call per message with libbpf's level. Process-wide, as
+ * libbpf_set_print is; a later call replaces the sink. The callback stays registered for
+ * the life of the process: libbpf may print from any later call.
+ */
+export function routeLibbpfOutput(sink: (level: LibbpfLevel, line: string) => void): void {
+  const b = bpf();
+  printSink = sink;
+  if (printCallback !== undefined) return;
+  const buf = Buffer.alloc(PRINT_LINE_MAX);
+  printCallback = koffi.register((level: number, format: string, args: Ptr) => {
+    // Only x86-64 passes va_list as a plain pointer; elsewhere the unformatted text will do.
+    const n: number = process.arch === 'x64' ? b.vsnprintf(buf, buf.length, format, args) : -1;
+    const line = n >= 0 ? buf.toString('utf8', 0, Math.min(n, buf.length - 1)) : format;
+    printSink?.(PRINT_LEVELS[level] ?? 'debug', line.trimEnd());
+    return 0;
+  }, koffi.pointer(b.printFn));
+  b.setPrint(printCallback);
 }
 
 let possibleCpus: number | undefined;

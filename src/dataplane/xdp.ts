@@ -42,9 +42,11 @@ import {
   BpfObject,
   closeFd,
   errorText,
+  type LibbpfLevel,
   progById,
   progTestRun,
   RingBuffer,
+  routeLibbpfOutput,
   XDP_FLAGS,
   xdpAttach,
   xdpDetach,
@@ -114,6 +116,17 @@ export interface TestRunVerdict {
   durationNs: number;
 }
 
+/**
+ * libbpf's messages as log lines. Its WARN level is what it printed to stderr anyway (a
+ * failed attach, a map it could not create) and stays a warning; INFO is progress (feature
+ * probes, map reuse), which is debug for us; DEBUG is too chatty for anything but trace.
+ */
+function libbpfLine(logger: Pick<Logger, 'info' | 'warn'>, level: LibbpfLevel, line: string) {
+  const fields = { lib: 'libbpf' };
+  if (level === 'warn') logger.warn(fields, line);
+  else (logger as Partial<Logger>)[level === 'info' ? 'debug' : 'trace']?.(fields, line);
+}
+
 function portOk(p: unknown): p is number {
   return Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535;
 }
@@ -175,6 +188,8 @@ export class XdpGuard {
       for (const m of [MAP_NAMES.allowV4, MAP_NAMES.allowV6, MAP_NAMES.denyV4, MAP_NAMES.denyV6])
         maxEntries[m] = c.cidr;
     }
+    const logger = options.logger;
+    if (logger) routeLibbpfOutput((level, line) => libbpfLine(logger, level, line));
     const object = BpfObject.load(options.objectPath ?? DEFAULT_OBJECT_PATH, maxEntries);
     try {
       const guard = new XdpGuard(object, options);

@@ -43,11 +43,21 @@ export class ConsoleClient {
   send(argv: readonly string[]): Promise<Reply> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });
-      this.#socket.write(`${JSON.stringify({ argv })}\n`);
+      const ssh = sshClientAddress();
+      this.#socket.write(`${JSON.stringify({ argv, ...(ssh ? { sshClient: ssh } : {}) })}\n`);
     });
   }
 
   close(): void {
     this.#socket.end();
   }
+}
+
+/**
+ * The address of the SSH session this console runs in: sshd sets SSH_CLIENT ("IP PORT
+ * PORT") and SSH_CONNECTION ("IP PORT SERVER-IP PORT"); sudo keeps them by default.
+ */
+export function sshClientAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const first = (env.SSH_CLIENT ?? env.SSH_CONNECTION ?? '').trim().split(/\s+/)[0];
+  return first ? first.slice(0, 64) : undefined;
 }

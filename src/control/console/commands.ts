@@ -6,12 +6,13 @@ import type { Settings } from '../../config/settings.ts';
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BanRecord } from '../../store/records.ts';
-import { BanService } from '../bans.ts';
+import { BanService, type Enforcement } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
 import { stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import type { PublicUser, UserService } from '../users.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
+import { formatValue, iso, renderObject, table } from './render.ts';
 
 export interface Reply {
   exit: 0 | 1 | 2;
@@ -32,23 +33,50 @@ export interface ConsoleContext {
   log: Logger;
 }
 
+/** What the client says about where it runs (tollgatectl's environment). */
+export interface ConsoleSession {
+  /** The address of the SSH session running tollgatectl (SSH_CLIENT), if any. */
+  sshClient?: string;
+}
+
+/**
+ * Errors that mean the command line itself cannot be read: exit 2. Everything else the
+ * daemon refuses or cannot find is exit 1.
+ */
+const USAGE_CODES = new Set([
+  'TG_CONSOLE_USAGE',
+  'TG_CONSOLE_UNKNOWN_COMMAND',
+  'TG_BAN_BAD_ADDRESS',
+  'TG_USER_BAD_NAME',
+]);
+
+export function exitCodeOf(code: string): 1 | 2 {
+  return USAGE_CODES.has(code) ? 2 : 1;
+}
+
 /** Parses (again: the daemon trusts no client) and runs one command line. */
-export async function runConsoleLine(argv: readonly string[], ctx: ConsoleContext): Promise<Reply> {
+export async function runConsoleLine(
+  argv: readonly string[],
+  ctx: ConsoleContext,
+  session: ConsoleSession = {},
+): Promise<Reply> {
   try {
     const { command } = parseCommand(argv);
-    return await execute(command, ctx);
+    return await execute(command, ctx, session);
   } catch (err) {
     if (err instanceof TollgateError) {
-      const exit =
-        err.code === 'TG_CONSOLE_USAGE' || err.code === 'TG_CONSOLE_UNKNOWN_COMMAND' ? 2 : 1;
-      return { exit, text: err.message, code: err.code };
+      return { exit: exitCodeOf(err.code), text: err.message, code: err.code };
     }
     ctx.log.error({ err }, 'console command failed');
     return { exit: 1, text: 'internal error; see the daemon log', code: 'TG_INTERNAL' };
   }
 }
 
-async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
+async function execute(
+  command: Command,
+  ctx: ConsoleContext,
+  session: ConsoleSession,
+): Promise<Reply> {
   switch (command.name) {
     case 'status': {
       const data = await ctx.status();
@@ -59,11 +87,16 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
       return { exit: 0, text: renderObject(data), data };
     }
     case 'bans': {
-      const bans = ctx.bans.list();
+      const bans = ctx.bans.list().map((b) => ({
+        ...b,
+        scope: b.ip.includes('/') ? 'range' : 'ip',
+        ...ctx.bans.enforcement(b),
+      }));
       const ports = ctx.portBans?.list() ?? [];
       const data = [
-        ...bans.map((b) => ({ ...b, scope: 'ip' })),
-        ...ports.map((p) => ({ ...p, origin: 'auto', scope: 'ip:port' })),
+        ...bans,
+        // IP:port bans are the guard's own, enforced in userspace (SIP is dropped there).
+        ...ports.map((p) => ({ ...p, origin: 'auto', scope: 'ip:port', enforced: true })),
       ];
       return { exit: 0, text: renderBans(bans, ports), data };
     }
@@ -72,24 +105,36 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
         ttlSeconds: command.ttlSeconds,
         reason: command.reason,
         origin: 'manual',
+        force: command.force,
+        ...(session.sshClient ? { sshClient: session.sshClient } : {}),
       });
       const until = record.expiresAt ? `until ${iso(record.expiresAt)}` : 'until lifted';
-      return { exit: 0, text: `banned ${record.ip} ${until}`, data: record };
+      const enforcement = ctx.bans.enforcement(record);
+      const note = enforcement.enforced ? '' : `\nnot enforced: ${enforcement.why}`;
+      return {
+        exit: 0,
+        text: `banned ${record.ip} ${until}${note}`,
+        data: { ...record, scope: record.ip.includes('/') ? 'range' : 'ip', ...enforcement },
+      };
     }
     case 'unban': {
+      const all = command.target === 'all';
       // IP:port bans of the address go too; a lone IP:port ban is enough to succeed.
-      const target = command.target === 'all' ? 'all' : BanService.address(command.target);
-      const ports = ctx.portBans?.lift(target) ?? 0;
-      let lifted = ports;
+      const ip = all ? 'all' : BanService.target(command.target);
+      const ports = all
+        ? ctx.portBans?.lift('all')
+        : ip !== 'all' && !ip.range
+          ? ctx.portBans?.lift(ip.text)
+          : 0;
+      let lifted = ports ?? 0;
       try {
         lifted += await ctx.bans.unban(command.target);
       } catch (err) {
-        if (ports === 0 || (err as TollgateError).code !== 'TG_BAN_NOT_FOUND') throw err;
+        if (lifted === 0 || (err as TollgateError).code !== 'TG_BAN_NOT_FOUND') throw err;
       }
-      const text =
-        command.target === 'all'
-          ? `lifted ${lifted} ban(s)`
-          : `lifted the ban on ${command.target}`;
+      const text = all
+        ? `lifted ${lifted} ban(s)`
+        : `lifted the ban on ${ip === 'all' ? command.target : ip.text}`;
       return { exit: 0, text, data: { lifted } };
     }
     case 'config-get': {
@@ -123,6 +168,7 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
       return { exit: 0, text, data };
     }
     case 'users-add': {
+      if (command.passwordStdin) throw passwordStdinAtDaemon();
       const { user, generatedPassword } = ctx.users.add(command.user, command.password);
       const text = generatedPassword
         ? `added ${user.name} (realm ${user.realm}); generated password, shown only now: ${generatedPassword}`
@@ -146,6 +192,7 @@ async function execute(command: Command, ctx: ConsoleContext): Promise<Reply> {
       };
     }
     case 'users-set': {
+      if (command.passwordStdin) throw passwordStdinAtDaemon();
       const user = ctx.users.set(command.user, command.key, command.value);
       return { exit: 0, text: `${user.name}: ${command.key.toLowerCase()} changed`, data: user };
     }
@@ -221,17 +268,25 @@ function firewallRules(ctx: ConsoleContext) {
   };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+/** --password-stdin is tollgatectl's to read; a raw request that still has it is malformed. */
+function passwordStdinAtDaemon(): Error {
+  return new ControlErrors.TG_CONSOLE_USAGE(
+    'users: --password-stdin is read by tollgatectl, which sends the password itself',
+  );
 }
 
-function formatValue(value: unknown): string {
-  return Array.isArray(value) ? value.join(',') : String(value);
-}
+type ListedBan = BanRecord & Enforcement;
 
-function renderBans(bans: BanRecord[], ports: PortBanRecord[]): string {
+/**
+ * Bans the kernel drops, as a table; after it, any record it does not drop (no kernel
+ * dataplane, or an allow rule made after the ban), apart and with the reason, so nothing
+ * reads as banned that is not.
+ */
+function renderBans(bans: ListedBan[], ports: PortBanRecord[]): string {
   if (bans.length === 0 && ports.length === 0) return 'no bans in force';
-  const rows = [...bans, ...ports.map((p) => ({ ...p, origin: 'auto (ip:port)' }))].map((b) => [
+  const enforced = bans.filter((b) => b.enforced);
+  const idle = bans.filter((b) => !b.enforced);
+  const rows = [...enforced, ...ports.map((p) => ({ ...p, origin: 'auto (ip:port)' }))].map((b) => [
     'port' in b ? `${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}` : b.ip,
     b.origin,
     iso(b.createdAt),
@@ -239,7 +294,24 @@ function renderBans(bans: BanRecord[], ports: PortBanRecord[]): string {
     b.reason,
     describeEvidence(b.evidence),
   ]);
-  return table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON', 'EVIDENCE'], rows);
+  const header = ['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON', 'EVIDENCE'];
+  const out = rows.length > 0 ? [table(header, rows)] : ['no bans enforced'];
+  if (idle.length > 0) {
+    const idleRows = idle.map((b) => [
+      b.ip,
+      b.origin,
+      iso(b.createdAt),
+      b.expiresAt ? iso(b.expiresAt) : 'never',
+      b.reason,
+      b.why ?? '',
+    ]);
+    out.push(
+      '',
+      'recorded but NOT enforced (lift them, or fix the cause):',
+      table(['ADDRESS', 'ORIGIN', 'SINCE', 'EXPIRES', 'REASON', 'NOT ENFORCED BECAUSE'], idleRows),
+    );
+  }
+  return out.join('\n');
 }
 
 /** "maxwrongauthfromip: 2500/2500 in 3600s" from the guard's evidence; --json has it all. */
@@ -259,22 +331,4 @@ function renderUsers(users: PublicUser[]): string {
       .join(' '),
   ]);
   return table(['NAME', 'CREATED', 'FIELDS'], rows);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-/** Nested objects as indented "key: value" lines. */
-function renderObject(data: Record<string, unknown>, indent = ''): string {
-  return Object.entries(data)
-    .map(([key, value]) =>
-      value !== null && typeof value === 'object' && !Array.isArray(value)
-        ? `${indent}${key}:\n${renderObject(value as Record<string, unknown>, `${indent}  `)}`
-        : `${indent}${key}: ${formatValue(value)}`,
-    )
-    .join('\n');
 }

@@ -1,23 +1,26 @@
 // The console language, shared by `tollgatectl`, `tollgatectl shell` and the daemon (which
 // parses again: it never trusts the client). Two spellings are accepted:
 //   - the reference product's comma form:  delbanned,10.0.0.1   delbanned,all
-//   - plain subcommands:                     unban 10.0.0.1   ban 10.0.0.1 --ttl 600 --reason spam
-// `--json` anywhere asks for machine-readable output.
+//   - plain subcommands:                     unban 10.0.0.1   ban 10.0.0.0/24 --ttl 1h --reason spam
+// `--json` anywhere asks for machine-readable output. Anything the grammar cannot read (an
+// unknown command or option, a wrong count, a malformed address, range, duration or name)
+// is a usage error: exit 2.
+import { banTarget } from '../ban-target.ts';
 import { ControlErrors } from '../errors.ts';
 
 export type Command =
   | { name: 'status' }
   | { name: 'stats' }
   | { name: 'bans' }
-  | { name: 'ban'; ip: string; ttlSeconds: number; reason: string }
+  | { name: 'ban'; ip: string; ttlSeconds: number; reason: string; force: boolean }
   | { name: 'unban'; target: string }
   | { name: 'config-get'; key: string }
   | { name: 'config-set'; key: string; value: string }
   | { name: 'config-list' }
-  | { name: 'users-add'; user: string; password?: string }
+  | { name: 'users-add'; user: string; password?: string; passwordStdin?: true }
   | { name: 'users-list' }
   | { name: 'users-show'; user: string }
-  | { name: 'users-set'; user: string; key: string; value: string }
+  | { name: 'users-set'; user: string; key: string; value: string; passwordStdin?: true }
   | { name: 'users-del'; user: string }
   | { name: 'stress-test' }
   | { name: 'firewall-add'; action: 'allow' | 'deny'; cidr: string }
@@ -39,26 +42,43 @@ interface Spec {
   expects: string;
   /** Options this command takes (besides --json), each with a value. */
   options?: readonly string[];
-  build(args: string[], options: Map<string, string>): Command;
+  /** Options without a value (--force). */
+  flags?: readonly string[];
+  build(args: string[], options: Map<string, string>, flags: Set<string>): Command;
 }
 
 export const MAX_ARGS = 16;
 export const MAX_ARG_LENGTH = 1024;
-/** Ten years: anything longer should be a permanent ban (--ttl 0) that says so. */
+/** Ten years: anything longer should be a permanent ban that says so. */
 const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
 function usage(text: string): Error {
   return new ControlErrors.TG_CONSOLE_USAGE(text);
 }
 
-function parseTtl(text: string | undefined): number {
+/**
+ * A ban's duration as operators write it (cscli, fail2ban): whole seconds, a number with a
+ * unit (30m, 1h, 7d), or `permanent` (0 means the same). No duration = permanent.
+ */
+export function parseTtl(text: string | undefined): number {
   if (text === undefined) return 0;
-  if (!/^\d{1,10}$/.test(text) || Number(text) > MAX_TTL_SECONDS) {
+  const lower = text.toLowerCase();
+  if (lower === 'permanent') return 0;
+  const m = /^(\d{1,10})([smhdw]?)$/.exec(lower);
+  const seconds = m ? Number(m[1]) * UNIT_SECONDS[m[2] || 's']! : Number.NaN;
+  if (!(seconds <= MAX_TTL_SECONDS)) {
     throw usage(
-      `ban: --ttl must be whole seconds from 0 (permanent) to ${MAX_TTL_SECONDS}, not "${text}"`,
+      `ban: --ttl takes seconds (3600), a duration (30m, 1h, 7d, up to ${MAX_TTL_SECONDS / 86_400}d) or "permanent", not "${text.slice(0, 40)}"`,
     );
   }
-  return Number(text);
+  return seconds;
+}
+
+/** An address or CIDR range, checked here so a typo is a usage error before the daemon sees it. */
+function target(text: string): string {
+  if (banTarget(text) === null) throw new ControlErrors.TG_BAN_BAD_ADDRESS(text.slice(0, 80));
+  return text;
 }
 
 const NONE = [0, 0] as const;
@@ -87,31 +107,33 @@ const COMMANDS: Record<string, Spec> = {
     build: () => ({ name: 'bans' }),
   },
   ban: {
-    usage: 'ban IP [--ttl SECONDS] [--reason TEXT]',
-    help: 'ban an address (IPv4 or IPv6); --ttl 0 or none = until lifted',
+    usage: 'ban IP|CIDR [--ttl 3600|30m|1h|7d|permanent] [--reason TEXT] [--force]',
+    help: 'ban an address or range (IPv4 or IPv6) in the kernel; no --ttl = until lifted; --force to ban what covers this machine or your SSH session',
     arity: ONE,
-    expects: 'one address',
+    expects: 'one address or CIDR range',
     options: ['--ttl', '--reason'],
-    build: (a, o) => ({
+    flags: ['--force'],
+    build: (a, o, f) => ({
       name: 'ban',
-      ip: a[0]!,
+      ip: target(a[0]!),
       ttlSeconds: parseTtl(o.get('--ttl')),
       reason: o.get('--reason') ?? 'manual ban from console',
+      force: f.has('--force'),
     }),
   },
   unban: {
-    usage: 'unban IP|all',
-    help: 'lift the ban on one address, or every ban',
+    usage: 'unban IP|CIDR|all',
+    help: 'lift the ban on one address or range, or every ban',
     arity: ONE,
-    expects: 'an address or "all"',
-    build: (a) => ({ name: 'unban', target: a[0]! }),
+    expects: 'an address, a range or "all"',
+    build: (a) => ({ name: 'unban', target: unbanTarget(a[0]!) }),
   },
   delbanned: {
     usage: 'delbanned,IP | delbanned,all',
     help: 'the reference console form of unban',
     arity: ONE,
-    expects: 'an address or "all"',
-    build: (a) => ({ name: 'unban', target: a[0]! }),
+    expects: 'an address, a range or "all"',
+    build: (a) => ({ name: 'unban', target: unbanTarget(a[0]!) }),
   },
   config: {
     usage: 'config get KEY | config set KEY VALUE | config list',
@@ -128,19 +150,36 @@ const COMMANDS: Record<string, Spec> = {
   },
   users: {
     usage:
-      'users add NAME [--password PW] | users list | users show NAME | users set NAME KEY VALUE | users del NAME',
-    help: 'SIP accounts; add without --password generates a strong one (shown once)',
+      'users add NAME [--password-stdin] | users list | users show NAME | users set NAME KEY VALUE | users set NAME password --password-stdin | users del NAME',
+    help: 'SIP accounts; add without a password generates a strong one (shown once); --password-stdin reads it from stdin, or asks without echo on a terminal',
     arity: [1, 4],
     expects: 'add, list, show, set or del',
     options: ['--password'],
-    build: (a, o) => {
+    flags: ['--password-stdin'],
+    build: (a, o, f) => {
       const [verb, user, key, value] = a;
       const password = o.get('--password');
+      const stdin = f.has('--password-stdin');
+      if (password !== undefined && stdin)
+        throw usage('users: give --password or --password-stdin, not both');
       if (verb === 'add' && a.length === 2) {
-        return { name: 'users-add', user: user!, ...(password !== undefined ? { password } : {}) };
+        return {
+          name: 'users-add',
+          user: user!,
+          ...(password !== undefined ? { password } : {}),
+          ...(stdin ? { passwordStdin: true as const } : {}),
+        };
       }
-      if (password !== undefined)
-        throw usage('users: --password goes with "users add"; use "users set NAME password PW"');
+      if (verb === 'set' && a.length === 3 && key!.toLowerCase() === 'password') {
+        if (password !== undefined)
+          return { name: 'users-set', user: user!, key: key!, value: password };
+        if (stdin)
+          return { name: 'users-set', user: user!, key: key!, value: '', passwordStdin: true };
+      }
+      if (password !== undefined || stdin)
+        throw usage(
+          'users: --password and --password-stdin go with "users add NAME" or "users set NAME password"',
+        );
       if (verb === 'list' && a.length === 1) return { name: 'users-list' };
       if (verb === 'show' && a.length === 2) return { name: 'users-show', user: user! };
       if (verb === 'set' && a.length === 4)
@@ -157,8 +196,8 @@ const COMMANDS: Record<string, Spec> = {
     build: (a) => {
       const [verb, cidr] = a;
       if ((verb === 'allow' || verb === 'deny') && cidr)
-        return { name: 'firewall-add', action: verb, cidr };
-      if (verb === 'del' && cidr) return { name: 'firewall-del', cidr };
+        return { name: 'firewall-add', action: verb, cidr: target(cidr) };
+      if (verb === 'del' && cidr) return { name: 'firewall-del', cidr: target(cidr) };
       if (verb === 'list' && a.length === 1) return { name: 'firewall-list' };
       throw usage(`firewall: usage: ${COMMANDS.firewall!.usage}`);
     },
@@ -217,14 +256,19 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
 
   const args: string[] = [];
   const options = new Map<string, string>();
+  const flags = new Set<string>();
   for (let i = 0; i < rest.length; i++) {
     const word = rest[i]!;
     if (!word.startsWith('--')) {
       args.push(word);
       continue;
     }
+    if (spec.flags?.includes(word)) {
+      flags.add(word);
+      continue;
+    }
     if (!spec.options?.includes(word)) {
-      throw usage(`${name}: unknown option ${word}; usage: ${spec.usage}`);
+      throw usage(`${name}: unknown option ${word.slice(0, 40)}; usage: ${spec.usage}`);
     }
     const value = rest[++i];
     if (value === undefined) throw usage(`${name}: ${word} needs a value`);
@@ -233,15 +277,40 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
     throw usage(`${name}: expected ${spec.expects}; usage: ${spec.usage}`);
   }
-  return { command: spec.build(args, options), json };
+  return { command: spec.build(args, options, flags), json };
 }
 
-/** The line with password values replaced, for the shell's history file. */
-export function redactSecrets(words: readonly string[]): string[] {
-  return words.map((w, i) => {
-    const prev = words[i - 1]?.toLowerCase();
-    return prev === '--password' || (prev === 'password' && words[i - 3] === 'set') ? '***' : w;
-  });
+function unbanTarget(text: string): string {
+  return text.toLowerCase() === 'all' ? 'all' : target(text);
+}
+
+// ---- secrets on the command line and in the history ----
+
+/**
+ * Whether a shell line may carry a secret and must stay out of the history file. Decided on
+ * the raw text, before and whatever the parse: a mistyped `user ad bob --pasword X` carries
+ * the password just the same. Generous on purpose: leaving a line out of history costs
+ * nothing.
+ */
+export function mayCarrySecret(line: string): boolean {
+  return /pas|pw|secret|api.?(v2)?key|token|credential/i.test(line);
+}
+
+/** Where tollgatectl reads the password for --password-stdin ({secret} is the text read). */
+export function withSecret(argv: readonly string[], secret: string): string[] {
+  return argv.flatMap((w) => (w === '--password-stdin' ? ['--password', secret] : [w]));
+}
+
+/**
+ * Whether argv (a process's command line, which `ps` and /proc show every user) carries a
+ * secret in the clear: --password, `users set NAME password VALUE`, or a secret config key's
+ * value (the API keys).
+ */
+export function secretInArgv(argv: readonly string[]): boolean {
+  const w = argv.filter((a) => a !== '--json').map((a) => a.toLowerCase());
+  if (w.includes('--password')) return true;
+  if (w[0] === 'users' && w[1] === 'set' && w[3] === 'password' && w.length > 4) return true;
+  return w[0] === 'config' && w[1] === 'set' && /apikey|apiv2key|secret|pass/.test(w[2] ?? '');
 }
 
 /**

@@ -1,11 +1,14 @@
 // The console socket: a Unix socket in the data directory, mode 0600 (only root, the owner,
 // may talk to it; the SSH console user reaches it through `tollgatectl shell` run as root).
-// Protocol: one JSON object per line each way. Request {"argv": [...]}; reply
+// Protocol: one JSON object per line each way. Request {"argv": [...], "sshClient"?}; reply
 // {"exit", "text", "data"?, "code"?}. A connection may carry many requests (the shell).
+// sshClient is the address of the SSH session running tollgatectl: the daemon only uses it
+// to refuse banning it, so a client that lies can only protect itself.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { canonicalIp } from '../../ip.ts';
 import { ControlErrors } from '../errors.ts';
-import { type ConsoleContext, runConsoleLine } from './commands.ts';
+import { type ConsoleContext, type ConsoleSession, runConsoleLine } from './commands.ts';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 export const MAX_CONNECTIONS = 32;
@@ -69,12 +72,13 @@ function serve(socket: Socket, ctx: ConsoleContext): void {
 }
 
 async function handle(line: string, ctx: ConsoleContext) {
-  let argv: unknown;
+  let request: { argv?: unknown; sshClient?: unknown } | undefined;
   try {
-    argv = (JSON.parse(line) as { argv?: unknown }).argv;
+    request = JSON.parse(line) as typeof request;
   } catch {
-    argv = undefined;
+    request = undefined;
   }
+  const argv = request?.argv;
   if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
     return {
       exit: 2,
@@ -82,7 +86,10 @@ async function handle(line: string, ctx: ConsoleContext) {
       code: 'TG_CONSOLE_USAGE',
     };
   }
-  return runConsoleLine(argv, ctx);
+  const session: ConsoleSession = {};
+  const ssh = typeof request?.sshClient === 'string' ? canonicalIp(request.sshClient) : null;
+  if (ssh !== null) session.sshClient = ssh;
+  return runConsoleLine(argv, ctx, session);
 }
 
 /**
