@@ -1,5 +1,5 @@
 // useshadigestauh as an operator means it: the order of the challenges lets every phone pick
-// what it can do (SHA-256 first; MD5 first for clients that only read the first challenge),
+// what it can do (SHA-256 first; MD5 alone for clients that fail on any SHA challenge),
 // and each account's last algorithm is recorded for audit (users.md5Accounts()).
 // The real phones (baresip, linphonec) are driven in tests/sip/phones-register.test.ts.
 import { Writable } from 'node:stream';
@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Settings } from '../../src/config/settings.ts';
 import { UserService } from '../../src/control/users.ts';
 import { createLogger } from '../../src/log.ts';
-import { GIVE_UP_MS, ORDER_MEMORY } from '../../src/sip/auth/algorithm-order.ts';
+import { GIVE_UP_MS, MD5_ONLY_MS, ORDER_MEMORY } from '../../src/sip/auth/algorithm-order.ts';
 import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/message/index.ts';
@@ -82,10 +82,10 @@ test('useshadigestauh=1: SHA-256 first, then SHA-512-256, then MD5; a phone with
   t.deepEqual(users.md5Accounts(), []);
 });
 
-test('a client known to read only the first challenge (baresip 1.0) gets MD5 first and registers', (t) => {
+test('a client known to fail on any SHA challenge (baresip 1.0) is offered MD5 alone and registers', (t) => {
   const { send, order, users } = setup(t);
   const challenge = send(BOB, BARESIP);
-  t.deepEqual(order(challenge), ['MD5', 'SHA-256', 'SHA-512-256']);
+  t.deepEqual(order(challenge), ['MD5']);
   t.is(send(BOB, BARESIP, { algorithm: 'MD5', to: challenge }).status, 200);
   t.deepEqual(
     users.md5Accounts().map((a) => a.name),
@@ -100,24 +100,24 @@ test('a client known to read only the first challenge (baresip 1.0) gets MD5 fir
   ]);
 });
 
-test('an unknown phone that leaves a SHA-first challenge unanswered gets MD5 first when it comes back', (t) => {
+test('an unknown phone that leaves a SHA-first challenge unanswered is offered MD5 alone when it comes back', (t) => {
   const { send, order, clock, users } = setup(t);
   const ua = 'OldPhone/1.0';
   t.deepEqual(order(send(ALICE, ua)), ['SHA-256', 'SHA-512-256', 'MD5']);
   // Gives up; retries later (what baresip does, 30 s or more after a failure).
   clock.advance(GIVE_UP_MS + 30_000);
   const second = send(ALICE, ua);
-  t.deepEqual(order(second), ['MD5', 'SHA-256', 'SHA-512-256']);
+  t.deepEqual(order(second), ['MD5']);
   t.is(send(ALICE, ua, { algorithm: 'MD5', to: second }).status, 200);
   clock.advance(3_600_000);
-  t.deepEqual(order(send(ALICE, ua)), ['MD5', 'SHA-256', 'SHA-512-256'], 'kept for its refreshes');
+  t.deepEqual(order(send(ALICE, ua)), ['MD5'], 'kept for its refreshes');
   t.like(users.get('alice').digest, { algorithm: 'MD5' });
   // Another address for the same account, and another account, are not affected.
   t.deepEqual(order(send(ALICE, ua, undefined, '10.0.0.6')), ['SHA-256', 'SHA-512-256', 'MD5']);
   t.deepEqual(order(send(BOB, ua)), ['SHA-256', 'SHA-512-256', 'MD5']);
 });
 
-test('a phone answering its challenge at once keeps SHA first; answering SHA clears an MD5-first memory', (t) => {
+test('a phone answering its challenge at once keeps SHA first; a fall-back to MD5 is retried after a day', (t) => {
   const { send, order, clock } = setup(t);
   for (let round = 0; round < 3; round++) {
     const challenge = send(ALICE, LINPHONE);
@@ -129,11 +129,16 @@ test('a phone answering its challenge at once keeps SHA first; answering SHA cle
   // phone giving up.
   send(ALICE, LINPHONE);
   t.deepEqual(order(send(ALICE, LINPHONE)), ['SHA-256', 'SHA-512-256', 'MD5']);
-  // A flip to MD5 first (from an unanswered challenge) ends once the phone answers in SHA.
+  // A fall-back to MD5 (from an unanswered challenge) lasts a day, then SHA is tried again
+  // (the phone may have been upgraded).
   clock.advance(GIVE_UP_MS);
-  const flipped = send(ALICE, LINPHONE);
-  t.deepEqual(order(flipped), ['MD5', 'SHA-256', 'SHA-512-256']);
-  t.is(send(ALICE, LINPHONE, { algorithm: 'SHA-256', to: flipped }).status, 200);
+  const fallen = send(ALICE, LINPHONE);
+  t.deepEqual(order(fallen), ['MD5']);
+  t.is(send(ALICE, LINPHONE, { algorithm: 'MD5', to: fallen }).status, 200);
+  clock.advance(MD5_ONLY_MS);
+  const retried = send(ALICE, LINPHONE);
+  t.deepEqual(order(retried), ['SHA-256', 'SHA-512-256', 'MD5']);
+  t.is(send(ALICE, LINPHONE, { algorithm: 'SHA-256', to: retried }).status, 200);
   t.deepEqual(order(send(ALICE, LINPHONE)), ['SHA-256', 'SHA-512-256', 'MD5']);
 });
 
@@ -178,7 +183,7 @@ test('the per-address memory is bounded', (t) => {
     send(ALICE, 'OldPhone/1.0', undefined, `10.1.${i >> 8}.${i & 255}`);
   }
   clock.advance(GIVE_UP_MS);
-  // The first addresses were forgotten: they get SHA first again rather than MD5 first.
+  // The first addresses were forgotten: they get SHA first again rather than MD5 alone.
   const { order } = { order: (r: SipResponse) => challenges(r.headerValues('www-authenticate')) };
   t.is(order(send(ALICE, 'OldPhone/1.0', undefined, '10.1.0.0'))[0]!.algorithm, 'SHA-256');
 });

@@ -75,7 +75,7 @@ export const AUTH_KEYS = [
     default: 0,
     values: {
       '0': 'MD5 only',
-      '1': 'SHA-256, SHA-512-256 and MD5 (RFC 8760): a phone that can do SHA-256 uses it, an MD5-only phone still registers (MD5 first for known clients and for phones that left a SHA-first challenge unanswered)',
+      '1': 'SHA-256, SHA-512-256 and MD5 (RFC 8760): a phone that can do SHA-256 uses it, an MD5-only phone still registers (MD5 alone for clients known to fail on SHA challenges, and for a day to a phone that left a SHA-first challenge unanswered)',
       '2': 'SHA-256 and SHA-512-256 only (clients must support RFC 8760)',
     },
     help: 'digest algorithm (spelling kept from the reference; reference gives no default and recommends 2 if clients support it); `audit` lists accounts still on MD5',

@@ -61,7 +61,7 @@ export class DigestAuthenticator {
   #shaLevel = 0;
   #offered: readonly DigestAlgorithm[] = allowedAlgorithms(0);
   #strictLevel = 0;
-  /** Per account and address: whether its phone needs MD5 first (see algorithm-order.ts). */
+  /** Per account and address: whether its phone needs MD5 alone (see algorithm-order.ts). */
   readonly #order: AlgorithmOrder;
 
   constructor(
