@@ -162,7 +162,7 @@ function serverCertificateFits(certPath: string, ca: Buffer, names: CertificateN
     const authority = new X509Certificate(ca);
     if (!server.checkIssued(authority) || !server.verify(authority.publicKey)) return false;
     if (Date.parse(server.validTo) - Date.now() < RENEW_BEFORE_MS) return false;
-    return sameNames(namesOf(server), names);
+    return sameEntries(sanOf(server), sanEntries(names));
   } catch {
     return false; // unreadable: issue a new one
   }
@@ -176,15 +176,46 @@ export function namesOf(cert: X509Certificate): CertificateNames {
     if (part.startsWith('IP Address:')) {
       const ip = canonicalIp(part.slice('IP Address:'.length));
       if (ip !== null) ips.push(ip);
-    } else if (part.startsWith('DNS:')) dns.push(part.slice(4).toLowerCase());
+    } else if (part.startsWith('DNS:')) {
+      const name = part.slice(4).toLowerCase();
+      if (canonicalIp(name) === null) dns.push(name); // an address spelled as a name: see sanEntries
+    }
   }
   return { ips: ips.sort(), dns: dns.sort() };
 }
 
-function sameNames(a: CertificateNames, b: CertificateNames): boolean {
-  const key = (n: CertificateNames) =>
-    `${[...n.ips].sort().join(',')}|${[...n.dns].sort().join(',')}`;
-  return key(a) === key(b);
+/**
+ * The subjectAltName entries for `names`. Each IPv4 and IPv6 address is listed as an
+ * iPAddress and also as a dNSName spelled as the address: mbed TLS 2.x (Linphone 5.1 and
+ * other phones built on it) matches only dNSName entries, so a certificate naming the
+ * address as iPAddress alone fails its check ("CN-mismatch"). OpenSSL, Node and browsers
+ * never match an address against a dNSName, so the extra entries give them nothing.
+ */
+export function sanEntries(names: CertificateNames): string[] {
+  return [
+    ...names.dns.map((n) => `DNS:${n}`),
+    ...names.ips.map((ip) => `IP:${ip}`),
+    ...names.ips.map((ip) => `DNS:${ip}`),
+  ];
+}
+
+/** A certificate's subjectAltName entries, spelled as sanEntries spells them. */
+function sanOf(cert: X509Certificate): string[] {
+  const out: string[] = [];
+  for (const part of (cert.subjectAltName ?? '').split(', ')) {
+    if (part.startsWith('IP Address:')) {
+      const ip = canonicalIp(part.slice('IP Address:'.length));
+      if (ip !== null) out.push(`IP:${ip}`);
+    } else if (part.startsWith('DNS:')) {
+      const name = part.slice(4).toLowerCase();
+      out.push(`DNS:${canonicalIp(name) ?? name}`);
+    }
+  }
+  return out;
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join(',') === [...b].sort().join(',');
 }
 
 /** Issues the server certificate for `names` from the CA, with the existing server key. */
@@ -196,7 +227,7 @@ function issue(
   caKeyPath: string,
   names: CertificateNames,
 ): void {
-  const san = [...names.dns.map((n) => `DNS:${n}`), ...names.ips.map((ip) => `IP:${ip}`)];
+  const san = sanEntries(names);
   const csrPath = join(dir, 'server.csr');
   const extPath = join(dir, 'server.ext');
   const newPath = join(dir, 'cert.pem.new');
