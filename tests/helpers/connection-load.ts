@@ -62,7 +62,14 @@ export interface RegisterOptions {
   transport: 'tcp' | 'tls';
   /** Local addresses to register from, used in turn. */
   from: string[];
+  /** The account to register; `users` (one per `from` address) takes precedence. */
   user: string;
+  users?: string[];
+  /**
+   * The port in the Contact (a phone's listening port, the same for every registration so
+   * each refreshes its binding); the default is the connection's local port.
+   */
+  contactPort?: number;
   password: string;
   domain: string;
   /** Registrations, each over a new connection. */
@@ -345,13 +352,14 @@ async function registerOnce(
   });
   const next = responses(sock);
   const callId = `${randomBytes(8).toString('hex')}@${from}`;
+  const user = o.users?.[o.from.indexOf(from)] ?? o.user;
   const flow = async (): Promise<number> => {
     await new Promise<void>((resolve, reject) => {
       sock.once(o.transport === 'tls' ? 'secureConnect' : 'connect', () => resolve());
       sock.once('close', () => reject(new Error('closed before connecting')));
     });
-    const port = sock.localPort ?? 5060;
-    const base = { user: o.user, domain: o.domain, transport: o.transport, from, port, callId };
+    const port = o.contactPort ?? sock.localPort ?? 5060;
+    const base = { user, domain: o.domain, transport: o.transport, from, port, callId };
     sock.write(registerText({ ...base, cseq: 1 }));
     const challenge = await next();
     if (challenge.status !== 401) return challenge.status;
@@ -360,7 +368,7 @@ async function registerOnce(
       .map((h) => h.slice(h.indexOf(':') + 1).trim());
     const c = challenges(values)[0]!;
     const uri = `sip:${o.domain}`;
-    const auth = authorization(c, o, { method: 'REGISTER', uri });
+    const auth = authorization(c, { user, password: o.password }, { method: 'REGISTER', uri });
     sock.write(registerText({ ...base, cseq: 2, authorization: auth }));
     return (await next()).status;
   };

@@ -60,6 +60,10 @@ test('a cap held full by idle and slow connections: TCP and TLS REGISTERs still 
     sipfirstmsgtimeout: 60,
     sipmsgtimeout: 2,
     siptlshandshaketimeout: 2,
+    // The guard counts what the connection limits did to each address (the namespace's
+    // addresses are private: LAN trust off, or it would not count them at all).
+    trustlanip: 0,
+    maxconnlimithits: 10,
   });
   const d = await startDaemon(t, { dataDir, configFile, netns: link.b.ns });
   const added = await d.ctl('users', 'add', USER, '--password', PASSWORD);
@@ -144,4 +148,24 @@ test('a cap held full by idle and slow connections: TCP and TLS REGISTERs still 
     lines(d).some((l) => l.limit === 'evicted' && l.ip === link.a.v4),
     'no connection of the phone was evicted',
   );
+
+  // The guard heard every eviction and deadline close: attackers that keep hitting them are
+  // banned, with the rule as the reason; the phone is not.
+  const bans = await bannedFor(d, /^maxconnlimithits: /);
+  t.true(bans.length > 0 && bans.every((b) => attackers.includes(b.ip)), JSON.stringify(bans));
+  t.false(bans.some((b) => b.ip === link.a.v4));
 });
+
+async function bannedFor(
+  d: RunningDaemon,
+  reason: RegExp,
+): Promise<Array<{ ip: string; reason: string }>> {
+  for (let waited = 0; ; waited += 100) {
+    const r = await d.ctl('bans', '--json');
+    const all = JSON.parse(r.stdout || '[]') as Array<{ ip: string; reason: string }>;
+    const hits = all.filter((b) => reason.test(b.reason));
+    if (hits.length > 0) return hits;
+    if (waited > 30_000) throw new Error(`no ban for ${reason}: ${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

@@ -1,9 +1,11 @@
 // SIP over TCP/TLS: how many connections, from where, and how long each may take to speak
 // (issue 16 §4: slow and idle connections must not lock users out). Read once at start.
-import { enforced, key } from '../spec.ts';
+import { BIG, DAY, enforced, key } from '../spec.ts';
 
 const TRANSPORT = 'src/sip/transport/options.ts';
 const TEST = 'tests/sip/transport-deadlines.test.ts';
+const GUARD = 'src/control/guard/guard.ts';
+const GUARD_TEST = 'tests/control/guard/thresholds.test.ts';
 
 export const CONNECTION_KEYS = [
   key({
@@ -80,5 +82,30 @@ export const CONNECTION_KEYS = [
     unit: 'seconds',
     help: 'a TLS client must finish its handshake this long after accept, or the connection is closed; 0 = never',
     status: enforced(TRANSPORT, TEST),
+  }),
+  // The guard's side: an address that keeps hitting the limits above is banned for it.
+  key({
+    name: 'maxconnlimithits',
+    origin: 'tollgate',
+    section: 'connections',
+    type: 'int',
+    default: 300,
+    min: 0,
+    max: BIG,
+    unit: 'connections',
+    help: 'ban an IP after this many of its TCP/TLS connections were refused at a cap, evicted, or closed by a deadline within maxconnlimitperiod (a phone over maxtcpconnperip retrying every 30 s stays far below); 0 = off',
+    status: enforced(GUARD, GUARD_TEST),
+  }),
+  key({
+    name: 'maxconnlimitperiod',
+    origin: 'tollgate',
+    section: 'connections',
+    type: 'duration',
+    default: 600,
+    min: 1,
+    max: 7 * DAY,
+    unit: 'seconds',
+    help: 'window for maxconnlimithits',
+    status: enforced(GUARD, GUARD_TEST),
   }),
 ];

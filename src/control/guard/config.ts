@@ -39,6 +39,8 @@ export const GUARD_KEYS = [
   'maxcostperip',
   'maxcallperperiod',
   'maxcallperuserid',
+  'maxconnlimithits',
+  'maxconnlimitperiod',
   'sipaddress',
 ] as const;
 
@@ -128,6 +130,9 @@ export interface GuardConfig {
   maxcostperipMicros: number;
   callPeriodMs: number;
   maxcallperuserid: number;
+  /** TCP/TLS connections refused, evicted or closed by a deadline (connection-* reports). */
+  maxconnlimithits: number;
+  connLimitPeriodMs: number;
   session: Record<SessionKey, number>;
 }
 
@@ -170,6 +175,8 @@ export function readGuardConfig(settings: GuardSettings): GuardConfig {
     maxcostperipMicros: Math.round(num('maxcostperip') * 1_000_000),
     callPeriodMs: Math.round(num('maxcallperperiod') * 86_400_000),
     maxcallperuserid: num('maxcallperuserid'),
+    maxconnlimithits: num('maxconnlimithits'),
+    connLimitPeriodMs: num('maxconnlimitperiod') * 1000,
     session: {
       sessionmaxmsg: sessionValue(settings, 'sessionmaxmsg'),
       sessionquickmsgms: sessionValue(settings, 'sessionquickmsgms'),

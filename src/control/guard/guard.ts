@@ -20,6 +20,9 @@
 //   call-start      a call is being set up      → maxcallperip / maxcallperperiod /
 //                                                  maxcallperuserid, maxdurationperip, maxcostperip
 //   call-end        a call ended                → its duration counts for maxdurationperip
+//   connection-*    a TCP/TLS connection refused → maxconnlimithits / maxconnlimitperiod
+//                   at a cap, evicted, or closed
+//                   by a deadline (slowloris)
 //
 // Every event may carry a User-Agent (blockua bans, allowua drops) and a Call-ID
 // (session-level limits, sessions.ts). Windows are per key and fixed (counters.ts); every
@@ -251,6 +254,7 @@ const COUNTER_NAMES = {
   sessionmaxquickmsg: 'abnormally quick messages in the session',
   sessionmaxinvalid: 'consecutive invalid messages in the session',
   sessionmaxauthfail: 'failed authentications in the session',
+  maxconnlimithits: 'connections refused, evicted or closed by a deadline for the address',
 } as const;
 
 type Rule = keyof typeof COUNTER_NAMES;
@@ -300,6 +304,7 @@ export class Guard {
   readonly #scanPairs: WindowedCounters;
   readonly #calls: WindowedCounters<string>;
   readonly #callSeconds: WindowedCounters<string>;
+  readonly #connLimits: WindowedCounters<string>;
   /** Detect-only modes: addresses whose blockua detection was already logged. */
   readonly #uaHits: WindowedCounters<string>;
   readonly #tables: WindowedCounters<string>[];
@@ -340,6 +345,7 @@ export class Guard {
     this.#scanPairs = new WindowedCounters({ periodMs: c.failAuthPeriodMs, capacity });
     this.#calls = table(c.callPeriodMs);
     this.#callSeconds = table(c.callPeriodMs);
+    this.#connLimits = table(c.connLimitPeriodMs);
     this.#uaHits = table(c.reenableMs);
     this.#tables = [
       this.#messages,
@@ -352,6 +358,7 @@ export class Guard {
       this.#scanUsers,
       this.#calls,
       this.#callSeconds,
+      this.#connLimits,
       this.#uaHits,
     ];
     this.#sessions = new SessionTracker(capacity);
@@ -390,6 +397,7 @@ export class Guard {
       t.periodMs = c.failAuthPeriodMs;
     this.#calls.periodMs = c.callPeriodMs;
     this.#callSeconds.periodMs = c.callPeriodMs;
+    this.#connLimits.periodMs = c.connLimitPeriodMs;
     this.#uaHits.periodMs = c.reenableMs;
     // New trust rules (dynamic trust from authentications starts over).
     if (trustChanged) this.#trust = new TrustPolicy(c.trust, c.reenableMs);
@@ -547,6 +555,12 @@ export class Guard {
       case 'auth-ok':
         this.#authenticated(event, now, h);
         return PASS;
+      case 'connection-refused':
+      case 'connection-evicted':
+      case 'connection-timeout': {
+        const limit = cfg.maxconnlimithits;
+        return this.#count(this.#connLimits, ip, h, event, now, 'maxconnlimithits', limit);
+      }
       default:
         return PASS;
     }

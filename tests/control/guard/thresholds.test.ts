@@ -82,6 +82,19 @@ const CASES: RuleCase[] = [
     scope: 'ip',
     event: (i) => ({ kind: 'auth-challenge', ip: ATTACKER, port: 5060, user: `${100 + i}` }),
   },
+  {
+    rule: 'maxconnlimithits',
+    config: { maxconnlimithits: 30, maxconnlimitperiod: '5m' },
+    threshold: 30,
+    periodMs: 5 * MINUTE,
+    scope: 'ip',
+    // Refusals, evictions and deadline closes all count, whatever the port.
+    event: (i) => ({
+      kind: (['connection-refused', 'connection-evicted', 'connection-timeout'] as const)[i % 3]!,
+      ip: ATTACKER,
+      port: 40_000 + i,
+    }),
+  },
 ];
 
 function run(g: ReturnType<typeof setup>, c: RuleCase, from: number, n: number) {
