@@ -1,6 +1,9 @@
 // `tollgate serve`: wires the modules together in dependency order and takes them down in
 // reverse on shutdown, so nothing is half-written when SIGTERM arrives.
-//   store → settings → ports → dataplane → bans (restored into the dataplane) → console
+//   store → settings → ports → dataplane prepared (lock, BPF loaded; nothing others see)
+//   → bans (recorded into the dataplane) → SIP sockets → console → dataplane engaged
+// The kernel is touched last: a start that fails on a taken port or a second daemon's
+// dataplane lock leaves the kernel exactly as it found it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from './config/file.ts';
@@ -16,7 +19,7 @@ import { admitter, banFloods, createGuard, reporter } from './control/guard-wiri
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
 import { checkPortsFree } from './control/ports.ts';
 import { UserService } from './control/users.ts';
-import { LayeredDataplane, openDataplane } from './dataplane/select.ts';
+import { type DataplaneSetup, prepareDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
 import { DigestAuthenticator } from './sip/auth/authenticator.ts';
@@ -43,6 +46,17 @@ export interface Daemon {
 const VERSION = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
+/** The keys the dataplane is built from (all read once at start). */
+const DATAPLANE_KEYS = [
+  'dataplanemode',
+  'dataplaneinterfaces',
+  'dataplaneexclude',
+  'sipaddress',
+  'sipport',
+  'sipsport',
+  'maxtcpconnperip',
+] as const;
+
 /** How often expired ban records are swept from the store. */
 const BAN_SWEEP_MS = 60_000;
 
@@ -67,24 +81,26 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     await checkPortsFree(settings);
 
-    const { dataplane, reason: dataplaneReason } = await openDataplane({
-      mode: settings.get('dataplanemode'),
-      interfaces: settings.get<string[]>('dataplaneinterfaces'),
-      sipAddress: settings.get<string>('sipaddress'),
-      sipTcpPorts: [settings.get<number>('sipport'), settings.get<number>('sipsport')],
-      maxConnPerSource: settings.get<number>('maxtcpconnperip'),
+    const dp = settings.view(DATAPLANE_KEYS);
+    const prepared = await prepareDataplane({
+      mode: dp.dataplanemode as DataplaneSetup['mode'],
+      interfaces: dp.dataplaneinterfaces,
+      exclude: dp.dataplaneexclude,
+      sipAddress: dp.sipaddress,
+      sipTcpPorts: [dp.sipport, dp.sipsport],
+      maxConnPerSource: dp.maxtcpconnperip,
       guard: guardConfigFrom(settings),
+      dataDir: options.dataDir,
       log,
     });
+    const { dataplane, reason: dataplaneReason } = prepared;
     cleanups.push(() => dataplane.close());
-    log.info({ mode: dataplane.mode, reason: dataplaneReason }, 'dataplane ready');
-    if (dataplane instanceof LayeredDataplane) {
-      const xdp = dataplane.xdp.guard;
-      settings.onChange((key) => {
-        if ((KERNEL_POLICY_KEYS as readonly string[]).includes(key))
-          xdp.configure(guardConfigFrom(settings));
-      });
-    }
+    settings.onChange((key) => {
+      if ((KERNEL_POLICY_KEYS as readonly string[]).includes(key))
+        void dataplane.applyGuardPolicy(guardConfigFrom(settings)).catch((err) => {
+          log.warn({ err, key }, 'new kernel guard policy refused');
+        });
+    });
 
     const users = new UserService(store, settings, log);
     const nonces = new NonceManager({ key: persistentKey(store, 'nonceKey') });
@@ -132,11 +148,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       socket: options.socketPath,
       configFile: options.configFile,
       schemaVersion: store.schemaVersion,
-      dataplane: {
-        mode: dataplane.mode,
-        enforcing: dataplane.mode !== 'off',
-        reason: dataplaneReason,
-      },
+      // Read back from the kernel now, not remembered (DataplaneState says what each is).
+      dataplane: await dataplane.state(),
       bans: bans.list().length,
       users: users.count(),
       registrations: bindings.size,
@@ -146,7 +159,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stats = async () => {
       const s = await dataplane.stats();
       return {
-        dataplane: { mode: s.mode, interfaces: s.interfaces },
+        dataplane: {
+          mode: s.mode,
+          interfaces: s.interfaces,
+          counters: s.counters,
+          counted: s.counted,
+        },
         drops: s.drops,
         passed: s.passed,
       };
@@ -161,6 +179,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
     });
     cleanups.push(() => consoleServer.close());
+
+    // Last: every socket is bound, so from here nothing can fail before the kernel has it.
+    await prepared.engage();
+    log.info({ mode: dataplane.mode, reason: dataplaneReason }, 'dataplane ready');
 
     log.info(
       {

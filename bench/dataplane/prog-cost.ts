@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { XdpGuard } from '../../src/dataplane/xdp.ts';
+import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 import { type FrameSpec, frame } from '../../tests/dataplane/frames.ts';
 
 const { values: args } = parseArgs({

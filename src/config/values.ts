@@ -98,7 +98,7 @@ function describeFormat(format: TextFormat, single: boolean): string {
     case 'cidr':
       return 'an IPv4/IPv6 address or CIDR such as 10.0.0.0/8';
     case 'ifname':
-      return 'a network interface name (1..15 characters)';
+      return 'a network interface name (1..15 characters; * and ? match any characters)';
     case 'hostname':
       return 'a host or domain name (letters, digits, ".", "-", "_"; up to 253 characters)';
     case 'token':
@@ -266,7 +266,8 @@ function checkText(text: string, format: TextFormat, single: boolean): boolean {
       return isCidr(text);
     case 'ifname':
       // IFNAMSIZ is 16 including the terminating NUL; '/' and whitespace are never valid.
-      return /^[A-Za-z0-9_.:@-]{1,15}$/.test(text);
+      // * and ? are patterns (src/dataplane/interface-plan.ts), never in a real name.
+      return /^[A-Za-z0-9_.:@*?-]{1,15}$/.test(text);
     case 'hostname':
       // Also ends up inside a quoted header parameter (realm="…"): nothing that could escape it.
       return /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})$/.test(text);

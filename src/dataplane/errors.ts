@@ -24,4 +24,10 @@ export const DataplaneErrors = defineErrors('dataplane', {
   TG_DP_TEST_RUN: 'BPF_PROG_TEST_RUN failed: %s',
   TG_DP_RINGBUF: 'ring buffer %s failed: %s',
   TG_DP_CLOSED: 'XDP dataplane used after close()',
+  TG_DP_OWNED:
+    'the kernel dataplane of this network namespace belongs to a running tollgate (pid %s, data directory %s); one dataplane per network namespace: stop it, or run this one in another namespace or with dataplanemode=off',
+  TG_DP_LOCK: 'cannot take the dataplane lock of this network namespace: %s',
+  TG_DP_LINKS: 'cannot list network interfaces (ip -j link): %s',
+  TG_DP_BAD_PATTERN:
+    'bad interface pattern "%s": expected 1-15 of [A-Za-z0-9_.:@-], with * and ? as wildcards',
 });

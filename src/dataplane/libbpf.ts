@@ -384,6 +384,15 @@ export function progById(id: number): { fd: number; name: string } | null {
   return { fd, name: raw.toString('utf8', 0, end < 0 ? raw.length : end) };
 }
 
+/** The kernel id of a loaded program (struct bpf_prog_info.id, offset 4). */
+export function progIdOfFd(fd: number): number {
+  const info = Buffer.alloc(PROG_INFO_SIZE);
+  const len = new Uint32Array([PROG_INFO_SIZE]);
+  const rc = bpf().objInfoByFd(fd, info, len);
+  if (rc < 0) throw new E.TG_DP_MAP_OP('prog', 'get_info', errorText(rc));
+  return info.readUInt32LE(4);
+}
+
 export function closeFd(fd: number): void {
   bpf().close(fd);
 }

@@ -15,7 +15,7 @@
 //     chain conn_limit  input, priority filter - 10: runs after conntrack, before any filter
 //                       chain of the host
 //   table netdev tollgate
-//     chain guard_<i>   ingress on interface i, the earliest hook nftables has
+//     chain guard_<if>  ingress on interface <if>, the earliest hook nftables has
 //
 // Each guard chain: allowed → accept, cidr_deny → drop, banned → drop, passed. The named
 // counters `allowed`, `cidr_deny`, `banned`, `passed` (guard table) and `conn_limit` (inet)
@@ -46,6 +46,8 @@ export interface RulesetOptions {
   maxConnPerSource: number;
   /** Upper bound of tracked sources per family in the connection-count set. */
   connTrackedSources: number;
+  /** Force the guard's table (netdev even with no interface yet); default from interfaces. */
+  guard?: TableFamily;
 }
 
 const FAMILIES: readonly AddressFamily[] = ['v4', 'v6'];
@@ -55,6 +57,42 @@ const TYPE = { v4: 'ipv4_addr', v6: 'ipv6_addr' } as const;
 /** Where bans, allow and deny CIDRs are enforced: netdev ingress when interfaces are given. */
 export const guardFamily = (interfaces: readonly string[]): TableFamily =>
   interfaces.length > 0 ? 'netdev' : 'inet';
+
+/** The ingress chain guarding one interface (named after it, so it can be found again). */
+export const ingressChainName = (dev: string): string => `guard_${dev}`;
+
+/**
+ * The netdev ingress chain for one interface and its rules. nft 1.0.6's JSON parser takes
+ * one device per chain, so one chain per interface; chains are added and removed as
+ * interfaces come and go. Since Linux 6.x a chain outlives its device and hooks onto a
+ * device of that name when it appears.
+ */
+export function addIngressChain(dev: string): object[] {
+  const chain = ingressChainName(dev);
+  return [
+    {
+      add: {
+        chain: {
+          family: 'netdev',
+          table: TABLE_NAME,
+          name: chain,
+          type: 'filter',
+          hook: 'ingress',
+          prio: -500,
+          dev,
+          policy: 'accept',
+        },
+      },
+    },
+    ...guardRules('netdev', chain),
+  ];
+}
+
+export function deleteIngressChain(dev: string): object[] {
+  return [
+    { delete: { chain: { family: 'netdev', table: TABLE_NAME, name: ingressChainName(dev) } } },
+  ];
+}
 
 const table = (family: TableFamily) => ({ family, name: TABLE_NAME });
 
@@ -144,7 +182,7 @@ function guardSetsAndCounters(family: TableFamily): object[] {
  * builds the ruleset afresh, so a restart replaces rather than duplicates.
  */
 export function initCommands(options: RulesetOptions): object[] {
-  const guard = guardFamily(options.interfaces);
+  const guard = options.guard ?? guardFamily(options.interfaces);
   const out: object[] = [...deleteTableCommands('inet'), ...deleteTableCommands('netdev')];
 
   out.push({ add: { table: table('inet') } });
@@ -190,25 +228,7 @@ export function initCommands(options: RulesetOptions): object[] {
     });
     out.push(...guardRules('inet', 'guard'));
   } else {
-    // nft 1.0.6's JSON parser takes one device per chain, so one chain per interface.
-    options.interfaces.forEach((dev, i) => {
-      const chain = `guard_${i}`;
-      out.push({
-        add: {
-          chain: {
-            family: 'netdev',
-            table: TABLE_NAME,
-            name: chain,
-            type: 'filter',
-            hook: 'ingress',
-            prio: -500,
-            dev,
-            policy: 'accept',
-          },
-        },
-      });
-      out.push(...guardRules('netdev', chain));
-    });
+    for (const dev of options.interfaces) out.push(...addIngressChain(dev));
   }
 
   out.push({

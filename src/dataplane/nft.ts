@@ -30,11 +30,14 @@ import { NftErrors } from './nft-errors.ts';
 import {
   type AddressFamily,
   addElements,
+  addIngressChain,
   COUNTERS,
   deleteElements,
+  deleteIngressChain,
   deleteTableCommands,
   flushSet,
   guardFamily,
+  ingressChainName,
   initCommands,
   type SetElement,
   type SetKind,
@@ -44,7 +47,14 @@ import {
   type TableFamily,
 } from './nft-ruleset.ts';
 import { type NftCommand, NftRunner, type NftRunnerOptions } from './nft-runner.ts';
-import type { Dataplane, DataplaneStats, DropReason, FloodEvent } from './types.ts';
+import type {
+  Dataplane,
+  DataplaneState,
+  DataplaneStats,
+  DropReason,
+  FloodEvent,
+  GuardConfig,
+} from './types.ts';
 
 export interface NftInitOptions {
   /** Interfaces to guard at netdev ingress; omitted or empty = every interface (inet prerouting). */
@@ -55,6 +65,23 @@ export interface NftInitOptions {
   maxConnPerSource: number;
   /** Sources tracked at once per address family by the connection cap. */
   connTrackedSources?: number;
+  /**
+   * Where bans and CIDR rules are enforced: 'netdev' (ingress chains on the interfaces,
+   * added and removed later with setInterfaces) or 'inet' (prerouting, every interface).
+   * Default: netdev when interfaces are given.
+   */
+  guard?: TableFamily;
+}
+
+/** What the kernel holds of our ruleset, and whether it is what init() and setInterfaces() built. */
+export interface NftCheck {
+  intact: boolean;
+  /** What is missing or changed, for the log; '' when intact. */
+  problem: string;
+  /** "inet tollgate", "netdev tollgate": the tables present now. */
+  tables: string[];
+  /** Interfaces whose ingress chain is present now (netdev guard). */
+  chains: string[];
 }
 
 export interface NftBan {
@@ -67,6 +94,8 @@ export interface NftBan {
 }
 
 export interface NftStats extends DataplaneStats {
+  /** False when the tables were not there to read (then every figure is 0). */
+  tablesPresent: boolean;
   /** The raw counters; `drops.flood` is `connLimit` (TCP connections refused over the cap). */
   nft: { allowed: number; banned: number; cidrDeny: number; connLimit: number; passed: number };
 }
@@ -78,7 +107,10 @@ export const MAX_TTL_SECONDS = 315_360_000;
 const MAX_REASON_BYTES = 127;
 /** Elements per batch in bulk operations: keeps one nft invocation's memory bounded. */
 const BULK_CHUNK = 10_000;
-const MAX_INTERFACES = 64;
+const MAX_INTERFACES = 256;
+
+/** What nftables can count: bans, CIDR denies and the TCP connection cap (as `flood`). */
+const NFT_COUNTED: readonly DropReason[] = ['banned', 'cidr_deny', 'flood'];
 
 const FAMILY_KEY = (family: IpFamily): AddressFamily => (family === 4 ? 'v4' : 'v6');
 
@@ -183,6 +215,8 @@ export class NftDataplane implements Dataplane {
   #initialized = false;
   #interfaces: readonly string[] = [];
   #guard: TableFamily = 'inet';
+  /** Table handles as created: a table deleted and created again by someone else differs. */
+  #handles = new Map<TableFamily, number>();
   readonly #allow = new Map<string, ParsedCidr>();
   readonly #deny = new Map<string, ParsedCidr>();
 
@@ -212,6 +246,7 @@ export class NftDataplane implements Dataplane {
       1,
       16_777_216,
     );
+    const guard = options.guard ?? guardFamily(interfaces);
     return this.#serial(
       async () => {
         await this.#runner.apply(
@@ -220,10 +255,12 @@ export class NftDataplane implements Dataplane {
             sipTcpPorts,
             maxConnPerSource,
             connTrackedSources,
+            guard,
           }) as NftCommand[],
         );
         this.#interfaces = interfaces;
-        this.#guard = guardFamily(interfaces);
+        this.#guard = guard;
+        this.#handles = new Map((await this.#tables()).map((t) => [t.family, t.handle]));
         this.#allow.clear();
         this.#deny.clear();
         this.#initialized = true;
@@ -365,6 +402,31 @@ export class NftDataplane implements Dataplane {
     );
   }
 
+  /** Many trusted sources in few batches (replaying after the ruleset was rebuilt). */
+  async trustMany(sources: readonly { ip: string; ttlSeconds: number }[]): Promise<void> {
+    const parsed = sources.map((x) => ({ ip: parseIp(x.ip), ttl: checkTtl(x.ttlSeconds) }));
+    return this.#serial(async () => {
+      for (const chunk of chunks(parsed, BULK_CHUNK)) {
+        const commands: object[] = [];
+        for (const family of ['v4', 'v6'] as const) {
+          const mine = chunk.filter((x) => FAMILY_KEY(x.ip.family) === family);
+          if (mine.length === 0) continue;
+          const set: SetRef = { family: 'inet', name: setName('trusted', family) };
+          commands.push(
+            ...replaceElementCommands(
+              set,
+              mine.map((x) => x.ip.text),
+              mine.map((x) => ({
+                elem: x.ttl > 0 ? { val: x.ip.text, timeout: x.ttl } : { val: x.ip.text },
+              })),
+            ),
+          );
+        }
+        await this.#runner.apply(commands as NftCommand[]);
+      }
+    });
+  }
+
   async untrust(ip: string): Promise<void> {
     const parsed = parseIp(ip);
     const set: SetRef = { family: 'inet', name: setName('trusted', FAMILY_KEY(parsed.family)) };
@@ -389,22 +451,32 @@ export class NftDataplane implements Dataplane {
     checkPort(port);
   }
 
+  /**
+   * The named counters of our tables. Read with one `list counters` (every table's, then
+   * ours picked out): it never fails because a table is missing, so stats work whatever
+   * the guard family and even while the ruleset is gone (then everything reads 0 and
+   * tablesPresent says why).
+   */
   async stats(): Promise<NftStats> {
     return this.#serial(async () => {
       const counters = new Map<string, number>();
-      const families: TableFamily[] = this.#guard === 'inet' ? ['inet'] : ['netdev', 'inet'];
-      for (const family of families) {
-        // 'list counters', not 'list table': the latter would also dump every set element.
-        for (const item of await this.#runner.list(['counters', 'table', family, TABLE_NAME])) {
-          const counter = (item as { counter?: { name?: unknown; packets?: unknown } }).counter;
-          if (
-            counter !== undefined &&
-            typeof counter.name === 'string' &&
-            typeof counter.packets === 'number'
-          ) {
-            counters.set(counter.name, (counters.get(counter.name) ?? 0) + counter.packets);
+      let present = false;
+      for (const item of await this.#runner.list(['counters'])) {
+        const counter = (
+          item as {
+            counter?: { table?: unknown; family?: unknown; name?: unknown; packets?: unknown };
           }
-        }
+        ).counter;
+        if (
+          counter === undefined ||
+          counter.table !== TABLE_NAME ||
+          (counter.family !== 'inet' && counter.family !== 'netdev') ||
+          typeof counter.name !== 'string' ||
+          typeof counter.packets !== 'number'
+        )
+          continue;
+        present = true;
+        counters.set(counter.name, (counters.get(counter.name) ?? 0) + counter.packets);
       }
       const read = (name: string) => counters.get(name) ?? 0;
       const nft = {
@@ -425,12 +497,131 @@ export class NftDataplane implements Dataplane {
       };
       return {
         mode: this.mode,
+        counters: ['nft'],
+        counted: [...NFT_COUNTED],
         interfaces: [...this.#interfaces],
         drops,
         passed: nft.passed + nft.allowed,
+        tablesPresent: present,
         nft,
       };
     });
+  }
+
+  /**
+   * Adds the ingress chain of each new interface and removes those of interfaces gone, in
+   * one batch (netdev guard only; with the inet guard every interface is covered anyway).
+   */
+  async setInterfaces(
+    interfaces: readonly string[],
+  ): Promise<{ added: string[]; removed: string[] }> {
+    const wanted = [...new Set(interfaces.map(checkInterface))];
+    if (wanted.length > MAX_INTERFACES)
+      throw new NftErrors.TG_NFT_BAD_INTERFACE(
+        wanted.length,
+        `at most ${MAX_INTERFACES} interfaces`,
+      );
+    return this.#serial(async () => {
+      if (this.#guard !== 'netdev') return { added: [], removed: [] };
+      const added = wanted.filter((dev) => !this.#interfaces.includes(dev));
+      const removed = this.#interfaces.filter((dev) => !wanted.includes(dev));
+      const commands = [
+        ...removed.flatMap((dev) => deleteIngressChain(dev)),
+        ...added.flatMap((dev) => addIngressChain(dev)),
+      ];
+      await this.#runner.apply(commands as NftCommand[]);
+      this.#interfaces = wanted;
+      return { added, removed };
+    });
+  }
+
+  /**
+   * Compares what the kernel holds with what this driver built: both tables present with
+   * the handles they were created with (`nft flush ruleset`, a deleted table, or a firewall
+   * reload that recreated them all differ), and every ingress chain present. Reads only
+   * tables and chains, never set elements, so it stays cheap with a million bans.
+   */
+  async check(): Promise<NftCheck> {
+    return this.#serial(
+      async () => {
+        const tables = await this.#tables();
+        const chains = await this.#chains();
+        const names = tables.map((t) => `${t.family} ${TABLE_NAME}`);
+        const problems: string[] = [];
+        const expected: TableFamily[] = this.#guard === 'netdev' ? ['inet', 'netdev'] : ['inet'];
+        for (const family of expected) {
+          const found = tables.find((t) => t.family === family);
+          if (found === undefined) problems.push(`table ${family} ${TABLE_NAME} is missing`);
+          else if (found.handle !== this.#handles.get(family))
+            problems.push(`table ${family} ${TABLE_NAME} was replaced`);
+        }
+        const present = new Set(chains.map((c) => `${c.family} ${c.name}`));
+        const wantChains =
+          this.#guard === 'netdev'
+            ? ['inet conn_limit', ...this.#interfaces.map((d) => `netdev ${ingressChainName(d)}`)]
+            : ['inet guard', 'inet conn_limit'];
+        if (problems.length === 0) {
+          for (const c of wantChains) if (!present.has(c)) problems.push(`chain ${c} is missing`);
+        }
+        const chainOf = new Map(this.#interfaces.map((d) => [ingressChainName(d), d]));
+        return {
+          intact: this.#initialized && problems.length === 0,
+          problem: this.#initialized ? problems.join('; ') : 'not initialised',
+          tables: names,
+          chains: chains
+            .filter((c) => c.family === 'netdev' && chainOf.has(c.name))
+            .map((c) => chainOf.get(c.name) as string),
+        };
+      },
+      { requireInit: false },
+    );
+  }
+
+  async #tables(): Promise<{ family: TableFamily; handle: number }[]> {
+    const out: { family: TableFamily; handle: number }[] = [];
+    for (const item of await this.#runner.list(['tables'])) {
+      const t = (item as { table?: { family?: unknown; name?: unknown; handle?: unknown } }).table;
+      if (t?.name !== TABLE_NAME || typeof t.handle !== 'number') continue;
+      if (t.family === 'inet' || t.family === 'netdev')
+        out.push({ family: t.family, handle: t.handle });
+    }
+    return out;
+  }
+
+  async #chains(): Promise<{ family: TableFamily; name: string }[]> {
+    const out: { family: TableFamily; name: string }[] = [];
+    for (const item of await this.#runner.list(['chains'])) {
+      const c = (item as { chain?: { family?: unknown; table?: unknown; name?: unknown } }).chain;
+      if (c?.table !== TABLE_NAME || typeof c.name !== 'string') continue;
+      if (c.family === 'inet' || c.family === 'netdev')
+        out.push({ family: c.family, name: c.name });
+    }
+    return out;
+  }
+
+  /** nftables has no guard policy (per-source budgets are XDP's): nothing to apply. */
+  async applyGuardPolicy(_policy: Partial<GuardConfig>): Promise<void> {}
+
+  /** The driver alone, as the kernel holds it (kernel-dataplane.ts adds interfaces and owner). */
+  async state(): Promise<DataplaneState> {
+    const check = await this.check();
+    return {
+      mode: 'nft',
+      enforcing: check.intact,
+      reason: check.intact ? 'nftables ruleset in place' : check.problem,
+      owner: null,
+      interfaces: this.#interfaces.map((name) => {
+        const here = this.#guard === 'inet' || check.chains.includes(name);
+        return {
+          name,
+          mode: here ? ('nft' as const) : ('none' as const),
+          reason: here ? 'nftables ingress chain' : 'ingress chain missing',
+          up: true,
+        };
+      }),
+      nftTables: check.tables,
+      restores: 0,
+    };
   }
 
   /**
@@ -451,6 +642,7 @@ export class NftDataplane implements Dataplane {
           ...deleteTableCommands('netdev'),
         ] as NftCommand[]);
         this.#initialized = false;
+        this.#handles.clear();
       },
       { requireInit: false },
     );

@@ -1,17 +1,13 @@
 // Mode `off`: no kernel enforcement (unprivileged development, or no XDP and no nftables).
 // It remembers what it was asked so `status` and tests can show it, and says plainly that
 // nothing is being dropped.
-import type { Dataplane, DataplaneStats, DropReason } from './types.ts';
-
-const NO_DROPS: Record<DropReason, number> = {
-  banned: 0,
-  cidr_deny: 0,
-  flood: 0,
-  rtp_source: 0,
-  rtp_unallocated: 0,
-  malformed: 0,
-  fragment: 0,
-};
+import {
+  type Dataplane,
+  type DataplaneState,
+  type DataplaneStats,
+  type GuardConfig,
+  noDrops,
+} from './types.ts';
 
 export class OffDataplane implements Dataplane {
   readonly mode = 'off' as const;
@@ -36,8 +32,22 @@ export class OffDataplane implements Dataplane {
   async untrust(_ip: string): Promise<void> {}
   async openMedia(_port: number, _peer: { ip: string; port: number }): Promise<void> {}
   async closeMedia(_port: number): Promise<void> {}
+  /** No kernel guard in this mode: nothing to apply. */
+  async applyGuardPolicy(_policy: Partial<GuardConfig>): Promise<void> {}
+  /** The same shape as every mode: no kernel layer counted anything. */
   async stats(): Promise<DataplaneStats> {
-    return { mode: 'off', interfaces: [], drops: { ...NO_DROPS }, passed: 0 };
+    return { mode: 'off', counters: [], counted: [], interfaces: [], drops: noDrops(), passed: 0 };
+  }
+  async state(): Promise<DataplaneState> {
+    return {
+      mode: 'off',
+      enforcing: false,
+      reason: this.reason,
+      owner: null,
+      interfaces: [],
+      nftTables: null,
+      restores: 0,
+    };
   }
   onFlood(): () => void {
     return () => {};

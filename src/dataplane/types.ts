@@ -2,6 +2,9 @@
 // kernel. Implementations: XDP + nftables (mode `xdp` / `xdp-generic`), nftables alone
 // (`nft`), and a recording-only one (`off`, unprivileged development). IPv4 and IPv6
 // addresses are accepted everywhere as strings ("10.0.0.1", "2001:db8::1").
+//
+// The types shared with the policy side (GuardConfig: what src/control/kernel-policy.ts
+// computes from the config) live here too, so policy never imports an implementation.
 
 export type DataplaneMode = 'xdp' | 'xdp-generic' | 'nft' | 'off';
 
@@ -15,11 +18,59 @@ export type DropReason =
   | 'malformed'
   | 'fragment';
 
+export const DROP_REASONS: readonly DropReason[] = [
+  'banned',
+  'cidr_deny',
+  'flood',
+  'rtp_source',
+  'rtp_unallocated',
+  'malformed',
+  'fragment',
+];
+
+/** Which kernel layer a figure was read from. */
+export type CounterSource = 'xdp' | 'nft';
+
+/**
+ * One shape in every mode: `drops` always has every reason, `counters` says which kernel
+ * layers the figures were read from ([] in mode off) and `counted` which reasons this mode
+ * can count at all (a reason not in it is 0 because nothing counts it, not because nothing
+ * happened).
+ */
 export interface DataplaneStats {
   mode: DataplaneMode;
+  counters: CounterSource[];
+  counted: DropReason[];
   interfaces: string[];
   drops: Record<DropReason, number>;
   passed: number;
+}
+
+/** How one interface is protected right now, as read back from the kernel. */
+export type InterfaceMode = 'xdp' | 'xdp-generic' | 'nft' | 'none';
+
+export interface InterfaceState {
+  name: string;
+  mode: InterfaceMode;
+  /** Why this mode (fallback reason, "bridge: XDP is on its ports", "excluded by ..."). */
+  reason: string;
+  up: boolean;
+}
+
+/** What `status` shows: read from the kernel when asked, never a remembered flag. */
+export interface DataplaneState {
+  mode: DataplaneMode;
+  /** True when the kernel holds this daemon's drop rules (XDP program or nft tables). */
+  enforcing: boolean;
+  reason: string;
+  /** The daemon owning the kernel dataplane of this network namespace. */
+  owner: { pid: number; dataDir: string } | null;
+  /** Every interface of the namespace with its mode and the reason. */
+  interfaces: InterfaceState[];
+  /** The nftables tables present (e.g. ['inet tollgate', 'netdev tollgate']); null = no nft layer. */
+  nftTables: string[] | null;
+  /** Times kernel state was found removed or changed and restored since start. */
+  restores: number;
 }
 
 /** A source that went over its per-source packet budget (emitted once per interval). */
@@ -28,6 +79,29 @@ export interface FloodEvent {
   packets: number;
   at: number; // ms since epoch
 }
+
+/** Policy knobs of the XDP guard in operator units (src/control/kernel-policy.ts fills them). */
+export interface GuardConfig {
+  /** UDP/TCP ports that get the per-source budget (SIP, SIPS, WebSocket). At most 8. */
+  signalingPorts: number[];
+  /** Local RTP/RTCP port range, inclusive; null = no media checks. */
+  mediaPorts: { min: number; max: number } | null;
+  /** checkrtpaddr: only the registered peer may send to an allocated media port. */
+  checkRtpAddr: boolean;
+  /** Drop non-first fragments (they carry no ports). Off: they pass after the address checks. */
+  dropFragments: boolean;
+  /** Per-source signaling budget in packets/s; 0 = no per-source budget. */
+  sourceRatePps: number;
+  /** Per-source bucket depth in packets. */
+  sourceBurst: number;
+  /** maxnetworkspeed in kbit/s: the shared budget of unknown sources; 0 = none. */
+  maxNetworkSpeedKbps: number;
+  /** At most one flood event per source per this many ms. */
+  floodEventIntervalMs: number;
+}
+
+export type AttachMode = 'auto' | 'native' | 'generic';
+export type AttachedMode = 'xdp' | 'xdp-generic';
 
 export interface Dataplane {
   readonly mode: DataplaneMode;
@@ -44,11 +118,16 @@ export interface Dataplane {
   /** Let RTP/RTCP to a local media port through only from this peer ip:port. */
   openMedia(port: number, peer: { ip: string; port: number }): Promise<void>;
   closeMedia(port: number): Promise<void>;
+  /** A new kernel guard policy (budgets, ports): a no-op where the mode has no guard. */
+  applyGuardPolicy(policy: Partial<GuardConfig>): Promise<void>;
   stats(): Promise<DataplaneStats>;
+  /** What the kernel holds now (read back, not remembered). */
+  state(): Promise<DataplaneState>;
   /** Flood events, delivered on the main thread. Returns an unsubscribe function. */
   onFlood(listener: (event: FloodEvent) => void): () => void;
   close(): Promise<void>;
 }
 
-/** The kernel guard's policy (budgets, ports), computed from config by control/kernel-policy.ts. */
-export type { GuardConfig } from './xdp.ts';
+export function noDrops(): Record<DropReason, number> {
+  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+}

@@ -131,6 +131,7 @@ const BOOTSTRAP_DEFAULTS: Record<string, ConfigValue> = {
   webport: 8443,
   dataplanemode: 'auto',
   dataplaneinterfaces: [],
+  dataplaneexclude: [],
   mediaportmin: 10_000,
   mediaportmax: 20_000,
   maxtcpconnperip: 32,

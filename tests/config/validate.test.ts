@@ -115,6 +115,8 @@ test('lists split on commas, drop empty items, and check each item', (t) => {
     t.is(codeOf(() => parse('trustedip', raw)).code, 'TG_CONFIG_BAD_VALUE', String(raw));
   }
   t.deepEqual(parse('dataplaneinterfaces', 'eth0, veth-a'), ['eth0', 'veth-a']);
+  t.deepEqual(parse('dataplaneexclude', 'docker*, veth?'), ['docker*', 'veth?']);
+  t.is(codeOf(() => parse('dataplaneexclude', 'eth0/1')).code, 'TG_CONFIG_BAD_VALUE');
   t.is(
     codeOf(() => parse('dataplaneinterfaces', 'a-very-long-interface-name')).code,
     'TG_CONFIG_BAD_VALUE',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { PROG_NAME } from '../../src/dataplane/layout.ts';
 import { XDP_FLAGS, xdpAttach } from '../../src/dataplane/libbpf.ts';
-import { XdpGuard } from '../../src/dataplane/xdp.ts';
+import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 import { buildBpfObject } from './helpers.ts';
 
 const IP = '/usr/sbin/ip';

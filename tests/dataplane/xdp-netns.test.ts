@@ -10,8 +10,8 @@
 // because nothing was filtered.
 import { execFileSync } from 'node:child_process';
 import test, { type ExecutionContext } from 'ava';
-import type { FloodEvent } from '../../src/dataplane/types.ts';
-import type { GuardConfig } from '../../src/dataplane/xdp.ts';
+import type { FloodEvent, GuardConfig } from '../../src/dataplane/types.ts';
+
 import {
   delivered,
   eventually,

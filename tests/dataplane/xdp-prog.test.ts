@@ -6,7 +6,9 @@ import test, { type ExecutionContext } from 'ava';
 import type { CounterName } from '../../src/dataplane/layout.ts';
 import { COUNTER_SLOTS, TG_REASON } from '../../src/dataplane/layout.ts';
 import type { FloodEvent } from '../../src/dataplane/types.ts';
-import { monotonicNs, XdpDataplane, XdpGuard } from '../../src/dataplane/xdp.ts';
+import { XdpDataplane } from '../../src/dataplane/xdp-dataplane.ts';
+import { monotonicNs } from '../../src/dataplane/xdp-events.ts';
+import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 import { ETH_P_8021Q, ETH_P_ARP, type FrameSpec, frame, IPPROTO_ICMP, l3Offset } from './frames.ts';
 import { buildBpfObject, eventIntervalMsBehind, lastEventBefore } from './helpers.ts';
 

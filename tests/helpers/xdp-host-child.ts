@@ -10,14 +10,10 @@
 // stdin closing (the parent exited or closed it) detaches the program and exits.
 import { createInterface } from 'node:readline';
 import type { BucketState } from '../../src/dataplane/layout.ts';
-import type { Dataplane } from '../../src/dataplane/types.ts';
-import {
-  type AttachMode,
-  type GuardConfig,
-  monotonicNs,
-  XdpDataplane,
-  XdpGuard,
-} from '../../src/dataplane/xdp.ts';
+import type { AttachMode, Dataplane, GuardConfig } from '../../src/dataplane/types.ts';
+import { XdpDataplane } from '../../src/dataplane/xdp-dataplane.ts';
+import { monotonicNs } from '../../src/dataplane/xdp-events.ts';
+import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 
 interface ChildConfig {
   ifname: string;
@@ -73,6 +69,7 @@ const methods: Record<string, Handler> = {
   openMedia: (port: number, peer: { ip: string; port: number }) => dp.openMedia(port, peer),
   closeMedia: (port: number) => dp.closeMedia(port),
   stats: () => dp.stats(),
+  state: () => dp.state(),
   configure: (changes: Partial<GuardConfig>) => guard.configure(changes),
   counters: () =>
     Object.fromEntries(Object.entries(guard.counters()).map(([k, c]) => [k, Number(c.packets)])),

@@ -14,8 +14,15 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { CounterName } from '../../src/dataplane/layout.ts';
-import type { Dataplane, DataplaneStats, FloodEvent } from '../../src/dataplane/types.ts';
-import type { AttachedMode, AttachMode, GuardConfig } from '../../src/dataplane/xdp.ts';
+import type {
+  AttachedMode,
+  AttachMode,
+  Dataplane,
+  DataplaneState,
+  DataplaneStats,
+  FloodEvent,
+  GuardConfig,
+} from '../../src/dataplane/types.ts';
 import type { Teardownable } from './netns.ts';
 
 const IP = '/usr/sbin/ip';
@@ -167,6 +174,8 @@ export async function startXdpHost(
     openMedia: (port, peer) => call('openMedia', port, peer),
     closeMedia: (port) => call('closeMedia', port),
     stats: () => call<DataplaneStats>('stats'),
+    state: () => call<DataplaneState>('state'),
+    applyGuardPolicy: (policy) => call('configure', policy),
     onFlood(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
