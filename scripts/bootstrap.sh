@@ -4,6 +4,8 @@
 #   1. Debian packages the appliance and its tests use (root only; others get a warning).
 #   2. npm packages, exactly as package-lock.json locks them (npm ci), when it changed.
 #   3. The BPF object (make -C bpf) and the TypeScript build (tsc), when sources changed.
+# `npm test` (or `bootstrap.sh --test`) also installs what only the tests use: the real
+# softphones. `npm start` does not: an appliance has no use for them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,13 @@ APT_PACKAGES=(
   libbpf1 libbpf-dev clang llvm linux-libc-dev bpftool nftables iproute2 make
   sip-tester sipvicious netsniff-ng kamailio tcpdump openssl
 )
+
+# Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
+# linphonec), installed when the tests are what this set-up is for.
+TEST_APT_PACKAGES=(baresip-core linphone-cli)
+if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
+  APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
+fi
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 

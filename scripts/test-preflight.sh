@@ -24,13 +24,14 @@ declare -A NEEDED=(
   [ip]=iproute2 [nft]=nftables [bpftool]=bpftool [clang]=clang [make]=make
   [sipp]=sip-tester [svmap]=sipvicious [svwar]=sipvicious [svcrack]=sipvicious
   [python3]=python3 [trafgen]=netsniff-ng [openssl]=openssl [timeout]=coreutils
+  [baresip]=baresip-core [linphonec]=linphone-cli
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || missing+=("$cmd (${NEEDED[$cmd]})")
 done
 [ ${#missing[@]} -eq 0 ] ||
-  fail "missing $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g'). Run as root: bash scripts/bootstrap.sh"
+  fail "missing $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g'). Run as root: bash scripts/bootstrap.sh --test"
 
 [ -f bpf/tollgate.bpf.o ] || fail "the BPF object bpf/tollgate.bpf.o is not built. Run: bash scripts/bootstrap.sh"
 [ -d /sys/fs/bpf ] || fail "this kernel has no BPF filesystem (/sys/fs/bpf): XDP tests need a kernel with BPF"
