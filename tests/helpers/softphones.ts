@@ -376,7 +376,10 @@ export async function startBaresip(t: ExecutionContext, o: PhoneOptions): Promis
   );
   writeFileSync(
     join(dir, 'accounts'),
-    `<sip:${o.user}@${where.hubIp}:${port};transport=${o.transport}>;auth_pass=${PASSWORD};regint=600;answermode=manual;audio_codecs=PCMU,PCMA\n`,
+    // outbound: every request goes to tollgate on the account's transport. Without it
+    // baresip 1.0 sends a /message to the contact's host and port over UDP, whatever the
+    // contact's transport parameter says.
+    `<sip:${o.user}@${where.hubIp}:${port};transport=${o.transport}>;auth_pass=${PASSWORD};outbound="sip:${where.hubIp}:${port};transport=${o.transport}";regint=600;answermode=manual;audio_codecs=PCMU,PCMA\n`,
   );
   // The contacts /message sends to: the peers, on this phone's transport.
   writeFileSync(
