@@ -13,11 +13,21 @@
 // (RFC 3261 §17.1.2.1: timer E starts at T1 = 500 ms) are inside it, which is what makes it
 // grow when requests are lost.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SCENARIOS, type SippUser } from './sipp.ts';
-import { callCounts, errorLog, lastStatRow } from './sipp-stats.ts';
+import {
+  callCounts,
+  errorLog,
+  lastStatRow,
+  PHONE_ARGS,
+  type ResponseTimes,
+  RTT_ARGS,
+  readRtts,
+  summarize,
+  withRegistrationRtd,
+} from './sipp-stats.ts';
 
 const run = promisify(execFile);
 
@@ -38,15 +48,6 @@ export interface SippLoadOptions {
   timeoutSeconds?: number;
 }
 
-export interface ResponseTimes {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
 export interface SippLoadResult {
   exitCode: number;
   successful: number;
@@ -58,9 +59,7 @@ export interface SippLoadResult {
 
 /** register.xml with response time measured from the first REGISTER to the final 200. */
 export function registerWithRtd(): string {
-  return readFileSync(join(SCENARIOS, 'register.xml'), 'utf8')
-    .replace('<send retrans="500">', '<send retrans="500" start_rtd="1">')
-    .replace('<recv response="200"/>', '<recv response="200" rtd="1"/>');
+  return withRegistrationRtd(readFileSync(join(SCENARIOS, 'register.xml'), 'utf8'));
 }
 
 export async function runSippLoad(o: SippLoadOptions): Promise<SippLoadResult> {
@@ -100,9 +99,8 @@ export async function runSippLoad(o: SippLoadOptions): Promise<SippLoadResult> {
     stat,
     '-fd',
     '1',
-    '-trace_rtt',
-    '-rtt_freq',
-    '1',
+    ...RTT_ARGS,
+    ...PHONE_ARGS,
     '-trace_err',
     '-error_file',
     join(o.dir, 'errors.log'),
@@ -128,36 +126,5 @@ export async function runSippLoad(o: SippLoadOptions): Promise<SippLoadResult> {
     ...callCounts(lastStatRow(stat)),
     rttMs: summarize(readRtts(o.dir)),
     output: `${output}\n${errors}`.slice(-4000),
-  };
-}
-
-/**
- * -trace_rtt writes <scenario>_<pid>_rtt.csv: "Date_ms;response_time_ms;rtd_no", then one row
- * per measured call, e.g. "60.001;8;1" (SIPp 3.6 measures in whole ms of its clock tick).
- */
-function readRtts(dir: string): number[] {
-  const file = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
-  if (file === undefined) return [];
-  const out: number[] = [];
-  for (const line of readFileSync(join(dir, file), 'utf8').split('\n').slice(1)) {
-    const fields = line.split(';');
-    const ms = Number(fields[1]);
-    if (fields.length >= 3 && Number.isFinite(ms)) out.push(ms);
-  }
-  return out;
-}
-
-export function summarize(values: number[]): ResponseTimes {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const sum = sorted.reduce((a, b) => a + b, 0);
-  return {
-    count: sorted.length,
-    mean: sorted.length === 0 ? 0 : sum / sorted.length,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    max: sorted.at(-1) ?? 0,
   };
 }

@@ -5,7 +5,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
-import { callCounts, errorLog, lastStatRow } from './sipp-stats.ts';
+import {
+  callCounts,
+  errorLog,
+  lastStatRow,
+  RTT_ARGS,
+  readRtts,
+  withRegistrationRtd,
+} from './sipp-stats.ts';
 import { tempDir } from './tmp.ts';
 
 const run = promisify(execFile);
@@ -39,6 +46,8 @@ export interface SippOptions {
   fields?: string[];
   /** Further SIPp options, e.g. ['-cid_str', '...']. */
   extraArgs?: string[];
+  /** Measure each registration, first REGISTER to 200 (register.xml-like scenarios). */
+  measureRtt?: boolean;
 }
 
 export interface SippResult {
@@ -46,6 +55,8 @@ export interface SippResult {
   successful: number;
   failed: number;
   output: string;
+  /** With measureRtt: each successful registration's time in ms. */
+  rttMs: number[];
 }
 
 const TRANSPORT_FLAG = { udp: 'u1', tcp: 't1' } as const;
@@ -53,9 +64,12 @@ const TRANSPORT_FLAG = { udp: 'u1', tcp: 't1' } as const;
 export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<SippResult> {
   const dir = tempDir(t, 'tollgate-sipp-');
   let scenario = join(SCENARIOS, o.scenario);
-  if (o.rewrite) {
+  if (o.rewrite || o.measureRtt) {
     const rewritten = join(dir, o.scenario);
-    writeFileSync(rewritten, o.rewrite(readFileSync(scenario, 'utf8')));
+    let xml = readFileSync(scenario, 'utf8');
+    if (o.rewrite) xml = o.rewrite(xml);
+    if (o.measureRtt) xml = withRegistrationRtd(xml);
+    writeFileSync(rewritten, xml);
     scenario = rewritten;
   }
   const users = join(dir, 'users.csv');
@@ -96,6 +110,7 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     '-trace_err',
     '-error_file',
     join(dir, 'errors.log'),
+    ...(o.measureRtt ? RTT_ARGS : []),
     ...(o.extraArgs ?? []),
   ];
   let exitCode = 0;
@@ -119,5 +134,6 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     exitCode,
     ...callCounts(lastStatRow(stat)),
     output: `${output}\n${errors}`.slice(-4000),
+    rttMs: o.measureRtt ? readRtts(dir) : [],
   };
 }
