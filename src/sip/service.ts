@@ -104,6 +104,7 @@ export class SipService {
       ipAuthenticate: (ip, dialled) => policy.ipAuthenticate(ip, dialled),
       transactions: this.transactions,
       own: new OwnAddresses(transports.addresses()),
+      flowOpen: (id) => transports.isOpen(id),
     });
     const inbound = new InboundView();
     transports.on('message', (msg, source) => {

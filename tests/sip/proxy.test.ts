@@ -58,6 +58,8 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
   const reports: SecurityReport[] = [];
   const verdicts: { next?: SecurityVerdict } = {};
   let proxy: SipProxy | undefined;
+  /** The TCP/TLS connections the transport would call open. */
+  const openFlows = new Set<string>();
   const h = harness({
     onRequest: (tx, req) => proxy!.handleRequest(tx, req),
     onAck: (ack, source) => proxy!.handleAck(ack, source),
@@ -80,12 +82,13 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}) {
     now: wall.now,
     clock: h.clock,
     dialogs: { capacity: 2, idleMs: 60_000 },
+    flowOpen: (id) => openFlows.has(id),
   });
   /** What was sent to `dest` (or anywhere), newest last. */
   const sentTo = (dest?: Endpoint) =>
     h.sent.filter((s) => !dest || (s.dest.ip === dest.ip && s.dest.port === dest.port));
   const last = (dest?: Endpoint) => sentTo(dest).at(-1)!.message;
-  return { h, proxy, reports, verdicts, wall, settings, bindings, users, sentTo, last };
+  return { h, proxy, reports, verdicts, wall, settings, bindings, users, sentTo, last, openFlows };
 }
 
 interface InviteSpec {
@@ -971,4 +974,35 @@ test('admission is an ordered list of named steps; the INVITE list adds the call
     'pendingSessionLimit',
     'guardVerdict',
   ]);
+});
+
+test('RFC 5626: a callee registered with outbound is reached over its flow only; a flow gone gives 430 Flow Failed', (t) => {
+  const s = setup(t);
+  const flow = { transport: 'tcp' as const, ip: '198.51.100.20', port: 40001 };
+  s.bindings.removeAll('bob');
+  s.bindings.upsert({
+    aor: 'bob',
+    contact: 'sip:bob@10.1.1.5:5060;transport=tcp;ob',
+    expiresAt: s.wall.now() + 3600_000,
+    q: -1,
+    callId: 'reg-bob-ob',
+    cseq: 1,
+    ...flow,
+    connectionId: 'tcp-44',
+    instance: '<urn:uuid:1>',
+    regId: 1,
+  });
+  s.openFlows.add('tcp-44');
+  s.h.layer.receive(authenticatedInvite(s, { branch: 'z9hG4bKob1', callId: 'ob-1' }), ALICE_AT);
+  const sent = s.sentTo(flow).at(-1)!;
+  t.is((sent.message as SipRequest).method, 'INVITE');
+  t.is((sent.dest as { connectionId?: string }).connectionId, 'tcp-44', 'over the flow');
+
+  s.openFlows.delete('tcp-44');
+  const before = s.sentTo(flow).length;
+  s.h.layer.receive(authenticatedInvite(s, { branch: 'z9hG4bKob2', callId: 'ob-2' }), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 430);
+  t.is(res.reason, 'Flow Failed');
+  t.is(s.sentTo(flow).length, before, 'no connection is attempted towards the NAT');
 });

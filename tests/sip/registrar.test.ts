@@ -10,7 +10,9 @@ import { DigestAuthenticator } from '../../src/sip/auth/authenticator.ts';
 import { NonceManager } from '../../src/sip/auth/nonce.ts';
 import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/message/index.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
+import { FLOW_TIMER_SECONDS } from '../../src/sip/registrar/outbound.ts';
 import { Registrar } from '../../src/sip/registrar/registrar.ts';
+import { TRANSPORT_DEFAULTS } from '../../src/sip/transport/options.ts';
 import { Store } from '../../src/store/store.ts';
 import {
   authorization,
@@ -59,27 +61,39 @@ function setup(t: ExecutionContext, config: Record<string, unknown> = {}, dir = 
     report: (e) => reports.push(e),
     now: clock.now,
   });
-  const send = (o: RegisterOptions, source = SOURCE): SipResponse => {
+  const send = (
+    o: RegisterOptions,
+    source: typeof SOURCE | typeof TCP_SOURCE = SOURCE,
+  ): SipResponse => {
     const parsed = parseMessage(Buffer.from(register(o)), { transport: 'datagram' });
     if (!parsed.ok) throw new Error(`test REGISTER does not parse: ${parsed.detail}`);
     return registrar.handle(parsed.message as SipRequest, source);
   };
   /** Challenge, then answer it: what a phone does. */
-  const login = (o: RegisterOptions, creds = ALICE, algorithm?: string, authOpts = {}) => {
-    const first = send(o);
+  const login = (
+    o: RegisterOptions,
+    creds = ALICE,
+    algorithm?: string,
+    authOpts = {},
+    source: Parameters<typeof send>[1] = SOURCE,
+  ) => {
+    const first = send(o, source);
     const offered = challenges(first.headerValues('www-authenticate'));
     const c = offered.find((x) => !algorithm || x.algorithm === algorithm) ?? offered[0]!;
     const domain = o.domain ?? 'tollgate';
-    return send({
-      ...o,
-      cseq: (o.cseq ?? 1) + 1,
-      authorization: authorization(
-        c,
-        creds,
-        { method: 'REGISTER', uri: `sip:${domain}` },
-        authOpts,
-      ),
-    });
+    return send(
+      {
+        ...o,
+        cseq: (o.cseq ?? 1) + 1,
+        authorization: authorization(
+          c,
+          creds,
+          { method: 'REGISTER', uri: `sip:${domain}` },
+          authOpts,
+        ),
+      },
+      source,
+    );
   };
   return { store, settings, users, bindings, dataplane, reports, send, login, clock, dir };
 }
@@ -363,4 +377,96 @@ test('live settings changed at run time apply to the next REGISTER', (t) => {
   t.is(login({ user: 'alice', expires: 600, callId: 'c2' }).status, 423);
   settings.set('blockotherdomains', false);
   t.is(login({ user: 'alice', domain: 'elsewhere.example', callId: 'c3' }).status, 200);
+});
+
+const TCP_SOURCE = {
+  transport: 'tcp' as const,
+  ip: '10.0.0.5',
+  port: 40123,
+  connectionId: 'tcp-7',
+};
+const INSTANCE = '<urn:uuid:00000000-0000-1000-8000-00a0c91e6bf6>';
+const outboundContact = (port: number) =>
+  `<sip:alice@10.0.0.5:${port};transport=tcp;ob>;reg-id=1;+sip.instance="${INSTANCE}"`;
+
+test('RFC 5626 outbound over TCP: the 200 keeps reg-id and +sip.instance, says Require: outbound and Flow-Timer; the binding keeps its connection', (t) => {
+  const { send, bindings } = setup(t);
+  const first = send(
+    { user: 'alice', contact: outboundContact(5062), extraHeaders: ['Supported: path, outbound'] },
+    TCP_SOURCE,
+  );
+  const c = challenges(first.headerValues('www-authenticate'))[0]!;
+  const res = send(
+    {
+      user: 'alice',
+      cseq: 2,
+      expires: 600,
+      contact: outboundContact(5062),
+      extraHeaders: ['Supported: path, outbound'],
+      authorization: authorization(c, ALICE, { method: 'REGISTER', uri: 'sip:tollgate' }),
+    },
+    TCP_SOURCE,
+  );
+  t.is(res.status, 200);
+  t.is(res.header('require'), 'outbound');
+  t.is(res.header('flow-timer'), String(FLOW_TIMER_SECONDS));
+  t.deepEqual(res.headerValues('contact'), [
+    `<sip:alice@10.0.0.5:5062;transport=tcp;ob>;expires=600;reg-id=1;+sip.instance="${INSTANCE}"`,
+  ]);
+  t.like(bindings.lookup('alice')[0], {
+    transport: 'tcp',
+    connectionId: 'tcp-7',
+    instance: INSTANCE,
+    regId: 1,
+  });
+  t.true(
+    FLOW_TIMER_SECONDS * 1000 < TRANSPORT_DEFAULTS.idleTimeoutMs,
+    'keep-alives come before the transport closes an idle connection',
+  );
+});
+
+test('RFC 5626: the same instance and reg-id from a new connection replaces the old flow', (t) => {
+  const { login, bindings } = setup(t);
+  const reg = (port: number, connectionId: string, cseq: number) =>
+    login(
+      {
+        user: 'alice',
+        cseq,
+        expires: 600,
+        contact: outboundContact(port),
+        extraHeaders: ['Supported: outbound'],
+      },
+      ALICE,
+      undefined,
+      {},
+      { ...TCP_SOURCE, port, connectionId },
+    );
+  t.is(reg(5062, 'tcp-1', 1).status, 200);
+  const res = reg(5099, 'tcp-2', 3);
+  t.is(res.status, 200);
+  t.is(res.headerValues('contact').length, 1, 'one flow, not two');
+  t.like(bindings.lookup('alice')[0], { port: 5099, connectionId: 'tcp-2' });
+});
+
+test('RFC 5626 is not granted over UDP (its keep-alive is STUN) nor without Supported: outbound', (t) => {
+  const { login } = setup(t);
+  const udp = login({
+    user: 'alice',
+    contact: outboundContact(5062),
+    extraHeaders: ['Supported: outbound'],
+  });
+  t.is(udp.status, 200);
+  t.false(udp.has('require'));
+  t.false(udp.has('flow-timer'));
+  t.regex(udp.header('contact')!, /;\+sip\.instance="<urn:uuid:[^"]+>"$/, 'the instance is kept');
+  t.notRegex(udp.header('contact')!, /reg-id/);
+  const plain = login(
+    { user: 'alice', callId: 'reg-2', contact: outboundContact(5063) },
+    ALICE,
+    undefined,
+    {},
+    TCP_SOURCE,
+  );
+  t.is(plain.status, 200);
+  t.false(plain.has('require'), 'the phone did not ask for outbound');
 });

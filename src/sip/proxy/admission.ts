@@ -10,7 +10,7 @@
 //   transportAllowed     stricttransport 2/3 for a registered caller
 //   callerIdAllowed      allowcalleridchange; blockotherdomains for the unauthenticated
 //   routedHere           404 for another domain: tollgate routes to its own users only
-//   calleeKnown          the callee's best binding; 404/480 (no enumeration, see below)
+//   calleeKnown          the callee's best reachable binding; 430 (flow gone), 404/480
 //   callTableRoom        503 when the call table is full                        (INVITE)
 //   pendingSessionLimit  blocktoomuchpendingsession / maxpendingsessionsperip   (INVITE)
 //   guardVerdict         the guard's verdict on call-start (maxcallperip, …)    (INVITE)
@@ -174,12 +174,30 @@ export const routedHere: AdmissionStep = (a, p) => {
   return { status: 404, reason: 'Other Domains Not Routed' };
 };
 
-/** Only an authenticated caller learns whether the account exists (no enumeration). */
+/**
+ * The callee's best binding that can be reached. An RFC 5626 flow whose connection has
+ * closed cannot (the phone is behind a NAT and will register a new flow): skipped, and
+ * 430 Flow Failed when no other binding is left (§5.3). Only an authenticated caller learns
+ * whether the account exists (no enumeration).
+ */
 export const calleeKnown: AdmissionStep = (a, p) => {
   if (a.target.kind !== 'local') return undefined;
   const callee = a.target.user;
-  a.binding = p.ctx.d.bindings.lookup(callee)[0];
-  if (a.binding !== undefined) return undefined;
+  const { d } = p.ctx;
+  let flowFailed = false;
+  for (const b of d.bindings.lookup(callee)) {
+    if (
+      b.regId !== undefined &&
+      b.connectionId !== undefined &&
+      d.flowOpen?.(b.connectionId) === false
+    ) {
+      flowFailed = true;
+      continue;
+    }
+    a.binding = b;
+    return undefined;
+  }
+  if (flowFailed) return { status: 430, reason: 'Flow Failed' };
   if (a.user === undefined)
     return {
       status: 404,

@@ -23,6 +23,11 @@ export interface ProxyDeps {
   userExists?: (name: string) => boolean;
   /** The account a caller without credentials is, by address and tech prefix (UserService). */
   ipAuthenticate?: (ip: string, dialled: string) => IpAccount | undefined;
+  /**
+   * Whether a TCP/TLS connection is still open (SipTransports.isOpen): a callee's RFC 5626
+   * flow is used only while it is; without it the proxy assumes it is.
+   */
+  flowOpen?: (connectionId: string) => boolean;
   /** Wall-clock ms, for call durations. */
   now?: () => number;
   dialogs?: { capacity?: number; idleMs?: number };

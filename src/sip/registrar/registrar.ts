@@ -15,6 +15,7 @@ import {
   type SipResponse,
 } from '../message/index.ts';
 import { type Binding, type BindingStore, transportRefusal } from './bindings.ts';
+import { FLOW_TIMER_SECONDS, flowParams, instanceOf, outboundFlow } from './outbound.ts';
 
 /** Where a REGISTER came from; over TCP/TLS, the connection too (its flow, RFC 5626). */
 type StreamSource = SipSource & { readonly connectionId?: string };
@@ -217,8 +218,18 @@ export class Registrar {
     }
     if (added > bindings.room(aor)) return createResponse(request, 403, 'Too Many Contacts');
 
+    let outbound = false;
     for (const c of list) {
       const expires = grantedExpires(c, headerExpires, max);
+      const flow = outboundFlow(request, c, source.transport);
+      if (flow !== undefined) {
+        outbound = true;
+        // RFC 5626 §6: the same instance and reg-id from a new Contact is the same flow,
+        // come back (the phone reconnected): it replaces the old binding.
+        for (const b of bindings.lookup(aor))
+          if (b.instance === flow.instance && b.regId === flow.regId && b.contact !== c.uri.raw)
+            bindings.remove(aor, b.contact);
+      }
       if (expires === 0) {
         bindings.remove(aor, c.uri.raw);
         continue;
@@ -235,10 +246,17 @@ export class Registrar {
         port: source.port,
       };
       if (source.connectionId !== undefined) binding.connectionId = source.connectionId;
+      const instance = instanceOf(c);
+      if (instance !== undefined) binding.instance = instance;
+      if (flow !== undefined) binding.regId = flow.regId;
       if (userAgent) binding.userAgent = userAgent;
       bindings.upsert(binding);
     }
-    return this.#ok(request, aor, source);
+    const response = this.#ok(request, aor, source);
+    // RFC 5626 §6: the phone learns that its flow is kept, and how often to keep it alive.
+    if (outbound)
+      response.addHeader('Require', 'outbound').addHeader('Flow-Timer', String(FLOW_TIMER_SECONDS));
+    return response;
   }
 
   /** 200 OK listing every current binding with its remaining time (§10.3 step 8). */
@@ -250,7 +268,7 @@ export class Registrar {
       const left = Math.max(1, Math.round((b.expiresAt - now) / 1000));
       if (b.ip === source.ip) longest = Math.max(longest, left);
       const q = b.q >= 0 ? `;q=${(b.q / 1000).toString()}` : '';
-      response.addHeader('Contact', `<${b.contact}>;expires=${left}${q}`);
+      response.addHeader('Contact', `<${b.contact}>;expires=${left}${q}${flowParams(b)}`);
     }
     response.addHeader('Date', this.#date(now));
     if (longest > 0) this.#trust(source.ip, longest, now);

@@ -189,6 +189,14 @@ export class SipTransports extends EventEmitter<TransportEvents> {
     ];
   }
 
+  /**
+   * Whether the TCP/TLS connection with this id is still open: a registered flow (RFC 5626)
+   * is only ever used over its own connection, never reopened towards a port behind a NAT.
+   */
+  isOpen(connectionId: string): boolean {
+    return this.table.get(connectionId)?.isOpen === true;
+  }
+
   /** Open TCP/TLS connections (both directions, handshakes included). */
   get connectionCount(): number {
     return this.table.size;
