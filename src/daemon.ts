@@ -6,8 +6,9 @@
 // dataplane lock leaves the kernel exactly as it found it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigFile } from './config/file.ts';
+import { readConfigFile } from './config/file.ts';
 import { Settings } from './config/settings.ts';
+import { gatherFacts, runAudit } from './control/audit/audit.ts';
 import { BanService } from './control/bans.ts';
 import {
   assertNotRunning,
@@ -17,7 +18,6 @@ import {
 import { StaticFirewall, staticRules } from './control/firewall.ts';
 import { admitter, banFloods, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
-import { checkPortsFree } from './control/ports.ts';
 import { UserService } from './control/users.ts';
 import { type DataplaneSetup, prepareDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -34,6 +34,8 @@ export interface DaemonOptions {
   dataDir: string;
   socketPath: string;
   configFile: string;
+  /** The operator named the config file (--config, TOLLGATE_CONFIG): it must exist. */
+  configRequired?: boolean;
   log?: Logger;
 }
 
@@ -61,8 +63,8 @@ const DATAPLANE_KEYS = [
 const BAN_SWEEP_MS = 60_000;
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const fileValues = loadConfigFile(options.configFile);
-  const log = options.log ?? createLogger({ level: String(fileValues.loglevel ?? 'info') });
+  const file = readConfigFile(options.configFile, { required: options.configRequired });
+  const log = options.log ?? createLogger({ level: file.values.loglevel ?? 'info' });
   const startedAt = Date.now();
   const cleanups: Array<() => Promise<void> | void> = [];
   const close = async () => {
@@ -77,9 +79,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.warn(fix, 'data directory: mode was too open, fixed');
     const store = Store.open(options.dataDir, { log });
     cleanups.push(() => store.close());
-    const settings = new Settings(store, fileValues, log);
-
-    await checkPortsFree(settings);
+    const settings = new Settings(store, file.values, log, file);
+    // loglevel may also have been set from the console (stored): the level in force wins.
+    if (!options.log) log.level = String(settings.valueOf('loglevel'));
+    for (const warning of settings.startupWarnings())
+      log.warn({ key: warning.key }, warning.message);
 
     const dp = settings.view(DATAPLANE_KEYS);
     const prepared = await prepareDataplane({
@@ -169,7 +173,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         passed: s.passed,
       };
     };
+    const audit = () =>
+      runAudit(
+        gatherFacts({ settings, dataDir: options.dataDir, dataplaneMode: () => dataplane.mode }),
+      );
     const consoleServer: ConsoleServer = await startConsoleServer(options.socketPath, {
+      audit,
       bans,
       portBans,
       settings,
@@ -184,6 +193,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await prepared.engage();
     log.info({ mode: dataplane.mode, reason: dataplaneReason }, 'dataplane ready');
 
+    const { summary, findings } = audit();
+    log[findings.length === 0 ? 'info' : 'warn'](
+      { ...summary, findings: findings.map((f) => f.id) },
+      `security audit: ${findings.length} finding(s); see "tollgatectl audit"`,
+    );
     log.info(
       {
         dataDir: options.dataDir,

@@ -108,14 +108,14 @@ test('the interactive shell runs the same commands', async (t) => {
 
 test('refuses to start, with a clear message, when a port is taken or the config is bad', async (t) => {
   const dataDir = tempDir(t);
-  const web = await freePort();
+  const sip = await freePort();
   const holder = createServer();
-  await new Promise<void>((r) => holder.listen(web, '127.0.0.1', r));
+  await new Promise<void>((r) => holder.listen(sip, '127.0.0.1', r));
   t.teardown(() => holder.close());
-  const taken = await testConfig(dataDir, { webport: web });
+  const taken = await testConfig(dataDir, { sipport: sip });
   const busy = await run(TOLLGATE, ['serve', '--data', dataDir, '--config', taken]);
   t.is(busy.code, 1);
-  t.regex(busy.stderr, new RegExp(`TCP port ${web} on 127\\.0\\.0\\.1 is already in use.*webport`));
+  t.regex(busy.stderr, new RegExp(`${sip}.*sipport`));
 
   const invalid = await testConfig(dataDir, { autoban: 'maybe' });
   const bad = await run(TOLLGATE, ['serve', '--data', dataDir, '--config', invalid]);

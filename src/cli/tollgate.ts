@@ -36,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
 
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon({ dataDir, socketPath, configFile });
+    const configRequired = Boolean(options.config || process.env.TOLLGATE_CONFIG);
+    daemon = await startDaemon({ dataDir, socketPath, configFile, configRequired });
   } catch (err) {
     process.stderr.write(`tollgate: cannot start: ${(err as Error).message}\n`);
     return 1;

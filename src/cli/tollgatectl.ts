@@ -15,7 +15,10 @@ const USAGE = `usage: tollgatectl [--data DIR | --socket PATH] COMMAND [ARGS] [-
 ${helpText()}`;
 
 function print(reply: Reply, json: boolean): void {
-  if (json) {
+  if (reply.report) {
+    // A report (audit) is the output whatever the exit code says about its findings.
+    process.stdout.write(json ? `${JSON.stringify(reply.data, null, 2)}\n` : `${reply.text}\n`);
+  } else if (json) {
     const body =
       reply.exit === 0
         ? (reply.data ?? { text: reply.text })

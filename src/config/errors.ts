@@ -15,6 +15,18 @@ export const ConfigErrors = defineErrors('config', {
   TG_CONFIG_SYNTAX: '%s:%s: %s',
   /** The same key set twice in one file (key names are case-insensitive). */
   TG_CONFIG_DUPLICATE_KEY: '%s:%s: duplicate key "%s" (first set on line %s)',
+  /**
+   * A value for a key this version accepts but does not act on: refused so nobody believes a
+   * protection is on that does not exist.
+   */
+  TG_CONFIG_NOT_ENFORCED:
+    '%s is not enforced by this version of tollgate (issue #%s will enforce it): a value other than its default would have no effect; to store it anyway, add --accept-unenforced (or list the key in acceptunenforced), and tollgate will warn at every start that %s is ignored',
+  /** `config unset` of a key that has no console value. */
+  TG_CONFIG_NOT_SET:
+    '%s has no value set from the console; its value comes from the config file or the default',
+  /** --config names a file that does not exist (the default path may be absent: defaults). */
+  TG_CONFIG_MISSING:
+    'config file %s does not exist; create it (one "key = value" per line) or leave --config out to start with the defaults',
   /** The config file exists but cannot be read, or is larger than any sane config. */
   TG_CONFIG_READ: 'cannot read config file %s: %s',
 });

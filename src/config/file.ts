@@ -12,7 +12,7 @@
 // removed and nothing inside them is interpreted.
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigErrors } from './errors.ts';
-import { type Config, defaultConfig, validateConfig } from './validate.ts';
+import { type Config, validateConfig } from './validate.ts';
 
 /** A config file is a few hundred lines; anything near these is not one. */
 export const FILE_LIMITS = Object.freeze({ bytes: 1024 * 1024, lineLength: 8192, lines: 20_000 });
@@ -91,6 +91,25 @@ function shorten(text: string): string {
  * appliance starts with embedded defaults); any other read error is reported.
  */
 export function loadConfigFile(path: string): Config {
+  const file = readConfigFile(path);
+  return validateConfig(file.values, { source: path, lineOf: file.lineOf });
+}
+
+export interface ConfigFileText {
+  path: string;
+  /** Whether the file exists (absent: every key has its default). */
+  exists: boolean;
+  /** lower-case key → value text, only the keys the file sets. */
+  values: Record<string, string>;
+  lineOf: ReadonlyMap<string, number>;
+}
+
+/**
+ * Reads and parses a config file without merging it over the defaults, so the caller knows
+ * which keys the file sets and on which line. `required`: the operator named this file
+ * (--config), so its absence is an error rather than "start with the defaults".
+ */
+export function readConfigFile(path: string, options: { required?: boolean } = {}): ConfigFileText {
   let text: string;
   try {
     const size = statSync(path).size;
@@ -100,10 +119,15 @@ export function loadConfigFile(path: string): Config {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return defaultConfig();
+    if (e.code === 'ENOENT') {
+      if (options.required) throw new ConfigErrors.TG_CONFIG_MISSING(path);
+      return { path, exists: false, values: {}, lineOf: new Map() };
+    }
     if (e.code === 'TG_CONFIG_READ') throw err;
     throw new ConfigErrors.TG_CONFIG_READ(path, e.code ?? e.message);
   }
   const parsed = parseConfigFileWithLines(text, path);
-  return validateConfig(parsed.values, { source: path, lineOf: parsed.lineOf });
+  // Validated here too, so a bad file is reported with its lines before anything starts.
+  validateConfig(parsed.values, { source: path, lineOf: parsed.lineOf });
+  return { path, exists: true, values: parsed.values, lineOf: parsed.lineOf };
 }

@@ -47,10 +47,9 @@ export interface KeySpec {
   readonly status: KeyStatus;
 }
 
-type Draft = Omit<KeySpec, 'origin' | 'live' | 'status'> & {
+type Draft = Omit<KeySpec, 'origin' | 'live'> & {
   origin?: KeySpec['origin'];
   live?: boolean;
-  status?: KeyStatus;
 };
 
 /**
@@ -60,8 +59,8 @@ type Draft = Omit<KeySpec, 'origin' | 'live' | 'status'> & {
  */
 export function key<const D extends Draft>(
   draft: D,
-): D & { origin: KeySpec['origin']; live: boolean; status: KeyStatus } {
-  return { origin: 'reference', live: true, status: notEnforced(10), ...draft };
+): D & { origin: KeySpec['origin']; live: boolean } {
+  return { origin: 'reference', live: true, ...draft };
 }
 
 /** The key is acted on by `module`; `test` sets it to a non-default value and observes that. */

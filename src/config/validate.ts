@@ -79,6 +79,7 @@ export function defaultUserFields(): Config {
 export function validateConfig(input: Record<string, unknown>, from: ConfigSource = {}): Config {
   const merged = mergeOver(DEFAULTS, findKey, input, from);
   if (merged.problems.length === 0) merged.problems.push(...conflicts(merged.values, from));
+  if (merged.problems.length === 0) merged.problems.push(...unenforced(merged.values, from));
   if (merged.problems.length > 0) throw invalid(merged.problems, from);
   return Object.freeze(merged.values);
 }
@@ -145,6 +146,46 @@ function conflicts(cfg: Record<string, ConfigValue>, from: ConfigSource): Config
     if (port >= min && port <= max) {
       add(name, `${name} ${port} lies inside the media port range ${min}..${max}`);
     }
+  }
+  for (const name of cfg.acceptunenforced as readonly string[]) {
+    if (!GLOBAL_BY_NAME.has(name) && !USER_BY_NAME.has(name))
+      add('acceptunenforced', `acceptunenforced names "${name}", which is no key or user field`);
+  }
+  return out;
+}
+
+/** True when two config values are equal (lists item by item). */
+export function sameValue(a: ConfigValue, b: ConfigValue): boolean {
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, i) => item === b[i]);
+  return a === b;
+}
+
+/**
+ * Whether `value` may be stored for `spec`: always for an enforced key or the default value;
+ * for a key tollgate does not enforce, only when the operator listed it in acceptunenforced.
+ */
+export function isAccepted(
+  spec: KeySpec,
+  value: ConfigValue,
+  accepted: readonly string[],
+): boolean {
+  return (
+    spec.status.state === 'enforced' ||
+    sameValue(value, spec.default) ||
+    accepted.includes(spec.name)
+  );
+}
+
+/** Keys set to a value tollgate would ignore, without the operator saying they accept that. */
+function unenforced(cfg: Record<string, ConfigValue>, from: ConfigSource): ConfigProblem[] {
+  const accepted = cfg.acceptunenforced as readonly string[];
+  const out: ConfigProblem[] = [];
+  for (const spec of CONFIG_KEYS) {
+    if (isAccepted(spec, cfg[spec.name]!, accepted)) continue;
+    const issue = spec.status.state === 'not-enforced' ? spec.status.issue : 0;
+    const err = new ConfigErrors.TG_CONFIG_NOT_ENFORCED(spec.name, issue, spec.name);
+    out.push(problem(spec.name, err.code, err.message, from));
   }
   return out;
 }

@@ -142,7 +142,12 @@ export class UserService {
   }
 
   /** Changes one field (from USER_FIELDS) or the password; bad input changes nothing. */
-  set(name: string, key: string, raw: string): PublicUser {
+  set(
+    name: string,
+    key: string,
+    raw: string,
+    options: { acceptUnenforced?: boolean } = {},
+  ): PublicUser {
     const record = this.#record(name);
     let updated: UserRecord;
     if (key.toLowerCase() === 'password') {
@@ -154,7 +159,10 @@ export class UserService {
         const known = ['password', ...USER_FIELDS.map((f) => f.name)].join(', ');
         throw new ControlErrors.TG_USER_BAD_FIELD(key, known);
       }
-      updated = { ...record, fields: { ...record.fields, [spec.name]: parseValue(spec, raw) } };
+      const value = parseValue(spec, raw);
+      // A field this version does not act on yet is refused unless the operator accepts that.
+      this.#settings.acceptUserField(spec.name, value, options);
+      updated = { ...record, fields: { ...record.fields, [spec.name]: value } };
     }
     this.#store.durable(() => this.#store.tables.users.put(name, updated));
     this.#ipAccounts = undefined;

@@ -4,8 +4,14 @@
 /** meta: 'schemaVersion' → number, and other facts about the store itself. */
 export type MetaValue = number | string;
 
-/** config: key name → live value set from the console, UI or API (over the config file). */
+/** A config value as the schema types it. */
 export type StoredConfigValue = number | boolean | string | readonly string[];
+
+/**
+ * config: key name → live value set from the console, UI or API (over the config file), with
+ * when it was set. Stores written before `setAt` existed hold the bare value.
+ */
+export type StoredConfigEntry = StoredConfigValue | { value: StoredConfigValue; setAt: number };
 
 /** bans: the address in canonical form ("10.0.0.1", "2001:db8::1") → the ban. */
 export interface BanRecord {
@@ -73,7 +79,7 @@ export interface CdrRecord {
 
 export interface TableRecords {
   meta: MetaValue;
-  config: StoredConfigValue;
+  config: StoredConfigEntry;
   users: UserRecord;
   bans: BanRecord;
   registrations: RegistrationRecord;

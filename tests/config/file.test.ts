@@ -100,6 +100,8 @@ test('a file is parsed and validated into a frozen configuration', (t) => {
       'maxdailycreditforenduser=1',
       'maxdailycreditforts=1',
       'maxdailycreditperuser=1',
+      '# accepted although not enforced yet (issue #12), as the operator must say',
+      'acceptunenforced = maxdailycreditforenduser, maxdailycreditforts, maxdailycreditperuser',
       'MAXWRONGMSGPERIOD = 1 hour',
       'trustedip = 10.0.0.0/8, 192.0.2.1',
     ].join('\n'),

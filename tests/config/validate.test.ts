@@ -211,6 +211,7 @@ test('input is merged over the defaults, from text or typed values', (t) => {
     enablefirewall: 5,
     blockua: 'evil-ua',
     checkrtpaddr: '2',
+    acceptunenforced: 'checkrtpaddr',
   });
   t.is(cfg.maxcallperip, 20);
   t.is(cfg.enablefirewall, 5);
@@ -253,11 +254,22 @@ test('values valid alone but contradictory together are refused', (t) => {
   t.regex(err.message, /sipport and sipsport are both 5060/);
   err = codeOf(() => validateConfig({ sipport: 15060 }));
   t.regex(err.message, /sipport 15060 lies inside the media port range 10000\.\.20000/);
-  t.notThrows(() => validateConfig({ sipport: 5070, mediaportmin: 30000, mediaportmax: 40000 }));
+  t.notThrows(() =>
+    validateConfig({
+      sipport: 5070,
+      mediaportmin: 30000,
+      mediaportmax: 40000,
+      acceptunenforced: 'mediaportmin,mediaportmax',
+    }),
+  );
 });
 
 test('secrets are redacted; an unset secret stays visibly unset', (t) => {
-  const cfg = validateConfig({ apiv2key: '48213', httpapikey: 'Zq9-very-random' });
+  const cfg = validateConfig({
+    apiv2key: '48213',
+    httpapikey: 'Zq9-very-random',
+    acceptunenforced: 'apiv2key,httpapikey',
+  });
   const shown = redactConfig(cfg);
   t.is(shown.apiv2key, '***');
   t.is(shown.httpapikey, '***');

@@ -58,7 +58,6 @@ export async function testConfig(
     sipaddress: '127.0.0.1',
     sipport: await freePort(),
     sipsport: await freePort(),
-    webport: await freePort(),
     // Tests that run side by side must not share the host's one `inet tollgate` table;
     // the kernel dataplane is tested by daemons started inside their own namespaces.
     dataplanemode: 'off',
@@ -83,7 +82,10 @@ export async function startDaemon(
   let stdout = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then every line the daemon wrote to stdout/stderr has been read.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -1,10 +1,11 @@
 // API access and web security.
-import { key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const API_KEYS = [
   // ── API access and web security ──────────────────────────────────────────────────────
   key({
     name: 'httpapikey',
+    status: notEnforced(13),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -14,6 +15,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apiv2key',
+    status: notEnforced(13),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -23,6 +25,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'serverapikey',
+    status: notEnforced(13),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -32,6 +35,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apiv2ipauth',
+    status: notEnforced(13),
     section: 'api',
     type: 'enum',
     default: 1,
@@ -45,6 +49,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'allowedip',
+    status: notEnforced(13),
     section: 'api',
     type: 'list',
     format: 'cidr',
@@ -53,6 +58,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'trustedip',
+    status: enforced('src/control/firewall.ts', 'tests/control/firewall.test.ts'),
     section: 'api',
     type: 'list',
     format: 'cidr',
@@ -61,6 +67,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apisipauth',
+    status: notEnforced(13),
     section: 'api',
     type: 'bool',
     default: true,
@@ -68,6 +75,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apidefneedlogin',
+    status: notEnforced(13),
     section: 'api',
     type: 'enum',
     default: 2,
@@ -81,6 +89,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apideftrustadmin',
+    status: notEnforced(13),
     section: 'api',
     type: 'enum',
     default: 1,
@@ -95,6 +104,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'enablejsonp',
+    status: notEnforced(13),
     section: 'api',
     type: 'enum',
     default: 0,
@@ -107,6 +117,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'allowhttpfileupload',
+    status: notEnforced(13),
     section: 'api',
     type: 'bool',
     default: false,
@@ -114,6 +125,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'remoteadmin',
+    status: notEnforced(13),
     section: 'api',
     type: 'enum',
     default: 1,

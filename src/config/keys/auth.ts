@@ -1,10 +1,11 @@
 // User authentication: digest strength, password rules, registration reuse.
-import { enforced, key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const AUTH_KEYS = [
   // ── User authentication ───────────────────────────────────────────────────────────────
   key({
     name: 'cacheregistrations',
+    status: notEnforced(11),
     section: 'auth',
     type: 'enum',
     default: 1,
@@ -17,6 +18,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'enforcestrongauth',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     section: 'auth',
     type: 'bool',
     default: true,
@@ -24,6 +26,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'securepasswords',
+    status: notEnforced(12),
     section: 'auth',
     type: 'enum',
     default: 1,
@@ -35,6 +38,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'minpwdlength',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     section: 'auth',
     type: 'int',
     default: 4,
@@ -45,6 +49,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'validatepassword',
+    status: notEnforced(12),
     section: 'auth',
     type: 'enum',
     default: 2,
@@ -57,6 +62,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'strongdigestauth',
+    status: enforced('src/sip/auth/authenticator.ts', 'tests/sip/registrar.test.ts'),
     section: 'auth',
     type: 'enum',
     default: 1,
@@ -83,6 +89,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'autocreatereguserstrict',
+    status: notEnforced(12),
     section: 'auth',
     type: 'bool',
     default: true,
@@ -90,6 +97,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'uauthverifypwd',
+    status: notEnforced(12),
     section: 'auth',
     type: 'bool',
     default: false,
@@ -97,6 +105,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'authfastusers',
+    status: notEnforced(12),
     section: 'auth',
     type: 'bool',
     default: true,
@@ -104,6 +113,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'callingcardauth',
+    status: notEnforced(12),
     section: 'auth',
     type: 'int',
     default: 9,
@@ -113,6 +123,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'anumberhandling',
+    status: notEnforced(12),
     section: 'auth',
     type: 'bool',
     default: false,

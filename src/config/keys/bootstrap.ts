@@ -1,10 +1,11 @@
 // tollgate's own listen, dataplane and session keys; most are read once at start.
-import { enforced, key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const BOOTSTRAP_KEYS = [
   // ── Bootstrap: tollgate's own listen/dataplane keys, read once at start ──────────────
   key({
     name: 'sipaddress',
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/transport-units.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -15,6 +16,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sipport',
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/transport-units.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -27,6 +29,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sipsport',
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/transport-units.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -59,6 +62,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'webaddress',
+    status: notEnforced(13),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -69,6 +73,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'webport',
+    status: notEnforced(13),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -81,6 +86,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sessionmaxmsg',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'int',
@@ -92,6 +98,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sessionquickmsgms',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'int',
@@ -103,6 +110,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sessionmaxquickmsg',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'int',
@@ -114,6 +122,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sessionmaxinvalid',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'int',
@@ -125,6 +134,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sessionmaxauthfail',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'int',
@@ -136,6 +146,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'minexpires',
+    status: enforced('src/sip/registrar/registrar.ts', 'tests/sip/registrar.test.ts'),
     origin: 'tollgate',
     section: 'registrar',
     type: 'duration',
@@ -147,6 +158,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'maxexpires',
+    status: enforced('src/sip/registrar/registrar.ts', 'tests/sip/registrar.test.ts'),
     origin: 'tollgate',
     section: 'registrar',
     type: 'duration',
@@ -158,6 +170,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'realm',
+    status: enforced('src/sip/auth/authenticator.ts', 'tests/sip/registrar.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -168,6 +181,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'sipdomains',
+    status: enforced('src/sip/registrar/registrar.ts', 'tests/sip/registrar.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -178,6 +192,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'dataplanemode',
+    status: enforced('src/daemon.ts', 'tests/dataplane/daemon-netns.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -216,6 +231,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'mediaportmin',
+    status: notEnforced(11),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -228,6 +244,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'mediaportmax',
+    status: notEnforced(11),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -240,6 +257,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'maxtcpconnperip',
+    status: notEnforced(16),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',

@@ -1,10 +1,11 @@
 // Per IP call limits.
-import { BIG, DAY, key, MONEY } from '../spec.ts';
+import { BIG, DAY, enforced, key, MONEY, notEnforced } from '../spec.ts';
 
 export const CALL_LIMIT_KEYS = [
   // ── Per IP call limits ────────────────────────────────────────────────────────────────
   key({
     name: 'maxcallperip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     section: 'calllimits',
     type: 'int',
     default: 0,
@@ -15,6 +16,7 @@ export const CALL_LIMIT_KEYS = [
   }),
   key({
     name: 'maxdurationperip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     section: 'calllimits',
     type: 'duration',
     default: 0,
@@ -25,6 +27,7 @@ export const CALL_LIMIT_KEYS = [
   }),
   key({
     name: 'maxcostperip',
+    status: notEnforced(12),
     section: 'calllimits',
     ...MONEY,
     default: 0,
@@ -32,6 +35,7 @@ export const CALL_LIMIT_KEYS = [
   }),
   key({
     name: 'maxcallperperiod',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     section: 'calllimits',
     type: 'number',
     default: 1,
@@ -43,6 +47,7 @@ export const CALL_LIMIT_KEYS = [
   }),
   key({
     name: 'maxcallperuserid',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/sessions-calls.test.ts'),
     section: 'calllimits',
     type: 'int',
     default: -1,

@@ -1,10 +1,11 @@
 // Credit limits: postpaid monthly, fixed daily, dynamic.
-import { key, MONEY } from '../spec.ts';
+import { key, MONEY, notEnforced } from '../spec.ts';
 
 export const CREDIT_KEYS = [
   // ── Credit limits (postpaid monthly, fixed daily, dynamic) ──────────────────────────────
   key({
     name: 'creditcheckforpostp',
+    status: notEnforced(12),
     section: 'credit',
     type: 'bool',
     default: true,
@@ -16,6 +17,7 @@ export const CREDIT_KEYS = [
   // amounts nonetheless ("max daily spend").
   key({
     name: 'maxdailycreditforenduser',
+    status: notEnforced(12),
     section: 'credit',
     ...MONEY,
     default: 0,
@@ -23,6 +25,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdailycreditforts',
+    status: notEnforced(12),
     section: 'credit',
     ...MONEY,
     default: 0,
@@ -30,6 +33,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdailycreditperuser',
+    status: notEnforced(12),
     section: 'credit',
     type: 'bool',
     default: false,
@@ -37,6 +41,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'checkmaxdyndailycredit',
+    status: notEnforced(12),
     section: 'credit',
     type: 'enum',
     default: 1,
@@ -52,6 +57,7 @@ export const CREDIT_KEYS = [
   // space cannot be written as `key = value`, so the underscore form is the key.
   key({
     name: 'maxdyndailycreditforenduser_min',
+    status: notEnforced(12),
     section: 'credit',
     ...MONEY,
     default: 10,
@@ -59,6 +65,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdynmaxdailycreditforts_min',
+    status: notEnforced(12),
     section: 'credit',
     ...MONEY,
     default: 100,
@@ -66,6 +73,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdyndailycredit_multiplier',
+    status: notEnforced(12),
     section: 'credit',
     type: 'number',
     default: 7,
@@ -77,6 +85,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'quotadiscreason',
+    status: notEnforced(12),
     section: 'credit',
     type: 'int',
     default: 403,
@@ -87,6 +96,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'sendadminemailnotifications',
+    status: notEnforced(12),
     section: 'credit',
     type: 'enum',
     default: 2,
@@ -99,6 +109,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'calcmaxsl',
+    status: notEnforced(12),
     section: 'credit',
     type: 'enum',
     default: -1,

@@ -1,10 +1,11 @@
 // Firewall and automatic bans (the stress-test section lists these as switches).
-import { BIG, key } from '../spec.ts';
+import { BIG, enforced, key } from '../spec.ts';
 
 export const FIREWALL_KEYS = [
   // ── Firewall and automatic bans (the stress-test section lists these as switches) ───
   key({
     name: 'firewalldeny',
+    status: enforced('src/control/firewall.ts', 'tests/control/firewall.test.ts'),
     origin: 'tollgate',
     section: 'firewall',
     type: 'list',
@@ -14,6 +15,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'enablefirewall',
+    status: enforced('src/control/firewall.ts', 'tests/control/firewall.test.ts'),
     section: 'firewall',
     type: 'enum',
     default: 4,
@@ -29,6 +31,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'blockscanning_treshold',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'firewall',
     type: 'int',
     default: 10,
@@ -39,6 +42,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'autoban',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'firewall',
     type: 'enum',
     default: 1,
@@ -51,6 +55,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'maxpendingsessionsperip',
+    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'firewall',
     type: 'int',
@@ -62,6 +67,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'blocktoomuchpendingsession',
+    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
     section: 'firewall',
     type: 'bool',
     default: true,

@@ -1,10 +1,11 @@
 // Fraud, billing and profitability.
-import { key, MONEY } from '../spec.ts';
+import { key, MONEY, notEnforced } from '../spec.ts';
 
 export const FRAUD_KEYS = [
   // ── Fraud, billing and profitability ──────────────────────────────────────────────────
   key({
     name: 'blocksatellitecalls',
+    status: notEnforced(12),
     section: 'billing',
     type: 'bool',
     default: true,
@@ -12,6 +13,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blockpremiumnumbers',
+    status: notEnforced(12),
     section: 'billing',
     type: 'bool',
     default: true,
@@ -19,6 +21,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blocknotbilledcalls',
+    status: notEnforced(12),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -34,6 +37,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blocknotprofitablecalls',
+    status: notEnforced(12),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -47,6 +51,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'vgetpriceexactmatch',
+    status: notEnforced(12),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -55,6 +60,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'notbilledcallerr',
+    status: notEnforced(12),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -63,6 +69,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blockhighcostcalls',
+    status: notEnforced(12),
     section: 'billing',
     ...MONEY,
     default: 0,

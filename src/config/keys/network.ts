@@ -1,11 +1,12 @@
 // Socket/stream and address level protection: floods, wrong messages, failed auth (reference: "Socket/stream level network protection", "Address level network attack preventions").
-import { BIG, DAY, key } from '../spec.ts';
+import { BIG, DAY, enforced, key, notEnforced } from '../spec.ts';
 
 export const NETWORK_KEYS = [
   // ── Socket/stream and address level protection (reference: "Socket/stream level network
   //    protection", "Address level network attack preventions") ─────────────────────────
   key({
     name: 'maxnetworkspeed',
+    status: enforced('src/control/kernel-policy.ts', 'tests/control/kernel-policy.test.ts'),
     section: 'flood',
     type: 'int',
     default: 800_000,
@@ -16,6 +17,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'unknownsourcekbps',
+    status: enforced('src/control/kernel-policy.ts', 'tests/control/kernel-policy.test.ts'),
     origin: 'tollgate',
     section: 'flood',
     type: 'int',
@@ -27,6 +29,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxsubsmsgcount',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 39_000,
@@ -37,6 +40,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxsubsmsgperiod',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'duration',
     default: 180,
@@ -47,6 +51,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxwrongmsgallowed',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 4000,
@@ -57,6 +62,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxwrongmsgperiod',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'duration',
     default: 3600,
@@ -67,6 +73,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxsubsipauthrequest',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: -1,
@@ -77,6 +84,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxwrongauthfromip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 2500,
@@ -87,6 +95,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxfailedauthenabledipport',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 50,
@@ -97,6 +106,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxfailedauthenabledip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 800,
@@ -107,6 +117,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'maxsubfailauthperiod',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'duration',
     default: 3600,
@@ -117,6 +128,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'checkrtpaddr',
+    status: notEnforced(11),
     section: 'flood',
     type: 'enum',
     default: 0,
@@ -129,6 +141,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'reenabledosblocked',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'duration',
     default: 6 * 3600,
@@ -139,6 +152,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'fastauthsubswrongusermsg',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'flood',
     type: 'int',
     default: 300,

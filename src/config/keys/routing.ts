@@ -1,10 +1,11 @@
 // SIP routing restrictions.
-import { key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const ROUTING_KEYS = [
   // ── SIP routing restrictions ──────────────────────────────────────────────────────────
   key({
     name: 'blockotherdomains',
+    status: enforced('src/sip/registrar/registrar.ts', 'tests/sip/registrar.test.ts'),
     section: 'routing',
     type: 'bool',
     default: true,
@@ -12,6 +13,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'fwdtootherdomains',
+    status: enforced('src/sip/proxy/call-policy.ts', 'tests/sip/proxy.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -24,6 +26,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'securemove',
+    status: notEnforced(11),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -36,6 +39,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'allownoauthcalls',
+    status: enforced('src/sip/proxy/call-policy.ts', 'tests/sip/proxy.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -48,6 +52,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'allownoauthfork',
+    status: notEnforced(11),
     section: 'routing',
     type: 'enum',
     default: 2,
@@ -62,6 +67,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'allowanonymouscaller',
+    status: enforced('src/sip/proxy/call-policy.ts', 'tests/sip/proxy.test.ts'),
     section: 'routing',
     type: 'bool',
     default: false,
@@ -69,6 +75,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'allowcalleridchange',
+    status: enforced('src/sip/proxy/call-policy.ts', 'tests/sip/proxy.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -81,6 +88,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'stricttransport',
+    status: enforced('src/sip/registrar/registrar.ts', 'tests/sip/registrar.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -94,6 +102,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'forwardclientaddress',
+    status: notEnforced(11),
     section: 'routing',
     type: 'bool',
     default: false,
@@ -101,6 +110,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'earlystart',
+    status: notEnforced(11),
     section: 'routing',
     type: 'bool',
     default: true,
@@ -108,6 +118,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'blockearlymedia',
+    status: notEnforced(11),
     section: 'routing',
     type: 'enum',
     default: 0,
@@ -121,6 +132,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'blockearlymedia_in',
+    status: notEnforced(11),
     section: 'routing',
     type: 'enum',
     default: 0,
@@ -133,6 +145,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'fs_restrictsiptolocal',
+    status: notEnforced(11),
     section: 'routing',
     type: 'enum',
     default: 3,

@@ -1,10 +1,11 @@
 // System.
-import { key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const SYSTEM_KEYS = [
   // ── System ────────────────────────────────────────────────────────────────────────────
   key({
     name: 'validateinput',
+    status: notEnforced(13),
     section: 'system',
     type: 'enum',
     default: 3,
@@ -20,6 +21,7 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'ftpdbuser',
+    status: notEnforced(14),
     section: 'system',
     type: 'enum',
     default: 0,
@@ -28,6 +30,7 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'autofinetune',
+    status: notEnforced(16),
     section: 'system',
     type: 'bool',
     default: true,
@@ -35,10 +38,21 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'licensecfg',
+    status: notEnforced(12),
     section: 'system',
     type: 'string',
     format: 'limits',
     default: '',
     help: 'system level limits as comma separated name=integer pairs, e.g. "maxcalls=200,maxusers=5000"; empty = none',
+  }),
+  key({
+    name: 'acceptunenforced',
+    status: enforced('src/config/validate.ts', 'tests/config/key-status.test.ts'),
+    origin: 'tollgate',
+    section: 'system',
+    type: 'list',
+    format: 'token',
+    default: [],
+    help: 'keys (global or per-user) the operator knowingly sets although this version does not enforce them; each is warned about at every start. Without this, such a value is refused',
   }),
 ];

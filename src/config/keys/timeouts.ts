@@ -1,11 +1,12 @@
 // Call timeouts (the reference lists them without key names; the names are ours).
-import { DAY, key } from '../spec.ts';
+import { DAY, enforced, key, notEnforced } from '../spec.ts';
 
 export const TIMEOUT_KEYS = [
   // ── Session timeouts: the reference lists these ("absolute timeout, call timeout, media
   //    timeout, ring timeout, call init timeout") without key names; the names are ours. ──
   key({
     name: 'absolutetimeout',
+    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
@@ -17,6 +18,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'ringtimeout',
+    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
@@ -28,6 +30,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'callinittimeout',
+    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
@@ -39,6 +42,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'mediatimeout',
+    status: notEnforced(11),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',

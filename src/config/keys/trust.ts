@@ -1,10 +1,11 @@
 // IP trust and spoofing.
-import { key } from '../spec.ts';
+import { enforced, key, notEnforced } from '../spec.ts';
 
 export const TRUST_KEYS = [
   // ── IP trust and spoofing ─────────────────────────────────────────────────────────────
   key({
     name: 'allowtrustedip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'trust',
     type: 'enum',
     default: 3,
@@ -19,6 +20,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'trustlanip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'trust',
     type: 'bool',
     default: true,
@@ -26,6 +28,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'trustsubnet',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -33,6 +36,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'trustauthip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -40,6 +44,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'treatusersasknownip',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -47,6 +52,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseep',
+    status: notEnforced(11),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -54,6 +60,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseepauth',
+    status: notEnforced(11),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -61,6 +68,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reusedifferentportreg',
+    status: notEnforced(11),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -68,6 +76,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseupperregep',
+    status: notEnforced(11),
     section: 'trust',
     type: 'bool',
     default: false,

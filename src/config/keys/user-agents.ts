@@ -1,5 +1,5 @@
 // Session level protection by User-Agent: known scanners blocked, optional allow list.
-import { key } from '../spec.ts';
+import { enforced, key } from '../spec.ts';
 
 // Known SIP scanners (User-Agent substrings, matched case-insensitively). The reference
 // says "some known scanners are blocked by default"; these are the ones seen in the wild
@@ -22,6 +22,7 @@ export const USER_AGENT_KEYS = [
   // ── Session level protection ──────────────────────────────────────────────────────────
   key({
     name: 'blockua',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'session',
     type: 'list',
     default: KNOWN_SCANNERS,
@@ -29,6 +30,7 @@ export const USER_AGENT_KEYS = [
   }),
   key({
     name: 'allowua',
+    status: enforced('src/control/guard/config.ts', 'tests/control/guard/policy.test.ts'),
     section: 'session',
     type: 'list',
     default: [],

@@ -1,10 +1,11 @@
 // Per-user fields: stored on each account, validated by the users module with the same
 // machinery. Not global keys, so they are not in CONFIG_KEYS.
-import { DAY, key, MONEY } from '../spec.ts';
+import { DAY, enforced, key, MONEY, notEnforced } from '../spec.ts';
 
 export const USER_FIELD_KEYS = [
   key({
     name: 'type',
+    status: notEnforced(12),
     section: 'user',
     type: 'enum',
     default: 0,
@@ -13,6 +14,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'needauth',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     section: 'user',
     type: 'enum',
     default: 4,
@@ -29,6 +31,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'authtype',
+    status: notEnforced(18),
     section: 'user',
     type: 'enum',
     default: 0,
@@ -42,6 +45,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'authip',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     origin: 'tollgate',
     section: 'user',
     type: 'list',
@@ -51,6 +55,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'techprefix',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     section: 'user',
     type: 'string',
     default: '',
@@ -58,6 +63,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'postpaid',
+    status: notEnforced(12),
     section: 'user',
     type: 'bool',
     default: false,
@@ -65,6 +71,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'credit',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     min: -1e9,
@@ -73,6 +80,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxlines',
+    status: notEnforced(12),
     section: 'user',
     type: 'int',
     default: 5,
@@ -83,6 +91,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxlinesoffpeak',
+    status: notEnforced(12),
     section: 'user',
     type: 'int',
     default: 5,
@@ -93,6 +102,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycredit',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -100,6 +110,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycreditinc',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -107,6 +118,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycreditend',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -114,6 +126,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'onlylocalaccess',
+    status: notEnforced(12),
     section: 'user',
     type: 'bool',
     default: false,
@@ -121,6 +134,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxdailycredit',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -130,6 +144,7 @@ export const USER_FIELD_KEYS = [
   // learned maximum the dynamic limits compare against, maintained by tollgate itself.
   key({
     name: 'maxdyndailycredit',
+    status: notEnforced(12),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -137,6 +152,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxslperday',
+    status: notEnforced(12),
     section: 'user',
     type: 'duration',
     default: 0,
@@ -147,6 +163,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxslpermonth',
+    status: notEnforced(12),
     section: 'user',
     type: 'duration',
     default: 0,

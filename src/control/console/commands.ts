@@ -6,11 +6,13 @@ import type { Settings } from '../../config/settings.ts';
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BanRecord } from '../../store/records.ts';
+import { type AuditReport, renderAudit } from '../audit/audit.ts';
 import { BanService, type Enforcement } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
 import { stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import type { PublicUser, UserService } from '../users.ts';
+import { runConfigCommand } from './config-commands.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
 import { formatValue, iso, renderObject, table } from './render.ts';
 
@@ -20,6 +22,8 @@ export interface Reply {
   data?: unknown;
   /** The error code when exit is not 0. */
   code?: string;
+  /** A result that is output even when exit is 1 (audit findings): stdout, with its data. */
+  report?: boolean;
 }
 
 export interface ConsoleContext {
@@ -29,6 +33,8 @@ export interface ConsoleContext {
   settings: Settings;
   users: UserService;
   status(): Promise<Record<string, unknown>>;
+  /** The security audit of the running configuration and system. */
+  audit(): AuditReport;
   stats(): Promise<Record<string, unknown>>;
   log: Logger;
 }
@@ -137,35 +143,20 @@ async function execute(
         : `lifted the ban on ${ip === 'all' ? command.target : ip.text}`;
       return { exit: 0, text, data: { lifted } };
     }
-    case 'config-get': {
-      const spec = ctx.settings.spec(command.key);
-      const value = ctx.settings.snapshot()[spec.name];
+    case 'config-get':
+    case 'config-set':
+    case 'config-unset':
+    case 'config-list':
+    case 'config-keys':
+      return runConfigCommand(command, ctx.settings);
+    case 'audit': {
+      const report = ctx.audit();
       return {
-        exit: 0,
-        text: `${spec.name} = ${formatValue(value)}\n  ${spec.help}`,
-        data: {
-          key: spec.name,
-          value,
-          default: spec.secret ? undefined : spec.default,
-          live: spec.live,
-        },
+        exit: report.findings.length === 0 ? 0 : 1,
+        text: renderAudit(report),
+        data: report,
+        report: true,
       };
-    }
-    case 'config-set': {
-      const result = ctx.settings.set(command.key, command.value);
-      const when = result.live ? 'applied now' : 'applies after a restart';
-      return {
-        exit: 0,
-        text: `${result.key} = ${formatValue(result.value)} (${when})`,
-        data: result,
-      };
-    }
-    case 'config-list': {
-      const data = ctx.settings.snapshot();
-      const text = Object.entries(data)
-        .map(([k, v]) => `${k} = ${formatValue(v)}`)
-        .join('\n');
-      return { exit: 0, text, data };
     }
     case 'users-add': {
       if (command.passwordStdin) throw passwordStdinAtDaemon();
@@ -193,7 +184,9 @@ async function execute(
     }
     case 'users-set': {
       if (command.passwordStdin) throw passwordStdinAtDaemon();
-      const user = ctx.users.set(command.user, command.key, command.value);
+      const user = ctx.users.set(command.user, command.key, command.value, {
+        acceptUnenforced: command.acceptUnenforced,
+      });
       return { exit: 0, text: `${user.name}: ${command.key.toLowerCase()} changed`, data: user };
     }
     case 'users-del':

@@ -15,12 +15,22 @@ export type Command =
   | { name: 'ban'; ip: string; ttlSeconds: number; reason: string; force: boolean }
   | { name: 'unban'; target: string }
   | { name: 'config-get'; key: string }
-  | { name: 'config-set'; key: string; value: string }
-  | { name: 'config-list' }
+  | { name: 'config-set'; key: string; value: string; acceptUnenforced: boolean }
+  | { name: 'config-unset'; key: string }
+  | { name: 'config-list'; changed: boolean }
+  | { name: 'config-keys' }
+  | { name: 'audit' }
   | { name: 'users-add'; user: string; password?: string; passwordStdin?: true }
   | { name: 'users-list' }
   | { name: 'users-show'; user: string }
-  | { name: 'users-set'; user: string; key: string; value: string; passwordStdin?: true }
+  | {
+      name: 'users-set';
+      user: string;
+      key: string;
+      value: string;
+      passwordStdin?: true;
+      acceptUnenforced?: boolean;
+    }
   | { name: 'users-del'; user: string }
   | { name: 'stress-test' }
   | { name: 'firewall-add'; action: 'allow' | 'deny'; cidr: string }
@@ -42,7 +52,7 @@ interface Spec {
   expects: string;
   /** Options this command takes (besides --json), each with a value. */
   options?: readonly string[];
-  /** Options without a value (--force). */
+  /** Options without a value (--force, --accept-unenforced). */
   flags?: readonly string[];
   build(args: string[], options: Map<string, string>, flags: Set<string>): Command;
 }
@@ -136,26 +146,43 @@ const COMMANDS: Record<string, Spec> = {
     build: (a) => ({ name: 'unban', target: unbanTarget(a[0]!) }),
   },
   config: {
-    usage: 'config get KEY | config set KEY VALUE | config list',
-    help: 'read or change configuration (bad values are refused, nothing changes)',
+    usage:
+      'config get KEY | config set KEY VALUE [--accept-unenforced] | config unset KEY | config list [--changed] | config keys',
+    help: 'read or change configuration (bad values are refused, nothing changes); get shows where a value comes from, unset returns to the file or default, keys lists every key with whether tollgate enforces it',
     arity: [1, 3],
-    expects: 'get KEY, set KEY VALUE or list',
-    build: (a) => {
+    expects: 'get KEY, set KEY VALUE, unset KEY, list or keys',
+    flags: ['--accept-unenforced', '--changed'],
+    build: (a, _o, f) => {
       const [verb, key, value] = a;
+      const accept = f.has('--accept-unenforced');
+      const changed = f.has('--changed');
+      if (accept && verb !== 'set')
+        throw usage('config: --accept-unenforced goes with "config set"');
+      if (changed && verb !== 'list') throw usage('config: --changed goes with "config list"');
       if (verb === 'get' && a.length === 2) return { name: 'config-get', key: key! };
-      if (verb === 'set' && a.length === 3) return { name: 'config-set', key: key!, value: value! };
-      if (verb === 'list' && a.length === 1) return { name: 'config-list' };
+      if (verb === 'set' && a.length === 3)
+        return { name: 'config-set', key: key!, value: value!, acceptUnenforced: accept };
+      if (verb === 'unset' && a.length === 2) return { name: 'config-unset', key: key! };
+      if (verb === 'list' && a.length === 1) return { name: 'config-list', changed };
+      if (verb === 'keys' && a.length === 1) return { name: 'config-keys' };
       throw usage(`config: usage: ${COMMANDS.config!.usage}`);
     },
   },
+  audit: {
+    usage: 'audit',
+    help: "check the running configuration and system against the reference's security checklist (exit 1 with findings)",
+    arity: NONE,
+    expects: 'no arguments',
+    build: () => ({ name: 'audit' }),
+  },
   users: {
     usage:
-      'users add NAME [--password-stdin] | users list | users show NAME | users set NAME KEY VALUE | users set NAME password --password-stdin | users del NAME',
+      'users add NAME [--password-stdin] | users list | users show NAME | users set NAME KEY VALUE [--accept-unenforced] | users set NAME password --password-stdin | users del NAME',
     help: 'SIP accounts; add without a password generates a strong one (shown once); --password-stdin reads it from stdin, or asks without echo on a terminal',
     arity: [1, 4],
     expects: 'add, list, show, set or del',
     options: ['--password'],
-    flags: ['--password-stdin'],
+    flags: ['--password-stdin', '--accept-unenforced'],
     build: (a, o, f) => {
       const [verb, user, key, value] = a;
       const password = o.get('--password');
@@ -182,8 +209,11 @@ const COMMANDS: Record<string, Spec> = {
         );
       if (verb === 'list' && a.length === 1) return { name: 'users-list' };
       if (verb === 'show' && a.length === 2) return { name: 'users-show', user: user! };
+      const acceptUnenforced = f.has('--accept-unenforced');
+      if (acceptUnenforced && verb !== 'set')
+        throw usage('users: --accept-unenforced goes with "users set"');
       if (verb === 'set' && a.length === 4)
-        return { name: 'users-set', user: user!, key: key!, value: value! };
+        return { name: 'users-set', user: user!, key: key!, value: value!, acceptUnenforced };
       if (verb === 'del' && a.length === 2) return { name: 'users-del', user: user! };
       throw usage(`users: usage: ${COMMANDS.users!.usage}`);
     },

@@ -55,8 +55,27 @@ test('config get, set and list', (t) => {
     name: 'config-set',
     key: 'autoban',
     value: '2',
+    acceptUnenforced: false,
   });
-  t.deepEqual(parseCommand(['config', 'list']).command, { name: 'config-list' });
+  t.deepEqual(parseCommand(['config', 'set', 'maxlines', '2', '--accept-unenforced']).command, {
+    name: 'config-set',
+    key: 'maxlines',
+    value: '2',
+    acceptUnenforced: true,
+  });
+  t.deepEqual(parseCommand(['config', 'list']).command, { name: 'config-list', changed: false });
+  t.deepEqual(parseCommand(['config', 'list', '--changed']).command, {
+    name: 'config-list',
+    changed: true,
+  });
+  t.deepEqual(parseCommand(['config', 'unset', 'autoban']).command, {
+    name: 'config-unset',
+    key: 'autoban',
+  });
+  t.deepEqual(parseCommand(['config', 'keys']).command, { name: 'config-keys' });
+  t.throws(() => parseCommand(['config', 'get', 'autoban', '--changed']), {
+    message: /--changed goes with "config list"/,
+  });
 });
 
 test('bad input names what is wrong', (t) => {

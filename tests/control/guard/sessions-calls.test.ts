@@ -168,7 +168,8 @@ test('maxcostperip asks billing through the PerIpUsage hook, in micro-units', (t
   const asked: [string, number][] = [];
   const g = setup(
     t,
-    { maxcostperip: 5 },
+    // The guard side works; billing does not record usage yet (issue #12), hence accepted.
+    { maxcostperip: 5, acceptunenforced: 'maxcostperip' },
     {
       usage: {
         costMicros: (ip, since) => {

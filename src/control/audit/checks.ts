@@ -1,0 +1,414 @@
+// The reference's security checklist ("Security checklist", VoIP service security and the
+// network items that apply to an appliance), as checks of the running configuration and
+// system. Each check names the checklist line it comes from, why it matters and the command
+// that fixes it. Items whose key this version does not enforce yet cannot be fixed by a
+// setting; they are listed apart as "not available" with the issue that brings them.
+import type { ConfigValue } from '../../config/schema.ts';
+
+export type Severity = 'high' | 'medium' | 'low';
+
+export interface Finding {
+  id: string;
+  severity: Severity;
+  /** What is wrong, with the value in force. */
+  title: string;
+  /** Why it matters (what an attacker does with it). */
+  why: string;
+  /** The command that fixes it. */
+  fix: string;
+}
+
+/** What the audit may look at: narrow, read-only, so checks are easy to test. */
+export interface AuditFacts {
+  /** The value in force of a global key. */
+  value(key: string): ConfigValue;
+  /** Keys set to a value this version ignores (accepted with --accept-unenforced). */
+  acceptedUnenforced: ReadonlyArray<{ key: string; issue: number }>;
+  dataplaneMode: string;
+  dataDir: { path: string; mode: number; looseFiles: string[] };
+  /** Addresses of the host's interfaces (to tell whether it faces the internet). */
+  hostAddresses: readonly string[];
+  /** Accounts that last authenticated with MD5 digest (undefined: not tracked). */
+  md5Accounts?: readonly string[];
+  /** Whether the SIP TLS certificate is the self-signed one made at first start. */
+  selfSignedCertificate?: boolean;
+}
+
+export interface Check {
+  id: string;
+  /** The checklist line this check comes from (reference wording, shortened). */
+  item: string;
+  run(facts: AuditFacts): Finding | Finding[] | undefined;
+}
+
+const num = (facts: AuditFacts, key: string) => Number(facts.value(key));
+const set = (key: string, value: string) => `tollgatectl config set ${key} ${value}`;
+
+/** A "key should be (at least) X" item of the checklist. */
+function keyCheck(
+  key: string,
+  item: string,
+  severity: Severity,
+  bad: (value: number) => boolean,
+  want: string,
+  why: string,
+): Check {
+  return {
+    id: key,
+    item,
+    run: (facts) => {
+      const value = num(facts, key);
+      if (!bad(value)) return undefined;
+      return {
+        id: key,
+        severity,
+        title: `${key} is ${facts.value(key)}`,
+        why,
+        fix: set(key, want),
+      };
+    },
+  };
+}
+
+/** Private, loopback, link-local and ULA ranges: an address outside them faces the internet. */
+export function isPublicAddress(ip: string): boolean {
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(ip);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return !(
+      a === 10 ||
+      a === 127 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      a >= 224
+    );
+  }
+  const lower = ip.toLowerCase();
+  if (lower === '::1' || lower === '::') return false;
+  return !/^(fe[89ab]|f[cd]|ff)/.test(lower) && /^[0-9a-f:]+$/.test(lower);
+}
+
+export const CHECKS: readonly Check[] = [
+  keyCheck(
+    'minpwdlength',
+    'increase minpwdlength (default value is 4)',
+    'medium',
+    (v) => v < 10,
+    '12',
+    'short SIP passwords fall to an online guessing attack spread over many addresses, under every per-address threshold',
+  ),
+  keyCheck(
+    'fwdtootherdomains',
+    'set fwdtootherdomains to 0 to disable arbitrary call routing to other domains',
+    'high',
+    (v) => v !== 0,
+    '0',
+    'a caller can make tollgate route calls to any SIP domain: toll fraud and an open relay',
+  ),
+  {
+    id: 'enforcestrongauth',
+    item: 'set enforcestrongauth to true',
+    run: (facts) =>
+      facts.value('enforcestrongauth') === true
+        ? undefined
+        : {
+            id: 'enforcestrongauth',
+            severity: 'high',
+            title: 'enforcestrongauth is off',
+            why: 'weak account passwords are accepted; they are guessed within hours by svcrack-style tools',
+            fix: set('enforcestrongauth', 'true'),
+          },
+  },
+  keyCheck(
+    'strongdigestauth',
+    'set strongdigestauth to 2 or 3',
+    'medium',
+    (v) => v < 2,
+    '2',
+    'lenient digest checks accept answers a replaying or downgrading attacker can produce',
+  ),
+  keyCheck(
+    'allowcalleridchange',
+    'set allowcalleridchange to 0',
+    'medium',
+    (v) => v !== 0,
+    '0',
+    'callers can present any caller ID: spoofed calls are billed and trusted as someone else',
+  ),
+  keyCheck(
+    'useshadigestauh',
+    'set useshadigestauh to 2 to use SHA-256 instead of MD5',
+    'medium',
+    (v) => v === 0,
+    '1',
+    'digest MD5 only: a captured challenge/response is cracked offline at billions of guesses per second',
+  ),
+  {
+    id: 'md5-accounts',
+    item: 'useshadigestauh: use SHA-256 instead of MD5 (if clients support this)',
+    run: (facts) =>
+      facts.md5Accounts && facts.md5Accounts.length > 0
+        ? {
+            id: 'md5-accounts',
+            severity: 'low',
+            title: `${facts.md5Accounts.length} account(s) still authenticate with MD5: ${facts.md5Accounts.slice(0, 10).join(', ')}`,
+            why: 'their phones cannot do SHA-256 digest; a captured exchange can be cracked offline',
+            fix: 'upgrade or reconfigure those phones for SHA-256 digest (RFC 8760), then tollgatectl config set useshadigestauh 2',
+          }
+        : undefined,
+  },
+  keyCheck(
+    'stricttransport',
+    'set stricttransport to 2 or 3',
+    'low',
+    (v) => v < 2,
+    '2',
+    'a registration made over TLS can be used by requests arriving over UDP: the encryption can be bypassed',
+  ),
+  {
+    id: 'blockotherdomains',
+    item: 'set blockotherdomains to 1',
+    run: (facts) =>
+      facts.value('blockotherdomains') === true
+        ? undefined
+        : {
+            id: 'blockotherdomains',
+            severity: 'medium',
+            title: 'blockotherdomains is off',
+            why: 'requests for domains tollgate does not serve are processed: scanners probe and relay through it',
+            fix: set('blockotherdomains', 'true'),
+          },
+  },
+  keyCheck(
+    'blockscanning_treshold',
+    'set blockscanning_treshold to a positive low value such as 10',
+    'high',
+    (v) => v === 0 || v > 50,
+    '10',
+    'user-enumeration scans (svwar) run to completion without a ban',
+  ),
+  {
+    id: 'trustlanip',
+    item: 'disable trustlanip from global config if not needed',
+    run: (facts) => {
+      if (facts.value('trustlanip') !== true) return undefined;
+      const publicAddresses = facts.hostAddresses.filter(isPublicAddress);
+      if (publicAddresses.length === 0) return undefined;
+      return {
+        id: 'trustlanip',
+        severity: 'medium',
+        title: `trustlanip is on while the host has a public address (${publicAddresses.slice(0, 3).join(', ')})`,
+        why: 'attacks from LAN addresses (a compromised PC, a spoofed private source on the uplink) are detected but never banned',
+        fix: set('trustlanip', 'false'),
+      };
+    },
+  },
+  ...(['trustsubnet', 'trustauthip', 'treatusersasknownip'] as const).map(
+    (key): Check => ({
+      id: key,
+      item: 'set trustsubnet, trustauthip and treatusersasknownip to false',
+      run: (facts) =>
+        facts.value(key) === true
+          ? {
+              id: key,
+              severity: 'medium',
+              title: `${key} is on`,
+              why: 'addresses are trusted for what a neighbour or a once-authenticated client did: an attacker inherits that trust',
+              fix: set(key, 'false'),
+            }
+          : undefined,
+    }),
+  ),
+  keyCheck(
+    'allownoauthcalls',
+    'set allownoauthcalls to 0',
+    'high',
+    (v) => v !== 0,
+    '0',
+    'calls are accepted without authentication: anyone who finds the server can call through it',
+  ),
+  {
+    id: 'allowanonymouscaller',
+    item: 'set allowanonymouscaller to 0',
+    run: (facts) =>
+      facts.value('allowanonymouscaller') === true
+        ? {
+            id: 'allowanonymouscaller',
+            severity: 'medium',
+            title: 'allowanonymouscaller is on',
+            why: 'anonymous callers cannot be traced or limited per caller',
+            fix: set('allowanonymouscaller', 'false'),
+          }
+        : undefined,
+  },
+  keyCheck(
+    'enablefirewall',
+    'set enablefirewall to 5',
+    'medium',
+    (v) => v < 4,
+    '4',
+    'without the kernel firewall, bans and flood budgets are not enforced before packets reach the SIP engine',
+  ),
+  keyCheck(
+    'autoban',
+    'set autoban to 2',
+    'medium',
+    (v) => v === 0,
+    '2',
+    'attacks are detected and logged but nothing is banned',
+  ),
+  ...(
+    [
+      ['maxsubsmsgcount', 'set proper packet flood filtering rules', '39000'],
+      ['maxwrongauthfromip', 'strengthen the DDoS attack prevention', '2500'],
+      ['maxfailedauthenabledip', 'strengthen the DDoS attack prevention', '800'],
+      ['maxwrongmsgallowed', 'strengthen the DDoS attack prevention', '4000'],
+    ] as const
+  ).map(
+    ([key, item, want]): Check => ({
+      id: key,
+      item,
+      run: (facts) =>
+        num(facts, key) === 0
+          ? {
+              id: key,
+              severity: 'high',
+              title: `${key} is 0: this guard threshold is off`,
+              why: 'the attack it counts (flood, password guessing, garbage) never leads to a ban',
+              fix: set(key, want),
+            }
+          : undefined,
+    }),
+  ),
+  {
+    id: 'dataplane',
+    item: 'set proper firewall rules to protect your services',
+    run: (facts) =>
+      facts.dataplaneMode === 'off'
+        ? {
+            id: 'dataplane',
+            severity: 'high',
+            title: 'the kernel dataplane is off: nothing is dropped in the kernel',
+            why: 'bans and flood budgets are kept in userspace only; a flood reaches the SIP engine',
+            fix: 'run tollgate as root on a kernel with XDP or nftables, and tollgatectl config set dataplanemode auto (then restart)',
+          }
+        : undefined,
+  },
+  {
+    id: 'data-directory',
+    item: 'OS security: restrict access to the database (the data directory holds the HA1 hashes)',
+    run: (facts) => {
+      const out: Finding[] = [];
+      if ((facts.dataDir.mode & 0o077) !== 0) {
+        out.push({
+          id: 'data-directory',
+          severity: 'high',
+          title: `the data directory ${facts.dataDir.path} is mode ${(facts.dataDir.mode & 0o777).toString(8)}: other users can enter it`,
+          why: 'it holds the digest HA1 hashes: with one, a phone can be impersonated without knowing its password',
+          fix: `chmod 700 ${facts.dataDir.path}`,
+        });
+      }
+      if (facts.dataDir.looseFiles.length > 0) {
+        out.push({
+          id: 'data-files',
+          severity: 'high',
+          title: `files readable by other users in the data directory: ${facts.dataDir.looseFiles.slice(0, 5).join(', ')}`,
+          why: 'they hold account secrets and bans',
+          fix: `chmod 600 ${facts.dataDir.looseFiles.map((f) => `${facts.dataDir.path}/${f}`).join(' ')}`,
+        });
+      }
+      return out;
+    },
+  },
+  {
+    id: 'sipport',
+    item: 'be aware of scanners: SIP on the standard port facing the internet',
+    run: (facts) => {
+      if (num(facts, 'sipport') !== 5060) return undefined;
+      const address = String(facts.value('sipaddress'));
+      const wildcard = address === '0.0.0.0' || address === '::';
+      const exposed = wildcard
+        ? facts.hostAddresses.some(isPublicAddress)
+        : isPublicAddress(address);
+      if (!exposed) return undefined;
+      return {
+        id: 'sipport',
+        severity: 'low',
+        title: 'SIP listens on 5060 on a public address',
+        why: 'every SIP scanner on the internet probes 5060 first: a non-standard port removes most of that noise',
+        fix: `${set('sipport', '5080')} (then restart, and reconfigure the phones)`,
+      };
+    },
+  },
+  {
+    id: 'tls',
+    item: 'use secure access (TLS for SIP signaling); leverage TLS security',
+    run: (facts) =>
+      facts.selfSignedCertificate
+        ? {
+            id: 'tls',
+            severity: 'low',
+            title: 'SIP over TLS uses the self-signed certificate made at first start',
+            why: 'phones that verify the server refuse it, and phones that do not verify can be intercepted',
+            fix: 'install a certificate phones trust (see README "TLS certificate"), or give the phones tollgate\'s certificate as their CA',
+          }
+        : undefined,
+  },
+  {
+    id: 'unenforced',
+    item: 'check your global configuration parameters (a key set but not enforced protects nothing)',
+    run: (facts) =>
+      facts.acceptedUnenforced.map(({ key, issue }) => ({
+        id: `unenforced:${key}`,
+        severity: 'medium' as const,
+        title: `${key} is set but this version does not enforce it (issue #${issue})`,
+        why: 'the protection it names does not exist yet: nothing happens when it would apply',
+        fix: `tollgatectl config unset ${key}  (and watch issue #${issue})`,
+      })),
+  },
+];
+
+/**
+ * Checklist items that name keys this version does not enforce: a setting cannot fix them,
+ * so they are listed (not counted as findings) with the issue that will enforce each.
+ */
+export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [
+  { key: 'apiv2key', item: 'set apiv2key to a random value' },
+  { key: 'allownoauthfork', item: 'set allownoauthfork to 3 or 4' },
+  { key: 'maxmonthlycredit', item: 'set maxmonthlycredit per user' },
+  { key: 'callingcardauth', item: 'set callingcardauth to a stricter check' },
+  { key: 'checkmaxdyndailycredit', item: 'configure the dynamic credit/spend limits' },
+  { key: 'validateinput', item: 'set validateinput to 3 or more' },
+  { key: 'validatepassword', item: 'set validatepassword to 2' },
+  { key: 'autocreatereguserstrict', item: 'set autocreatereguserstrict to 1' },
+  { key: 'securepasswords', item: 'set securepasswords to 1 or more' },
+  { key: 'uauthverifypwd', item: 'set uauthverifypwd to 0' },
+  { key: 'authfastusers', item: 'set authfastusers to 1' },
+  { key: 'remoteadmin', item: 'set remoteadmin to 0, 1, 2 or 3' },
+  { key: 'fs_restrictsiptolocal', item: 'set fs_restrictsiptolocal to 3' },
+  { key: 'forwardclientaddress', item: 'set forwardclientaddress to 0' },
+  { key: 'apisipauth', item: 'set apisipauth to 1' },
+  { key: 'serverapikey', item: 'set a random serverapikey' },
+  { key: 'blocksatellitecalls', item: 'set blocksatellitecalls to true' },
+  { key: 'blockpremiumnumbers', item: 'set blockpremiumnumbers to true' },
+  { key: 'blockearlymedia', item: 'set blockearlymedia after your needs' },
+  { key: 'apiv2ipauth', item: 'set allowed and trusted IPs by apiv2ipauth' },
+  { key: 'apidefneedlogin', item: 'set apidefneedlogin to 3' },
+  { key: 'apideftrustadmin', item: 'set apideftrustadmin to 4' },
+  { key: 'securemove', item: 'set securemove to 1 or 2' },
+  { key: 'reuseep', item: 'set reuseep to 0' },
+  { key: 'reuseepauth', item: 'set reuseepauth to 0' },
+  { key: 'reusedifferentportreg', item: 'set reusedifferentportreg to 0' },
+  { key: 'reuseupperregep', item: 'set reuseupperregep to 0' },
+  { key: 'cacheregistrations', item: 'set cacheregistrations to 0 or 1' },
+  { key: 'earlystart', item: 'set earlystart to 0 to block early media' },
+  { key: 'anumberhandling', item: 'set anumberhandling to 0 if not needed' },
+  { key: 'enablejsonp', item: 'disable JSONP' },
+  { key: 'autofinetune', item: 'set autofinetune to 0 for a consistent service level' },
+  { key: 'allowhttpfileupload', item: 'disable http file upload' },
+  { key: 'licensecfg', item: 'apply system level limits by licensecfg' },
+  { key: 'ftpdbuser', item: 'set ftpdbuser to 0' },
+];
