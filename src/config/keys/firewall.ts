@@ -55,7 +55,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'maxpendingsessionsperip',
-    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
+    status: enforced('src/sip/proxy/admission.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'firewall',
     type: 'int',
@@ -67,7 +67,7 @@ export const FIREWALL_KEYS = [
   }),
   key({
     name: 'blocktoomuchpendingsession',
-    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
+    status: enforced('src/sip/proxy/admission.ts', 'tests/sip/proxy.test.ts'),
     section: 'firewall',
     type: 'bool',
     default: true,

@@ -18,7 +18,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'ringtimeout',
-    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
+    status: enforced('src/sip/proxy/invite.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
@@ -30,7 +30,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'callinittimeout',
-    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
+    status: enforced('src/sip/proxy/invite.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
