@@ -469,6 +469,7 @@ test('RFC 5626 is not granted over UDP (its keep-alive is STUN) nor without Supp
   );
   t.is(plain.status, 200);
   t.false(plain.has('require'), 'the phone did not ask for outbound');
+});
 
 test('sipdomains: the domains served besides the realm; others are refused', (t) => {
   const { login, send } = setup(t, { sipdomains: 'voip.example,pbx.example' });
