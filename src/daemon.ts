@@ -175,7 +175,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
     const audit = () =>
       runAudit(
-        gatherFacts({ settings, dataDir: options.dataDir, dataplaneMode: () => dataplane.mode }),
+        gatherFacts({
+          settings,
+          dataDir: options.dataDir,
+          dataplaneMode: () => dataplane.mode,
+          md5Accounts: () => users.md5Accounts().map((account) => account.name),
+        }),
       );
     const consoleServer: ConsoleServer = await startConsoleServer(options.socketPath, {
       audit,
