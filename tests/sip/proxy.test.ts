@@ -1006,3 +1006,42 @@ test('RFC 5626: a callee registered with outbound is reached over its flow only;
   t.is(res.reason, 'Flow Failed');
   t.is(s.sentTo(flow).length, before, 'no connection is attempted towards the NAT');
 });
+
+test('a TCP caller whose connection closed is reached over the connection it registered since (same phone, new flow)', (t) => {
+  const s = setup(t);
+  const aliceOld = {
+    transport: 'tcp' as const,
+    ip: '192.0.2.10',
+    port: 50001,
+    connectionId: 'tcp-a1',
+  };
+  s.openFlows.add('tcp-a1');
+  s.h.layer.receive(authenticatedInvite(s, { branch: 'z9hG4bKre' }), aliceOld);
+  const fwd = s.last(BOB_AT) as SipRequest;
+  s.h.layer.receive(answer(fwd, 200), BOB_AT);
+  // alice's NAT dropped the connection; her phone reconnected and registered again.
+  s.openFlows.delete('tcp-a1');
+  s.openFlows.add('tcp-a2');
+  s.bindings.upsert({
+    aor: 'alice',
+    contact: 'sip:alice@10.0.0.9:5060;transport=tcp;ob',
+    expiresAt: s.wall.now() + 3600_000,
+    q: -1,
+    callId: 'reg-alice',
+    cseq: 1,
+    transport: 'tcp',
+    ip: '192.0.2.10',
+    port: 50002,
+    connectionId: 'tcp-a2',
+    instance: '<urn:uuid:2>',
+    regId: 1,
+  });
+  s.h.layer.receive(
+    inDialog('BYE', { from: FROM_BOB, to: TO_ALICE, cseq: 1, branch: 'z9hG4bKbyere' }),
+    BOB_AT,
+  );
+  const sent = s.h.sent.at(-1)!;
+  t.is((sent.message as SipRequest).method, 'BYE');
+  t.like(sent.dest, { transport: 'tcp', port: 50002 });
+  t.is((sent.dest as { connectionId?: string }).connectionId, 'tcp-a2');
+});

@@ -14,8 +14,13 @@
 import type { Endpoint } from '../transaction/index.ts';
 
 export interface CallParty {
-  /** Where its requests came from; for a TCP/TLS peer the connection id rides along. */
-  readonly endpoint: Endpoint;
+  /**
+   * Where its requests came from; for a TCP/TLS peer the connection id rides along. Moves to
+   * the flow the phone registered since, when that connection has closed (in-dialog.ts).
+   */
+  endpoint: Endpoint;
+  /** The account whose registrations reach it (the callee; an authenticated caller). */
+  readonly aor?: string | undefined;
   /** Its tag (From tag for the caller, To tag of the answer for the callee). */
   tag: string | undefined;
   /** Its address header as it uses it in the dialog (From of the caller, To of the callee). */

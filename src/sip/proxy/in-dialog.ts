@@ -7,6 +7,7 @@
 // dialog's two ends may use it.
 import { createResponse, type SipRequest } from '../message/index.ts';
 import type { Endpoint, ServerTransaction } from '../transaction/index.ts';
+import type { Destination } from '../transport/types.ts';
 import type { Calls } from './calls.ts';
 import { ownBranch, type ProxyContext } from './context.ts';
 import type { CallParty } from './dialogs.ts';
@@ -73,7 +74,7 @@ export class DialogRouting {
     popOwnRoutes(out, d.own);
     decrementMaxForwards(out);
     stripOwnCredentials(out, d.auth.realm);
-    const dest = receiver.endpoint;
+    const dest = this.#reach(receiver);
     const at = d.own.advertised(dest.transport, dest.ip);
     this.#calls.touch(call, now);
     if (req.method === 'ACK') {
@@ -96,5 +97,30 @@ export class DialogRouting {
       d.log.warn({ ip: dest.ip, port: dest.port, err }, `${req.method} not forwarded`);
       tx.respond(createResponse(req, 503));
     }
+  }
+
+  /**
+   * Where a dialog end is reached now: the flow it used, or, once that TCP/TLS connection has
+   * closed, the flow the same phone (same address) has registered since: a phone behind NAT
+   * that lost its connection opens and registers a new one (RFC 5626 §4.4), and nothing can
+   * reach it any other way.
+   */
+  #reach(party: CallParty): Destination {
+    const { d } = this.#ctx;
+    const at: Destination = party.endpoint;
+    if (at.connectionId === undefined || party.aor === undefined) return at;
+    if (d.flowOpen?.(at.connectionId) !== false) return at;
+    for (const b of d.bindings.lookup(party.aor)) {
+      if (b.ip !== at.ip || b.transport === 'udp' || b.connectionId === undefined) continue;
+      if (!d.flowOpen(b.connectionId)) continue;
+      party.endpoint = {
+        transport: b.transport,
+        ip: b.ip,
+        port: b.port,
+        connectionId: b.connectionId,
+      } as Destination;
+      return party.endpoint;
+    }
+    return at;
   }
 }
