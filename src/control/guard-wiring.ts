@@ -71,6 +71,8 @@ export class PortBans {
   }
 }
 
+const FLOOD_KEYS = ['autoban', 'enablefirewall', 'reenabledosblocked'] as const;
+
 /**
  * A source over its kernel packet budget is a flood: ban it once, for reenabledosblocked,
  * unless autoban is 0 or enablefirewall is below the kernel levels (then it is only logged).
@@ -81,8 +83,9 @@ export function banFloods(
   settings: Settings,
   log: Logger,
 ): void {
+  const config = settings.view(FLOOD_KEYS);
   dataplane.onFlood((event) => {
-    if (Number(settings.get('autoban')) === 0 || Number(settings.get('enablefirewall')) < 3) {
+    if (config.autoban === 0 || config.enablefirewall < 3) {
       log.warn(
         { ip: event.ip, packets: event.packets },
         'flood over the kernel budget (autoban off: not banned)',
@@ -92,7 +95,7 @@ export function banFloods(
     if (bans.get(event.ip)) return;
     bans
       .ban(event.ip, {
-        ttlSeconds: settings.get<number>('reenabledosblocked'),
+        ttlSeconds: config.reenabledosblocked,
         reason: 'flood: over the per-source packet budget',
         origin: 'auto',
         evidence: { counter: 'kernel per-source budget', packets: event.packets, at: event.at },

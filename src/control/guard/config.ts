@@ -1,16 +1,17 @@
-// The guard's view of the configuration: read from Settings once, kept as a plain object,
-// rebuilt on a live change of one of its keys (the hot path never does a key lookup).
-import type { ConfigValue } from '../../config/schema.ts';
+// The guard's view of the configuration: the typed, read-only view of its keys (Settings.view),
+// copied into a plain object once and again on a live change of one of its keys, so the hot
+// path reads fields, never a key lookup or a getter.
+import type { ConfigKey, ConfigShape, ConfigValue } from '../../config/schema.ts';
+import type { ConfigView } from '../../config/settings.ts';
 import { lookupKey } from '../../config/validate.ts';
+import type { SessionLimits } from './sessions.ts';
+import type { TrustConfig } from './trust.ts';
 import { compileUaList, type UaMatcher } from './useragents.ts';
 
-/** What the guard needs from Settings (src/control/settings.ts implements it). */
-export interface GuardSettings {
-  get<T extends ConfigValue = ConfigValue>(key: string): T;
-  onChange(listener: (key: string, value: ConfigValue, previous: ConfigValue) => void): () => void;
-}
-
-/** The reference's keys the guard reads. */
+/**
+ * Every key the guard reads. A rule in rules.ts names the keys that drive it; a new rule's
+ * keys are added here (the type of a row's `keys` is this list).
+ */
 export const GUARD_KEYS = [
   'enablefirewall',
   'autoban',
@@ -42,12 +43,25 @@ export const GUARD_KEYS = [
   'maxconnlimithits',
   'maxconnlimitperiod',
   'sipaddress',
-] as const;
+  'sessionmaxmsg',
+  'sessionquickmsgms',
+  'sessionmaxquickmsg',
+  'sessionmaxinvalid',
+  'sessionmaxauthfail',
+] as const satisfies readonly ConfigKey[];
+
+export type GuardKey = (typeof GUARD_KEYS)[number];
+export type GuardView = ConfigView<GuardKey>;
+
+/** What the guard needs from Settings (src/config/settings.ts implements it). */
+export interface GuardSettings {
+  view<const K extends ConfigKey>(keys: readonly K[]): ConfigView<K>;
+  onChange(listener: (key: string, value: ConfigValue, previous: ConfigValue) => void): () => void;
+}
 
 /**
- * Session-level thresholds. The reference says only "dynamically based on frequency and
- * number of requests", so these are tollgate keys. Until the schema has them the defaults
- * below apply; once a key exists in the schema its configured value is used.
+ * Session-level thresholds (keys/bootstrap.ts, section "session"). The reference says only
+ * "dynamically based on frequency and number of requests", so these are tollgate keys:
  *
  *   sessionmaxmsg 1000       messages in one dialog (call-id). A 4 h call refreshed every
  *                            90 s (RFC 4028) is ~500 messages with DTMF INFOs; 1000 is
@@ -70,7 +84,7 @@ export const SESSION_DEFAULTS = {
 
 export type SessionKey = keyof typeof SESSION_DEFAULTS;
 
-/** Keys the guard reads that the schema does not have yet (to be added there). */
+/** Session keys the schema does not declare (none since they moved to keys/bootstrap.ts). */
 export function missingSessionKeys(): SessionKey[] {
   return (Object.keys(SESSION_DEFAULTS) as SessionKey[]).filter((k) => !lookupKey(k));
 }
@@ -98,98 +112,53 @@ export function derivedAuthRequestLimit(load: number): number {
 /** fastauthsubswrongusermsg's window: fixed by the reference ("in 90 sec"). */
 export const FAST_AUTH_WINDOW_MS = 90_000;
 
-export interface GuardConfig {
-  enablefirewall: number;
-  autoban: number;
-  maxsubsmsgcount: number;
-  msgPeriodMs: number;
-  maxwrongmsgallowed: number;
-  wrongPeriodMs: number;
-  maxsubsipauthrequest: number;
-  maxwrongauthfromip: number;
-  maxfailedauthenabledipport: number;
-  maxfailedauthenabledip: number;
-  failAuthPeriodMs: number;
-  fastauthsubswrongusermsg: number;
-  reenableMs: number;
-  blockua: UaMatcher;
-  allowua: UaMatcher;
-  blockscanning_treshold: number;
-  trust: {
-    allowtrustedip: number;
-    trustedip: readonly string[];
-    trustlanip: boolean;
-    trustsubnet: boolean;
-    trustauthip: boolean;
-    treatusersasknownip: boolean;
-    ownAddresses: readonly string[];
-  };
-  maxcallperip: number;
-  maxdurationperip: number;
+/** The keys' values as they were read, plus what is derived from them once per change. */
+export type GuardConfig = { readonly [K in GuardKey]: ConfigShape[K] } & {
+  readonly reenableMs: number;
+  readonly blockuaList: UaMatcher;
+  readonly allowuaList: UaMatcher;
+  readonly trust: TrustConfig;
   /** maxcostperip in integer micro-units (billing compares micro-units, never floats). */
-  maxcostperipMicros: number;
-  callPeriodMs: number;
-  maxcallperuserid: number;
-  /** TCP/TLS connections refused, evicted or closed by a deadline (connection-* reports). */
-  maxconnlimithits: number;
-  connLimitPeriodMs: number;
-  session: Record<SessionKey, number>;
-}
+  readonly maxcostperipMicros: number;
+  /** maxcallperperiod (days) in ms. */
+  readonly callPeriodMs: number;
+  readonly session: SessionLimits;
+};
 
-function sessionValue(settings: GuardSettings, key: SessionKey): number {
-  return lookupKey(key) ? Number(settings.get(key)) : SESSION_DEFAULTS[key];
-}
-
-export function readGuardConfig(settings: GuardSettings): GuardConfig {
-  const num = (k: string) => Number(settings.get(k));
-  const list = (k: string) => settings.get<readonly string[]>(k);
-  const sipaddress = String(settings.get('sipaddress'));
+export function readGuardConfig(view: GuardView): GuardConfig {
+  const values = {} as Record<GuardKey, ConfigValue>;
+  for (const key of GUARD_KEYS) values[key] = view[key];
+  const v = values as { [K in GuardKey]: ConfigShape[K] };
+  const sipaddress = v.sipaddress;
   return {
-    enablefirewall: num('enablefirewall'),
-    autoban: num('autoban'),
-    maxsubsmsgcount: num('maxsubsmsgcount'),
-    msgPeriodMs: num('maxsubsmsgperiod') * 1000,
-    maxwrongmsgallowed: num('maxwrongmsgallowed'),
-    wrongPeriodMs: num('maxwrongmsgperiod') * 1000,
-    maxsubsipauthrequest: num('maxsubsipauthrequest'),
-    maxwrongauthfromip: num('maxwrongauthfromip'),
-    maxfailedauthenabledipport: num('maxfailedauthenabledipport'),
-    maxfailedauthenabledip: num('maxfailedauthenabledip'),
-    failAuthPeriodMs: num('maxsubfailauthperiod') * 1000,
-    fastauthsubswrongusermsg: num('fastauthsubswrongusermsg'),
-    reenableMs: num('reenabledosblocked') * 1000,
-    blockua: compileUaList(list('blockua')),
-    allowua: compileUaList(list('allowua')),
-    blockscanning_treshold: num('blockscanning_treshold'),
+    ...v,
+    reenableMs: v.reenabledosblocked * 1000,
+    blockuaList: compileUaList(v.blockua),
+    allowuaList: compileUaList(v.allowua),
     trust: {
-      allowtrustedip: num('allowtrustedip'),
-      trustedip: list('trustedip'),
-      trustlanip: Boolean(settings.get('trustlanip')),
-      trustsubnet: Boolean(settings.get('trustsubnet')),
-      trustauthip: Boolean(settings.get('trustauthip')),
-      treatusersasknownip: Boolean(settings.get('treatusersasknownip')),
+      allowtrustedip: v.allowtrustedip,
+      trustedip: v.trustedip,
+      trustlanip: v.trustlanip,
+      trustsubnet: v.trustsubnet,
+      trustauthip: v.trustauthip,
+      treatusersasknownip: v.treatusersasknownip,
       ownAddresses: sipaddress === '0.0.0.0' || sipaddress === '::' ? [] : [sipaddress],
     },
-    maxcallperip: num('maxcallperip'),
-    maxdurationperip: num('maxdurationperip'),
-    maxcostperipMicros: Math.round(num('maxcostperip') * 1_000_000),
-    callPeriodMs: Math.round(num('maxcallperperiod') * 86_400_000),
-    maxcallperuserid: num('maxcallperuserid'),
-    maxconnlimithits: num('maxconnlimithits'),
-    connLimitPeriodMs: num('maxconnlimitperiod') * 1000,
+    maxcostperipMicros: Math.round(v.maxcostperip * 1_000_000),
+    callPeriodMs: Math.round(v.maxcallperperiod * 86_400_000),
     session: {
-      sessionmaxmsg: sessionValue(settings, 'sessionmaxmsg'),
-      sessionquickmsgms: sessionValue(settings, 'sessionquickmsgms'),
-      sessionmaxquickmsg: sessionValue(settings, 'sessionmaxquickmsg'),
-      sessionmaxinvalid: sessionValue(settings, 'sessionmaxinvalid'),
-      sessionmaxauthfail: sessionValue(settings, 'sessionmaxauthfail'),
+      sessionmaxmsg: v.sessionmaxmsg,
+      sessionquickmsgms: v.sessionquickmsgms,
+      sessionmaxquickmsg: v.sessionmaxquickmsg,
+      sessionmaxinvalid: v.sessionmaxinvalid,
+      sessionmaxauthfail: v.sessionmaxauthfail,
     },
   };
 }
 
 /** True when a change of `key` must rebuild the guard's config. */
 export function isGuardKey(key: string): boolean {
-  return (GUARD_KEYS as readonly string[]).includes(key) || key in SESSION_DEFAULTS;
+  return (GUARD_KEYS as readonly string[]).includes(key);
 }
 
 /**

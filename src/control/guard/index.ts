@@ -1,4 +1,4 @@
-// The guard's public surface. Wiring in the daemon (sketch):
+// The guard's public surface. Wiring in the daemon (guard-wiring.ts):
 //
 //   const guard = new Guard({
 //     settings, log,
@@ -6,12 +6,12 @@
 //       bans.ban(ip, { ttlSeconds: ttl, reason, origin: 'auto', evidence: { ...evidence } }),
 //   });
 //   guard.adoptBans(bans.list());                      // userspace copy of stored bans
-//   transports.on('message', (msg, src) => {
-//     const d = guard.observe({ kind: 'message', ip: src.ip, port: src.port, ... });
-//     if (d.action !== 'pass') return;                 // drop, ban, close-session
-//   });
+//   policy.admit(message) → guard.observe({ kind: 'message', ip, port, ... }).action === 'pass'
 //   console `delbanned,IP|all` → bans.unban(target) and guard.forget(target)
+//   console `detections`       → guard.detections()
 //   console `stress-test`      → for (const [k, v] of Object.entries(stressTestProfile())) settings.set(k, v)
+//
+// The rules are the table in rules.ts.
 export {
   derivedAuthRequestLimit,
   GUARD_KEYS,
@@ -21,6 +21,7 @@ export {
   stressTestProfile,
 } from './config.ts';
 export { WindowedCounters } from './counters.ts';
+export type { DetectionRecord } from './detections.ts';
 export { GuardErrors } from './errors.ts';
 export {
   type BanEvidence,
@@ -35,3 +36,4 @@ export {
   type PortBanSink,
 } from './guard.ts';
 export { redactSample } from './redact.ts';
+export { RULES, type Rule } from './rules.ts';
