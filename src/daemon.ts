@@ -186,6 +186,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       audit,
       bans,
       portBans,
+      detections: () => guard.detections(),
       settings,
       users,
       status,

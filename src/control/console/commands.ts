@@ -9,7 +9,7 @@ import type { BanRecord } from '../../store/records.ts';
 import { type AuditReport, renderAudit } from '../audit/audit.ts';
 import { BanService, type Enforcement } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
-import { stressTestProfile } from '../guard/index.ts';
+import { type DetectionRecord, stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import type { PublicUser, UserService } from '../users.ts';
 import { runConfigCommand } from './config-commands.ts';
@@ -30,6 +30,8 @@ export interface ConsoleContext {
   bans: BanService;
   /** The guard's IP:port bans (userspace only); absent in tools that have no guard. */
   portBans?: PortBans;
+  /** What the guard detected and did not ban; absent in tools that have no guard. */
+  detections?: () => DetectionRecord[];
   settings: Settings;
   users: UserService;
   status(): Promise<Record<string, unknown>>;
@@ -105,6 +107,10 @@ async function execute(
         ...ports.map((p) => ({ ...p, origin: 'auto', scope: 'ip:port', enforced: true })),
       ];
       return { exit: 0, text: renderBans(bans, ports), data };
+    }
+    case 'detections': {
+      const data = ctx.detections?.() ?? [];
+      return { exit: 0, text: renderDetections(data), data };
     }
     case 'ban': {
       const record = await ctx.bans.ban(command.ip, {
@@ -305,6 +311,20 @@ function renderBans(bans: ListedBan[], ports: PortBanRecord[]): string {
     );
   }
   return out.join('\n');
+}
+
+function renderDetections(rows: DetectionRecord[]): string {
+  if (rows.length === 0) return 'no detections';
+  const cells = rows.map((d) => [
+    d.ip,
+    d.rule,
+    d.outcome,
+    String(d.count),
+    iso(d.firstAt),
+    iso(d.lastAt),
+    d.evidence.reason,
+  ]);
+  return table(['ADDRESS', 'RULE', 'OUTCOME', 'COUNT', 'FIRST', 'LAST', 'EVIDENCE'], cells);
 }
 
 /** "maxwrongauthfromip: 2500/2500 in 3600s" from the guard's evidence; --json has it all. */

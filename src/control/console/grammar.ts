@@ -12,6 +12,7 @@ export type Command =
   | { name: 'status' }
   | { name: 'stats' }
   | { name: 'bans' }
+  | { name: 'detections' }
   | { name: 'ban'; ip: string; ttlSeconds: number; reason: string; force: boolean }
   | { name: 'unban'; target: string }
   | { name: 'config-get'; key: string }
@@ -115,6 +116,13 @@ const COMMANDS: Record<string, Spec> = {
     arity: NONE,
     expects: 'no arguments',
     build: () => ({ name: 'bans' }),
+  },
+  detections: {
+    usage: 'detections [--json]',
+    help: 'attacks detected and not banned (trusted source, detect-only mode, allowua): address, rule, why, how often',
+    arity: NONE,
+    expects: 'no arguments',
+    build: () => ({ name: 'detections' }),
   },
   ban: {
     usage: 'ban IP|CIDR [--ttl 3600|30m|1h|7d|permanent] [--reason TEXT] [--force]',
