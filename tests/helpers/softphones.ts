@@ -113,10 +113,11 @@ export interface Tollgate {
   caPath: string;
   /** tollgate's log as parsed pino lines. */
   lines(): Array<Record<string, unknown>>;
-  /** Waits for a log line for which `match` holds; returns it. */
+  /** Waits for a log line (from line `from` on) for which `match` holds; returns it. */
   waitForLine(
     match: (line: Record<string, unknown>) => boolean,
     what: string,
+    from?: number,
   ): Promise<Record<string, unknown>>;
 }
 
@@ -158,9 +159,9 @@ export async function startTollgate(
     daemon,
     caPath: join(dataDir, 'tls', 'ca.pem'),
     lines,
-    waitForLine: (match, what) =>
+    waitForLine: (match, what, from = 0) =>
       until(
-        () => lines().find(match),
+        () => lines().slice(from).find(match),
         `tollgate to log ${what}`,
         () => daemon.log().slice(-3000),
       ),
@@ -292,7 +293,9 @@ class Baresip extends Phone {
   }
 
   dial(other: Phone): void {
-    this.send(`/dial ${this.uriOf(other)}`);
+    // baresip 1.0 appends its account's transport to what is dialled: a dialled
+    // ";transport=" would appear twice (and be refused as a malformed Request-URI).
+    this.send(`/dial sip:${other.user}@${this.hubIp}`);
   }
 
   async answer(from: number): Promise<void> {
