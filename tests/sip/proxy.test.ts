@@ -447,6 +447,10 @@ test('an authenticated user may not call as someone else (allowcalleridchange < 
   const res = s.last(ALICE_AT) as SipResponse;
   t.is(res.status, 403);
   t.is(res.reason, 'Caller ID Not Allowed');
+  // allowcalleridchange=2: any caller ID goes.
+  const free = setup(t, { allowcalleridchange: 2 });
+  free.h.layer.receive(authenticatedInvite(free, { from: '<sip:carol@tollgate>' }), ALICE_AT);
+  t.is((free.last(BOB_AT) as SipRequest).method, 'INVITE', 'forwarded with the From it has');
 });
 
 test('other domains: fwdtootherdomains 0 → 403; 1 → 407 then 404 (not routed); blockotherdomains', (t) => {

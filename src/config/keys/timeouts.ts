@@ -6,7 +6,7 @@ export const TIMEOUT_KEYS = [
   //    timeout, ring timeout, call init timeout") without key names; the names are ours. ──
   key({
     name: 'absolutetimeout',
-    status: enforced('src/sip/proxy/proxy.ts', 'tests/sip/proxy.test.ts'),
+    status: enforced('src/sip/proxy/calls.ts', 'tests/sip/proxy.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',

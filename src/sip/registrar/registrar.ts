@@ -3,7 +3,7 @@
 // Each outcome is reported to the guard (challenge, failure with username, success) with the
 // source ip:port; a successful registration makes the source trusted in the dataplane for
 // the life of its bindings, so it takes the fast path past the shared flood budget.
-import type { Settings } from '../../config/settings.ts';
+import type { ConfigView, Settings } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import type { SecurityReport, SipSource, SourceTrust } from '../../policy-port.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
@@ -31,6 +31,16 @@ export interface RegistrarDeps {
   now?: () => number;
 }
 
+/** The configuration keys the registrar reads. */
+const REGISTRAR_KEYS = [
+  'blockotherdomains',
+  'stricttransport',
+  'minexpires',
+  'maxexpires',
+  'realm',
+  'sipdomains',
+] as const;
+
 /** RFC 3261 §10.2.1.1: with no expires anywhere, a registrar picks; one hour is customary. */
 const DEFAULT_EXPIRES = 3600;
 
@@ -52,10 +62,9 @@ export class Registrar {
    */
   readonly #trustedUntil = new Map<string, number>();
 
-  /**
-   * The live settings read on every REGISTER, kept here and refreshed when a live key
-   * changes (realm and sipdomains are not live: read each time, as before).
-   */
+  /** The registrar's view of the configuration (realm and sipdomains: their start values). */
+  readonly #config: ConfigView<(typeof REGISTRAR_KEYS)[number]>;
+  /** The live settings read on every REGISTER, kept here and refreshed when one changes. */
   #blockOtherDomains = false;
   #strictTransport = 0;
   #minExpires = 0;
@@ -64,16 +73,17 @@ export class Registrar {
   constructor(deps: RegistrarDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#config = deps.settings.view(REGISTRAR_KEYS);
     this.#readSettings();
     deps.settings.onChange(() => this.#readSettings());
   }
 
   #readSettings(): void {
-    const { settings } = this.#d;
-    this.#blockOtherDomains = Boolean(settings.get('blockotherdomains'));
-    this.#strictTransport = Number(settings.get('stricttransport'));
-    this.#minExpires = settings.get<number>('minexpires');
-    this.#maxExpires = settings.get<number>('maxexpires');
+    const config = this.#config;
+    this.#blockOtherDomains = config.blockotherdomains;
+    this.#strictTransport = config.stricttransport;
+    this.#minExpires = config.minexpires;
+    this.#maxExpires = config.maxexpires;
   }
 
   handle(request: SipRequest, source: StreamSource): SipResponse {
@@ -163,8 +173,7 @@ export class Registrar {
   }
 
   #servedDomains(): Set<string> {
-    const realm = this.#d.settings.get<string>('realm');
-    const sipdomains = this.#d.settings.get<string[]>('sipdomains');
+    const { realm, sipdomains } = this.#config;
     const served = this.#served;
     if (served?.realm === realm && served.sipdomains === sipdomains) return served.names;
     const names = new Set([realm, ...sipdomains].map((d) => d.toLowerCase()));
