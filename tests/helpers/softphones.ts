@@ -118,6 +118,7 @@ export interface Tollgate {
     match: (line: Record<string, unknown>) => boolean,
     what: string,
     from?: number,
+    deadlineMs?: number,
   ): Promise<Record<string, unknown>>;
 }
 
@@ -159,11 +160,12 @@ export async function startTollgate(
     daemon,
     caPath: join(dataDir, 'tls', 'ca.pem'),
     lines,
-    waitForLine: (match, what, from = 0) =>
+    waitForLine: (match, what, from = 0, deadlineMs = PHONE_DEADLINE_MS) =>
       until(
         () => lines().slice(from).find(match),
         `tollgate to log ${what}`,
         () => daemon.log().slice(-3000),
+        deadlineMs,
       ),
   };
 }
@@ -173,8 +175,9 @@ async function until<T>(
   probe: () => T | undefined | null | false,
   what: string,
   context: () => string,
+  deadlineMs = PHONE_DEADLINE_MS,
 ): Promise<T> {
-  const deadline = Date.now() + PHONE_DEADLINE_MS;
+  const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = probe();
     if (value) return value;
