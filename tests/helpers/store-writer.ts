@@ -1,5 +1,7 @@
-// Child process for the crash test: commits generation 1, says so, then keeps committing
-// transactions that each write the same generation to two keys, until it is killed.
+// Child process for the crash test: commits generation 1, then keeps committing
+// transactions that each write the same generation to two keys, until it is killed. After
+// each commit it prints "committed <generation>", so the test kills it mid-loop by counting
+// commits rather than by sleeping.
 import { Store } from '../../src/store/store.ts';
 
 const store = Store.open(process.argv[2]!);
@@ -8,7 +10,7 @@ store.durable(() => {
   meta.put('a', 1);
   meta.put('b', 1);
 });
-process.stdout.write('committed\n');
+process.stdout.write('committed 1\n');
 for (let generation = 2; ; generation++) {
   store.durable(() => {
     meta.put('a', generation);
@@ -16,4 +18,5 @@ for (let generation = 2; ; generation++) {
     meta.put('padding', 'x'.repeat(200_000 + (generation % 7)));
     meta.put('b', generation);
   });
+  process.stdout.write(`committed ${generation}\n`);
 }
