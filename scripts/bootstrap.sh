@@ -58,6 +58,17 @@ keep_kamailio_service_off() {
 install_npm_packages() {
   local stamp=node_modules/.tollgate-lock-hash want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ -L node_modules ]; then
+    if [ -e node_modules ]; then
+      # A worktree sharing another checkout's packages: `npm ci` here would empty that
+      # checkout's node_modules through the link. Install there, never through the link.
+      [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] ||
+        log "node_modules links to $(readlink node_modules), installed for another package-lock.json: not reinstalling through the link"
+      return 0
+    fi
+    log "node_modules is a link to $(readlink node_modules), which does not exist here: installing in its place"
+    rm node_modules
+  fi
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/node ]; then
     return 0
   fi

