@@ -260,6 +260,8 @@ export abstract class Phone {
 
   /** Every SIP message this phone sent or received, as its own trace shows them. */
   abstract trace(): string;
+  /** The requests this phone sent, by its own trace: method and transport (upper case). */
+  abstract sentRequests(): Array<{ method: string; transport: string; to: string }>;
   abstract registered(from?: number): Promise<void>;
   abstract dial(other: Phone): void;
   /** Waits for the incoming call, then answers it. */
@@ -288,6 +290,16 @@ export abstract class Phone {
 class Baresip extends Phone {
   override trace(): string {
     return this.out;
+  }
+
+  sentRequests() {
+    // -s prints "TLS 10.0.1.2:5061 -> 10.0.1.1:5061" before each message, sent or received.
+    const out: Array<{ method: string; transport: string; to: string }> = [];
+    const re = /(UDP|TCP|TLS) ([\d.]+):\d+ -> (\S+)\r?\n([A-Z]+) \S+ SIP\/2\.0/g;
+    for (const m of this.out.matchAll(re)) {
+      if (m[2] === this.ip) out.push({ transport: m[1]!, to: m[3]!, method: m[4]! });
+    }
+    return out;
   }
 
   registered(from = 0): Promise<void> {
@@ -420,6 +432,16 @@ class Linphonec extends Phone {
     } catch {
       return '';
     }
+  }
+
+  sentRequests() {
+    // belle-sip: "channel [0x…]: message sent to [TLS://10.0.2.1:5061], size: [540] bytes"
+    const out: Array<{ method: string; transport: string; to: string }> = [];
+    const re = /message sent to \[(UDP|TCP|TLS):\/\/([^\]]+)\][^\n]*\n([A-Z]+) \S+ SIP\/2\.0/gi;
+    for (const m of this.trace().matchAll(re)) {
+      out.push({ transport: m[1]!.toUpperCase(), to: m[2]!, method: m[3]! });
+    }
+    return out;
   }
 
   async registered(from = 0): Promise<void> {

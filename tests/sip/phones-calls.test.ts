@@ -189,6 +189,20 @@ for (const callerTransport of TRANSPORTS) {
         const first = await call(t, tollgate, caller, callee, 'caller');
         const second = await call(t, tollgate, caller, callee, 'callee');
         t.not(first, second);
+        // The phones' own traces agree: every request each sent (REGISTER, INVITE and
+        // re-INVITEs, ACK, BYE) went to tollgate over its own transport.
+        for (const phone of [caller, callee]) {
+          const sent = phone.sentRequests();
+          const methods = new Set(sent.map((r) => r.method));
+          for (const m of ['REGISTER', 'INVITE', 'ACK', 'BYE']) {
+            t.true(methods.has(m), `${phone.kind}'s trace shows the ${m} it sent`);
+          }
+          t.deepEqual(
+            sent.filter((r) => r.transport !== phone.transport.toUpperCase()),
+            [],
+            `${phone.kind} sent every request over ${phone.transport}`,
+          );
+        }
       },
     );
   }
