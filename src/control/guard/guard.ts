@@ -5,8 +5,9 @@
 //   1. a source banned in userspace (userspace-bans.ts) is dropped;
 //   2. one message decides: a blockua User-Agent is banned (dropped and recorded when the
 //      source is trusted or the mode only detects), a message without an allowua one dropped;
-//   3. the address's counters (address-rules.ts), trusted sources included: a trusted source
-//      is never banned, but what it trips is recorded (detections.ts), as in detect-only modes;
+//   3. the address's counters (address-rules.ts), trusted sources included (not this
+//      machine's own): a trusted source is never banned, but what it trips is recorded
+//      (detections.ts), as in detect-only modes;
 //   4. per-IP call allowances (call-limits.ts);
 //   5. per-dialog limits (sessions.ts).
 //
@@ -220,11 +221,15 @@ export class Guard {
     )
       return this.#allowua(event, now);
 
-    this.#eventNow = now;
-    this.#eventTrust = trustedBy;
-    if (this.#sourceHash < 0) this.#sourceHash = hashKey(ip);
-    const h = this.#sourceHash;
-    const decision = this.#address.evaluate(event, now, h, cfg, this.#env, this.#onTrip);
+    // This machine's own traffic (loopback, sipaddress) is not counted: it cannot be
+    // banned, and is no one's attack to record. Every other source is, trusted or not.
+    let decision = PASS;
+    if (trustedBy !== 'local' && trustedBy !== 'own-address') {
+      this.#eventNow = now;
+      this.#eventTrust = trustedBy;
+      if (this.#sourceHash < 0) this.#sourceHash = hashKey(ip);
+      decision = this.#address.evaluate(event, now, this.#sourceHash, cfg, this.#env, this.#onTrip);
+    }
     if (kind === 'auth-ok') this.#authenticated(event, now);
     if (decision.action === 'ban') return decision;
 
