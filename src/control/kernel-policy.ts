@@ -29,28 +29,28 @@ export const KERNEL_POLICY_KEYS = [
   'checkrtpaddr',
 ] as const;
 
+/** Every key the kernel guard's policy is computed from (the live ones above, and ports). */
+const POLICY_VIEW_KEYS = [
+  ...KERNEL_POLICY_KEYS,
+  'sipport',
+  'sipsport',
+  'mediaportmin',
+  'mediaportmax',
+] as const;
+
 export function guardConfigFrom(settings: Settings): Partial<GuardConfig> {
-  const level = Number(settings.get('enablefirewall'));
+  const c = settings.view(POLICY_VIEW_KEYS);
+  const level = Number(c.enablefirewall);
   const budgets = level >= 3;
-  const count = settings.get<number>('maxsubsmsgcount');
-  const period = Math.max(1, settings.get<number>('maxsubsmsgperiod'));
-  const rate = budgets ? Math.max(50, Math.ceil((2 * count) / period)) : 0;
+  const period = Math.max(1, c.maxsubsmsgperiod);
+  const rate = budgets ? Math.max(50, Math.ceil((2 * c.maxsubsmsgcount) / period)) : 0;
   return {
-    signalingPorts: [settings.get<number>('sipport'), settings.get<number>('sipsport')],
-    mediaPorts: {
-      min: settings.get<number>('mediaportmin'),
-      max: settings.get<number>('mediaportmax'),
-    },
-    checkRtpAddr: Number(settings.get('checkrtpaddr')) === 2,
+    signalingPorts: [c.sipport, c.sipsport],
+    mediaPorts: { min: c.mediaportmin, max: c.mediaportmax },
+    checkRtpAddr: Number(c.checkrtpaddr) === 2,
     sourceRatePps: rate,
     sourceBurst: rate * 2,
-    maxNetworkSpeedKbps:
-      level >= 4
-        ? Math.min(
-            settings.get<number>('unknownsourcekbps'),
-            settings.get<number>('maxnetworkspeed'),
-          )
-        : 0,
+    maxNetworkSpeedKbps: level >= 4 ? Math.min(c.unknownsourcekbps, c.maxnetworkspeed) : 0,
     floodEventIntervalMs: 1000,
   };
 }

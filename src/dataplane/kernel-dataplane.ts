@@ -5,7 +5,7 @@
 //   start()      touches the kernel for the first time (the daemon calls it last, after
 //                every socket is bound): nft tables, then XDP on each protected interface,
 //                then the policy recorded so far (bans restored from the store, CIDRs).
-//   every tick   (reconcileMs, 1 s by default) reads the links and what the kernel holds:
+//   every tick   (reconcileMs, 2 s by default) reads the links and what the kernel holds:
 //                a new interface gets the program, a removed or excluded one loses it, a
 //                detached program is re-attached, a flushed or replaced ruleset is rebuilt
 //                from the desired state (desired-state.ts). Each restore is logged as a

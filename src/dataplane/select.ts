@@ -34,7 +34,7 @@ export interface DataplaneSetup {
   guard: Partial<GuardConfig>;
   /** Named in the owner record (a refused second daemon names it). */
   dataDir: string;
-  /** How often the kernel state is compared with what it should be (default 1000 ms). */
+  /** How often the kernel state is compared with what it should be (default 2000 ms). */
   reconcileMs?: number;
   log: Logger;
 }
@@ -106,7 +106,7 @@ export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedD
         include: setup.interfaces,
         exclude: setup.exclude,
       },
-      reconcileMs: setup.reconcileMs ?? 1000,
+      reconcileMs: setup.reconcileMs ?? 2000,
       reason,
       log,
     });
