@@ -56,7 +56,6 @@ test('a second daemon, same ports then other ports, cannot change what the first
   const ports = {
     sipport: await freePort(),
     sipsport: await freePort(),
-    webport: await freePort(),
   };
   const configFile = await testConfig(dataDir, {
     sipaddress: link.b.v4,
@@ -77,10 +76,7 @@ test('a second daemon, same ports then other ports, cannot change what the first
 
   for (const [label, extra] of [
     ['same ports', ports],
-    [
-      'other ports',
-      { sipport: await freePort(), sipsport: await freePort(), webport: await freePort() },
-    ],
+    ['other ports', { sipport: await freePort(), sipsport: await freePort() }],
   ] as const) {
     const otherDir = tempDir(t);
     const otherConfig = await testConfig(otherDir, {
