@@ -127,6 +127,10 @@ test('the daemon serves a certificate that verifies against ca.pem for its SIP a
     sock.once('error', reject);
   });
   t.true(sock.authorized, 'verified with only the CA trusted');
+  // pino writes asynchronously: the start-up line may still be on its way.
+  const deadline = Date.now() + 30_000;
+  while (!/SIPS certificate issued by the local CA/.test(daemon.log()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
   t.regex(daemon.log(), /SIPS certificate issued by the local CA/);
 });
 
