@@ -4,6 +4,7 @@
 //
 //   node bench/exhaustion/index.ts [--addresses 200] [--per-source 21] [--registrations 200]
 //                                  [--concurrency 10] [--timeout 5] [--runs on,off]
+//                                  [--holder-processes 4]
 //
 // Needs root (namespaces). Each run gets a fresh pair of network namespaces joined by veth
 // (tests/helpers/netns.ts): the daemon in side b (5060 TCP, 5061 TLS, dataplanemode off, so
@@ -13,6 +14,7 @@
 //     and eviction has to), each opening `per-source` connections: a third idle TCP, a third
 //     TCP sending a REGISTER one octet a second, the rest TLS, idle after the handshake or
 //     never starting it. Every connection the server closes is opened again a second later.
+//     The addresses are spread over `holder-processes` processes (4).
 //     200 × 21 = 4,200 is the attack of issue 16: under the per-address cap of 32, over the
 //     total of 4,096.
 //   - the phones, once the holders have made as many connections as the cap: `registrations`
@@ -39,6 +41,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import {
   type HoldKind,
+  type HoldStatus,
   type RegisterResult,
   startConnectionLoad,
 } from '../../tests/helpers/connection-load.ts';
@@ -55,6 +58,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     timeout: { type: 'string', default: '5' },
     runs: { type: 'string', default: 'on,off' },
+    'holder-processes': { type: 'string', default: '4' },
   },
 });
 const ADDRESSES = Number(args.addresses);
@@ -63,6 +67,7 @@ const REGISTRATIONS = Number(args.registrations);
 const CONCURRENCY = Number(args.concurrency);
 const TIMEOUT_MS = Number(args.timeout) * 1000;
 const RUNS = args.runs.split(',');
+const HOLDER_PROCESSES = Number(args['holder-processes']);
 const TCP_PORT = 5060;
 const TLS_PORT = 5061;
 const CAP = 4096;
@@ -186,23 +191,29 @@ async function measure(run: string, tmp: string): Promise<Outcome> {
   const phones = Array.from({ length: PHONES }, (_, i) => link.hostV4(10 + i));
   for (const p of phones) await link.addAddress(link.a, p);
 
-  const holders = startConnectionLoad(
-    link.a.ns,
-    {
-      mode: 'hold',
-      target: link.b.v4,
-      tcpPort: TCP_PORT,
-      tlsPort: TLS_PORT,
-      sources: attackers,
-      kinds: kinds(PER_SOURCE),
-      slowIntervalMs: 1000,
-      reconnectMs: 1000,
-      rampMs: 5000,
-    },
-    scope,
+  // The attackers' addresses split over several processes, as an attacker spreads over hosts.
+  const holders = Array.from({ length: HOLDER_PROCESSES }, (_, p) =>
+    startConnectionLoad(
+      link.a.ns,
+      {
+        mode: 'hold',
+        target: link.b.v4,
+        tcpPort: TCP_PORT,
+        tlsPort: TLS_PORT,
+        sources: attackers.filter((_, i) => i % HOLDER_PROCESSES === p),
+        kinds: kinds(PER_SOURCE),
+        slowIntervalMs: 1000,
+        reconnectMs: 1000,
+        rampMs: 5000,
+      },
+      scope,
+    ),
   );
+  const sum = (f: (s: HoldStatus) => number) =>
+    holders.reduce((n, h) => n + (h.last() === undefined ? 0 : f(h.last()!)), 0);
   const want = Math.min(CAP, ADDRESSES * PER_SOURCE);
-  await holders.until((s) => s.connects >= want, `${want} connections made`, 120_000);
+  for (const h of holders)
+    await h.until(() => sum((s) => s.connects) >= want, `${want} connections made`, 120_000);
 
   const register = (transport: 'tcp' | 'tls') =>
     startConnectionLoad(
@@ -236,9 +247,13 @@ async function measure(run: string, tmp: string): Promise<Outcome> {
     tls.resultsDone(REGISTRATIONS, bound),
   ]);
   const daemonCpu = (cpuMs([pid]) - cpuBefore) / (performance.now() - startedAt);
-  const held = holders.last()?.open ?? 0;
-  const holderCloses = { ...(holders.last()?.closed ?? {}) };
-  await Promise.all([tcp.stop(), tls.stop(), holders.stop()]);
+  const held = sum((s) => s.open);
+  const holderCloses: Record<string, number> = {};
+  for (const h of holders) {
+    for (const [k, v] of Object.entries(h.last()?.closed ?? {}))
+      holderCloses[k] = (holderCloses[k] ?? 0) + v;
+  }
+  await Promise.all([tcp.stop(), tls.stop(), ...holders.map((h) => h.stop())]);
   return {
     run,
     tcp: summarize(tcpResults),

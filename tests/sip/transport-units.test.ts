@@ -14,6 +14,7 @@ import {
   type SipRequest,
   serialize,
 } from '../../src/sip/message/index.ts';
+import { subnetOf } from '../../src/sip/transport/connection-table.ts';
 import { resolveOptions, transportOptionsFromSettings } from '../../src/sip/transport/options.ts';
 import { buildRejectResponse } from '../../src/sip/transport/reject-response.ts';
 import { type FrameEvent, StreamFramer } from '../../src/sip/transport/stream-framer.ts';
@@ -301,4 +302,15 @@ test('daemon options: sipaddress/sipport/sipsport and the self-signed certificat
   t.is(r.idleTimeoutMs, 120_000);
   const err = t.throws<TollgateError>(() => resolveOptions({ ...o, maxConnectionsPerIp: 0 }));
   t.is(err?.code, 'TG_TRANSPORT_BAD_OPTION');
+});
+
+// ---- connection table
+
+test('subnetOf: the /24 of an IPv4 address, the /64 of an IPv6 one (any spelling of zeros)', (t) => {
+  t.is(subnetOf('203.0.113.77'), '203.0.113.0/24');
+  t.is(subnetOf('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+  t.is(subnetOf('2001:db8:1:2::9'), '2001:db8:1:2::/64');
+  t.is(subnetOf('2001:db8::1'), '2001:db8:0:0::/64');
+  t.is(subnetOf('::1'), '0:0:0:0::/64');
+  t.is(subnetOf('fe80::1:2:3:4'), 'fe80:0:0:0::/64');
 });

@@ -404,8 +404,10 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   private listenStream(transport: 'tcp' | 'tls', at: ListenAddress): Promise<void> {
     const server = createServer((socket) => this.onAccept(entry, socket));
     const entry: StreamServer = { transport, server, local: at };
-    // Connections are limited by the table (per IP, total); this is only a backstop.
-    server.maxConnections = this.o.maxConnections + 16;
+    // Connections are limited by the table (per IP, per network, total); this is only a
+    // backstop. An evicted socket counts here until its close event, so at the cap a burst of
+    // newcomers needs headroom, or Node would drop them unseen (no log, no count).
+    server.maxConnections = 2 * this.o.maxConnections + 16;
     this.servers.push(entry);
     return new Promise((resolve, reject) => {
       server.once('error', (err) => reject(bindError(transport, at, err)));
