@@ -64,6 +64,8 @@ import { UdpEndpoint } from './udp.ts';
 import { responseDestination, stampReceived } from './via-rules.ts';
 
 const PONG = Buffer.from('\r\n', 'latin1');
+/** Connections the kernel may hold for us, handshake done, until we accept them. */
+const ACCEPT_BACKLOG = 4096;
 /** The transports' clock: monotonic, so a clock step cannot fire or stall a deadline. */
 const now = () => performance.now();
 
@@ -411,12 +413,20 @@ export class SipTransports extends EventEmitter<TransportEvents> {
     this.servers.push(entry);
     return new Promise((resolve, reject) => {
       server.once('error', (err) => reject(bindError(transport, at, err)));
-      server.listen({ host: at.ip, port: at.port, exclusive: true, ipv6Only: false }, () => {
-        server.on('error', (err) => this.o.log?.error({ err }, `${transport} listener error`));
-        const a = server.address();
-        if (a !== null && typeof a === 'object') entry.local = { ip: at.ip, port: a.port };
-        resolve();
-      });
+      // A burst of connects (thousands of phones after a power cut, or a flood) must not
+      // overflow the kernel's accept queue while the event loop is busy: an overflowing
+      // queue drops handshakes that the client already counts as connected. Node's default
+      // is 511; the kernel caps this at net.core.somaxconn.
+      const backlog = ACCEPT_BACKLOG;
+      server.listen(
+        { host: at.ip, port: at.port, exclusive: true, ipv6Only: false, backlog },
+        () => {
+          server.on('error', (err) => this.o.log?.error({ err }, `${transport} listener error`));
+          const a = server.address();
+          if (a !== null && typeof a === 'object') entry.local = { ip: at.ip, port: a.port };
+          resolve();
+        },
+      );
     });
   }
 
