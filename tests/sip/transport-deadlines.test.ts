@@ -1,5 +1,6 @@
 // Connection deadlines, caps and eviction, set through the config keys (sipfirstmsgtimeout,
-// sipmsgtimeout, siptlshandshaketimeout, maxtcpconn, maxtcpconnpersubnet, evicttcpconn) and
+// sipmsgtimeout, siptlshandshaketimeout, maxtcpconn, maxtcpconnperip, maxtcpconnpersubnet,
+// evicttcpconn) and
 // observed over real sockets on loopback: 127.0.0.0/8 is all local, so clients bind to
 // 127.0.X.Y to come from different addresses and /24s.
 import { once } from 'node:events';
@@ -179,6 +180,18 @@ test('siptlshandshaketimeout: a TLS client that never shakes hands is closed', a
   t.like(limitOf(h, 'tls_handshake'), { source: { transport: 'tls', ip: '127.0.0.1' } });
   t.is(h.tr.stats().limits.tls_handshake, 1);
   await eventually(() => h.tr.stats().open === 0, 'its slot to be free');
+});
+
+test('maxtcpconnperip: an address has its own cap; another address is still admitted', async (t) => {
+  const h = await start(t, { maxtcpconnperip: '2' });
+  await client(t, h.tcp, '127.0.4.1');
+  await client(t, h.tcp, '127.0.4.1');
+  const third = await client(t, h.tcp, '127.0.4.1');
+  await eventually(() => third.closed(), 'the third connection of 127.0.4.1 to be refused');
+  t.like(limitOf(h, 'connections_per_ip'), { source: { ip: '127.0.4.1' } });
+  const other = await client(t, h.tcp, '127.0.4.2');
+  await sendMessage(h, other, 'z9hG4bKotherip');
+  t.like(h.tr.stats(), { open: 3, limits: { connections_per_ip: 1 } });
 });
 
 test('maxtcpconnpersubnet: a /24 has its own cap; another /24 is still admitted', async (t) => {

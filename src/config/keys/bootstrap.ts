@@ -257,7 +257,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'maxtcpconnperip',
-    status: notEnforced(16),
+    status: enforced('src/sip/transport/options.ts', 'tests/sip/transport-deadlines.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',

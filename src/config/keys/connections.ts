@@ -4,7 +4,7 @@ import { BIG, DAY, enforced, key } from '../spec.ts';
 
 const TRANSPORT = 'src/sip/transport/options.ts';
 const TEST = 'tests/sip/transport-deadlines.test.ts';
-const GUARD = 'src/control/guard/guard.ts';
+const GUARD = 'src/control/guard/config.ts';
 const GUARD_TEST = 'tests/control/guard/thresholds.test.ts';
 
 export const CONNECTION_KEYS = [
