@@ -9,6 +9,7 @@
 // callee's scenario when it carries the Call-ID of that scenario's REGISTER
 // (tests/sipp/answer-register.xml explains).
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
 import { freePort, type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
 import { runSipp } from '../helpers/sipp.ts';
@@ -167,5 +168,94 @@ test('a call completes over TCP: the INVITE reaches the callee on its registered
     logLines(d).find((l) => l.msg === 'call ended'),
     { ip: '127.0.0.1', user: 'alice' },
   );
+  t.is(await d.stop(), 0);
+});
+
+/** One request over UDP to the daemon, and its final response (status line and headers). */
+async function ask(port: number, method: string, uri: string, extra: string[] = [], body = '') {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  const local = socket.address().port;
+  const text = [
+    `${method} ${uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${randomBytes(6).toString('hex')};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:alice@${DOMAIN}>;tag=${randomBytes(4).toString('hex')}`,
+    `To: <${uri}>`,
+    `Call-ID: ${randomBytes(6).toString('hex')}@127.0.0.1`,
+    `CSeq: 1 ${method}`,
+    ...extra,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+  const answer = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to ${method}`)), 10_000);
+    socket.on('message', (m) => {
+      const reply = m.toString('latin1');
+      if (/^SIP\/2\.0 1\d\d /.test(reply)) return;
+      clearTimeout(timer);
+      resolve(reply);
+    });
+  });
+  socket.send(text, port, '127.0.0.1');
+  try {
+    const reply = await answer;
+    const header = (name: string) =>
+      new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(reply)?.[1]?.trim();
+    return { status: Number(reply.slice(8, 11)), header };
+  } finally {
+    socket.close();
+  }
+}
+
+test('MESSAGE and OPTIONS for a registered user reach that phone (407 first); what tollgate does not serve gets 405/501 with Allow, 415 with Accept', async (t) => {
+  const dataDir = tempDir(t);
+  const sipport = await freePort();
+  const d = await startDaemon(t, { dataDir, configFile: await testConfig(dataDir, { sipport }) });
+  for (const u of [ALICE, BOB]) {
+    const added = await d.ctl('users', 'add', u.user, '--password', u.password);
+    t.is(added.code, 0, added.stderr);
+  }
+  const callIds = `tgmsg-${randomBytes(4).toString('hex')}-%u`;
+  const recipient = sipp(t, {
+    scenario: 'answer-message.xml',
+    port: sipport,
+    account: BOB,
+    fields: [BOB.user, DOMAIN],
+    callIds,
+  });
+  await until(async () => (await registrations(d)) === 1, 'bob to register');
+  const sender = await sipp(t, {
+    scenario: 'message-auth.xml',
+    port: sipport,
+    account: ALICE,
+    fields: [ALICE.user, DOMAIN, BOB.user],
+    callIds,
+  });
+  t.is(sender.exitCode, 0, `sender: ${sender.output}`);
+  const answered = await recipient;
+  t.is(answered.exitCode, 0, `recipient: ${answered.output}`);
+
+  // Addressed to tollgate itself (no user part): OPTIONS is answered here and lists what
+  // tollgate takes; a method it knows but does not serve is 405, one it does not know 501.
+  const options = await ask(sipport, 'OPTIONS', `sip:127.0.0.1:${sipport}`);
+  t.is(options.status, 200);
+  t.regex(options.header('allow') ?? '', /\bMESSAGE\b.*\bSUBSCRIBE\b/);
+  const publish = await ask(sipport, 'PUBLISH', `sip:bob@${DOMAIN}`, ['Event: presence']);
+  t.is(publish.status, 405);
+  t.truthy(publish.header('allow'));
+  const unknown = await ask(sipport, 'FROBNICATE', `sip:127.0.0.1:${sipport}`);
+  t.is(unknown.status, 501);
+  t.truthy(unknown.header('allow'));
+  const text = await ask(
+    sipport,
+    'MESSAGE',
+    `sip:127.0.0.1:${sipport}`,
+    ['Content-Type: text/plain'],
+    'for nobody',
+  );
+  t.is(text.status, 415);
+  t.is(text.header('accept'), 'application/sdp', '§21.4.16: 415 says what is accepted');
   t.is(await d.stop(), 0);
 });
