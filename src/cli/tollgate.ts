@@ -76,7 +76,8 @@ function banner(
 ): string {
   const ctl = `${join(PACKAGE_ROOT, 'bin', 'tollgatectl')} ${customSocket ? `--socket ${socketPath}` : `--data ${dataDir}`}`;
   const files = [
-    ['store', join(dataDir, 'data.mdb')],
+    ['store', join(dataDir, 'store.mdb')],
+    ['key', join(dataDir, 'store.key')],
     ['TLS', join(dataDir, 'tls', 'cert.pem')],
   ].filter(([, path]) => existsSync(path!));
   const config = existsSync(configFile)

@@ -188,12 +188,13 @@ export class BanService {
    * where an allow rule made after the ban lets it through first.
    */
   enforcement(record: BanRecord): Enforcement {
+    const target = banTarget(record.ip);
+    const passedBy = target && this.#allowRuleOver(target);
+    if (passedBy) return { enforced: false, why: passedBy };
     if (this.#dataplane.mode === 'off') {
       return { enforced: false, why: 'no kernel dataplane (mode off; see "status")' };
     }
-    const target = banTarget(record.ip);
-    const passedBy = target && this.#allowRuleOver(target);
-    return passedBy ? { enforced: false, why: passedBy } : { enforced: true };
+    return { enforced: true };
   }
 
   /** Pushes every ban in force into the dataplane and forgets expired ones. */

@@ -58,6 +58,6 @@ export class ConsoleClient {
  * PORT") and SSH_CONNECTION ("IP PORT SERVER-IP PORT"); sudo keeps them by default.
  */
 export function sshClientAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const first = (env.SSH_CLIENT ?? env.SSH_CONNECTION ?? '').trim().split(/\s+/)[0];
+  const first = (env.SSH_CLIENT || env.SSH_CONNECTION || '').trim().split(/\s+/)[0];
   return first ? first.slice(0, 64) : undefined;
 }

@@ -347,7 +347,8 @@ export function withSecret(argv: readonly string[], secret: string): string[] {
 export function secretInArgv(argv: readonly string[]): boolean {
   const w = argv.filter((a) => a !== '--json').map((a) => a.toLowerCase());
   if (w.includes('--password')) return true;
-  if (w[0] === 'users' && w[1] === 'set' && w[3] === 'password' && w.length > 4) return true;
+  if (w[0] === 'users' && w[1] === 'set' && w[3] === 'password' && w[4] !== undefined)
+    return w[4] !== '--password-stdin';
   return w[0] === 'config' && w[1] === 'set' && /apikey|apiv2key|secret|pass/.test(w[2] ?? '');
 }
 

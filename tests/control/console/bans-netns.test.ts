@@ -76,6 +76,7 @@ test('ban 203.0.113.0/24 --ttl 1h drops 203.0.113.9 in XDP; bans --json shows it
   await addSource(link, link.a, SOURCE, RANGE);
   const d = await daemonIn(t, link, 'auto');
   t.regex(JSON.parse((await d.ctl('status', '--json')).stdout).dataplane.mode, /^xdp/);
+  t.notRegex(d.stderr(), /libbpf/, "libbpf's messages go to the log, not raw to stderr");
 
   t.true((await reaching(link, d, SOURCE, 'before')) > 0, 'the source reaches b before the ban');
 

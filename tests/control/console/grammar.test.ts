@@ -185,6 +185,7 @@ test('passwords: --password-stdin, and what counts as a secret on a line or in a
   t.true(secretInArgv(['users', 'set', 'bob', 'Password', 'x']));
   t.true(secretInArgv(['config', 'set', 'httpapikey', 'x']));
   t.false(secretInArgv(['users', 'add', 'bob', '--password-stdin']));
+  t.false(secretInArgv(['users', 'set', 'bob', 'password', '--password-stdin']));
   t.false(secretInArgv(['users', 'set', 'bob', 'maxlines', '3']));
 
   // Decided on the raw line, parsed or not: typos carry the secret just the same.
