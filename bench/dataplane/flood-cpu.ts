@@ -46,6 +46,7 @@ import { NftDataplane } from '../../src/dataplane/nft.ts';
 import { buildBpfObject } from '../../tests/dataplane/helpers.ts';
 import { createLink, exec, type Link, sweepStaleNamespaces } from '../../tests/helpers/netns.ts';
 import { startXdpHost, type XdpHost } from '../../tests/helpers/xdp-host.ts';
+import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
 import { teardownScope } from '../common/teardown.ts';
 
 const run = promisify(execFile);
@@ -75,6 +76,8 @@ interface Row {
   packets: number;
   /** Sent but never seen by the witness (backlog overflow). */
   lost: number;
+  /** rx ns/packet of each counted round, for the median and spread. */
+  rxRounds: number[];
 }
 
 const { scope, cleanup } = teardownScope();
@@ -129,6 +132,7 @@ async function makeRow(name: RowName): Promise<Row> {
     totalNs: 0,
     packets: 0,
     lost: 0,
+    rxRounds: [],
   };
   if (name === 'none') {
     await idleSocket(link);
@@ -218,7 +222,9 @@ async function flood(row: Row, config: string): Promise<void> {
   if (sent !== PACKETS || moved > sent || moved < sent * 0.99)
     throw new Error(`${row.name}: sent ${sent}, witness moved ${moved}, wanted ${PACKETS}`);
   row.lost += sent - moved;
-  row.rxNs += (after[cpu]!.softirq - cpus[cpu]!.softirq) * NS_PER_STAT_UNIT;
+  const rxNs = (after[cpu]!.softirq - cpus[cpu]!.softirq) * NS_PER_STAT_UNIT;
+  row.rxRounds.push(rxNs / PACKETS);
+  row.rxNs += rxNs;
   row.txNs += (after[cpu]!.busy - cpus[cpu]!.busy) * NS_PER_STAT_UNIT;
   row.totalNs += cpuNs;
   row.packets += PACKETS;
@@ -234,7 +240,8 @@ try {
   const configs = new Map<Row, string>();
   for (const row of rows) configs.set(row, await trafgenConfig(row));
   for (const row of rows) await flood(row, configs.get(row)!); // warm-up, not counted
-  for (const row of rows) Object.assign(row, { rxNs: 0, txNs: 0, totalNs: 0, packets: 0, lost: 0 });
+  for (const row of rows)
+    Object.assign(row, { rxNs: 0, txNs: 0, totalNs: 0, packets: 0, lost: 0, rxRounds: [] });
   for (let round = 0; round < ROUNDS; round++) {
     for (const row of round % 2 === 0 ? rows : [...rows].reverse())
       await flood(row, configs.get(row)!);
@@ -254,21 +261,32 @@ try {
     '  rx: NET_RX softirq time of the sending CPU (/proc/stat, tick-sampled at 250 Hz)\n' +
       "  send+rx: trafgen's own CPU time (getrusage), the inline receive softirq included",
   );
-  console.log('drop point                 rx ns/pkt  rx vs xdp  send+rx ns/pkt  (send ns/pkt)');
+  console.log(
+    '  rx per round: median (min-max, ±half the range in % of the median) of the rounds;\n' +
+      '  the other columns are totals over the rounds',
+  );
+  console.log(
+    'drop point                 rx ns/pkt  rx vs xdp  send+rx ns/pkt  (send ns/pkt)  rx per round',
+  );
   for (const row of rows) {
     const p = per(row);
     const lost = row.lost > 0 ? `  ${row.lost} lost in the backlog` : '';
     console.log(
       `${row.name.padEnd(24)}${p.rx.toFixed(0).padStart(12)}${`${(p.rx / xdp.rx).toFixed(2)}x`.padStart(11)}` +
         `${p.total.toFixed(0).padStart(16)}` +
-        `  (${p.tx.toFixed(0)})${lost}`,
+        `  (${p.tx.toFixed(0)})`.padEnd(15) +
+        `  ${formatSpread(summarize(row.rxRounds))}${lost}`,
     );
   }
-  const rx = (name: RowName) => per(rows.find((r) => r.name === name)!).rx;
+  // Ratios round by round (rows are interleaved within a round, so each round compares like
+  // with like); their median and spread say how far one run's ratio can be trusted.
+  const xdpRow = rows.find((r) => r.name === 'xdp')!;
+  const ratio = (name: RowName) =>
+    formatSpread(ratioSummary(rows.find((r) => r.name === name)!.rxRounds, xdpRow.rxRounds), 2);
   console.log(
-    `rx ratios: none/xdp ${(rx('none') / xdp.rx).toFixed(2)}, ` +
-      `nft netdev/xdp ${(rx('nft netdev') / xdp.rx).toFixed(2)}, ` +
-      `nft inet/xdp ${(rx('nft inet') / xdp.rx).toFixed(2)}`,
+    `rx ratios per round: none/xdp ${ratio('none')}\n` +
+      `                     nft netdev/xdp ${ratio('nft netdev')}\n` +
+      `                     nft inet/xdp ${ratio('nft inet')}`,
   );
 } finally {
   await cleanup();

@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 import { type FrameSpec, frame } from '../../tests/dataplane/frames.ts';
+import { type Summary, summarize } from '../common/rounds.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -200,16 +201,11 @@ guard.setBucket(floodSrc, {
   dropped: 0,
 });
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-const rows: { path: string; n: number; median: number; min: number; max: number }[] = [];
+const rows: ({ path: string } & Summary)[] = [];
 for (const p of paths) {
   const specs = p.samples();
   if (specs.length === 0) {
-    rows.push({ path: p.name, n: 0, median: Number.NaN, min: Number.NaN, max: Number.NaN });
+    rows.push({ path: p.name, ...summarize([]) });
     continue;
   }
   const ns = specs.map((spec) => {
@@ -221,13 +217,7 @@ for (const p of paths) {
       throw new Error(`${p.name}: counter moved ${moved}, not ${REPEAT}`);
     return r.durationNs;
   });
-  rows.push({
-    path: p.name,
-    n: specs.length,
-    median: median(ns),
-    min: Math.min(...ns),
-    max: Math.max(...ns),
-  });
+  rows.push({ path: p.name, ...summarize(ns) });
 }
 guard.close();
 
@@ -238,16 +228,18 @@ console.log(
 console.log(
   `maps loaded in ${(banLoadMs / 1000).toFixed(1)} s (bans, batched) + ${(cidrLoadMs / 1000).toFixed(1)} s (CIDRs)`,
 );
-console.log('path                                   samples  median ns/pkt   min    max');
+console.log(
+  'path                                   samples  median ns/pkt   min    max  spread (±half the range)',
+);
 for (const r of rows) {
   console.log(
     `${r.path.padEnd(40)}${String(r.n).padStart(5)}${r.median.toFixed(0).padStart(12)}${r.min
       .toFixed(0)
-      .padStart(8)}${r.max.toFixed(0).padStart(7)}`,
+      .padStart(8)}${r.max.toFixed(0).padStart(7)}${`±${r.spreadPct.toFixed(0)}%`.padStart(8)}`,
   );
 }
 const bannedRow = rows.find((r) => r.path.startsWith('banned'))!;
 console.log(
-  `banned lookup: ${bannedRow.median} ns/packet (target < 60): ${bannedRow.median < 60 ? 'met' : 'NOT met'}`,
+  `banned lookup: ${bannedRow.median.toFixed(0)} ns/packet (target < 60): ${bannedRow.median < 60 ? 'met' : 'NOT met'}`,
 );
 console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -42,6 +42,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
 import { cpuMs } from '../common/proc.ts';
+import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
 import { freeUdpPort, type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
 import { type LoadResult, runLoad } from './load.ts';
 
@@ -147,12 +148,6 @@ async function measure(server: Server, calls: number, dir: string): Promise<Roun
   return { load, cpuMs: used, liveTransactions };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function line(name: string, r: Round): string {
   const l = r.load;
   return (
@@ -252,18 +247,18 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log('median of the rounds');
+  console.log('median of the rounds (min-max, ±half the range in % of the median)');
   const perSecond: Record<string, number> = {};
   for (const s of servers) {
     const list = rounds.get(s.name)!;
-    const regs = median(list.map((r) => r.load.perSecond));
-    perSecond[s.name] = regs;
+    const regs = summarize(list.map((r) => r.load.perSecond));
+    perSecond[s.name] = regs.median;
     const failed = list.reduce((n, r) => n + r.load.failed, 0);
     const refused = list.reduce((n, r) => n + r.load.refused503, 0);
-    const cpu = median(list.map((r) => (r.cpuMs * 1000) / Math.max(1, r.load.successful)));
+    const cpu = summarize(list.map((r) => (r.cpuMs * 1000) / Math.max(1, r.load.successful)));
     console.log(
-      `  ${s.name.padEnd(9)} ${regs.toFixed(0).padStart(6)} registrations/s  failures ${failed}` +
-        ` (503: ${refused}) over ${list.length} rounds  server CPU ${cpu.toFixed(0)} µs/registration`,
+      `  ${s.name.padEnd(9)} ${formatSpread(regs)} registrations/s  failures ${failed}` +
+        ` (503: ${refused})  server CPU ${formatSpread(cpu, 0, ' µs')}/registration`,
     );
   }
   const totalRefused = rounds.get('tollgate')!.reduce((n, r) => n + r.load.refused503, 0);
@@ -276,7 +271,12 @@ async function main(): Promise<void> {
   console.log(
     '  (ceiling: SIPp against a responder that does no SIP work at all, bare-responder.ts)',
   );
-  console.log(`ratio tollgate/kamailio: ${(perSecond.tollgate! / perSecond.kamailio!).toFixed(2)}`);
+  // Round i of each server ran back to back, so the per-round ratio compares like with like.
+  const perRound = (name: string) => rounds.get(name)!.map((r) => r.load.perSecond);
+  console.log(
+    `ratio tollgate/kamailio: ${(perSecond.tollgate! / perSecond.kamailio!).toFixed(2)}` +
+      ` (per round: ${formatSpread(ratioSummary(perRound('tollgate'), perRound('kamailio')), 2)})`,
+  );
 }
 
 /** bare-responder.ts on a free port, answering once it printed "ready". */

@@ -8,7 +8,7 @@ const ROOT = join(import.meta.dirname, '../..');
 
 // A guard whose object file is missing: libbpf warns ("failed to open …") before failing.
 const SCRIPT = `
-import { XdpGuard } from ${JSON.stringify(join(ROOT, 'src/dataplane/xdp.ts'))};
+import { XdpGuard } from ${JSON.stringify(join(ROOT, 'src/dataplane/xdp-guard.ts'))};
 import { createLogger } from ${JSON.stringify(join(ROOT, 'src/log.ts'))};
 import pino from 'pino';
 const log = createLogger({ level: 'info', destination: pino.destination({ dest: 1, sync: true }) });

@@ -130,24 +130,19 @@ async function execute(
       };
     }
     case 'unban': {
-      const all = command.target === 'all';
+      if (command.target === 'all') {
+        const lifted = (ctx.portBans?.lift('all') ?? 0) + (await ctx.bans.unban('all'));
+        return { exit: 0, text: `lifted ${lifted} ban(s)`, data: { lifted } };
+      }
+      const target = BanService.target(command.target);
       // IP:port bans of the address go too; a lone IP:port ban is enough to succeed.
-      const ip = all ? 'all' : BanService.target(command.target);
-      const ports = all
-        ? ctx.portBans?.lift('all')
-        : ip !== 'all' && !ip.range
-          ? ctx.portBans?.lift(ip.text)
-          : 0;
-      let lifted = ports ?? 0;
+      let lifted = target.range ? 0 : (ctx.portBans?.lift(target.text) ?? 0);
       try {
-        lifted += await ctx.bans.unban(command.target);
+        lifted += await ctx.bans.unban(target.text);
       } catch (err) {
         if (lifted === 0 || (err as TollgateError).code !== 'TG_BAN_NOT_FOUND') throw err;
       }
-      const text = all
-        ? `lifted ${lifted} ban(s)`
-        : `lifted the ban on ${ip === 'all' ? command.target : ip.text}`;
-      return { exit: 0, text, data: { lifted } };
+      return { exit: 0, text: `lifted the ban on ${target.text}`, data: { lifted } };
     }
     case 'config-get':
     case 'config-set':
