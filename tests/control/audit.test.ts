@@ -21,7 +21,6 @@ const SAFE_SYSTEM = {
   dataDir: { path: '/var/lib/tollgate', mode: 0o40700, looseFiles: [] as string[] },
   hostAddresses: ['127.0.0.1', '10.1.2.3', '::1'],
   md5Accounts: [] as string[],
-  selfSignedCertificate: false,
 };
 
 function facts(
@@ -98,7 +97,7 @@ const ITEMS: Array<[string, Record<string, string>, Partial<AuditFacts>?]> = [
     { sipport: '5060', sipsport: '5061', sipaddress: '0.0.0.0' },
     { hostAddresses: ['203.0.113.10'] },
   ],
-  ['tls', {}, { selfSignedCertificate: true }],
+  ['tls', { tlscertfile: '' }],
   [
     'unenforced:blocknotbilledcalls',
     {},

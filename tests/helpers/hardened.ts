@@ -18,4 +18,7 @@ export const HARDENED: Record<string, string> = {
   autoban: '2',
   sipport: '5080',
   sipsport: '5081',
+  // A certificate from a public CA (the audit reads only that one is configured).
+  tlscertfile: '/etc/tollgate/cert.pem',
+  tlskeyfile: '/etc/tollgate/key.pem',
 };

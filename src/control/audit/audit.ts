@@ -2,8 +2,7 @@
 // security checklist (checks.ts) and says, for each finding, how bad it is, why it matters
 // and the command that fixes it. Exit 0 clean, 1 with findings. The daemon logs the summary
 // at every start.
-import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_KEYS, USER_FIELDS } from '../../config/schema.ts';
@@ -80,16 +79,6 @@ export function hostAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
 }
 
-/** True when the certificate at `path` is its own issuer (made at first start). */
-export function isSelfSigned(path: string): boolean | undefined {
-  try {
-    const cert = new X509Certificate(readFileSync(path));
-    return cert.checkIssued(cert);
-  } catch {
-    return undefined;
-  }
-}
-
 export interface AuditSources {
   settings: Settings;
   dataDir: string;
@@ -112,6 +101,5 @@ export function gatherFacts(sources: AuditSources): AuditFacts {
     dataDir: dataDirFacts(sources.dataDir),
     hostAddresses: hostAddresses(),
     md5Accounts: sources.md5Accounts?.(),
-    selfSignedCertificate: isSelfSigned(join(sources.dataDir, 'tls', 'cert.pem')),
   };
 }

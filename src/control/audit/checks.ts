@@ -30,8 +30,6 @@ export interface AuditFacts {
   hostAddresses: readonly string[];
   /** Accounts that last authenticated with MD5 digest (undefined: not tracked). */
   md5Accounts?: readonly string[];
-  /** Whether the SIP TLS certificate is the self-signed one made at first start. */
-  selfSignedCertificate?: boolean;
 }
 
 export interface Check {
@@ -347,13 +345,13 @@ export const CHECKS: readonly Check[] = [
     id: 'tls',
     item: 'use secure access (TLS for SIP signaling); leverage TLS security',
     run: (facts) =>
-      facts.selfSignedCertificate
+      facts.value('tlscertfile') === ''
         ? {
             id: 'tls',
             severity: 'low',
-            title: 'SIP over TLS uses the self-signed certificate made at first start',
-            why: 'phones that verify the server refuse it, and phones that do not verify can be intercepted',
-            fix: 'install a certificate phones trust (see README "TLS certificate"), or give the phones tollgate\'s certificate as their CA',
+            title: "SIP over TLS uses a certificate from tollgate's own local CA",
+            why: 'phones verify it only once they were given DATA/tls/ca.pem; a phone that does not verify can be intercepted',
+            fix: 'give every phone DATA/tls/ca.pem as a trusted CA, or tollgatectl config set tlscertfile /path/cert.pem and tlskeyfile /path/key.pem (a certificate from a public CA; then restart)',
           }
         : undefined,
   },
