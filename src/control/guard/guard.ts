@@ -3,8 +3,9 @@
 // rules.ts (key, counter, window, action); this file runs one event through them in order:
 //
 //   1. a source banned in userspace (userspace-bans.ts) is dropped;
-//   2. one message decides: a blockua User-Agent is banned (dropped and recorded when the
-//      source is trusted or the mode only detects), a message without an allowua one dropped;
+//   2. one message decides (user-agent-rules.ts): a blockua User-Agent is banned (dropped
+//      and recorded when the source is trusted or the mode only detects), a message without
+//      an allowua one dropped and recorded;
 //   3. the address's counters (address-rules.ts), trusted sources included (not this
 //      machine's own): a trusted source is never banned, but what it trips is recorded
 //      (detections.ts), as in detect-only modes;
@@ -47,7 +48,7 @@ import {
   isGuardKey,
   readGuardConfig,
 } from './config.ts';
-import { hashKey, WindowedCounters } from './counters.ts';
+import { hashKey } from './counters.ts';
 import { DetectionLog, type DetectionRecord } from './detections.ts';
 import { Enforcer } from './enforce.ts';
 import {
@@ -64,6 +65,7 @@ import { FastAuthPressure } from './pressure.ts';
 import type { RuleEnv } from './rules.ts';
 import { type SessionSignal, SessionTracker } from './sessions.ts';
 import { type StaticTrust, TrustPolicy } from './trust.ts';
+import { UserAgentRules } from './user-agent-rules.ts';
 import { UserspaceBans } from './userspace-bans.ts';
 
 export type {
@@ -91,9 +93,6 @@ export interface GuardOptions {
   usage?: PerIpUsage;
 }
 
-const DROP_ALLOWUA: GuardDecision = Object.freeze({ action: 'drop', rule: 'allowua' });
-const DROP_BLOCKUA: GuardDecision = Object.freeze({ action: 'drop', rule: 'blockua' });
-
 export class Guard {
   readonly #view: GuardView;
   readonly #log: Logger | undefined;
@@ -117,8 +116,7 @@ export class Guard {
 
   readonly #address: AddressRules;
   readonly #calls: CallLimits;
-  /** Detect-only modes: addresses whose blockua detection was already logged. */
-  readonly #uaHits: WindowedCounters<string>;
+  readonly #userAgents: UserAgentRules;
   readonly #sessions: SessionTracker;
   readonly #bans: UserspaceBans;
   readonly #pressure: FastAuthPressure;
@@ -140,7 +138,6 @@ export class Guard {
     const c = this.#cfg;
     this.#address = new AddressRules(c, capacity);
     this.#calls = new CallLimits(c, capacity, options.usage);
-    this.#uaHits = new WindowedCounters<string>({ periodMs: c.reenableMs, capacity });
     this.#sessions = new SessionTracker(capacity);
     this.#bans = new UserspaceBans(capacity);
     this.#pressure = new FastAuthPressure(this.#log);
@@ -154,6 +151,7 @@ export class Guard {
       forgetCounts: (ip) => this.#forgetCounts(ip),
       forgetPortCount: (key) => this.#address.deletePortKeys([key]),
     });
+    this.#userAgents = new UserAgentRules(c, capacity, this.#detections, this.#enforcer);
     this.#env = {
       load: () => this.#load(this.#eventNow),
       fastLimit: (configured) =>
@@ -182,7 +180,7 @@ export class Guard {
     this.#cfg = c;
     this.#address.reconfigure(c);
     this.#calls.reconfigure(c);
-    this.#uaHits.periodMs = c.reenableMs;
+    this.#userAgents.reconfigure(c);
     // New trust rules (dynamic trust from authentications starts over).
     if (trustChanged) this.#trust = new TrustPolicy(c.trust, c.reenableMs);
     this.#sourceIp = undefined;
@@ -211,15 +209,8 @@ export class Guard {
     }
     const trustedBy = this.#trust.reasonGiven(this.#sourceTrust, ip, now);
 
-    const ua = event.userAgent;
-    if (ua !== undefined && !cfg.blockuaList.empty && cfg.blockuaList.matches(ua))
-      return this.#blockua(event, now, trustedBy);
-    if (
-      kind === 'message' &&
-      !cfg.allowuaList.empty &&
-      (ua === undefined || !cfg.allowuaList.matches(ua))
-    )
-      return this.#allowua(event, now);
+    const byUserAgent = this.#userAgents.decide(cfg, event, now, trustedBy);
+    if (byUserAgent !== undefined) return byUserAgent;
 
     // This machine's own traffic (loopback, sipaddress) is not counted: it cannot be
     // banned, and is no one's attack to record. Every other source is, trusted or not.
@@ -243,60 +234,6 @@ export class Guard {
       if (session !== undefined) return session;
     }
     return decision;
-  }
-
-  /** blockua: one message from a listed User-Agent bans its source. */
-  #blockua(event: GuardEvent, now: number, trustedBy: string | undefined): GuardDecision {
-    const cfg = this.#cfg;
-    const trip: Trip = {
-      rule: 'blockua',
-      scope: 'ip',
-      count: 1,
-      threshold: 1,
-      windowMs: 0,
-      windowStart: now,
-      first: undefined,
-    };
-    if (trustedBy !== undefined) {
-      // Still refused, never banned: recorded once per address, counted after that.
-      if (!this.#detections.touch(event.ip, 'blockua', now))
-        this.#detections.add(
-          buildEvidence(cfg, event, now, trip),
-          `not banned: trusted by ${trustedBy}`,
-          now,
-        );
-      return DROP_BLOCKUA;
-    }
-    // Detect-only: the scanner's message is still refused, and the detection is recorded
-    // once per address per reenabledosblocked instead of once per message.
-    const detectOnly = cfg.enablefirewall < 2 || cfg.autoban === 0;
-    if (detectOnly && this.#uaHits.add(event.ip, now) !== 1) {
-      this.#detections.touch(event.ip, 'blockua', now);
-      return DROP_BLOCKUA;
-    }
-    const d = this.#enforcer.trip(cfg, event, now, trip, undefined);
-    return detectOnly ? { ...d, action: 'drop' } : d;
-  }
-
-  /** allowua: a message whose User-Agent is not on the list is dropped (and recorded). */
-  #allowua(event: GuardEvent, now: number): GuardDecision {
-    if (!this.#detections.touch(event.ip, 'allowua', now)) {
-      const trip: Trip = {
-        rule: 'allowua',
-        scope: 'ip',
-        count: 1,
-        threshold: 1,
-        windowMs: 0,
-        windowStart: now,
-        first: undefined,
-      };
-      this.#detections.add(
-        buildEvidence(this.#cfg, event, now, trip),
-        'dropped, not banned: User-Agent not on allowua',
-        now,
-      );
-    }
-    return DROP_ALLOWUA;
   }
 
   #authenticated(event: GuardEvent, now: number): void {
@@ -378,14 +315,14 @@ export class Guard {
   #forgetCounts(ip: string): void {
     this.#address.delete(ip);
     this.#calls.delete(ip);
-    this.#uaHits.delete(ip);
+    this.#userAgents.hits.delete(ip);
   }
 
   /** reenabledosblocked: every counter is reset periodically (bans expire by their TTL). */
   #periodicReset(now: number): void {
     this.#address.clear();
     this.#calls.clear();
-    this.#uaHits.clear();
+    this.#userAgents.hits.clear();
     this.#pressure.reset();
     this.#nextResetAt = now + this.#cfg.reenableMs;
     this.#log?.info({}, 'attack counters reset (reenabledosblocked)');
@@ -401,7 +338,7 @@ export class Guard {
     if (target === 'all') {
       this.#address.clear();
       this.#calls.clear();
-      this.#uaHits.clear();
+      this.#userAgents.hits.clear();
       return;
     }
     this.#address.deletePortKeys(portKeys);
@@ -450,7 +387,7 @@ export class Guard {
     let keys = 0;
     let capacity = 0;
     let evictions = 0;
-    for (const t of [...this.#address.tables(), ...this.#calls.tables(), this.#uaHits]) {
+    for (const t of [...this.#address.tables(), ...this.#calls.tables(), this.#userAgents.hits]) {
       keys += t.size;
       capacity += t.capacity;
       evictions += t.evictions;

@@ -6,7 +6,7 @@
 //   counter     generic (address-rules.ts): one windowed counter per row, keyed `per`, fed by
 //               the events in `on` (and `when`), reset by `resetOn`. A new rule of this kind is
 //               one row here, its event kind in events.ts, its keys in config.ts: nothing else.
-//   user-agent  one message decides (blockua bans, allowua drops): guard.ts.
+//   user-agent  one message decides (blockua bans, allowua drops): user-agent-rules.ts.
 //   calls       per-IP call allowances (call-limits.ts): the call beyond the allowance is
 //               refused; with autoban 2 the source is banned as well.
 //   session     per-dialog limits (sessions.ts): the session is closed.
@@ -173,7 +173,7 @@ export const RULES = [
     threshold: (c) => c.maxconnlimithits,
     action: 'ban-ip',
   },
-  // ── one message decides (guard.ts) ───────────────────────────────────────────────────
+  // ── one message decides (user-agent-rules.ts) ───────────────────────────────────────────────────
   {
     rule: 'blockua',
     keys: ['blockua', 'reenabledosblocked'],
