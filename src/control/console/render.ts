@@ -49,15 +49,18 @@ function renderEntry(key: string, value: unknown, indent: string): string {
     return `${indent}${key}:\n${renderObject(value, deeper)}`;
   }
   if (Array.isArray(value) && value.some(isObject)) {
-    return `${indent}${key}:\n${value.map((item) => renderItem(item, deeper)).join('\n')}`;
+    // Labels padded to one width, so the fields of a list line up in columns.
+    const width = Math.max(0, ...value.map((v) => (isObject(v) ? labelOf(v).label.length : 0)));
+    const items = value.map((item) => renderItem(item, deeper, width));
+    return `${indent}${key}:\n${items.join('\n')}`;
   }
   return `${indent}${key}: ${formatValue(value)}`;
 }
 
-function renderItem(item: unknown, indent: string): string {
+function renderItem(item: unknown, indent: string, labelWidth = 0): string {
   if (!isObject(item)) return `${indent}${formatValue(item)}`;
   const flat = Object.values(item).every((v) => !isObject(v) && !Array.isArray(v));
-  if (flat || indent.length / 2 >= MAX_DEPTH) return `${indent}${inline(item)}`;
+  if (flat || indent.length / 2 >= MAX_DEPTH) return `${indent}${inline(item, labelWidth)}`;
   // A nested item: its label on the first line, the rest indented below.
   const { label, rest } = labelOf(item);
   const body = renderObject(rest, `${indent}  `);
@@ -68,12 +71,13 @@ function renderItem(item: unknown, indent: string): string {
  * One object on one line: a listener as "udp  127.0.0.1:5060", an interface by its name,
  * then the remaining fields as key=value.
  */
-function inline(item: Record<string, unknown>): string {
-  const { label, rest } = labelOf(item);
+function inline(item: Record<string, unknown>, labelWidth = 0): string {
+  const { label: bare, rest } = labelOf(item);
+  const label = bare.padEnd(labelWidth);
   const fields = Object.entries(rest)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(formatValue).join(',') : formatValue(v)}`);
-  return [label, ...fields].filter(Boolean).join('  ');
+  return [label, ...fields].filter((f) => f.trim() !== '').join('  ').trimEnd();
 }
 
 const NAME_FIELDS = ['name', 'ifname', 'interface', 'id', 'key'];
