@@ -52,3 +52,17 @@ test('a datagram too large for UDP is refused at once', async (t) => {
   t.teardown(() => ep.close());
   t.throws(() => ep.sendNow(Buffer.alloc(70_000), '127.0.0.1', 9), { instanceOf: RangeError });
 });
+
+test('a datagram sent at once does not overtake those held before it (an ACK, then a re-INVITE)', async (t) => {
+  const peer = await listener();
+  const ep = new UdpEndpoint({ ip: '127.0.0.1', port: 0 }, () => {});
+  await ep.open();
+  t.teardown(() => {
+    peer.socket.close();
+    return ep.close();
+  });
+  ep.sendNow(Buffer.from('ACK'), '127.0.0.1', peer.port);
+  await ep.send(Buffer.from('INVITE'), '127.0.0.1', peer.port);
+  await until(() => peer.got.length === 2);
+  t.deepEqual(peer.got, ['ACK', 'INVITE']);
+});

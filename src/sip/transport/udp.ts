@@ -80,8 +80,16 @@ export class UdpEndpoint {
     return v4 ? this.family === 4 || this.dualStack : this.family === 6;
   }
 
-  /** Sends and settles once the datagram is handed to the kernel (or refused by it). */
+  /**
+   * Sends and settles once the datagram is handed to the kernel (or refused by it). What
+   * sendNow holds goes first: a proxied re-INVITE must not overtake the ACK forwarded just
+   * before it (a UAS may take that as an error, RFC 3261 §14.2).
+   */
   send(data: Buffer, ip: string, port: number): Promise<void> {
+    if (this.#flushing !== undefined) {
+      clearImmediate(this.#flushing);
+      this.#flush();
+    }
     const to = this.#to(ip);
     return new Promise((resolve, reject) => {
       this.socket.send(data, port, to, (err) => (err ? reject(err) : resolve()));
