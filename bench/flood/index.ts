@@ -2,7 +2,7 @@
 // tollgate with it off, and kamailio with its stock anti-flood, side by side in one run.
 //
 //   node bench/flood/index.ts [--calls 750] [--rate 50] [--lead 1]
-//                             [--rows a,b,c,d]
+//                             [--rows a,b,c,d] [--rounds 1]
 //
 // Needs root, trafgen (netsniff-ng), SIPp and kamailio. Each row gets a fresh pair of network
 // namespaces joined by veth (tests/helpers/netns.ts): the server in side b on 5060/UDP, and
@@ -50,6 +50,7 @@ import { createLink, exec, type Link, sweepStaleNamespaces } from '../../tests/h
 import type { SippUser } from '../../tests/helpers/sipp.ts';
 import { runSippLoad, type SippLoadResult } from '../../tests/helpers/sipp-load.ts';
 import { cpuMs } from '../common/proc.ts';
+import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
 import { teardownScope } from '../common/teardown.ts';
 import { startKamailioIn } from './kamailio.ts';
 
@@ -59,13 +60,17 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '50' },
     lead: { type: 'string', default: '1' },
     rows: { type: 'string', default: 'a,b,c,d' },
+    // Each round runs every row again (rows interleaved, so drift hits all alike); with more
+    // than one, the summary gives each row's median and spread and the ratios per round.
+    rounds: { type: 'string', default: '1' },
   },
 });
 const CALLS = Number(args.calls);
 const RATE = Number(args.rate);
 const LEAD_MS = Number(args.lead) * 1000;
 const ROWS = new Set(args.rows.split(','));
-const RUN_BOUND_MS = 10 * 60_000;
+const ROUNDS = Math.max(1, Number(args.rounds));
+const RUN_BOUND_MS = ROUNDS * 10 * 60_000;
 const SIP_PORT = 5060;
 const REALM = 'tollgate';
 const CLIENT: SippUser = { user: 'bench', password: 'Amber-flood-2231' };
@@ -270,14 +275,58 @@ try {
   await sweepStaleNamespaces();
   const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-flood-'));
   scope.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const outcomes: Outcome[] = [];
-  for (const row of rows.filter((r) => ROWS.has(r.id))) {
-    const rowStart = Date.now();
-    process.stderr.write(`running ${row.id}: ${row.name} ...`);
-    outcomes.push(await measure(row, tmp));
-    process.stderr.write(` ${((Date.now() - rowStart) / 1000).toFixed(0)} s\n`);
+  const rounds: Outcome[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const dir = join(tmp, `round-${round + 1}`);
+    mkdirSync(dir);
+    const outcomes: Outcome[] = [];
+    for (const row of rows.filter((r) => ROWS.has(r.id))) {
+      const rowStart = Date.now();
+      process.stderr.write(`round ${round + 1}/${ROUNDS}, running ${row.id}: ${row.name} ...`);
+      outcomes.push(await measure(row, dir));
+      process.stderr.write(` ${((Date.now() - rowStart) / 1000).toFixed(0)} s\n`);
+    }
+    rounds.push(outcomes);
   }
+  for (const [i, outcomes] of rounds.entries()) {
+    if (ROUNDS > 1) console.log(`\nround ${i + 1} of ${ROUNDS}`);
+    report(outcomes);
+  }
+  if (ROUNDS > 1) summary(rounds);
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  await cleanup();
+  console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+process.exit(failed ? 1 : 0);
 
+/** Each row's median and spread over the rounds, and the CPU ratios round by round. */
+function summary(rounds: Outcome[][]): void {
+  console.log(`\nmedian of ${rounds.length} rounds (min-max, ±half the range in % of the median)`);
+  const ids = rounds[0]!.map((o) => o.row.id);
+  const of = (id: string) => rounds.map((r) => r.find((o) => o.row.id === id)!);
+  for (const id of ids) {
+    const list = of(id);
+    const ok = summarize(list.map((o) => (100 * o.load.successful) / CALLS));
+    const cpu = summarize(list.map((o) => (100 * o.cpuMs) / o.floodMs));
+    console.log(
+      `  ${`${id}  ${list[0]!.row.name}`.padEnd(42)} ok ${formatSpread(ok, 1, '%')}  cpu ${formatSpread(cpu, 0, '%')}`,
+    );
+  }
+  const perSecond = (id: string) => of(id).map((o) => o.cpuMs / o.floodMs);
+  if (ids.includes('a') && ids.includes('c'))
+    console.log(
+      `  server CPU per second of flood, protection off / on: ${formatSpread(ratioSummary(perSecond('c'), perSecond('a')), 1, 'x')}`,
+    );
+  if (ids.includes('a') && ids.includes('d'))
+    console.log(
+      `  server CPU per second of flood, kamailio / tollgate XDP: ${formatSpread(ratioSummary(perSecond('d'), perSecond('a')), 1, 'x')}`,
+    );
+}
+
+function report(outcomes: Outcome[]): void {
   const fmtK = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(1)}k`);
   console.log(
     `\nLegitimate REGISTERs (digest auth, ${CALLS} at ${RATE}/s from one address) under a flood of ` +
@@ -324,11 +373,4 @@ try {
       console.log(
         `(${o.row.id}: trafgen gave up under veth backpressure ${o.restarts} times and was restarted)`,
       );
-} catch (err) {
-  failed = true;
-  console.error(err);
-} finally {
-  await cleanup();
-  console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-process.exit(failed ? 1 : 0);
