@@ -32,6 +32,12 @@ export type FrameEvent =
       readonly raw: Buffer;
     };
 
+/**
+ * Until a connection sends something it holds no buffer: idle ones (thousands, in a
+ * slowloris) cost no 4 KiB each, and a connection closed unheard leaves nothing to collect.
+ */
+const NOTHING = Buffer.alloc(0);
+const INITIAL_BYTES = 4096;
 const CR = 0x0d;
 const LF = 0x0a;
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -54,7 +60,7 @@ export class StreamFramer {
   constructor(limits: ParseLimits, maxBuffered: number) {
     this.limits = limits;
     this.maxBuffered = maxBuffered;
-    this.buf = Buffer.allocUnsafe(4096);
+    this.buf = NOTHING;
   }
 
   /** Bytes of an unfinished message held now. */
@@ -154,7 +160,7 @@ export class StreamFramer {
   private append(chunk: Buffer): void {
     if (this.end + chunk.length > this.buf.length) {
       const live = this.end - this.start;
-      let size = this.buf.length;
+      let size = Math.max(this.buf.length, INITIAL_BYTES);
       while (size < live + chunk.length) size *= 2;
       const next = size === this.buf.length ? this.buf : Buffer.allocUnsafe(size);
       this.buf.copy(next, 0, this.start, this.end);
@@ -172,7 +178,7 @@ export class StreamFramer {
     if (this.start === this.end) {
       this.start = this.end = this.searchFrom = 0;
       // Give back a buffer grown for one large message.
-      if (this.buf.length > 65536) this.buf = Buffer.allocUnsafe(4096);
+      if (this.buf.length > 65536) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
     } else if (this.start > 0 && this.start >= this.buf.length / 2) {
       this.buf.copy(this.buf, 0, this.start, this.end);
       this.searchFrom -= this.start;
