@@ -171,6 +171,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
         drops: s.drops,
         passed: s.passed,
+        // SIP connections: open, and refused, evicted or closed by a deadline, per limit.
+        connections: sip.transports.stats(),
       };
     };
     const audit = () =>

@@ -149,6 +149,13 @@ test('a cap held full by idle and slow connections: TCP and TLS REGISTERs still 
     'no connection of the phone was evicted',
   );
 
+  // The operator sees the same counts in stats.
+  const stats = JSON.parse((await d.ctl('stats', '--json')).stdout) as {
+    connections: { open: number; limits: { evicted: number; message_timeout: number } };
+  };
+  t.true(stats.connections.limits.evicted >= before + 20, JSON.stringify(stats.connections));
+  t.true(stats.connections.limits.message_timeout > 0, 'slow senders closed by their deadline');
+
   // The guard heard every eviction and deadline close: attackers that keep hitting them are
   // banned, with the rule as the reason; the phone is not.
   const bans = await bannedFor(d, /^maxconnlimithits: /);

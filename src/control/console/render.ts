@@ -77,7 +77,10 @@ function inline(item: Record<string, unknown>, labelWidth = 0): string {
   const fields = Object.entries(rest)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(formatValue).join(',') : formatValue(v)}`);
-  return [label, ...fields].filter((f) => f.trim() !== '').join('  ').trimEnd();
+  return [label, ...fields]
+    .filter((f) => f.trim() !== '')
+    .join('  ')
+    .trimEnd();
 }
 
 const NAME_FIELDS = ['name', 'ifname', 'interface', 'id', 'key'];
