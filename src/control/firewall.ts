@@ -11,7 +11,8 @@ import type { Dataplane } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import { isPrivateIp } from './guard/trust.ts';
 
-const KEYS = new Set(['trustedip', 'firewalldeny', 'enablefirewall', 'allowtrustedip']);
+const FIREWALL_KEYS = ['trustedip', 'firewalldeny', 'enablefirewall', 'allowtrustedip'] as const;
+const KEYS = new Set<string>(FIREWALL_KEYS);
 
 export interface StaticRules {
   allow: string[];
@@ -20,16 +21,17 @@ export interface StaticRules {
 
 /** The rules that should be in the kernel for the current settings. */
 export function staticRules(settings: Settings): StaticRules {
-  if (Number(settings.get('enablefirewall')) < 1) return { allow: [], deny: [] };
-  const level = Number(settings.get('allowtrustedip'));
-  const trusted = settings.get<string[]>('trustedip');
+  const config = settings.view(FIREWALL_KEYS);
+  if (config.enablefirewall < 1) return { allow: [], deny: [] };
+  const level = config.allowtrustedip;
+  const trusted = config.trustedip;
   const allow =
     level >= 3
       ? [...trusted]
       : level === 2
         ? trusted.filter((c) => isPrivateIp(c.split('/')[0]!))
         : [];
-  return { allow, deny: [...settings.get<string[]>('firewalldeny')] };
+  return { allow, deny: [...config.firewalldeny] };
 }
 
 export class StaticFirewall {

@@ -4,7 +4,7 @@
 // password itself is never stored, logged, or shown again (a generated one is shown once).
 
 import { type ConfigValue, USER_FIELDS } from '../config/schema.ts';
-import type { Settings } from '../config/settings.ts';
+import type { ConfigView, Settings } from '../config/settings.ts';
 import { parseValue } from '../config/validate.ts';
 import { computeHa1, DIGEST_ALGORITHMS, type DigestAlgorithm } from '../crypto/digest.ts';
 import { type Cidr, cidrContains, parseCidr } from '../ip.ts';
@@ -54,9 +54,13 @@ export interface AddResult {
   generatedPassword?: string;
 }
 
+/** The keys accounts read: the realm the HA1s are made for, the password rules. */
+const USER_KEYS = ['realm', 'minpwdlength', 'enforcestrongauth'] as const;
+
 export class UserService {
   readonly #store: Store;
   readonly #settings: Settings;
+  readonly #config: ConfigView<(typeof USER_KEYS)[number]>;
   readonly #log: Logger;
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
   #ipAccounts: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> | undefined;
@@ -67,6 +71,7 @@ export class UserService {
   constructor(store: Store, settings: Settings, log: Logger) {
     this.#store = store;
     this.#settings = settings;
+    this.#config = settings.view(USER_KEYS);
     this.#log = log;
   }
 
@@ -103,7 +108,7 @@ export class UserService {
   }
 
   get realm(): string {
-    return this.#settings.get<string>('realm');
+    return this.#config.realm;
   }
 
   /** Creates an account; with no password, generates a strong one and returns it once. */
@@ -279,8 +284,8 @@ export class UserService {
     const weakness = passwordWeakness(
       name,
       password,
-      this.#settings.get<number>('minpwdlength'),
-      Boolean(this.#settings.get('enforcestrongauth')),
+      this.#config.minpwdlength,
+      this.#config.enforcestrongauth,
     );
     if (weakness) throw new ControlErrors.TG_USER_WEAK_PASSWORD(name, weakness);
   }

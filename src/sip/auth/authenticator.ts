@@ -6,7 +6,7 @@
 //                     sent to. With qop, the nonce-count must always grow (no replay).
 // Unknown user and wrong password get the same answer (403), so the responses cannot be
 // used to enumerate accounts (what sipvicious svwar does).
-import type { Settings } from '../../config/settings.ts';
+import type { ConfigView, Settings } from '../../config/settings.ts';
 import { type DigestAlgorithm, digestsEqual, hash, parseAlgorithm } from '../../crypto/digest.ts';
 import type { CredentialSource } from '../../policy-port.ts';
 import type { AuthField } from '../message/auth.ts';
@@ -44,10 +44,13 @@ const CHALLENGE_TAIL: Record<DigestAlgorithm, readonly [string, string]> = {
   ],
 };
 
+/** The keys digest authentication reads (realm applies at restart, the others live). */
+const AUTH_KEYS = ['useshadigestauh', 'strongdigestauth', 'realm'] as const;
+
 export class DigestAuthenticator {
   readonly #users: CredentialSource;
   readonly #nonces: NonceManager;
-  readonly #settings: Settings;
+  readonly #config: ConfigView<(typeof AUTH_KEYS)[number]>;
   /** `Digest realm="…", nonce="` for the realm last seen (the realm is the only variable). */
   #challengeHead = '';
   #challengeRealm: string | undefined;
@@ -72,20 +75,20 @@ export class DigestAuthenticator {
   ) {
     this.#users = users;
     this.#nonces = nonces;
-    this.#settings = settings;
+    this.#config = settings.view(AUTH_KEYS);
     this.#order = new AlgorithmOrder(now);
     this.#readSettings();
     settings.onChange(() => this.#readSettings());
   }
 
   #readSettings(): void {
-    this.#shaLevel = Number(this.#settings.get('useshadigestauh'));
+    this.#shaLevel = this.#config.useshadigestauh;
     this.#offered = allowedAlgorithms(this.#shaLevel);
-    this.#strictLevel = Number(this.#settings.get('strongdigestauth'));
+    this.#strictLevel = this.#config.strongdigestauth;
   }
 
   get realm(): string {
-    return this.#settings.get<string>('realm');
+    return this.#config.realm;
   }
 
   /** The algorithms useshadigestauh allows (an answer in any other is refused). */
