@@ -158,14 +158,6 @@ export class Settings {
     return (spec.live ? this.#effective : this.#atStart)[spec.name]!;
   }
 
-  /**
-   * @deprecated string-typed; use view() with the keys the subsystem needs. Kept while the
-   * last callers move to views; reads the value in force like valueOf().
-   */
-  get<T extends ConfigValue = ConfigValue>(key: string): T {
-    return this.valueOf(key) as T;
-  }
-
   /** Every value in force (secrets shown as '***'). */
   snapshot(): Record<string, ConfigValue> {
     const inForce: Record<string, ConfigValue> = {};

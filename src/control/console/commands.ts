@@ -195,12 +195,10 @@ async function execute(
       return { exit: 0, text: `deleted ${command.user}`, data: { deleted: command.user } };
     case 'firewall-add': {
       const key = command.action === 'allow' ? 'trustedip' : 'firewalldeny';
-      const list = ctx.settings.get<string[]>(key);
+      const rules = ctx.settings.view(FIREWALL_RULE_KEYS);
+      const list = rules[key];
       if (!list.includes(command.cidr)) ctx.settings.set(key, [...list, command.cidr]);
-      const note =
-        Number(ctx.settings.get('enablefirewall')) < 1
-          ? ' (not enforced: enablefirewall is 0)'
-          : '';
+      const note = rules.enablefirewall < 1 ? ' (not enforced: enablefirewall is 0)' : '';
       return {
         exit: 0,
         text: `${command.action} ${command.cidr}${note}`,
@@ -210,7 +208,7 @@ async function execute(
     case 'firewall-del': {
       let found = false;
       for (const key of ['trustedip', 'firewalldeny'] as const) {
-        const list = ctx.settings.get<string[]>(key);
+        const list = ctx.settings.view(FIREWALL_RULE_KEYS)[key];
         if (list.includes(command.cidr)) {
           ctx.settings.set(
             key,
@@ -254,11 +252,15 @@ async function execute(
   }
 }
 
+/** The keys the firewall commands read and change. */
+const FIREWALL_RULE_KEYS = ['trustedip', 'firewalldeny', 'enablefirewall'] as const;
+
 function firewallRules(ctx: ConsoleContext) {
+  const rules = ctx.settings.view(FIREWALL_RULE_KEYS);
   return {
-    allow: ctx.settings.get<string[]>('trustedip'),
-    deny: ctx.settings.get<string[]>('firewalldeny'),
-    enforced: Number(ctx.settings.get('enablefirewall')) >= 1,
+    allow: [...rules.trustedip],
+    deny: [...rules.firewalldeny],
+    enforced: rules.enablefirewall >= 1,
   };
 }
 

@@ -139,10 +139,10 @@ test("the stress-test profile is the reference's four keys, valid through Settin
   ]);
   const g = setup(t, { maxsubsmsgcount: 10 });
   for (const [key, value] of Object.entries(profile)) g.settings.set(key, value);
-  t.is(g.settings.get('enablefirewall'), 0);
-  t.is(g.settings.get('autoban'), 0);
-  t.is(g.settings.get('blockscanning_treshold'), 0);
-  t.is(g.settings.get('blocktoomuchpendingsession'), false);
+  t.is(g.settings.valueOf('enablefirewall'), 0);
+  t.is(g.settings.valueOf('autoban'), 0);
+  t.is(g.settings.valueOf('blockscanning_treshold'), 0);
+  t.is(g.settings.valueOf('blocktoomuchpendingsession'), false);
   g.send(1000, { kind: 'message', ip: ATTACKER, port: 5060, userAgent: 'friendly-scanner' });
   t.is(g.bans.length, 0);
 });
