@@ -85,6 +85,7 @@ function hangUpBy(side: 'caller' | 'callee') {
 }
 
 async function callsFrom(t: ExecutionContext, caller: Transport): Promise<void> {
+  t.timeout(6 * 60_000); // three calls, each bounded by SIPp's 60 s
   const link = await createLink(t);
   const dataDir = tempDir(t);
   const configFile = await testConfig(dataDir, {
@@ -118,7 +119,9 @@ async function callsFrom(t: ExecutionContext, caller: Transport): Promise<void> 
     const common = {
       netns: link.b.ns,
       localIp: link.b.v4,
-      timeoutSeconds: 20,
+      // A bound, not a duration: the callee's SIPp waits from its start through the caller's
+      // start and the whole call, which on a busy machine takes well over 20 s.
+      timeoutSeconds: 60,
       rewrite: hangUpBy(side),
     };
     const calleeLog = join(dir, 'callee.log');
