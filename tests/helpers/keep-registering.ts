@@ -44,10 +44,11 @@ export function keepRegistering(
   let wake: () => void = () => {};
   const loop = (async () => {
     while (!stopped) {
-      // A lost REGISTER is retransmitted after 500 ms (T1); 5 s bounds a run that gets
-      // no answer at all, so a blocked phone shows up as a failure, not as a hang.
+      // A lost REGISTER is retransmitted after 500 ms (T1); 15 s bounds a run that gets no
+      // answer at all, so a blocked phone shows up as a failure, not as a hang (5 s was
+      // too short for one answered late on a busy machine).
       const r = await runSipp(t, {
-        timeoutSeconds: 5,
+        timeoutSeconds: 15,
         ...o,
         scenario: 'register.xml',
         calls: 1,

@@ -109,10 +109,12 @@ export async function startXdpHost(
     ready = resolve;
     failed = reject;
   });
+  // A safety net, not a duration: Node's start and loading the program took over 20 s with
+  // two busy loops beside a full test run on the shared 2-core machine.
   const startTimer = setTimeout(() => {
     child.kill('SIGKILL');
-    failed(new Error(`XDP host in ${ns} not ready after 20 s: ${stderr.trim()}`));
-  }, 20_000);
+    failed(new Error(`XDP host in ${ns} not ready after 60 s: ${stderr.trim()}`));
+  }, 60_000);
   void exited.then((code) => {
     clearTimeout(startTimer);
     const err = new Error(`XDP host in ${ns} exited (${code}): ${stderr.trim()}`);
