@@ -27,6 +27,7 @@ function shape(s: Stats): string[] {
 }
 
 const expected = [
+  '.connections',
   '.dataplane',
   '.drops',
   '.passed',
