@@ -30,7 +30,7 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'autofinetune',
-    status: notEnforced(16),
+    status: notEnforced(14),
     section: 'system',
     type: 'bool',
     default: true,

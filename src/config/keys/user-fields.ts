@@ -31,7 +31,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'authtype',
-    status: notEnforced(18),
+    status: notEnforced(12),
     section: 'user',
     type: 'enum',
     default: 0,
