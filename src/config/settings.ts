@@ -129,13 +129,27 @@ export class Settings {
     this.#consoleSetAtStart = new Map(this.#consoleSetAt);
   }
 
-  /** The file's and the console's acceptunenforced lists together (neither hides the other). */
+  /**
+   * The file's and the console's acceptunenforced lists together (neither hides the other),
+   * plus every key the store holds a value for that this version does not enforce: such a
+   * value was stored by an older version, before it was refused, and an upgrade must not
+   * leave the appliance unable to start (it is warned about at every start instead).
+   */
   #acceptedUnion(stored: Record<string, unknown>): Record<string, unknown> {
-    const fromConsole = stored.acceptunenforced;
-    if (fromConsole === undefined) return {};
     const fileList = (this.#file.acceptunenforced as readonly string[] | undefined) ?? [];
-    const consoleList = parseValue(findKey('acceptunenforced'), fromConsole) as readonly string[];
-    return { acceptunenforced: [...new Set([...fileList, ...consoleList])] };
+    const consoleList =
+      stored.acceptunenforced === undefined
+        ? []
+        : (parseValue(findKey('acceptunenforced'), stored.acceptunenforced) as readonly string[]);
+    const inherited = Object.keys(stored).filter((name) => {
+      const spec = findKey(name);
+      return (
+        spec.status.state === 'not-enforced' &&
+        !sameValue(parseValue(spec, stored[name]), spec.default)
+      );
+    });
+    if (stored.acceptunenforced === undefined && inherited.length === 0) return {};
+    return { acceptunenforced: [...new Set([...fileList, ...consoleList, ...inherited])] };
   }
 
   /** A typed read-only view of `keys` for one subsystem (see ConfigView). */

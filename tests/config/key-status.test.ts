@@ -129,3 +129,22 @@ test('a restart-only key set at run time is read at its start value until the re
   const restarted = new Settings(store, { realm: 'old.example' }, quiet);
   t.is(restarted.view(['realm'] as const).realm, 'new.example');
 });
+
+test('a value stored by an older version for a key now not enforced does not block the start', (t) => {
+  const dir = tempDir(t);
+  const store = Store.open(dir);
+  t.teardown(() => store.close());
+  // As an older tollgate, which accepted any valid value, left it in the store.
+  store.durable(() => store.tables.config.put('blocknotbilledcalls', { value: 2, setAt: 1 }));
+  const settings = new Settings(store, {}, quiet);
+  t.is(settings.valueOf('blocknotbilledcalls'), 2);
+  t.true(
+    settings
+      .startupWarnings()
+      .some((w) => /blocknotbilledcalls is set but NOT ENFORCED/.test(w.message)),
+  );
+  // The same value in the config file is the operator's to fix: refused, naming the key.
+  t.throws(() => new Settings(store, { maxcostperip: 3 }, quiet), {
+    message: /maxcostperip is not enforced/,
+  });
+});
