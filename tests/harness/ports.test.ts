@@ -11,21 +11,44 @@ import { allocatePort, LOCK_DIR, releasePort, takePort } from '../helpers/ports.
 
 const PORTS = join(import.meta.dirname, '../helpers/ports.ts');
 
-/** Runs `n` allocations in a fresh Node process; resolves with its ports once it has exited. */
-function allocateInChild(n: number): Promise<number[]> {
+interface Child {
+  ports: number[];
+  /** Lets the child exit (releasing its ports) and waits for it. */
+  done(): Promise<void>;
+}
+
+/**
+ * Runs `n` allocations in a fresh Node process and resolves with its ports while it still
+ * holds them: a child that exited would have released its ports, and a later one could
+ * rightly be given the same.
+ */
+function allocateInChild(n: number): Promise<Child> {
   const code = `import { allocatePort } from ${JSON.stringify(PORTS)};
 const ports = await Promise.all(Array.from({ length: ${n} }, () => allocatePort()));
-process.stdout.write(JSON.stringify(ports));`;
+process.stdout.write(JSON.stringify(ports) + '\\n');
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`exit ${code}`)),
+    const exited = new Promise<void>((done, fail) =>
+      child.on('exit', (status) => (status === 0 ? done() : fail(new Error(`exit ${status}`)))),
     );
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (!out.includes('\n')) return;
+      resolve({
+        ports: JSON.parse(out) as number[],
+        done: () => {
+          child.stdin.end();
+          return exited;
+        },
+      });
+    });
+    child.on('error', reject);
+    exited.catch(reject);
   });
 }
 
@@ -44,7 +67,8 @@ test('processes allocating at once get distinct ports, none the kernel would pic
     for (const p of held) releasePort(p);
   });
   const children = await Promise.all(Array.from({ length: 4 }, () => allocateInChild(25)));
-  const all = [...held, ...children.flat()];
+  await Promise.all(children.map((c) => c.done()));
+  const all = [...held, ...children.flatMap((c) => c.ports)];
   t.is(new Set(all).size, all.length, 'no port handed out twice');
   const [lo, hi] = ephemeral();
   t.deepEqual(
@@ -58,7 +82,7 @@ test('processes allocating at once get distinct ports, none the kernel would pic
   );
   // The children have exited: their locks are gone, this process's are still there.
   t.deepEqual(
-    children.flat().filter((p) => existsSync(join(LOCK_DIR, String(p)))),
+    children.flatMap((c) => c.ports).filter((p) => existsSync(join(LOCK_DIR, String(p)))),
     [],
   );
   t.true(held.every((p) => existsSync(join(LOCK_DIR, String(p)))));

@@ -16,7 +16,7 @@
 //      so a socket on any local address conflicts), which catches a non-test listener.
 
 import { createSocket } from 'node:dgram';
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,30 +95,40 @@ function lock(port: number): boolean {
     return false; // removed meanwhile: another process is about to take it; move on
   }
   if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || alive(owner)) return false;
-  // Stale. Taking it over must also be exclusive: move the file aside (rename is atomic:
-  // of several processes only one moves it), check that what was moved is still the dead
-  // owner's (not a lock another process made meanwhile: then it is put back), and create
-  // ours with O_EXCL as usual.
-  const aside = `${file}.stale-${process.pid}`;
+  // Stale. Taking it over happens under one directory-wide mutex (mkdir is atomic), so two
+  // takers never both remove and re-create it, and under it the owner is read again: only a
+  // lock still held by the dead owner is removed. A fresh lock can only appear through the
+  // O_EXCL create, which fails while the file exists, so nothing valid is ever removed.
+  if (!takeoverMutex()) return false;
   try {
-    renameSync(file, aside);
-  } catch {
-    return false;
-  }
-  try {
-    if (Number(readFileSync(aside, 'utf8').trim()) !== owner) {
-      linkSync(aside, file);
+    try {
+      if (Number(readFileSync(file, 'utf8').trim()) !== owner) return false;
+    } catch {
       return false;
     }
-  } catch {
-    return false;
-  } finally {
-    unlinkIfThere(aside);
-  }
-  try {
+    unlinkIfThere(file);
     writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
     return true;
   } catch {
+    return false;
+  } finally {
+    rmdirSync(TAKEOVER, { recursive: false });
+  }
+}
+
+const TAKEOVER = join(LOCK_DIR, '.takeover');
+
+/** Takes the takeover mutex; a mutex left by a process that died holding it goes after 10 s. */
+function takeoverMutex(): boolean {
+  try {
+    mkdirSync(TAKEOVER);
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(TAKEOVER).mtimeMs > 10_000) rmdirSync(TAKEOVER);
+    } catch {
+      // gone meanwhile
+    }
     return false;
   }
 }
