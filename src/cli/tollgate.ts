@@ -42,8 +42,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tollgate: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  process.stderr.write(banner(dataDir, configFile, socketPath, options.socket !== undefined));
-  return new Promise<number>((resolve) => {
+  // The handlers go in before the banner: whoever waits for the banner may signal at once,
+  // and a SIGTERM that came before them would kill the process without a clean stop.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -60,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+  process.stderr.write(banner(dataDir, configFile, socketPath, options.socket !== undefined));
+  return stopped;
 }
 
 process.exitCode = await main(process.argv.slice(2));
