@@ -31,6 +31,25 @@ export function copyRequest(req: SipRequest): SipRequest {
   );
 }
 
+/**
+ * §16.6 steps 1, 2, 3 and 16.4: the copy sent to one of the callee's bindings, aimed at its
+ * contact, with tollgate's own Route entries gone and one hop less (INVITEs and requests
+ * for users alike).
+ */
+export function towardsBinding(
+  req: SipRequest,
+  contactText: string,
+  contactUri: SipRequest['uri'],
+  own: OwnAddresses,
+): SipRequest {
+  const out = copyRequest(req);
+  out.uriText = contactText;
+  out.uri = contactUri;
+  popOwnRoutes(out, own);
+  decrementMaxForwards(out);
+  return out;
+}
+
 /** §16.6 step 3: one hop less, or the default when the request had none. */
 export function decrementMaxForwards(req: SipRequest): void {
   const mf = req.tryView('maxForwards');

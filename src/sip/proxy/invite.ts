@@ -25,12 +25,10 @@ import { contactOf, ownBranch, type ProxyContext } from './context.ts';
 import type { CallRecord } from './dialogs.ts';
 import {
   addRecordRoute,
-  copyRequest,
-  decrementMaxForwards,
-  popOwnRoutes,
   popTopVia,
   pushVia,
   stripOwnCredentials,
+  towardsBinding,
 } from './forward.ts';
 import { recordRoutes } from './record-route.ts';
 
@@ -112,11 +110,7 @@ export class InviteForwarding {
       return void respond(400, 'Call-ID In Use');
     }
 
-    const out = copyRequest(req);
-    out.uriText = binding.contact;
-    out.uri = contact.uri;
-    popOwnRoutes(out, d.own);
-    decrementMaxForwards(out);
+    const out = towardsBinding(req, binding.contact, contact.uri, d.own);
     addRecordRoute(
       out,
       recordRoutes(

@@ -14,12 +14,10 @@ import { contactOf, ownBranch, type ProxyContext } from './context.ts';
 import type { CallRecord } from './dialogs.ts';
 import {
   addRecordRoute,
-  copyRequest,
-  decrementMaxForwards,
-  popOwnRoutes,
   popTopVia,
   pushVia,
   stripOwnCredentials,
+  towardsBinding,
 } from './forward.ts';
 import { recordRoutes } from './record-route.ts';
 
@@ -58,11 +56,7 @@ export class RequestForwarding {
       port: binding.port,
       ...(binding.connectionId === undefined ? {} : { connectionId: binding.connectionId }),
     };
-    const out = copyRequest(req);
-    out.uriText = binding.contact;
-    out.uri = contact.uri;
-    popOwnRoutes(out, d.own);
-    decrementMaxForwards(out);
+    const out = towardsBinding(req, binding.contact, contact.uri, d.own);
     const dialog = DIALOG_STARTING.has(req.method) ? this.#startDialog(a, dest) : undefined;
     if (dialog !== undefined) {
       addRecordRoute(
