@@ -38,8 +38,10 @@ export function promptNoEcho(
   output: NodeJS.WritableStream,
   prompt: string,
 ): Promise<string> {
-  output.write(prompt);
+  // Echo goes off before the prompt appears: whoever waits for the prompt to type must not
+  // find the terminal still echoing (a script or a fast typist would see the password).
   input.setRawMode!(true);
+  output.write(prompt);
   input.resume();
   return new Promise((resolve, reject) => {
     let typed = '';
