@@ -90,6 +90,76 @@ export interface CredentialSource {
   authenticatedWith?(user: string, algorithm: DigestAlgorithm): void;
 }
 
+/**
+ * A call asking to be set up, as the proxy knows it after routing: who pays (never a header
+ * the caller wrote: the digest user, or the trunk/account recognised by address), what was
+ * dialled, and where it goes. Policy (limits, billing) decides on this alone.
+ */
+export interface CallRequest {
+  readonly callId: string;
+  readonly source: SipSource;
+  /** The account that pays: digest user, or the account/trunk recognised by address. */
+  readonly account: string | undefined;
+  readonly accountKind: 'user' | 'trunk' | undefined;
+  /** The From user, for the CDR only (the caller wrote it: never used to decide). */
+  readonly callerId: string | undefined;
+  /** The number or user dialled, tech prefix removed. */
+  readonly dialled: string;
+  /** Where routing sends it: a local user, or out through a trunk. */
+  readonly destination: 'local' | 'trunk';
+  /** The route and trunk chosen (destination 'trunk'). */
+  readonly route?: string;
+  readonly trunk?: string;
+  /** ms since the epoch. */
+  readonly at: number;
+}
+
+/**
+ * Policy's answer to a CallRequest. Allowed calls carry the longest they may last (seconds;
+ * undefined = policy sets no limit, absolutetimeout still applies). A refusal names the SIP
+ * status, its reason phrase (quotadiscreason where the reference says so) and the rule (the
+ * config key or per-user field) that refused it.
+ */
+export type CallDecision =
+  | { readonly allow: true; readonly maxDurationSeconds: number | undefined }
+  | {
+      readonly allow: false;
+      readonly status: number;
+      readonly reason: string;
+      readonly rule: string;
+    };
+
+/** Who ended a call. 'proxy' = tollgate tore it down (a limit, a timeout, the admin). */
+export type DisconnectSide = 'caller' | 'callee' | 'proxy';
+
+/** What a CDR needs of a call that is over (or was refused: answeredAt undefined). */
+export interface CallEnded extends CallRequest {
+  readonly startedAt: number;
+  readonly answeredAt: number | undefined;
+  readonly endedAt: number;
+  /** Seconds from the answer to the end; 0 for a call never answered. */
+  readonly durationSeconds: number;
+  readonly disconnectSide: DisconnectSide;
+  /** The rule that ended or refused it (a config key), or the SIP status/BYE as text. */
+  readonly reason: string;
+  /** The final SIP status of the INVITE (200 for an answered call). */
+  readonly status: number;
+}
+
+/**
+ * The calls half of policy. Every CallRequest that reaches authorize() gets exactly one
+ * ended(), refused or not, so policy may reserve (prepaid credit, a line) in authorize and
+ * settle in ended. answered() may shorten the call (credit spent elsewhere meanwhile):
+ * the proxy tears the call down when the returned maximum runs out.
+ */
+export interface CallAccounting {
+  authorize(call: CallRequest): CallDecision;
+  answered(callId: string, at: number): { readonly maxDurationSeconds: number | undefined };
+  ended(call: CallEnded): void;
+  /** Routing skips a trunk for which this is false (a SIP server over maxslperday). */
+  trunkUsable(trunk: string, at: number): boolean;
+}
+
 /** Everything the SIP engine asks of policy. */
 export interface SipPolicy {
   /** false = drop the message silently (flood, banned session, scanner). */
@@ -100,6 +170,8 @@ export interface SipPolicy {
   userExists(name: string): boolean;
   /** IP (and tech prefix) authentication of callers without credentials. */
   ipAuthenticate(ip: string, dialled: string): IpAccount | undefined;
+  /** Limits and billing of calls (src/control billing plugs in here). */
+  calls?: CallAccounting;
 }
 
 /**
