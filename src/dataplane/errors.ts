@@ -21,6 +21,7 @@ export const DataplaneErrors = defineErrors('dataplane', {
   TG_DP_BAD_PORT: 'bad %s %s: expected an integer in %s',
   TG_DP_BAD_TTL: 'bad ttl %s: expected whole seconds >= 0 (0 = forever)',
   TG_DP_BAD_CONFIG: 'bad dataplane config %s: %s',
+  TG_DP_BAD_RELAY: 'bad relay leg for port %s: %s',
   TG_DP_TEST_RUN: 'BPF_PROG_TEST_RUN failed: %s',
   TG_DP_RINGBUF: 'ring buffer %s failed: %s',
   TG_DP_CLOSED: 'XDP dataplane used after close()',

@@ -42,6 +42,8 @@ import {
   type InterfaceMode,
   type InterfaceState,
   noDrops,
+  type RelayCounters,
+  type RelayLeg,
 } from './types.ts';
 import type { XdpGuard } from './xdp-guard.ts';
 
@@ -86,6 +88,11 @@ export class KernelDataplane implements Dataplane {
 
   constructor(options: KernelDataplaneOptions) {
     this.#o = options;
+  }
+
+  /** XDP forwards relayed media itself; in mode nft the userspace relay does. */
+  get kernelForwarding(): boolean {
+    return this.#o.guard !== null;
   }
 
   get mode(): DataplaneMode {
@@ -274,14 +281,21 @@ export class KernelDataplane implements Dataplane {
     this.#desired.untrust(ip);
     await this.#nftWrite((nft) => nft.untrust(ip));
   }
-  /** Media filtering is XDP's alone (see NftDataplane.openMedia). */
-  async openMedia(port: number, peer: { ip: string; port: number }): Promise<void> {
-    if (this.#o.guard) this.#o.guard.openMedia(port, peer);
-    else await this.#o.nft.openMedia(port, peer);
+  /**
+   * Mode xdp: the XDP entry forwards and filters (a packet it forwards never reaches
+   * nftables). Mode nft: the nftables source filter, and the userspace relay forwards.
+   */
+  async openRelay(leg: RelayLeg): Promise<void> {
+    if (this.#o.guard) this.#o.guard.openRelay(leg);
+    else await this.#o.nft.openRelay(leg);
   }
-  async closeMedia(port: number): Promise<void> {
-    if (this.#o.guard) this.#o.guard.closeMedia(port);
-    else await this.#o.nft.closeMedia(port);
+  async closeRelay(localPort: number): Promise<RelayCounters | null> {
+    if (this.#o.guard) return this.#o.guard.closeRelay(localPort);
+    return this.#o.nft.closeRelay(localPort);
+  }
+  async relayCounters(localPort: number): Promise<RelayCounters | null> {
+    if (this.#o.guard) return this.#o.guard.relayCounters(localPort);
+    return this.#o.nft.relayCounters(localPort);
   }
   async applyGuardPolicy(policy: Partial<GuardConfig>): Promise<void> {
     this.#o.guard?.configure(policy);

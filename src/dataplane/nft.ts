@@ -59,6 +59,7 @@ import {
   type TableFamily,
 } from './nft-ruleset.ts';
 import { type NftCommand, NftRunner, type NftRunnerOptions } from './nft-runner.ts';
+import { type CheckedLeg, checkLocalPort, checkRelayLeg, zeroCounters } from './relay-leg.ts';
 import type {
   Dataplane,
   DataplaneState,
@@ -66,6 +67,8 @@ import type {
   DropReason,
   FloodEvent,
   GuardConfig,
+  RelayCounters,
+  RelayLeg,
 } from './types.ts';
 
 export interface NftInitOptions {
@@ -117,7 +120,11 @@ const FAMILY_KEY = (family: IpFamily): AddressFamily => (family === 4 ? 'v4' : '
 
 export class NftDataplane implements Dataplane {
   readonly mode = 'nft' as const;
+  /** nftables filters media sources; the userspace relay forwards. */
+  readonly kernelForwarding = false;
   readonly #runner: NftRunner;
+  /** Relay legs programmed, by local port. */
+  readonly #relays = new Map<number, CheckedLeg>();
   #queue: Promise<unknown> = Promise.resolve();
   #initialized = false;
   #interfaces: readonly string[] = [];
@@ -342,20 +349,20 @@ export class NftDataplane implements Dataplane {
     );
   }
 
-  /**
-   * XDP-only; nft mode does not filter media. RTP arrives at packet rates where a per-port
-   * peer check belongs in XDP; this layer keeps signaling-level protection. The arguments
-   * are still validated so a caller's bug shows up in every mode.
-   */
-  async openMedia(port: number, peer: { ip: string; port: number }): Promise<void> {
-    checkPort(port);
-    parseIp(peer.ip);
-    checkPort(peer.port);
+  /** The relay's source filter (see types.ts RelayLeg); the userspace relay forwards. */
+  async openRelay(leg: RelayLeg): Promise<void> {
+    const checked = checkRelayLeg(leg, null);
+    this.#relays.set(checked.localPort, checked);
   }
 
-  /** XDP-only; see openMedia. */
-  async closeMedia(port: number): Promise<void> {
-    checkPort(port);
+  async closeRelay(localPort: number): Promise<RelayCounters | null> {
+    checkLocalPort(localPort, null);
+    return this.#relays.delete(localPort) ? zeroCounters() : null;
+  }
+
+  async relayCounters(localPort: number): Promise<RelayCounters | null> {
+    checkLocalPort(localPort, null);
+    return this.#relays.has(localPort) ? zeroCounters() : null;
   }
 
   /**

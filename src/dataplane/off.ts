@@ -1,17 +1,24 @@
 // Mode `off`: no kernel enforcement (unprivileged development, or no XDP and no nftables).
 // It remembers what it was asked so `status` and tests can show it, and says plainly that
 // nothing is being dropped.
+import { type CheckedLeg, checkLocalPort, checkRelayLeg, zeroCounters } from './relay-leg.ts';
 import {
   type Dataplane,
   type DataplaneState,
   type DataplaneStats,
   type GuardConfig,
   noDrops,
+  type RelayCounters,
+  type RelayLeg,
 } from './types.ts';
 
 export class OffDataplane implements Dataplane {
   readonly mode = 'off' as const;
+  /** No kernel here: the userspace relay forwards and filters every packet itself. */
+  readonly kernelForwarding = false;
   readonly banned = new Map<string, number>();
+  /** Relay legs asked for, by local port (checked as in every mode, enforced by nothing). */
+  readonly relays = new Map<number, CheckedLeg>();
   readonly reason: string;
 
   constructor(reason: string) {
@@ -30,8 +37,19 @@ export class OffDataplane implements Dataplane {
   async removeCidr(_cidr: string): Promise<void> {}
   async trust(_ip: string, _ttlSeconds: number): Promise<void> {}
   async untrust(_ip: string): Promise<void> {}
-  async openMedia(_port: number, _peer: { ip: string; port: number }): Promise<void> {}
-  async closeMedia(_port: number): Promise<void> {}
+  async openRelay(leg: RelayLeg): Promise<void> {
+    const checked = checkRelayLeg(leg, null);
+    this.relays.set(checked.localPort, checked);
+  }
+  async closeRelay(localPort: number): Promise<RelayCounters | null> {
+    checkLocalPort(localPort, null);
+    return this.relays.delete(localPort) ? zeroCounters() : null;
+  }
+  /** Nothing counts in the kernel: zeros for an open leg. */
+  async relayCounters(localPort: number): Promise<RelayCounters | null> {
+    checkLocalPort(localPort, null);
+    return this.relays.has(localPort) ? zeroCounters() : null;
+  }
   /** No kernel guard in this mode: nothing to apply. */
   async applyGuardPolicy(_policy: Partial<GuardConfig>): Promise<void> {}
   /** The same shape as every mode: no kernel layer counted anything. */

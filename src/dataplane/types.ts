@@ -100,6 +100,64 @@ export interface GuardConfig {
   floodEventIntervalMs: number;
 }
 
+// ---- media relay (the API src/sip/media builds on) ----
+//
+// A call's media goes through two relay ports per stream direction pair: the caller talks
+// to relay port A, the callee to relay port B. Each port is one RelayLeg: what arrives on A
+// from the caller is sent from B to the callee, and the reverse leg on B sends from A to the
+// caller. The userspace relay (src/sip/media) binds the ports, writes the SDP, latches the
+// first packet (checkrtpaddr) and programs both legs:
+//
+//   await dp.openRelay({ localPort: A, forwardFrom: { ip: relayIp, port: B },
+//                        forwardTo: callee, expectedPeer: caller });   // latched / from SDP
+//   await dp.openRelay({ localPort: B, forwardFrom: { ip: relayIp, port: A },
+//                        forwardTo: caller, expectedPeer: callee });
+//   ...
+//   const final = await dp.closeRelay(A);   // and B; the ports then drop everything
+//
+// In XDP mode (kernelForwarding) the kernel rewrites and sends a packet from expectedPeer
+// itself (XDP_TX or redirect, next hop from the FIB) and the socket on A never sees it;
+// without expectedPeer every packet goes up to the socket so userspace can latch, then
+// calls openRelay again with expectedPeer set. In nft mode the kernel only filters: from
+// expectedPeer accepted, from others dropped (otherSources 'drop') or let up; userspace
+// forwards. The kernel forwards only when the packet and forwardTo are the same family
+// (a v4<->v6 leg is relayed in userspace).
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface RelayLeg {
+  /** Local UDP port the media arrives on; inside mediaportmin..mediaportmax. */
+  localPort: number;
+  /**
+   * The only source accepted (checkrtpaddr 2: from the SDP; 1: the first packet's source).
+   * Absent/null: not latched yet: every packet goes up to the userspace socket.
+   */
+  expectedPeer?: Endpoint | null;
+  /**
+   * A packet from another source once expectedPeer is set: 'drop' (default; checkrtpaddr
+   * 1 and 2: dropped and counted per port) or 'userspace' (checkrtpaddr 0: let up to the
+   * socket so the relay may learn the new source).
+   */
+  otherSources?: 'drop' | 'userspace';
+  /** The other party: destination of the forwarded packet. */
+  forwardTo: Endpoint;
+  /** Our own address and relay port facing the other party: source of the forwarded packet. */
+  forwardFrom: Endpoint;
+}
+
+/** Per-leg counters (kernel figures; in nft mode "forwarded" = accepted up to userspace). */
+export interface RelayCounters {
+  forwardedPackets: number;
+  forwardedBytes: number;
+  /** From a source other than expectedPeer, dropped. */
+  droppedPackets: number;
+  /** Let up to the userspace socket (not latched, other source with 'userspace', slow path). */
+  userspacePackets: number;
+}
+
 export type AttachMode = 'auto' | 'native' | 'generic';
 export type AttachedMode = 'xdp' | 'xdp-generic';
 
@@ -115,9 +173,20 @@ export interface Dataplane {
   /** Exempt a known source (registered endpoint, trunk) from the shared unknown-source budget. */
   trust(ip: string, ttlSeconds: number): Promise<void>;
   untrust(ip: string): Promise<void>;
-  /** Let RTP/RTCP to a local media port through only from this peer ip:port. */
-  openMedia(port: number, peer: { ip: string; port: number }): Promise<void>;
-  closeMedia(port: number): Promise<void>;
+  /**
+   * True when openRelay makes the kernel forward the leg's media itself (mode xdp /
+   * xdp-generic): the userspace relay then sees only what the kernel passes up (packets
+   * before latching, a v4<->v6 leg, fragments, a next hop without a neighbour entry yet).
+   * False (nft, off): the userspace relay forwards every packet; the kernel (nft) only
+   * filters sources.
+   */
+  readonly kernelForwarding: boolean;
+  /** Programs one relay leg (see RelayLeg); calling it again for the port updates it. */
+  openRelay(leg: RelayLeg): Promise<void>;
+  /** Unprograms the leg: the port then drops everything. Returns its final counters. */
+  closeRelay(localPort: number): Promise<RelayCounters | null>;
+  /** The leg's counters since openRelay first opened it; null when the port is not open. */
+  relayCounters(localPort: number): Promise<RelayCounters | null>;
   /** A new kernel guard policy (budgets, ports): a no-op where the mode has no guard. */
   applyGuardPolicy(policy: Partial<GuardConfig>): Promise<void>;
   stats(): Promise<DataplaneStats>;

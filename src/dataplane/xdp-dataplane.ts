@@ -9,11 +9,14 @@ import {
   DROP_REASONS,
   type FloodEvent,
   type GuardConfig,
+  type RelayCounters,
+  type RelayLeg,
 } from './types.ts';
 import type { XdpGuard } from './xdp-guard.ts';
 
 export class XdpDataplane implements Dataplane {
   readonly guard: XdpGuard;
+  readonly kernelForwarding = true;
 
   constructor(guard: XdpGuard) {
     this.guard = guard;
@@ -46,11 +49,14 @@ export class XdpDataplane implements Dataplane {
   async untrust(ip: string): Promise<void> {
     this.guard.untrust(ip);
   }
-  async openMedia(port: number, peer: { ip: string; port: number }): Promise<void> {
-    this.guard.openMedia(port, peer);
+  async openRelay(leg: RelayLeg): Promise<void> {
+    this.guard.openRelay(leg);
   }
-  async closeMedia(port: number): Promise<void> {
-    this.guard.closeMedia(port);
+  async closeRelay(localPort: number): Promise<RelayCounters | null> {
+    return this.guard.closeRelay(localPort);
+  }
+  async relayCounters(localPort: number): Promise<RelayCounters | null> {
+    return this.guard.relayCounters(localPort);
   }
   async applyGuardPolicy(policy: Partial<GuardConfig>): Promise<void> {
     this.guard.configure(policy);

@@ -41,7 +41,16 @@ import {
   progTestRun,
   routeLibbpfOutput,
 } from './libbpf.ts';
-import type { AttachedMode, AttachMode, DropReason, FloodEvent, GuardConfig } from './types.ts';
+import { checkLocalPort, checkRelayLeg, zeroCounters } from './relay-leg.ts';
+import type {
+  AttachedMode,
+  AttachMode,
+  DropReason,
+  FloodEvent,
+  GuardConfig,
+  RelayCounters,
+  RelayLeg,
+} from './types.ts';
 import { XdpAttachments } from './xdp-attach.ts';
 import { type Counter, dropsOf, passedOf, readCounters } from './xdp-counters.ts';
 import { FloodEvents, monotonicNs } from './xdp-events.ts';
@@ -100,6 +109,8 @@ export class XdpGuard {
   private readonly hints: CidrHints;
   /** IPv4 rules present, "allow|deny canonical-cidr": keeps the hint counts exact. */
   private readonly v4Rules = new Set<string>();
+  /** Relay ports open (their counters are reset when a port is opened afresh). */
+  private readonly relays = new Set<number>();
 
   private constructor(object: BpfObject, options: XdpGuardOptions) {
     this.object = object;
@@ -290,6 +301,32 @@ export class XdpGuard {
     if (!portOk(port)) throw new E.TG_DP_BAD_PORT('media port', port, '1..65535');
     // An ARRAY slot cannot be deleted: all zero means "not allocated".
     this.live().maps.media.update(mediaKey(port), new Uint8Array(STRUCTS.tg_media.size));
+  }
+
+  // ---- media relay (types.ts RelayLeg) ----
+
+  /** Programs one relay leg (see types.ts); again for the same port updates it. */
+  openRelay(leg: RelayLeg): void {
+    const range = this.current.mediaPorts;
+    if (range === null)
+      throw new E.TG_DP_BAD_RELAY(leg?.localPort, 'no media port range is configured');
+    const c = checkRelayLeg(leg, range);
+    // Stub until the kernel forwards: the source filter only.
+    if (c.peer !== null) this.openMedia(c.localPort, { ip: c.peer.addr.text, port: c.peer.port });
+    this.relays.add(c.localPort);
+  }
+
+  /** Unprograms the leg: the port drops everything from now on. */
+  closeRelay(localPort: number): RelayCounters | null {
+    checkLocalPort(localPort, null);
+    if (!this.relays.delete(localPort)) return null;
+    this.closeMedia(localPort);
+    return zeroCounters();
+  }
+
+  relayCounters(localPort: number): RelayCounters | null {
+    checkLocalPort(localPort, null);
+    return this.relays.has(localPort) ? zeroCounters() : null;
   }
 
   // ---- per-source buckets (inspection, and tests that refill without sleeping) ----

@@ -397,16 +397,24 @@ test('nft failures surface as TG_NFT_FAILED with the message, and leave the driv
   await t.throwsAsync(dp.ban('192.0.2.1', 0, 'x'), { code: 'TG_NFT_NOT_INITIALIZED' });
 });
 
-test('media and flood events are XDP-only: accepted, validated, and change nothing', async (t) => {
+test('relay legs are validated as in every mode; flood events are XDP-only', async (t) => {
   const s = await setup(t);
-  const before = await ruleset(s.link.b.ns);
-  await s.dp.openMedia(20000, { ip: s.link.a.v4, port: 4000 });
-  await s.dp.closeMedia(20000);
-  await t.throwsAsync(s.dp.openMedia(20000, { ip: 'peer', port: 4000 }), { code: 'TG_NFT_BAD_IP' });
-  await t.throwsAsync(s.dp.openMedia(0, { ip: s.link.a.v4, port: 4000 }), {
-    code: 'TG_NFT_BAD_PORT',
+  const leg = {
+    localPort: 20000,
+    expectedPeer: { ip: s.link.a.v4, port: 4000 },
+    forwardTo: { ip: '192.0.2.20', port: 5000 },
+    forwardFrom: { ip: s.link.b.v4, port: 20002 },
+  };
+  t.false(s.dp.kernelForwarding);
+  await t.throwsAsync(s.dp.openRelay({ ...leg, expectedPeer: { ip: 'peer', port: 4000 } }), {
+    code: 'TG_DP_BAD_ADDRESS',
   });
+  await t.throwsAsync(s.dp.openRelay({ ...leg, localPort: 0 }), { code: 'TG_DP_BAD_PORT' });
+  await t.throwsAsync(s.dp.openRelay({ ...leg, forwardTo: { ip: '2001:db8::20', port: 5000 } }), {
+    code: 'TG_DP_BAD_RELAY',
+    message: /not the same address family/,
+  });
+  t.is(await s.dp.relayCounters(20000), null);
   const unsubscribe = s.dp.onFlood(() => t.fail('nft mode has no flood events'));
   unsubscribe();
-  t.is(await ruleset(s.link.b.ns), before);
 });

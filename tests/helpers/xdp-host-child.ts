@@ -10,7 +10,7 @@
 // stdin closing (the parent exited or closed it) detaches the program and exits.
 import { createInterface } from 'node:readline';
 import type { BucketState } from '../../src/dataplane/layout.ts';
-import type { AttachMode, Dataplane, GuardConfig } from '../../src/dataplane/types.ts';
+import type { AttachMode, Dataplane, GuardConfig, RelayLeg } from '../../src/dataplane/types.ts';
 import { XdpDataplane } from '../../src/dataplane/xdp-dataplane.ts';
 import { monotonicNs } from '../../src/dataplane/xdp-events.ts';
 import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
@@ -66,8 +66,9 @@ const methods: Record<string, Handler> = {
   removeCidr: (cidr: string) => dp.removeCidr(cidr),
   trust: (ip: string, ttl: number) => dp.trust(ip, ttl),
   untrust: (ip: string) => dp.untrust(ip),
-  openMedia: (port: number, peer: { ip: string; port: number }) => dp.openMedia(port, peer),
-  closeMedia: (port: number) => dp.closeMedia(port),
+  openRelay: (leg: RelayLeg) => dp.openRelay(leg),
+  closeRelay: (port: number) => dp.closeRelay(port),
+  relayCounters: (port: number) => dp.relayCounters(port),
   stats: () => dp.stats(),
   state: () => dp.state(),
   configure: (changes: Partial<GuardConfig>) => guard.configure(changes),
