@@ -27,6 +27,12 @@ const MIGRATIONS: readonly Migration[] = [
       store.tables.meta.putSync('nextUserId', next);
     },
   },
+  {
+    to: 3,
+    why: 'billing: balances, tariffs and blacklist tables; CDRs keyed by account then end time',
+    // The cdrs table was never written before this version: nothing to convert.
+    up: () => {},
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.to;

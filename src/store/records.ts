@@ -66,15 +66,92 @@ export interface CounterRecord {
   windowStart: number;
 }
 
-/** cdrs: `${startMs padded}:${callId}` → one call record. */
+/**
+ * cdrs: `${account}\u0000${endedAt as 15 digits}\u0000${callId}` → one call record, answered,
+ * failed or refused (account '' when the caller was never identified). Keyed by account
+ * first so `cdrs --user U --since T` is one range read. Money fields are integer micro-units.
+ */
 export interface CdrRecord {
   callId: string;
-  user: string;
-  from: string;
-  to: string;
+  account: string;
+  accountKind?: 'user' | 'trunk';
+  callerId?: string;
+  dialled: string;
+  destination: 'local' | 'trunk';
+  route?: string;
+  trunk?: string;
+  sourceIp: string;
+  /** ms since epoch. */
   startedAt: number;
-  durationMs: number;
+  answeredAt?: number;
+  endedAt: number;
+  /** Seconds from the answer to the end (0 for a call never answered). */
+  durationSeconds: number;
+  /** Seconds the tariff billed (its increments), 0 for a call never answered. */
+  billedSeconds: number;
+  status: number;
+  disconnectSide: 'caller' | 'callee' | 'proxy';
+  /** The rule (config key or per-user field) that ended or refused the call, or the SIP outcome. */
+  reason: string;
+  refused: boolean;
+  /** Charged to the account. */
   costMicros: number;
+  /** What the trunk's tariff says the carrier charges us (profitability), when known. */
+  carrierCostMicros?: number;
+  tariff?: string;
+  prefix?: string;
+}
+
+/**
+ * balances: account name → its money and usage counters, changed only in the transaction
+ * that stores the CDR (or the top-up) that changes them. Day and month are UTC day numbers
+ * (days since the epoch) and UTC months (year × 12 + month).
+ */
+export interface BalanceRecord {
+  /** Prepaid credit (postpaid accounts keep it too, it only limits prepaid ones). */
+  creditMicros: number;
+  day: number;
+  spentDayMicros: number;
+  /** Seconds of speech today: initiated calls (users), terminated calls (SIP servers). */
+  speechDaySeconds: number;
+  month: number;
+  spentMonthMicros: number;
+  speechMonthSeconds: number;
+  /** The highest daily spend seen (the dynamic daily limit learns it). */
+  maxDailyMicros: number;
+  /** Added to maxmonthlycredit so far: maxmonthlycreditinc per active month. */
+  monthlyRaiseMicros: number;
+  /** The last call refused, for `tollgatectl users`. */
+  lastRefusal?: { rule: string; reason: string; at: number; dialled: string };
+  updatedAt: number;
+}
+
+/** tariffs: tariff name → its rates (amounts in micro-units). */
+export interface TariffRecord {
+  name: string;
+  parent?: string;
+  rates: Array<{
+    prefix: string;
+    priceMicros: number;
+    connectFeeMicros: number;
+    first: number;
+    next: number;
+    description?: string;
+  }>;
+  updatedAt: number;
+}
+
+/**
+ * blacklist: `${kind}:${number}` → a blocked dialled number (kind 'fixed': set by the
+ * operator; 'dynamic': with an expiry; 'smart': learned from call statistics).
+ */
+export interface BlacklistRecord {
+  number: string;
+  kind: 'fixed' | 'dynamic' | 'smart';
+  reason: string;
+  createdAt: number;
+  /** ms since epoch; 0 = until removed. */
+  expiresAt: number;
 }
 
 export interface TableRecords {
@@ -85,4 +162,7 @@ export interface TableRecords {
   registrations: RegistrationRecord;
   counters: CounterRecord;
   cdrs: CdrRecord;
+  balances: BalanceRecord;
+  tariffs: TariffRecord;
+  blacklist: BlacklistRecord;
 }

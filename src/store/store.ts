@@ -43,6 +43,9 @@ export const TABLE_NAMES: readonly TableName[] = [
   'registrations',
   'counters',
   'cdrs',
+  'balances',
+  'tariffs',
+  'blacklist',
 ];
 
 export type Table<V> = Database<V, string>;

@@ -24,11 +24,18 @@ test('data survives close and reopen, in every table', async (t) => {
     store.tables.config.put('maxcallperip', 7);
     store.tables.cdrs.put('1:abc', {
       callId: 'abc',
-      user: 'alice',
-      from: 'alice',
-      to: '123',
+      account: 'alice',
+      dialled: '123',
+      destination: 'trunk',
+      sourceIp: '10.0.0.2',
       startedAt: 1,
-      durationMs: 2,
+      endedAt: 3,
+      durationSeconds: 2,
+      billedSeconds: 60,
+      status: 200,
+      disconnectSide: 'caller',
+      reason: 'BYE',
+      refused: false,
       costMicros: 1_500_000,
     });
   });
