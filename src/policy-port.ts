@@ -121,7 +121,12 @@ export interface CallRequest {
  * config key or per-user field) that refused it.
  */
 export type CallDecision =
-  | { readonly allow: true; readonly maxDurationSeconds: number | undefined }
+  | {
+      readonly allow: true;
+      readonly maxDurationSeconds: number | undefined;
+      /** The rule behind maxDurationSeconds: CallEnded.reason when that limit ends the call. */
+      readonly rule?: string;
+    }
   | {
       readonly allow: false;
       readonly status: number;

@@ -102,6 +102,7 @@ export class SipService {
       report,
       userExists: (name) => policy.userExists(name),
       ipAuthenticate: (ip, dialled) => policy.ipAuthenticate(ip, dialled),
+      ...(policy.calls ? { calls: policy.calls } : {}),
       transactions: this.transactions,
       own: new OwnAddresses(transports.addresses()),
       flowOpen: (id) => transports.isOpen(id),

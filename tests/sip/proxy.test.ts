@@ -977,6 +977,8 @@ test('admission is an ordered list of named steps; the INVITE list adds the call
     'callTableRoom',
     'pendingSessionLimit',
     'guardVerdict',
+    'sessionIntervalAllowed',
+    'callAuthorized',
   ]);
 });
 

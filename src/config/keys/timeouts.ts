@@ -1,5 +1,5 @@
 // Call timeouts (the reference lists them without key names; the names are ours).
-import { DAY, enforced, key, notEnforced } from '../spec.ts';
+import { DAY, enforced, key } from '../spec.ts';
 
 export const TIMEOUT_KEYS = [
   // ── Session timeouts: the reference lists these ("absolute timeout, call timeout, media
@@ -42,7 +42,7 @@ export const TIMEOUT_KEYS = [
   }),
   key({
     name: 'mediatimeout',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/calls.ts', 'tests/sip/dialogs.test.ts'),
     origin: 'tollgate',
     section: 'session',
     type: 'duration',
@@ -51,5 +51,31 @@ export const TIMEOUT_KEYS = [
     max: 3600,
     unit: 'seconds',
     help: 'an answered call with no media in either direction for this long is torn down; 0 = never',
+  }),
+  // ── RFC 4028 session timers: a call must be refreshed (re-INVITE/UPDATE) within its
+  //    session interval, or tollgate tears it down (a dead phone never sends BYE). ──
+  key({
+    name: 'sessionexpires',
+    status: enforced('src/sip/proxy/session-timer.ts', 'tests/sip/dialogs.test.ts'),
+    origin: 'tollgate',
+    section: 'session',
+    type: 'duration',
+    default: 1800,
+    min: 0,
+    max: DAY,
+    unit: 'seconds',
+    help: 'session interval (RFC 4028) tollgate asks for on a call whose caller named none, and the most it lets a caller ask for; a call not refreshed within its interval is torn down; 0 = ask for none (intervals the phones agree on still apply)',
+  }),
+  key({
+    name: 'minse',
+    status: enforced('src/sip/proxy/session-timer.ts', 'tests/sip/dialogs.test.ts'),
+    origin: 'tollgate',
+    section: 'session',
+    type: 'duration',
+    default: 90,
+    min: 90,
+    max: DAY,
+    unit: 'seconds',
+    help: 'smallest session interval (RFC 4028 Min-SE) tollgate accepts: a caller asking for less gets 422 with this Min-SE (90 s is the RFC floor)',
   }),
 ];

@@ -14,6 +14,8 @@
 //   callTableRoom        503 when the call table is full                        (INVITE)
 //   pendingSessionLimit  blocktoomuchpendingsession / maxpendingsessionsperip   (INVITE)
 //   guardVerdict         the guard's verdict on call-start (maxcallperip, …)    (INVITE)
+//   sessionIntervalAllowed, callAuthorized   RFC 4028 422; CallAccounting      (INVITE)
+//                        (call-admission.ts)
 //
 // A refusal that names a user or a policy is reported to the guard as 'unauthorized'.
 import type { SecurityReport } from '../../policy-port.ts';
@@ -26,8 +28,10 @@ import {
 } from '../message/index.ts';
 import { type Binding, transportRefusal } from '../registrar/bindings.ts';
 import type { Endpoint } from '../transaction/index.ts';
+import { callAuthorized, sessionIntervalAllowed } from './call-admission.ts';
 import type { CallPolicy, CallTarget } from './call-policy.ts';
 import type { ProxyContext } from './context.ts';
+import type { CallAuthorization } from './dialogs.ts';
 import { hasOwnVia, isAnonymous } from './forward.ts';
 
 type ReportBase = Pick<SecurityReport, 'ip' | 'port' | 'method' | 'callId' | 'userAgent'>;
@@ -50,6 +54,8 @@ export interface Admission {
   byAddress: boolean;
   /** The callee's binding the request goes to (calleeKnown). */
   binding: Binding | undefined;
+  /** What CallAccounting answered (callAuthorized, call-admission.ts). */
+  authorization?: CallAuthorization;
 }
 
 /** How a refused request is answered. */
@@ -254,6 +260,8 @@ export const INVITE_STEPS: readonly AdmissionStep[] = [
   callTableRoom,
   pendingSessionLimit,
   guardVerdict,
+  sessionIntervalAllowed,
+  callAuthorized,
 ];
 
 /** The account a call is counted against: the authenticated user, else the From user. */

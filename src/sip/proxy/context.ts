@@ -2,7 +2,12 @@
 // the clocks, who "we" are, and the calls in progress. Built once by SipProxy (proxy.ts).
 import type { ConfigView, Settings } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
-import type { IpAccount, SecurityReport, SecurityVerdict } from '../../policy-port.ts';
+import type {
+  CallAccounting,
+  IpAccount,
+  SecurityReport,
+  SecurityVerdict,
+} from '../../policy-port.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
 import { BRANCH_MAGIC_COOKIE, type SipRequest, type SipResponse } from '../message/index.ts';
 import type { BindingStore } from '../registrar/bindings.ts';
@@ -28,6 +33,8 @@ export interface ProxyDeps {
    * flow is used only while it is; without it the proxy assumes it is.
    */
   flowOpen?: (connectionId: string) => boolean;
+  /** Limits and billing of calls (CallAccounting); absent = every call allowed, no maximum. */
+  calls?: CallAccounting;
   /** Wall-clock ms, for call durations. */
   now?: () => number;
   dialogs?: { capacity?: number; idleMs?: number };
@@ -50,6 +57,9 @@ export const PROXY_KEYS = [
   'absolutetimeout',
   'callinittimeout',
   'ringtimeout',
+  'mediatimeout',
+  'sessionexpires',
+  'minse',
 ] as const;
 
 export type ProxyConfig = ConfigView<(typeof PROXY_KEYS)[number]>;

@@ -11,7 +11,9 @@
 // call with no request for `idleMs` is forgotten (reported as ended then). Entries are kept
 // in a Map in order of last use, so the expired ones are always at the front: sweeping costs
 // O(expired), done on every insert, with no timer.
+import type { CallRequest } from '../../policy-port.ts';
 import type { Endpoint } from '../transaction/index.ts';
+import type { CallTimers } from './call-timers.ts';
 
 export interface CallParty {
   /**
@@ -31,9 +33,34 @@ export interface CallParty {
   cseq: number;
 }
 
+/**
+ * A call's dialog state (RFC 3261 §12): early from the INVITE until its 2xx (the table keeps
+ * a call in setup the same way), confirmed once answered, terminated when over (by a BYE, a
+ * failure, or tollgate's own teardown). A terminated call is out of the table.
+ */
+export type CallState = 'early' | 'confirmed' | 'terminated';
+
+/** What policy (CallAccounting) was asked about a call and answered: see calls.ts. */
+export interface CallAuthorization {
+  readonly request: CallRequest;
+  /** The longest the call may last once answered (seconds); undefined = no policy limit. */
+  maxDurationSeconds: number | undefined;
+  /** The rule behind the limit, reported when the limit ends the call. */
+  rule: string | undefined;
+}
+
+/** How a call ended, for the CDR (CallEnded): set once, by whoever ends it first. */
+export interface CallEnd {
+  readonly side: 'caller' | 'callee' | 'proxy';
+  readonly reason: string;
+  /** The final status of the INVITE (200 for an answered call). */
+  readonly status: number;
+}
+
 export interface CallRecord {
   /** A call (INVITE), or the dialog of a SUBSCRIBE or REFER (no call-end, no limits). */
   readonly kind?: 'call' | 'subscription';
+  state?: CallState;
   readonly callId: string;
   readonly caller: CallParty;
   readonly callee: CallParty;
@@ -43,8 +70,23 @@ export interface CallRecord {
   /** When the 2xx went through; undefined while the call is being set up. */
   answeredAt: number | undefined;
   lastSeen: number;
-  /** absolutetimeout, started when the call is answered. */
-  limit?: unknown;
+  /** Every timer of the call (calls only): all stopped when the call ends. */
+  timers?: CallTimers;
+  /** CallAccounting's request and answer; undefined when no policy was asked. */
+  authorization?: CallAuthorization;
+  /**
+   * Set by the INVITE forwarding while the call is in setup: ends the setup as tollgate's
+   * own teardown does (CANCEL downstream, 487 upstream). `rule` names why.
+   */
+  stopSetup?: ((rule: string) => void) | undefined;
+  /** Set when the proxy asked the call to end: an answer that races it is torn down. */
+  ending?: CallEnd;
+  /** The session interval (RFC 4028) in force, seconds; undefined = no session timer. */
+  sessionExpires?: number;
+  /** Clock ms of the last media the relay reported (mediatimeout); undefined = none yet. */
+  lastMediaAt?: number;
+  /** The route / trunk the call took (routing fills it; shown by `tollgatectl calls`). */
+  route?: string;
 }
 
 export const DIALOG_DEFAULTS = {
@@ -101,6 +143,16 @@ export class DialogTable {
     call.lastSeen = now;
     this.#calls.delete(call.callId);
     this.#calls.set(call.callId, call);
+  }
+
+  /** Whether this very record is in the table (idle or not: no sweep). */
+  holds(call: CallRecord): boolean {
+    return this.#calls.get(call.callId) === call;
+  }
+
+  /** The calls, least recently used first (a copy: the caller may end them meanwhile). */
+  values(): CallRecord[] {
+    return [...this.#calls.values()];
   }
 
   remove(callId: string): CallRecord | undefined {

@@ -85,11 +85,22 @@ export class DialogRouting {
     if (tx === undefined) return;
     pushVia(out, dest.transport, at, ownBranch());
     const isBye = req.method === 'BYE';
+    // RFC 4028: a 2xx to a re-INVITE or UPDATE refreshes the session (calls.ts restarts the
+    // session timer with the interval the 2xx names).
+    const refresh = req.method === 'INVITE' || req.method === 'UPDATE';
+    const side = sender === call.caller ? 'caller' : 'callee';
     try {
       d.transactions.sendRequest(out, dest, {
         onResponse: (res) => {
           if (res.status === 100 || !popTopVia(res)) return;
-          if (isBye && res.status >= 200) this.#calls.finish(call);
+          if (isBye && res.status >= 200)
+            this.#calls.finish(call, {
+              side,
+              reason: 'BYE',
+              status: call.answeredAt === undefined ? 487 : 200,
+            });
+          else if (refresh && res.status >= 200 && res.status < 300)
+            this.#calls.refreshed(call, out, res);
           tx.respond(res);
         },
       });

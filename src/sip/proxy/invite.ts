@@ -17,7 +17,7 @@ import {
   SipRequest,
   type SipResponse,
 } from '../message/index.ts';
-import type { ClientTransaction, ServerTransaction, TimerHandle } from '../transaction/index.ts';
+import type { ClientTransaction, ServerTransaction } from '../transaction/index.ts';
 import type { Destination } from '../transport/types.ts';
 import { type Admission, callerName } from './admission.ts';
 import type { Calls } from './calls.ts';
@@ -31,6 +31,7 @@ import {
   towardsBinding,
 } from './forward.ts';
 import { recordRoutes } from './record-route.ts';
+import { applySessionPolicy } from './session-timer.ts';
 
 /** An INVITE we forwarded and whose final answer has not come yet. */
 interface PendingInvite {
@@ -40,8 +41,6 @@ interface PendingInvite {
   provisional: boolean;
   cancelled: boolean;
   cancelSent: boolean;
-  /** callinittimeout until the first provisional, then ringtimeout until the answer. */
-  timer: TimerHandle | undefined;
 }
 
 export class InviteForwarding {
@@ -83,6 +82,7 @@ export class InviteForwarding {
     const now = this.#ctx.now();
     const from = a.from;
     const call: CallRecord = {
+      state: 'early',
       callId: a.base.callId!,
       caller: {
         endpoint: source,
@@ -105,8 +105,9 @@ export class InviteForwarding {
       answeredAt: undefined,
       lastSeen: now,
     };
-    if (!this.#calls.table.add(call, now)) {
+    if (!this.#calls.open(call, a)) {
       d.report({ ...a.base, kind: 'call-end', durationSeconds: 0 });
+      this.#calls.refused(a, 400, 'Call-ID In Use');
       return void respond(400, 'Call-ID In Use');
     }
 
@@ -120,6 +121,7 @@ export class InviteForwarding {
       ),
     );
     stripOwnCredentials(out, d.auth.realm);
+    applySessionPolicy(out, this.#ctx.config);
     pushVia(out, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
     const pending: PendingInvite = {
       call,
@@ -128,7 +130,6 @@ export class InviteForwarding {
       provisional: false,
       cancelled: false,
       cancelSent: false,
-      timer: undefined,
     };
     this.#pending.set(tx, pending);
     this.#pendingPerIp.set(source.ip, this.pendingFrom(source.ip) + 1);
@@ -137,9 +138,18 @@ export class InviteForwarding {
     this.#startTimer(pending, 'callinittimeout', () => {
       pending.cancelled = true;
       this.#settle(tx, pending);
-      if (call.answeredAt === undefined) this.#calls.finish(call);
+      this.#calls.finish(call, { side: 'proxy', reason: 'callinittimeout', status: 408 });
       tx.respond(createResponse(req, 408, 'No Answer From Callee'));
     });
+    // Tollgate's own teardown of the setup (calls.ts hangUp: ringtimeout, the admin): the
+    // caller gets its final answer now, the callee a CANCEL (now, or at its first provisional).
+    call.stopSetup = (rule) => {
+      pending.cancelled = true;
+      if (pending.provisional) this.#sendCancel(pending);
+      this.#settle(tx, pending);
+      this.#calls.finish(call, { side: 'proxy', reason: rule, status: 487 });
+      tx.respond(createResponse(req, 487, 'Request Terminated'));
+    };
     try {
       pending.client = d.transactions.sendRequest(out, dest, {
         onResponse: (res) => this.#response(tx, pending, res),
@@ -155,15 +165,11 @@ export class InviteForwarding {
     if (res.status === 100) return; // hop by hop: the server transaction sent its own
     if (!popTopVia(res)) return;
     const call = pending.call;
-    const now = this.#ctx.now();
     const toTag = res.tryView('to');
     if (res.status < 200) {
-      if (!pending.provisional) {
-        // Ringing from now on: cancelled after ringtimeout; the callee's 487 reaches the caller.
-        this.#startTimer(pending, 'ringtimeout', () => {
-          pending.cancelled = true;
-          this.#sendCancel(pending);
-        });
+      if (!pending.provisional && call.state === 'early') {
+        // Ringing from now on: ended after ringtimeout (CANCEL down, 487 up).
+        this.#startTimer(pending, 'ringtimeout', () => this.#calls.hangUp(call, 'ringtimeout'));
       }
       pending.provisional = true;
       // Early dialog (no forking here, so the provisional's tag is the callee's).
@@ -173,20 +179,15 @@ export class InviteForwarding {
       return;
     }
     this.#settle(tx, pending);
-    this.#ctx.clock.clearTimeout(pending.timer);
     if (res.status < 300) {
-      if (call.answeredAt === undefined) {
-        call.answeredAt = now;
-        if (toTag.ok) call.callee.tag = toTag.value.tag;
-        call.callee.nameAddr = res.header('to');
-        call.callee.contact = contactOf(res);
-        this.#calls.table.touch(call, now);
-        this.#calls.limit(call);
-      }
+      this.#calls.answered(call, pending.forwarded, res); // once; limits and timers start
       tx.respond(res); // further 2xx (RFC 6026) pass the Accepted server transaction too
       return;
     }
-    if (call.answeredAt === undefined) this.#calls.finish(call);
+    call.timers?.stop('callinittimeout');
+    call.timers?.stop('ringtimeout');
+    const reason = `${res.status} ${res.reason}`.slice(0, 100);
+    this.#calls.finish(call, { side: 'callee', reason, status: res.status });
     tx.respond(res);
   }
 
@@ -204,13 +205,13 @@ export class InviteForwarding {
     key: 'callinittimeout' | 'ringtimeout',
     fire: () => void,
   ): void {
-    const { clock, config, d } = this.#ctx;
-    clock.clearTimeout(pending.timer);
-    pending.timer = clock.setTimeout(() => {
-      pending.timer = undefined;
+    const { config, d } = this.#ctx;
+    const timers = pending.call.timers;
+    timers?.stop('callinittimeout');
+    timers?.start(key, config[key] * 1000, () => {
       d.log.info({ callId: pending.call.callId, rule: key }, 'call timed out');
       fire();
-    }, config[key] * 1000);
+    });
   }
 
   /** §9.2, §16.10: the CANCEL of an INVITE in progress. */
@@ -221,6 +222,7 @@ export class InviteForwarding {
     const pending = this.#pending.get(invite);
     if (pending === undefined) return; // answered already: nothing left to cancel
     pending.cancelled = true;
+    pending.call.ending ??= { side: 'caller', reason: 'CANCEL', status: 487 };
     // §9.1: no CANCEL before a provisional response; it goes out when one arrives.
     if (pending.provisional) this.#sendCancel(pending);
   }

@@ -9,7 +9,9 @@
 //   in-dialog requests    (To tag, ACK of a 2xx) in-dialog.ts: our Route entries removed
 //                         (§16.4), routed to the dialog's other end on its own transport
 //   ACK of a non-2xx      absorbed hop by hop by the transaction layer (§17.1.1.3)
-//   calls                 calls.ts (the dialog table, call-end reports, absolutetimeout)
+//   calls                 calls.ts (the dialog table and each call's state, timers and
+//                         accounting; tollgate's own teardown), session-timer.ts (RFC 4028),
+//                         call-admission.ts (422, CallAccounting.authorize)
 //   Record-Route          record-route.ts (a transport per side, doubled when they differ)
 //
 // Only the highest-q binding is tried: no parallel or serial forking (§16.6 allows one
@@ -71,6 +73,11 @@ export class SipProxy {
       hasRoom: (now) => calls.table.hasRoom(now),
       pendingFrom: (ip) => invites.pendingFrom(ip),
     };
+  }
+
+  /** The calls in progress: `tollgatectl calls` / `hangup`, and the media relay's reports. */
+  get calls(): Calls {
+    return this.#calls;
   }
 
   get stats(): ProxyStats {
