@@ -3,7 +3,8 @@
 # installs what is missing; when everything is present it only checks, in seconds.
 #   1. Debian packages the appliance and its tests use (root only; others get a warning).
 #   2. npm packages, exactly as package-lock.json locks them (npm ci), when it changed.
-#   3. The BPF object (make -C bpf) and the TypeScript build (tsc), when sources changed.
+#   3. The BPF object (make -C bpf), the TypeScript build (tsc) and the web UI's browser
+#      bundle (esbuild, src/webui/ui/build.ts → dist/ui), when sources changed.
 # `npm test` (or `bootstrap.sh --test`) also installs what only the tests use: the real
 # softphones. `npm start` does not: an appliance has no use for them.
 set -euo pipefail
@@ -18,8 +19,9 @@ APT_PACKAGES=(
 )
 
 # Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
-# linphonec), installed when the tests are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli)
+# linphonec), and the browser the web UI tests drive through playwright-core (Debian's
+# chromium: no browser download), installed when the tests are what this set-up is for.
+TEST_APT_PACKAGES=(baresip-core linphone-cli chromium)
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 fi
@@ -98,8 +100,21 @@ build_typescript() {
   touch "$stamp"
 }
 
+# The browser side of the web UI (src/webui/ui/browser): bundled by esbuild into dist/ui,
+# which the daemon serves. No dev server at run time: `npm start` serves these files.
+build_web_ui() {
+  local stamp=dist/ui/.tollgate-build-stamp
+  if [ -f "$stamp" ] && [ -z "$(find src/webui/ui package-lock.json -newer "$stamp" -print -quit)" ]; then
+    return 0
+  fi
+  log "building the web UI"
+  PATH="$PWD/node_modules/.bin:$PATH" node src/webui/ui/build.ts
+  touch "$stamp"
+}
+
 install_debian_packages
 keep_kamailio_service_off
 install_npm_packages
 build_bpf
 build_typescript
+build_web_ui

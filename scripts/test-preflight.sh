@@ -24,7 +24,7 @@ declare -A NEEDED=(
   [ip]=iproute2 [nft]=nftables [bpftool]=bpftool [clang]=clang [make]=make
   [sipp]=sip-tester [svmap]=sipvicious [svwar]=sipvicious [svcrack]=sipvicious
   [python3]=python3 [trafgen]=netsniff-ng [openssl]=openssl [timeout]=coreutils
-  [baresip]=baresip-core [linphonec]=linphone-cli
+  [baresip]=baresip-core [linphonec]=linphone-cli [chromium]=chromium
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
@@ -34,5 +34,6 @@ done
   fail "missing $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g'). Run as root: bash scripts/bootstrap.sh --test"
 
 [ -f bpf/tollgate.bpf.o ] || fail "the BPF object bpf/tollgate.bpf.o is not built. Run: bash scripts/bootstrap.sh"
+[ -f dist/ui/admin.js ] || fail "the web UI is not built (dist/ui). Run: bash scripts/bootstrap.sh"
 [ -d /sys/fs/bpf ] || fail "this kernel has no BPF filesystem (/sys/fs/bpf): XDP tests need a kernel with BPF"
 exit 0

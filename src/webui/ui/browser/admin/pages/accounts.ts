@@ -1,0 +1,169 @@
+// Accounts: each SIP account with its balance, what it spent today, its limits, and why its
+// last call was refused (the rule and the figures, as the policy said it). Top-up adds credit
+// in currency units; the server keeps integer micro-units.
+
+import { get, listing, post, seg } from '../../lib/api.ts';
+import { button, debounce, field, h, onSubmit, replace, text } from '../../lib/dom.ts';
+import { count, money, parseMoney, time, value } from '../../lib/format.ts';
+import { dataTable, statusLine } from '../../lib/table.ts';
+import type { Page } from '../main.ts';
+
+export interface Account {
+  name: string;
+  id?: number;
+  balanceMicros?: number;
+  spendTodayMicros?: number;
+  spendMonthMicros?: number;
+  /** Per-account limits in force (maxdailycredit, maxlines, …): name → value. */
+  limits?: Record<string, unknown>;
+  fields?: Record<string, unknown>;
+  lastRefusal?: { at?: number; reason?: string; rule?: string } | string | null;
+}
+
+const PAGE_SIZE = 50;
+
+export const accountsPage: Page = {
+  path: 'accounts',
+  title: 'Accounts',
+  render(main) {
+    const search = h('input', { attrs: { type: 'search', name: 'q', maxlength: 64 } });
+    const status = statusLine();
+    const summary = h('p', { class: 'summary', attrs: { 'aria-live': 'polite' } });
+    let offset = 0;
+    const prev = button('Previous page', () => load(offset - PAGE_SIZE));
+    const next = button('Next page', () => load(offset + PAGE_SIZE));
+    const table = dataTable<Account>('Accounts', [
+      { label: 'Account', cell: (a) => a.name, class: 'name' },
+      { label: 'Balance', cell: (a) => money(a.balanceMicros), class: 'num balance' },
+      { label: 'Spent today', cell: (a) => money(a.spendTodayMicros), class: 'num' },
+      { label: 'Limits', cell: (a) => limits(a) },
+      { label: 'Last refusal', cell: (a) => refusal(a) },
+      {
+        label: 'Action',
+        cell: (a) => button('Top up', () => topUp(a), { ariaLabel: `Top up ${a.name}` }),
+      },
+    ]);
+    const load = async (at = 0) => {
+      offset = Math.max(0, at);
+      try {
+        const page = listing<Account>(
+          await get('/api/v1/accounts', { q: search.value.trim(), offset, limit: PAGE_SIZE }),
+          'accounts',
+        );
+        table.setRows(page.items, 'No account.');
+        text(summary, `${count(page.total)} accounts`);
+        prev.disabled = offset === 0;
+        next.disabled = offset + page.items.length >= page.total;
+      } catch (err) {
+        status.error(`Accounts could not be loaded: ${(err as Error).message}`);
+      }
+    };
+
+    const topUp = (account: Account) => {
+      const amount = h('input', {
+        attrs: {
+          name: 'amount',
+          inputmode: 'decimal',
+          required: true,
+          maxlength: 17,
+          autocomplete: 'off',
+        },
+      });
+      const error = h('p', { class: 'status error', attrs: { role: 'alert' } });
+      const dialog = h(
+        'dialog',
+        { attrs: { 'aria-labelledby': 'topup-heading' } },
+        h(
+          'form',
+          {
+            on: {
+              submit: async (event) => {
+                event.preventDefault();
+                const micros = parseMoney(amount.value);
+                if (micros === null || micros <= 0) {
+                  text(
+                    error,
+                    'Enter an amount above 0, with at most 6 decimals (e.g. 10 or 12.50).',
+                  );
+                  amount.setAttribute('aria-invalid', 'true');
+                  amount.focus();
+                  return;
+                }
+                try {
+                  const r = await post<{ balanceMicros?: number }>(
+                    `/api/v1/accounts/${seg(account.name)}/topup`,
+                    { amountMicros: micros },
+                  );
+                  dialog.close();
+                  status.ok(
+                    `${account.name} topped up by ${money(micros)}${r?.balanceMicros !== undefined ? `; balance ${money(r.balanceMicros)}` : ''}.`,
+                  );
+                  await load(offset);
+                } catch (err) {
+                  text(error, (err as Error).message);
+                }
+              },
+            },
+          },
+          h('h2', { id: 'topup-heading' }, `Top up ${account.name}`),
+          h('p', null, `Balance now: ${money(account.balanceMicros)}`),
+          field('Amount', amount, 'In currency units, e.g. 10 or 12.50'),
+          error,
+          h(
+            'div',
+            { class: 'actions' },
+            button('Cancel', () => dialog.close()),
+            h('button', { class: 'btn primary', attrs: { type: 'submit' } }, 'Add credit'),
+          ),
+        ),
+      );
+      dialog.addEventListener('close', () => dialog.remove());
+      document.body.append(dialog);
+      dialog.showModal();
+      amount.focus();
+    };
+
+    search.addEventListener(
+      'input',
+      debounce(() => load(0), 250),
+    );
+    replace(
+      main,
+      h('h1', null, 'Accounts'),
+      h(
+        'form',
+        {
+          class: 'toolbar',
+          attrs: { role: 'search' },
+          on: { submit: onSubmit(() => load(0)) },
+        },
+        field('Search accounts', search),
+      ),
+      status.element,
+      summary,
+      table.element,
+      h('div', { class: 'pager' }, prev, next),
+    );
+    void load(0);
+    return undefined;
+  },
+};
+
+function limits(a: Account): Node | string {
+  const entries = Object.entries(a.limits ?? a.fields ?? {}).filter(
+    ([, v]) => v !== 0 && v !== '' && v !== false && !(Array.isArray(v) && v.length === 0),
+  );
+  if (entries.length === 0) return 'defaults';
+  return h(
+    'ul',
+    { class: 'plain' },
+    ...entries.map(([k, v]) => h('li', null, `${k} = ${value(v)}`)),
+  );
+}
+
+function refusal(a: Account): string {
+  const r = a.lastRefusal;
+  if (!r) return '—';
+  if (typeof r === 'string') return r;
+  return [r.reason ?? r.rule ?? 'refused', r.at ? `(${time(r.at)})` : ''].join(' ').trim();
+}

@@ -1,0 +1,199 @@
+// The enduser portal: a SIP account logs in with its own name and password and sees its
+// balance, its limits and its call records, and changes its password (the server applies
+// the same strong-password rules as the console: src/control/passwords.ts).
+
+import { get, listing, onUnauthorized, post, request, setCsrfToken } from '../lib/api.ts';
+import { button, field, h, replace, text } from '../lib/dom.ts';
+import { count, duration, money, time, value } from '../lib/format.ts';
+import { loginForm, type SessionInfo } from '../lib/login.ts';
+import { dataTable, statusLine } from '../lib/table.ts';
+
+interface Me {
+  name: string;
+  balanceMicros?: number;
+  spendTodayMicros?: number;
+  spendMonthMicros?: number;
+  limits?: Record<string, unknown>;
+}
+
+interface Cdr {
+  callId: string;
+  from: string;
+  to: string;
+  startedAt: number;
+  durationMs: number;
+  costMicros: number;
+}
+
+const BASE = '/api/v1/portal';
+const root = document.getElementById('app')!;
+
+async function start(): Promise<void> {
+  onUnauthorized(() => showLogin('Your session ended; log in again.'));
+  try {
+    enter(await get<SessionInfo>(`${BASE}/session`));
+  } catch {
+    showLogin();
+  }
+}
+
+function showLogin(notice?: string): void {
+  document.title = 'Log in — my phone account';
+  replace(
+    root,
+    h(
+      'main',
+      { class: 'login-page', id: 'main' },
+      loginForm({
+        heading: 'My phone account',
+        notice,
+        withTotp: false,
+        submit: (body) => post<SessionInfo>(`${BASE}/session`, body),
+        done: enter,
+      }),
+    ),
+  );
+}
+
+function enter(session: SessionInfo): void {
+  setCsrfToken(session.csrfToken);
+  document.title = 'My phone account';
+  const main = h('main', { id: 'main' });
+  replace(
+    root,
+    h(
+      'header',
+      { class: 'top' },
+      h('span', { class: 'brand' }, 'My phone account'),
+      h('span', { class: 'who' }, `Signed in as ${session.name}`),
+      button('Log out', async () => {
+        await request('DELETE', `${BASE}/session`).catch(() => undefined);
+        setCsrfToken('');
+        showLogin('You are logged out.');
+      }),
+    ),
+    main,
+  );
+  void overview(main);
+}
+
+async function overview(main: HTMLElement): Promise<void> {
+  const status = statusLine();
+  const facts = h('dl', { class: 'facts' });
+  const cdrs = dataTable<Cdr>('My calls', [
+    { label: 'Started', cell: (c) => time(c.startedAt) },
+    { label: 'From', cell: (c) => c.from },
+    { label: 'To', cell: (c) => c.to },
+    { label: 'Duration', cell: (c) => duration(c.durationMs / 1000), class: 'num' },
+    { label: 'Cost', cell: (c) => money(c.costMicros), class: 'num' },
+  ]);
+  const cdrSummary = h('p', { class: 'summary' });
+  replace(
+    main,
+    h('h1', null, 'My account'),
+    status.element,
+    h(
+      'section',
+      { class: 'card', attrs: { 'aria-labelledby': 'balance-h' } },
+      h('h2', { id: 'balance-h' }, 'Balance and limits'),
+      facts,
+    ),
+    h(
+      'section',
+      { attrs: { 'aria-labelledby': 'calls-h' } },
+      h('h2', { id: 'calls-h' }, 'My calls'),
+      cdrSummary,
+      cdrs.element,
+    ),
+    passwordForm(),
+  );
+  try {
+    const me = await get<Me>(`${BASE}/me`);
+    const limits = Object.entries(me.limits ?? {});
+    replace(
+      facts,
+      h('dt', null, 'Balance'),
+      h('dd', { id: 'balance' }, money(me.balanceMicros)),
+      h('dt', null, 'Spent today'),
+      h('dd', null, money(me.spendTodayMicros)),
+      ...limits.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, value(v))]),
+    );
+  } catch (err) {
+    status.error(`Your account could not be loaded: ${(err as Error).message}`);
+  }
+  try {
+    const list = listing<Cdr>(await get(`${BASE}/cdrs`, { limit: 100 }), 'cdrs');
+    cdrs.setRows(list.items, 'No calls yet.');
+    text(cdrSummary, `${count(list.total)} calls`);
+  } catch (err) {
+    status.error(`Your calls could not be loaded: ${(err as Error).message}`);
+  }
+}
+
+function passwordForm(): HTMLElement {
+  const current = h('input', {
+    attrs: {
+      type: 'password',
+      name: 'current',
+      autocomplete: 'current-password',
+      required: true,
+      maxlength: 128,
+    },
+  });
+  const next = h('input', {
+    attrs: {
+      type: 'password',
+      name: 'password',
+      autocomplete: 'new-password',
+      required: true,
+      maxlength: 128,
+    },
+  });
+  const again = h('input', {
+    attrs: {
+      type: 'password',
+      name: 'again',
+      autocomplete: 'new-password',
+      required: true,
+      maxlength: 128,
+    },
+  });
+  const status = statusLine();
+  return h(
+    'form',
+    {
+      class: 'card',
+      attrs: { 'aria-labelledby': 'pw-h' },
+      on: {
+        submit: async (event) => {
+          event.preventDefault();
+          if (next.value !== again.value) {
+            status.error('The two new passwords differ.');
+            again.focus();
+            return;
+          }
+          try {
+            await post(`${BASE}/password`, { current: current.value, password: next.value });
+            status.ok('Password changed. Set the new one in your phone too.');
+            current.value = next.value = again.value = '';
+          } catch (err) {
+            status.error((err as Error).message);
+            next.focus();
+          }
+        },
+      },
+    },
+    h('h2', { id: 'pw-h' }, 'Change my password'),
+    field('Current password', current),
+    field(
+      'New password',
+      next,
+      'At least 8 characters mixing letters, digits or symbols; not your name, a common word or a sequence.',
+    ),
+    field('New password again', again),
+    h('button', { class: 'btn primary', attrs: { type: 'submit' } }, 'Change password'),
+    status.element,
+  );
+}
+
+void start();
