@@ -32,6 +32,15 @@
 #define IPV6_NEXTHDR_AUTH 51
 #define IPV6_NEXTHDR_DEST 60
 #define IPV4_FRAG_OFFSET_MASK 0x1fff
+#define IPV4_MORE_FRAGMENTS 0x2000
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+/* TTL / hop limit of a forwarded packet: the relay sends it afresh (Linux's default). */
+#define TG_RELAY_TTL 64
 #define IPV6_FRAG_OFFSET_MASK 0xfff8
 
 /* ---- maps (names are part of the contract: src/dataplane/layout.ts MAP_NAMES) ---- */
@@ -122,6 +131,13 @@ struct {
 } tg_media SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct tg_media_counter);
+} tg_media_stats SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } tg_events SEC(".maps");
@@ -153,9 +169,12 @@ struct packet {
 	__u8 is_v6;
 	__u8 l4proto;
 	__u8 later_fragment; /* non-first fragment: no L4 header */
+	__u8 no_rewrite;     /* VLAN tag, IPv4 fragment, IPv6 extension header: not forwarded */
 	__u16 sport;    /* network order */
 	__u16 dport;    /* network order */
-	void *l4;       /* start of the L4 header */
+	struct ethhdr *eth;
+	void *l3;       /* struct iphdr or struct ipv6hdr */
+	struct udphdr *udp;
 };
 
 static __always_inline void set_mapped_v4(struct packet *pkt, __u32 saddr)
@@ -171,13 +190,14 @@ static __always_inline void set_mapped_v4(struct packet *pkt, __u32 saddr)
 
 /* Ethernet plus up to TG_MAX_VLAN_TAGS 802.1Q/802.1ad tags. Returns the inner ethertype
  * (network order) or 0 when truncated or more deeply tagged. */
-static __always_inline __u16 parse_ethernet(struct cursor *c)
+static __always_inline __u16 parse_ethernet(struct cursor *c, struct packet *pkt)
 {
 	struct ethhdr *eth = cursor_take(c, sizeof(*eth));
 	__u16 proto;
 
 	if (!eth)
 		return 0;
+	pkt->eth = eth;
 	proto = eth->h_proto;
 #pragma unroll
 	for (int i = 0; i < TG_MAX_VLAN_TAGS; i++) {
@@ -189,6 +209,7 @@ static __always_inline __u16 parse_ethernet(struct cursor *c)
 		if (!vlan)
 			return 0;
 		proto = vlan[1];
+		pkt->no_rewrite = 1;
 	}
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return 0;
@@ -211,8 +232,11 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 	if (!cursor_take(c, hdr_len - sizeof(*ip)))
 		return -1;
 	set_mapped_v4(pkt, ip->saddr);
+	pkt->l3 = ip;
 	pkt->l4proto = ip->protocol;
 	pkt->later_fragment = (bpf_ntohs(ip->frag_off) & IPV4_FRAG_OFFSET_MASK) != 0;
+	if (bpf_ntohs(ip->frag_off) & (IPV4_FRAG_OFFSET_MASK | IPV4_MORE_FRAGMENTS))
+		pkt->no_rewrite = 1;
 	return 0;
 }
 
@@ -228,6 +252,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 		return -1;
 	__builtin_memcpy(pkt->addr, &ip6->saddr, 16);
 	pkt->is_v6 = 1;
+	pkt->l3 = ip6;
 	next = ip6->nexthdr;
 #pragma unroll
 	for (int i = 0; i < TG_MAX_IPV6_EXT_HDRS; i++) {
@@ -264,6 +289,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 			return 0;
 		}
 		next = hdr[0];
+		pkt->no_rewrite = 1;
 		if (!cursor_take(c, len - 8))
 			return -1;
 	}
@@ -288,6 +314,7 @@ static __always_inline int parse_ports(struct cursor *c, struct packet *pkt)
 
 		if (!udp)
 			return -1;
+		pkt->udp = udp;
 		pkt->sport = udp->source;
 		pkt->dport = udp->dest;
 		return 0;
@@ -452,29 +479,184 @@ static __always_inline int global_over_budget(struct tg_config *cfg, __u64 bytes
 	return 0;
 }
 
-/* checkrtpaddr: only the registered peer ip:port may send to an allocated media port. */
-static __always_inline __u32 media_verdict(struct packet *pkt, __u32 port)
+/* ---- media relay ---- */
+
+/* RFC 1071 one's complement sum folded to 16 bits. */
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/*
+ * Adds the change of one 32-bit field (old -> new) to a delta: ~m + m' per 16-bit word,
+ * the terms of RFC 1624 eqn 3. Words are taken in memory order, like the checksum field
+ * they update, so no byte swapping is needed (RFC 1071 section 2(B)).
+ */
+static __always_inline __u32 csum_delta32(__u32 delta, __u32 old, __u32 new)
+{
+	return delta + (~old & 0xffff) + (~old >> 16) + (new & 0xffff) + (new >> 16);
+}
+
+/* Same for a 16-byte address. */
+static __always_inline __u32 csum_delta128(__u32 delta, const __u32 *old, const __u32 *new)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		delta = csum_delta32(delta, old[i], new[i]);
+	return delta;
+}
+
+/* RFC 1624 eqn 3: HC' = ~(~HC + ~m + m'). */
+static __always_inline __u16 csum_apply(__u16 check, __u32 delta)
+{
+	return ~csum_fold((__u32)(__u16)~check + delta);
+}
+
+static __always_inline void media_count(__u32 port, __u32 reason, __u64 bytes)
+{
+	struct tg_media_counter *mc = bpf_map_lookup_elem(&tg_media_stats, &port);
+
+	if (!mc)
+		return;
+	if (reason == TG_R_RTP_FORWARD) {
+		__sync_fetch_and_add(&mc->fwd_packets, 1);
+		__sync_fetch_and_add(&mc->fwd_bytes, bytes);
+	} else if (reason == TG_R_RTP_SOURCE) {
+		__sync_fetch_and_add(&mc->dropped, 1);
+	} else {
+		__sync_fetch_and_add(&mc->userspace, 1);
+	}
+}
+
+/*
+ * Rewrites a packet from a leg's peer and picks its way out. The FIB lookup comes first,
+ * with the new addresses, so a packet that cannot be sent goes up to the stack unchanged.
+ */
+static __always_inline __u32 relay_forward(struct xdp_md *ctx, struct packet *pkt,
+					   struct tg_media *m, __u32 *action)
+{
+	struct bpf_fib_lookup fib = {};
+	struct udphdr *udp = pkt->udp;
+	__u32 delta_l3 = 0, delta_l4;
+	int rc;
+
+	if (pkt->no_rewrite || !udp || !pkt->eth || !pkt->l3 ||
+	    pkt->is_v6 != !!(m->flags & TG_MEDIA_FWD_V6))
+		return TG_R_RTP_USERSPACE;
+
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.sport = m->fwd_sport;
+	fib.dport = m->fwd_dport;
+	fib.ifindex = ctx->ingress_ifindex;
+	if (pkt->is_v6) {
+		struct ipv6hdr *ip6 = pkt->l3;
+
+		if ((void *)(ip6 + 1) > (void *)(long)ctx->data_end)
+			return TG_R_MALFORMED;
+		fib.family = AF_INET6;
+		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		__builtin_memcpy(fib.ipv6_src, m->fwd_src, 16);
+		__builtin_memcpy(fib.ipv6_dst, m->fwd_dst, 16);
+	} else {
+		struct iphdr *ip = pkt->l3;
+
+		if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
+			return TG_R_MALFORMED;
+		fib.family = AF_INET;
+		fib.tos = ip->tos;
+		fib.tot_len = bpf_ntohs(ip->tot_len);
+		fib.ipv4_src = *(__u32 *)(m->fwd_src + 12);
+		fib.ipv4_dst = *(__u32 *)(m->fwd_dst + 12);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TG_R_RTP_NO_NEIGH;
+	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED)
+		return TG_R_RTP_FWD_OFF;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return TG_R_RTP_NO_ROUTE;
+
+	if (pkt->is_v6) {
+		struct ipv6hdr *ip6 = pkt->l3;
+
+		if ((void *)(ip6 + 1) > (void *)(long)ctx->data_end)
+			return TG_R_MALFORMED;
+		delta_l3 = csum_delta128(delta_l3, (__u32 *)&ip6->saddr, (__u32 *)m->fwd_src);
+		delta_l3 = csum_delta128(delta_l3, (__u32 *)&ip6->daddr, (__u32 *)m->fwd_dst);
+		__builtin_memcpy(&ip6->saddr, m->fwd_src, 16);
+		__builtin_memcpy(&ip6->daddr, m->fwd_dst, 16);
+		ip6->hop_limit = TG_RELAY_TTL;
+	} else {
+		struct iphdr *ip = pkt->l3;
+		__u32 new_src = *(__u32 *)(m->fwd_src + 12);
+		__u32 new_dst = *(__u32 *)(m->fwd_dst + 12);
+		__u16 old_ttl_proto, new_ttl_proto;
+		__u32 delta_ip;
+
+		if ((void *)(ip + 1) > (void *)(long)ctx->data_end)
+			return TG_R_MALFORMED;
+		delta_l3 = csum_delta32(delta_l3, ip->saddr, new_src);
+		delta_l3 = csum_delta32(delta_l3, ip->daddr, new_dst);
+		/* TTL shares a 16-bit word with the protocol (RFC 791). */
+		old_ttl_proto = *((__u16 *)&ip->ttl);
+		ip->ttl = TG_RELAY_TTL;
+		new_ttl_proto = *((__u16 *)&ip->ttl);
+		delta_ip = delta_l3 + (__u16)~old_ttl_proto + new_ttl_proto;
+		ip->check = csum_apply(ip->check, delta_ip);
+		ip->saddr = new_src;
+		ip->daddr = new_dst;
+	}
+	if ((void *)(udp + 1) > (void *)(long)ctx->data_end)
+		return TG_R_MALFORMED;
+	/* The UDP checksum covers the pseudo-header addresses (RFC 768, RFC 8200 8.1) and ports. */
+	delta_l4 = delta_l3 + (__u16)~udp->source + m->fwd_sport + (__u16)~udp->dest + m->fwd_dport;
+	if (pkt->is_v6 || udp->check) {
+		__u16 check = csum_apply(udp->check, delta_l4);
+
+		udp->check = check ? check : 0xffff; /* 0 means "no checksum" (RFC 768) */
+	}
+	udp->source = m->fwd_sport;
+	udp->dest = m->fwd_dport;
+
+	__builtin_memcpy(pkt->eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(pkt->eth->h_source, fib.smac, ETH_ALEN);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		*action = XDP_TX;
+	else
+		*action = bpf_redirect(fib.ifindex, 0);
+	return TG_R_RTP_FORWARD;
+}
+
+/* The relay leg of a media port: source filter, then forwarding (order in tollgate.h). */
+static __always_inline __u32 media_verdict(struct xdp_md *ctx, struct tg_config *cfg,
+					   struct packet *pkt, __u32 port, __u32 *action)
 {
 	struct tg_media *m = bpf_map_lookup_elem(&tg_media, &port);
 	__u64 *want, *got;
 
 	if (!m || !m->active)
-		return TG_R_RTP_UNALLOCATED;
+		return (cfg->flags & TG_CFG_CHECK_RTP) ? TG_R_RTP_UNALLOCATED : TG_R_DEFAULT;
+	if (!(m->flags & TG_MEDIA_PEER))
+		return TG_R_RTP_USERSPACE;
 	want = (__u64 *)m->peer_addr;
 	got = (__u64 *)pkt->addr;
 	if (want[0] != got[0] || want[1] != got[1] || m->peer_port != pkt->sport)
-		return TG_R_RTP_SOURCE;
-	return TG_R_RTP_PEER;
+		return (m->flags & TG_MEDIA_STRICT) ? TG_R_RTP_SOURCE : TG_R_RTP_USERSPACE;
+	if (!(m->flags & TG_MEDIA_FORWARD))
+		return TG_R_RTP_PEER;
+	return relay_forward(ctx, pkt, m, action);
 }
 
-static __always_inline __u32 decide(struct xdp_md *ctx, __u64 bytes)
+static __always_inline __u32 decide(struct xdp_md *ctx, __u64 bytes, __u32 *action)
 {
 	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
 	struct packet pkt = {};
 	__u32 zero = 0;
 	__u16 proto;
 
-	proto = parse_ethernet(&c);
+	proto = parse_ethernet(&c, &pkt);
 	if (!proto)
 		return TG_R_MALFORMED;
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -521,9 +703,15 @@ static __always_inline __u32 decide(struct xdp_md *ctx, __u64 bytes)
 
 	__u32 port = bpf_ntohs(pkt.dport);
 
-	if (pkt.l4proto == IPPROTO_UDP && (cfg->flags & TG_CFG_CHECK_RTP) &&
-	    cfg->media_port_min && port >= cfg->media_port_min && port <= cfg->media_port_max)
-		return media_verdict(&pkt, port);
+	if (pkt.l4proto == IPPROTO_UDP && cfg->media_port_min && port >= cfg->media_port_min &&
+	    port <= cfg->media_port_max) {
+		__u32 reason = media_verdict(ctx, cfg, &pkt, port, action);
+
+		if (reason != TG_R_RTP_PEER && reason != TG_R_RTP_UNALLOCATED &&
+		    reason != TG_R_DEFAULT && reason != TG_R_MALFORMED)
+			media_count(port, reason, bytes);
+		return reason;
+	}
 	return TG_R_DEFAULT;
 }
 
@@ -531,10 +719,13 @@ SEC("xdp")
 int tollgate_xdp(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
-	__u32 reason = decide(ctx, bytes);
+	__u32 action = XDP_PASS;
+	__u32 reason = decide(ctx, bytes, &action);
 
 	/* The one exit: every verdict is counted by its reason. */
 	count(reason, bytes);
+	if (reason == TG_R_RTP_FORWARD)
+		return action;
 	return reason >= TG_R_FIRST_DROP ? XDP_DROP : XDP_PASS;
 }
 

@@ -29,11 +29,28 @@
  *     per-source bucket empty ................. drop  TG_R_FLOOD (+1 event/source/interval)
  *     shared unknown-source byte budget empty . drop  TG_R_FLOOD_GLOBAL
  *     otherwise ............................... pass  TG_R_SIGNALING
- *   UDP dst port in media range, checkrtpaddr on:
- *     port not allocated ...................... drop  TG_R_RTP_UNALLOCATED
- *     source ip:port is not the peer .......... drop  TG_R_RTP_SOURCE
- *     otherwise ............................... pass  TG_R_RTP_PEER
+ *   UDP dst port in media range (one tg_media entry per local port: a relay leg):
+ *     port not allocated, TG_CFG_CHECK_RTP .... drop  TG_R_RTP_UNALLOCATED
+ *     port not allocated, otherwise ........... pass  TG_R_DEFAULT
+ *     no peer latched yet ..................... pass  TG_R_RTP_USERSPACE (userspace latches)
+ *     source ip:port is not the peer, strict .. drop  TG_R_RTP_SOURCE    (+ per-port count)
+ *     source ip:port is not the peer .......... pass  TG_R_RTP_USERSPACE (may re-learn)
+ *     from the peer, leg does not forward ..... pass  TG_R_RTP_PEER
+ *     from the peer, forwarding leg:
+ *       shape the kernel does not rewrite ..... pass  TG_R_RTP_USERSPACE (fragment, VLAN,
+ *                                                      IPv6 ext headers, v4<->v6 leg)
+ *       FIB: next hop has no neighbour entry .. pass  TG_R_RTP_NO_NEIGH  (the stack resolves it)
+ *       FIB: forwarding off on the interface .. pass  TG_R_RTP_FWD_OFF
+ *       FIB: any other failure (route, MTU) ... pass  TG_R_RTP_NO_ROUTE
+ *       otherwise: rewritten and sent ......... TX/redirect TG_R_RTP_FORWARD
  *   anything else ............................. pass  TG_R_DEFAULT
+ *
+ * Kernel forwarding (rtpengine's in-kernel forwarding, done in XDP): a packet from a leg's
+ * peer gets the leg's new source (our relay address and port on the other side) and
+ * destination (the other party), TTL / hop limit 64 as a freshly sent packet, the IPv4
+ * header and UDP checksums updated incrementally (RFC 1624 eqn 3; an IPv4 UDP checksum of 0
+ * stays 0, RFC 768), and leaves by XDP_TX or bpf_redirect to the FIB's egress interface,
+ * Ethernet addresses from the FIB result. Per-port counters: tg_media_stats.
  */
 #ifndef TOLLGATE_H
 #define TOLLGATE_H
@@ -71,6 +88,11 @@ enum tg_reason {
 	TG_R_RTP_PEER = 5,         /* media from the registered peer */
 	TG_R_FRAGMENT_PASS = 6,    /* non-first fragment, policy pass */
 	TG_R_OTHER_PROTO = 7,      /* neither UDP nor TCP */
+	TG_R_RTP_USERSPACE = 8,    /* relay port: up to the userspace relay (see the order above) */
+	TG_R_RTP_NO_NEIGH = 9,     /* relay: the next hop has no neighbour entry yet */
+	TG_R_RTP_FWD_OFF = 10,     /* relay: forwarding disabled on the ingress interface */
+	TG_R_RTP_NO_ROUTE = 11,    /* relay: FIB lookup failed (no route, MTU, not unicast) */
+	TG_R_RTP_FORWARD = 12,     /* relay: rewritten and sent (XDP_TX / redirect): not a pass */
 	TG_R_FIRST_DROP = 16,
 	TG_R_MALFORMED = 16,       /* truncated or inconsistent headers */
 	TG_R_CIDR_DENY = 17,       /* source in a deny-listed CIDR */
@@ -164,12 +186,39 @@ struct tg_global_bucket {
 	__u64 tat_ns;
 };
 
-/* tg_media value (ARRAY indexed by local UDP port in host order). */
+/* tg_media.flags. */
+enum tg_media_flag {
+	TG_MEDIA_PEER = 1,    /* peer_addr/peer_port are set (latched or from the SDP) */
+	TG_MEDIA_STRICT = 2,  /* a packet from another source is dropped, not let up */
+	TG_MEDIA_FORWARD = 4, /* packets from the peer are forwarded in the kernel (fwd_*) */
+	TG_MEDIA_FWD_V6 = 8,  /* fwd_src/fwd_dst are IPv6 (else IPv4 mapped) */
+};
+
+/*
+ * tg_media value (ARRAY indexed by local UDP port in host order): one relay leg. Userspace
+ * writes it whole (one update), so the program never sees half a leg.
+ */
 struct tg_media {
-	__u8 peer_addr[16]; /* v4 mapped */
+	__u8 peer_addr[16]; /* expected source, v4 mapped */
 	__u16 peer_port;    /* network order */
 	__u8 active;        /* 0 = port not allocated */
-	__u8 pad[5];
+	__u8 flags;         /* enum tg_media_flag */
+	__u16 fwd_sport;    /* network order: our relay port facing the other party */
+	__u16 fwd_dport;    /* network order: the other party's port */
+	__u8 fwd_src[16];   /* our address facing the other party, v4 mapped */
+	__u8 fwd_dst[16];   /* the other party, v4 mapped */
+};
+
+/*
+ * tg_media_stats value (ARRAY indexed like tg_media): per-port counters, added atomically
+ * (a port's packets may land on any CPU). Userspace zeroes a port's slot when it opens a
+ * leg afresh; a relay update (latching) keeps them.
+ */
+struct tg_media_counter {
+	__u64 fwd_packets;
+	__u64 fwd_bytes;
+	__u64 dropped;   /* TG_R_RTP_SOURCE at this port */
+	__u64 userspace; /* TG_R_RTP_USERSPACE, _NO_NEIGH, _FWD_OFF, _NO_ROUTE at this port */
 };
 
 /* Ring buffer record (tg_events). */
@@ -202,7 +251,9 @@ struct tg_contract {
 	struct tg_trust trust;
 	struct tg_bucket bucket;
 	struct tg_global_bucket global_bucket;
+	enum tg_media_flag media_flag;
 	struct tg_media media;
+	struct tg_media_counter media_counter;
 	struct tg_event event;
 };
 

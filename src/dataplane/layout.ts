@@ -19,6 +19,7 @@ export const MAP_NAMES = {
   buckets: 'tg_buckets',
   global: 'tg_global',
   media: 'tg_media',
+  mediaStats: 'tg_media_stats',
   events: 'tg_events',
   cidrHint: 'tg_cidr_hint',
 } as const;
@@ -44,6 +45,11 @@ export const TG_REASON = {
   TG_R_RTP_PEER: 5,
   TG_R_FRAGMENT_PASS: 6,
   TG_R_OTHER_PROTO: 7,
+  TG_R_RTP_USERSPACE: 8,
+  TG_R_RTP_NO_NEIGH: 9,
+  TG_R_RTP_FWD_OFF: 10,
+  TG_R_RTP_NO_ROUTE: 11,
+  TG_R_RTP_FORWARD: 12,
   TG_R_FIRST_DROP: 16,
   TG_R_MALFORMED: 16,
   TG_R_CIDR_DENY: 17,
@@ -66,6 +72,14 @@ export const TG_CONFIG_FLAG = {
   TG_CFG_CHECK_RTP: 2,
 } as const;
 
+/** enum tg_media_flag. */
+export const TG_MEDIA_FLAG = {
+  TG_MEDIA_PEER: 1,
+  TG_MEDIA_STRICT: 2,
+  TG_MEDIA_FORWARD: 4,
+  TG_MEDIA_FWD_V6: 8,
+} as const;
+
 /** enum tg_event_type. */
 export const TG_EVENT_TYPE = {
   TG_EV_FLOOD: 1,
@@ -81,6 +95,11 @@ export const COUNTER_SLOTS = {
   rtp_peer: TG_REASON.TG_R_RTP_PEER,
   fragment_pass: TG_REASON.TG_R_FRAGMENT_PASS,
   other_proto: TG_REASON.TG_R_OTHER_PROTO,
+  rtp_userspace: TG_REASON.TG_R_RTP_USERSPACE,
+  rtp_no_neigh: TG_REASON.TG_R_RTP_NO_NEIGH,
+  rtp_fwd_off: TG_REASON.TG_R_RTP_FWD_OFF,
+  rtp_no_route: TG_REASON.TG_R_RTP_NO_ROUTE,
+  rtp_forward: TG_REASON.TG_R_RTP_FORWARD,
   malformed: TG_REASON.TG_R_MALFORMED,
   cidr_deny: TG_REASON.TG_R_CIDR_DENY,
   banned: TG_REASON.TG_R_BANNED,
@@ -106,7 +125,14 @@ export const PASS_COUNTERS: readonly CounterName[] = [
   'rtp_peer',
   'fragment_pass',
   'other_proto',
+  'rtp_userspace',
+  'rtp_no_neigh',
+  'rtp_fwd_off',
+  'rtp_no_route',
 ];
+
+/** Sent on by the kernel relay (XDP_TX / redirect): neither passed nor dropped. */
+export const FORWARD_COUNTERS: readonly CounterName[] = ['rtp_forward'];
 
 /** Kernel counters that add up to each DropReason of the Dataplane interface. */
 export const DROP_COUNTERS: Record<DropReason, readonly CounterName[]> = {
@@ -143,7 +169,23 @@ export const STRUCTS = {
   tg_trust: { size: 8, members: { expires_ns: 0 } },
   tg_bucket: { size: 24, members: { tat_ns: 0, last_event_ns: 8, dropped: 16, pad: 20 } },
   tg_global_bucket: { size: 8, members: { tat_ns: 0 } },
-  tg_media: { size: 24, members: { peer_addr: 0, peer_port: 16, active: 18, pad: 19 } },
+  tg_media: {
+    size: 56,
+    members: {
+      peer_addr: 0,
+      peer_port: 16,
+      active: 18,
+      flags: 19,
+      fwd_sport: 20,
+      fwd_dport: 22,
+      fwd_src: 24,
+      fwd_dst: 40,
+    },
+  },
+  tg_media_counter: {
+    size: 32,
+    members: { fwd_packets: 0, fwd_bytes: 8, dropped: 16, userspace: 24 },
+  },
   tg_event: { size: 32, members: { type: 0, dropped: 4, ts_ns: 8, addr: 16 } },
 } as const;
 
@@ -203,13 +245,57 @@ export function encodeLpmKey(family: 4 | 6, prefix: number, addr: Uint8Array): U
   return out;
 }
 
-export function encodeMedia(peerMapped: Uint8Array, peerPort: number): Uint8Array {
+/** struct tg_media: one relay leg (all-zero = port not allocated). */
+export interface MediaEntry {
+  /** Expected source, 16 bytes (v4 mapped); null = not latched. */
+  peer: { mapped: Uint8Array; port: number } | null;
+  strict: boolean;
+  /** Forwarding in the kernel: our address/port facing the other party, and the other party. */
+  forward: { v6: boolean; src: Uint8Array; sport: number; dst: Uint8Array; dport: number } | null;
+}
+
+export function encodeMedia(entry: MediaEntry): Uint8Array {
   const m = S.tg_media.members;
   const out = new Uint8Array(S.tg_media.size);
-  out.set(peerMapped, m.peer_addr);
-  new DataView(out.buffer).setUint16(m.peer_port, peerPort, false);
+  const view = new DataView(out.buffer);
+  let flags = 0;
+  if (entry.peer !== null) {
+    out.set(entry.peer.mapped, m.peer_addr);
+    view.setUint16(m.peer_port, entry.peer.port, false);
+    flags |= TG_MEDIA_FLAG.TG_MEDIA_PEER;
+  }
+  if (entry.strict) flags |= TG_MEDIA_FLAG.TG_MEDIA_STRICT;
+  if (entry.forward !== null) {
+    const f = entry.forward;
+    flags |= TG_MEDIA_FLAG.TG_MEDIA_FORWARD;
+    if (f.v6) flags |= TG_MEDIA_FLAG.TG_MEDIA_FWD_V6;
+    out.set(f.src, m.fwd_src);
+    out.set(f.dst, m.fwd_dst);
+    view.setUint16(m.fwd_sport, f.sport, false);
+    view.setUint16(m.fwd_dport, f.dport, false);
+  }
   out[m.active] = 1;
+  out[m.flags] = flags;
   return out;
+}
+
+/** struct tg_media_counter. */
+export interface MediaCounter {
+  fwdPackets: bigint;
+  fwdBytes: bigint;
+  dropped: bigint;
+  userspace: bigint;
+}
+
+export function decodeMediaCounter(bytes: Uint8Array): MediaCounter {
+  const m = S.tg_media_counter.members;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    fwdPackets: view.getBigUint64(m.fwd_packets, true),
+    fwdBytes: view.getBigUint64(m.fwd_bytes, true),
+    dropped: view.getBigUint64(m.dropped, true),
+    userspace: view.getBigUint64(m.userspace, true),
+  };
 }
 
 export interface BucketState {

@@ -26,6 +26,7 @@ import {
   type CounterName,
   decodeBucket,
   decodeExpiry,
+  decodeMediaCounter,
   encodeBucket,
   encodeExpiry,
   encodeLpmKey,
@@ -285,15 +286,73 @@ export class XdpGuard {
     return this.live().maps.trusted.delete(addrBytes(ip).mapped);
   }
 
-  // ---- media (checkrtpaddr) ----
+  // ---- media: relay legs (types.ts RelayLeg) and the plain source filter ----
 
-  /** Lets UDP to local `port` through only from peer ip:port (RTCP is a port of its own). */
+  /**
+   * Programs one relay leg; again for the same port updates it in one map write (latching
+   * keeps the counters). A port opened afresh starts its counters at zero.
+   */
+  openRelay(leg: RelayLeg): void {
+    const range = this.current.mediaPorts;
+    if (range === null)
+      throw new E.TG_DP_BAD_RELAY(
+        (leg as Partial<RelayLeg> | null)?.localPort,
+        'no media port range (mediaportmin..mediaportmax) is configured',
+      );
+    const c = checkRelayLeg(leg, range);
+    const maps = this.live().maps;
+    if (!this.relays.has(c.localPort))
+      maps.mediaStats.update(mediaKey(c.localPort), new Uint8Array(STRUCTS.tg_media_counter.size));
+    const entry = encodeMedia({
+      peer: c.peer === null ? null : { mapped: c.peer.addr.mapped, port: c.peer.port },
+      strict: c.strict,
+      forward: {
+        v6: c.to.addr.family === 6,
+        src: c.from.addr.mapped,
+        sport: c.from.port,
+        dst: c.to.addr.mapped,
+        dport: c.to.port,
+      },
+    });
+    maps.media.update(mediaKey(c.localPort), entry);
+    this.relays.add(c.localPort);
+  }
+
+  /** Unprograms the leg: the port drops everything from now on. Returns its final counters. */
+  closeRelay(localPort: number): RelayCounters | null {
+    checkLocalPort(localPort, null);
+    const final = this.relayCounters(localPort);
+    this.closeMedia(localPort);
+    this.relays.delete(localPort);
+    return final;
+  }
+
+  /** The leg's counters, summed by the kernel (atomic adds); null when the port is not open. */
+  relayCounters(localPort: number): RelayCounters | null {
+    checkLocalPort(localPort, null);
+    if (!this.relays.has(localPort)) return null;
+    const value = new Uint8Array(STRUCTS.tg_media_counter.size);
+    if (!this.live().maps.mediaStats.lookup(mediaKey(localPort), value)) return zeroCounters();
+    const c = decodeMediaCounter(value);
+    return {
+      forwardedPackets: Number(c.fwdPackets),
+      forwardedBytes: Number(c.fwdBytes),
+      droppedPackets: Number(c.dropped),
+      userspacePackets: Number(c.userspace),
+    };
+  }
+
+  /** The source filter alone (no forwarding): UDP to `port` only from peer ip:port. */
   openMedia(port: number, peer: { ip: string; port: number }): void {
     if (!portOk(port)) throw new E.TG_DP_BAD_PORT('media port', port, '1..65535');
     if (!portOk(peer.port)) throw new E.TG_DP_BAD_PORT('peer port', peer.port, '1..65535');
     this.live().maps.media.update(
       mediaKey(port),
-      encodeMedia(addrBytes(peer.ip).mapped, peer.port),
+      encodeMedia({
+        peer: { mapped: addrBytes(peer.ip).mapped, port: peer.port },
+        strict: true,
+        forward: null,
+      }),
     );
   }
 
@@ -301,32 +360,6 @@ export class XdpGuard {
     if (!portOk(port)) throw new E.TG_DP_BAD_PORT('media port', port, '1..65535');
     // An ARRAY slot cannot be deleted: all zero means "not allocated".
     this.live().maps.media.update(mediaKey(port), new Uint8Array(STRUCTS.tg_media.size));
-  }
-
-  // ---- media relay (types.ts RelayLeg) ----
-
-  /** Programs one relay leg (see types.ts); again for the same port updates it. */
-  openRelay(leg: RelayLeg): void {
-    const range = this.current.mediaPorts;
-    if (range === null)
-      throw new E.TG_DP_BAD_RELAY(leg?.localPort, 'no media port range is configured');
-    const c = checkRelayLeg(leg, range);
-    // Stub until the kernel forwards: the source filter only.
-    if (c.peer !== null) this.openMedia(c.localPort, { ip: c.peer.addr.text, port: c.peer.port });
-    this.relays.add(c.localPort);
-  }
-
-  /** Unprograms the leg: the port drops everything from now on. */
-  closeRelay(localPort: number): RelayCounters | null {
-    checkLocalPort(localPort, null);
-    if (!this.relays.delete(localPort)) return null;
-    this.closeMedia(localPort);
-    return zeroCounters();
-  }
-
-  relayCounters(localPort: number): RelayCounters | null {
-    checkLocalPort(localPort, null);
-    return this.relays.has(localPort) ? zeroCounters() : null;
   }
 
   // ---- per-source buckets (inspection, and tests that refill without sleeping) ----

@@ -11,6 +11,7 @@ import {
   TG_CIDR_HINT_BIT,
   TG_CONFIG_FLAG,
   TG_EVENT_TYPE,
+  TG_MEDIA_FLAG,
   TG_REASON,
 } from '../../src/dataplane/layout.ts';
 import { buildBpfObject } from './helpers.ts';
@@ -75,6 +76,7 @@ for (const [name, values] of [
   ['tg_config_flag', TG_CONFIG_FLAG],
   ['tg_event_type', TG_EVENT_TYPE],
   ['tg_cidr_hint_bit', TG_CIDR_HINT_BIT],
+  ['tg_media_flag', TG_MEDIA_FLAG],
 ] as const) {
   test(`enum ${name}: every value agrees with BTF`, (t) => {
     const e = find('ENUM', name);

@@ -51,7 +51,7 @@ const dgram = require('node:dgram');
 const c = JSON.parse(process.argv.at(-1));
 const s = dgram.createSocket(c.to.includes(':') ? 'udp6' : 'udp4');
 s.on('error', (e) => { console.error(e.message); process.exit(1); });
-s.bind({ address: c.from, port: 0 }, async () => {
+s.bind({ address: c.from, port: c.fromPort ?? 0 }, async () => {
   for (let i = 0; i < c.count; i++) {
     await new Promise((ok, fail) => s.send(Buffer.from(c.payload + ' ' + i), c.port, c.to, (e) => (e ? fail(e) : ok())));
   }
@@ -209,13 +209,22 @@ export async function udpListener(
 /** Sends count datagrams "<payload> <i>" from ns (bound to `from`, if given) to to:port. */
 export async function sendUdp(
   ns: string,
-  options: { from?: string; to: string; port: number; count?: number; payload?: string },
+  options: {
+    from?: string;
+    /** Source port (a media peer's); 0 or absent = any. */
+    fromPort?: number;
+    to: string;
+    port: number;
+    count?: number;
+    payload?: string;
+  },
 ): Promise<void> {
   await runScript(
     ns,
     SEND_UDP,
     {
       from: options.from,
+      fromPort: options.fromPort ?? 0,
       to: options.to,
       port: options.port,
       count: options.count ?? 1,

@@ -17,6 +17,8 @@ import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
 
 interface ChildConfig {
   ifname: string;
+  /** Further interfaces to attach to (a relay host has one per side). */
+  moreIfnames?: string[];
   attachMode: AttachMode;
   guard: Partial<GuardConfig>;
   eventPollMs: number;
@@ -51,6 +53,7 @@ let attached: string;
 try {
   guard.configure(config.guard);
   attached = guard.attach(config.ifname, config.attachMode);
+  for (const more of config.moreIfnames ?? []) guard.attach(more, config.attachMode);
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   shutdown(1);

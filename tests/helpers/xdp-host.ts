@@ -31,6 +31,8 @@ const CALL_TIMEOUT_MS = 15_000;
 
 export interface XdpHostOptions {
   ifname?: string;
+  /** Further interfaces to attach to, in the same mode. */
+  moreIfnames?: string[];
   attachMode?: AttachMode;
   guard?: Partial<GuardConfig>;
   eventPollMs?: number;
@@ -72,6 +74,7 @@ export async function startXdpHost(
 ): Promise<XdpHost> {
   const config = {
     ifname: options.ifname ?? 'veth0',
+    moreIfnames: options.moreIfnames ?? [],
     attachMode: options.attachMode ?? 'auto',
     guard: options.guard ?? {},
     eventPollMs: options.eventPollMs ?? 50,
