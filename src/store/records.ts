@@ -154,6 +154,37 @@ export interface BlacklistRecord {
   expiresAt: number;
 }
 
+/** trunks: name → a SIP server calls are routed to (and accepted from, by address). */
+export interface TrunkRecord {
+  name: string;
+  /** An IP literal: tollgate does no DNS for routing. */
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  /** Addresses/CIDRs its inbound calls come from (the trunk is then the calling account). */
+  inboundIps: string[];
+  /** Inbound calls must dial with this prefix (removed before routing); '' = none. */
+  techprefix: string;
+  /** No answer at all (not even 100 Trying) within this many seconds: the next trunk. */
+  timeoutSeconds: number;
+  createdAt: number;
+}
+
+/** routes: `${prefix}\n${trunk}` → a dial prefix sent to a trunk. */
+export interface RouteRecord {
+  /** Digits (and + * #) the dialled number starts with; '' matches every number. */
+  prefix: string;
+  trunk: string;
+  /** Lower is tried first. */
+  priority: number;
+  /** Share of calls among routes of the same prefix and priority. */
+  weight: number;
+  /** Leading characters removed from the number before it is sent, then `prepend` put. */
+  strip: number;
+  prepend: string;
+  createdAt: number;
+}
+
 export interface TableRecords {
   meta: MetaValue;
   config: StoredConfigEntry;
@@ -165,4 +196,6 @@ export interface TableRecords {
   balances: BalanceRecord;
   tariffs: TariffRecord;
   blacklist: BlacklistRecord;
+  trunks: TrunkRecord;
+  routes: RouteRecord;
 }

@@ -46,6 +46,8 @@ export const TABLE_NAMES: readonly TableName[] = [
   'balances',
   'tariffs',
   'blacklist',
+  'trunks',
+  'routes',
 ];
 
 export type Table<V> = Database<V, string>;

@@ -6,11 +6,16 @@
 //
 //   notLooped            482 when our own Via is already on it (§16.3 step 4)
 //   domainServed         403 when it is for another domain and fwdtootherdomains=0
-//   callerIdentity       digest (407 + Proxy-Authenticate, §22.3) or by source address
+//   callerIdentity       digest (407 + Proxy-Authenticate, §22.3), or by source address: a
+//                        trunk (its inbound addresses), an account with needauth 1/3/6
 //   transportAllowed     stricttransport 2/3 for a registered caller
 //   callerIdAllowed      allowcalleridchange; blockotherdomains for the unauthenticated
-//   routedHere           404 for another domain: tollgate routes to its own users only
+//   routedHere           404 for another domain: requests other than INVITE go to local
+//                        users only
 //   calleeKnown          the callee's best reachable binding; 430 (flow gone), 404/480
+//   inviteTargets        where an INVITE goes (routing/plan.ts): every reachable binding of
+//                        a local user (forked), or the trunks of the longest matching route,
+//                        in failover order; 404 / 480 / 430 when nowhere            (INVITE)
 //   callTableRoom        503 when the call table is full                        (INVITE)
 //   pendingSessionLimit  blocktoomuchpendingsession / maxpendingsessionsperip   (INVITE)
 //   guardVerdict         the guard's verdict on call-start (maxcallperip, …)    (INVITE)
@@ -33,6 +38,13 @@ import type { CallPolicy, CallTarget } from './call-policy.ts';
 import type { ProxyContext } from './context.ts';
 import type { CallAuthorization } from './dialogs.ts';
 import { hasOwnVia, isAnonymous } from './forward.ts';
+import { type OutboundPlan, outboundPlan, type RoutingPorts } from './routing/plan.ts';
+import {
+  bindingTarget,
+  MAX_BRANCHES,
+  reachableBindings,
+  type TargetPlan,
+} from './routing/targets.ts';
 
 type ReportBase = Pick<SecurityReport, 'ip' | 'port' | 'method' | 'callId' | 'userAgent'>;
 
@@ -48,14 +60,24 @@ export interface Admission {
   readonly anonymous: boolean;
   /** Whom it is for; an account recognised by address may rewrite it (tech prefix). */
   target: CallTarget;
-  /** The account the caller proved to be (digest, or by address). */
+  /**
+   * The account the caller proved to be: the digest user, or the account or trunk
+   * recognised by source address. Never a header the caller wrote (the From user is only
+   * the caller ID).
+   */
   user: string | undefined;
+  /** What `user` is: an account ('user') or a trunk. */
+  accountKind: 'user' | 'trunk' | undefined;
   /** `user` was recognised by source address, not by digest. */
   byAddress: boolean;
   /** The callee's binding the request goes to (calleeKnown). */
   binding: Binding | undefined;
   /** What CallAccounting answered (callAuthorized, call-admission.ts). */
   authorization?: CallAuthorization;
+  /** Where an INVITE goes (inviteTargets): stages of targets, each stage forked. */
+  plan: TargetPlan;
+  /** The number routed out through trunks, or null when it stays local (outbound()). */
+  outbound: OutboundPlan | null | undefined;
 }
 
 /** How a refused request is answered. */
@@ -76,6 +98,8 @@ export interface AdmissionPorts {
   hasRoom(now: number): boolean;
   /** Calls in setup from this address. */
   pendingFrom(ip: string): number;
+  /** Trunks and routes (absent: nothing is routed out). */
+  readonly routing: RoutingPorts;
 }
 
 export type AdmissionStep = (a: Admission, p: AdmissionPorts) => Refusal | undefined;
@@ -93,9 +117,11 @@ export const domainServed: AdmissionStep = (a, p) =>
     : undefined;
 
 /**
- * Digest on the request (RFC 3261 §22.3): 407 + Proxy-Authenticate; without credentials, an
- * account may be recognised by its address (needauth 1) and tech prefix (needauth 3); and a
- * caller the policy lets in without either goes on as nobody.
+ * Digest on the request (RFC 3261 §22.3): 407 + Proxy-Authenticate. Without credentials,
+ * the caller may be a trunk (its inbound addresses, and tech prefix), or an account that
+ * authenticates by address (needauth 1), address and tech prefix (3), or address and port
+ * (6). A caller the policy lets in without either goes on as nobody: no account, so nothing
+ * is billed to it and it is never routed out (a number routed to a trunk is challenged).
  */
 export const callerIdentity: AdmissionStep = (a, p) => {
   const { d } = p.ctx;
@@ -103,21 +129,12 @@ export const callerIdentity: AdmissionStep = (a, p) => {
   const outcome = d.auth.verify(req, source.ip, true);
   if (outcome.ok) {
     a.user = outcome.user;
+    a.accountKind = 'user';
     d.report({ ...base, kind: 'auth-ok', user: outcome.user });
     return undefined;
   }
-  const target = a.target;
-  const byAddress =
-    outcome.failure === 'missing' && target.kind === 'local'
-      ? d.ipAuthenticate?.(source.ip, target.user)
-      : undefined;
-  if (byAddress) {
-    a.user = byAddress.name;
-    a.byAddress = true;
-    a.target = { kind: 'local', user: byAddress.dialled };
-    d.report({ ...base, kind: 'auth-ok', user: byAddress.name, detail: 'by address' });
+  if (outcome.failure === 'missing' && a.target.kind === 'local' && byAddress(a, p))
     return undefined;
-  }
   if (outcome.failure !== 'missing' && outcome.failure !== 'stale') {
     const named = outcome.user ?? a.fromUser;
     d.report({
@@ -129,7 +146,9 @@ export const callerIdentity: AdmissionStep = (a, p) => {
     if (outcome.status !== 401) return { status: outcome.status };
     return { response: d.auth.challenge(createResponse(req, 407), source.ip) };
   }
-  if (!p.policy.needsAuth(target, a.from.uri, a.anonymous)) return undefined;
+  // A call routed out through a trunk costs money: only an account may place it.
+  const paid = req.method === 'INVITE' && outbound(a, p) !== undefined;
+  if (!paid && !p.policy.needsAuth(a.target, a.from.uri, a.anonymous)) return undefined;
   d.report({
     ...base,
     kind: 'auth-challenge',
@@ -140,6 +159,37 @@ export const callerIdentity: AdmissionStep = (a, p) => {
     response: d.auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false),
   };
 };
+
+/** A trunk or an IP-authenticated account recognised by the source address; true if so. */
+function byAddress(a: Admission, p: AdmissionPorts): boolean {
+  const { d } = p.ctx;
+  const { source, base } = a;
+  const dialled = a.target.kind === 'local' ? a.target.user : '';
+  const trunk = p.routing.source?.trunkFrom(source.ip, dialled);
+  const account = trunk
+    ? { name: trunk.trunk, dialled: trunk.dialled, kind: 'trunk' as const }
+    : d.ipAuthenticate?.(source.ip, dialled, source.port);
+  if (!account) return false;
+  a.user = account.name;
+  a.accountKind = trunk ? 'trunk' : 'user';
+  a.byAddress = true;
+  a.target = { kind: 'local', user: account.dialled };
+  a.outbound = undefined;
+  d.report({
+    ...base,
+    kind: 'auth-ok',
+    user: account.name,
+    detail: trunk ? 'trunk by address' : 'by address',
+  });
+  return true;
+}
+
+/** The trunks a call would go out through (memoised), or undefined when it stays local. */
+export function outbound(a: Admission, p: AdmissionPorts): OutboundPlan | undefined {
+  if (a.outbound === undefined)
+    a.outbound = outboundPlan(a.target, p.routing, a.req.limits.maxUriBytes, p.ctx) ?? null;
+  return a.outbound ?? undefined;
+}
 
 export const transportAllowed: AdmissionStep = (a, p) => {
   if (a.user === undefined || a.byAddress) return undefined;
@@ -190,19 +240,13 @@ export const calleeKnown: AdmissionStep = (a, p) => {
   if (a.target.kind !== 'local') return undefined;
   const callee = a.target.user;
   const { d } = p.ctx;
-  let flowFailed = false;
-  for (const b of d.bindings.lookup(callee)) {
-    if (
-      b.regId !== undefined &&
-      b.connectionId !== undefined &&
-      d.flowOpen?.(b.connectionId) === false
-    ) {
-      flowFailed = true;
-      continue;
-    }
-    a.binding = b;
-    return undefined;
-  }
+  const { usable, flowFailed } = reachableBindings(d.bindings.lookup(callee), d.flowOpen);
+  a.binding = usable[0];
+  if (a.binding !== undefined) return undefined;
+  return nowhere(a, p, callee, flowFailed);
+};
+
+function nowhere(a: Admission, p: AdmissionPorts, callee: string, flowFailed: boolean): Refusal {
   if (flowFailed) return { status: 430, reason: 'Flow Failed' };
   if (a.user === undefined)
     return {
@@ -211,6 +255,46 @@ export const calleeKnown: AdmissionStep = (a, p) => {
       report: { detail: 'callee unknown or not registered', user: callee },
     };
   return { status: (p.ctx.d.userExists?.(callee) ?? true) ? 480 : 404 };
+}
+
+/**
+ * Where an INVITE goes. A local user (an account, or anyone with bindings): all its
+ * reachable bindings, forked in parallel (RFC 3261 §16.6), or only the best one when an
+ * unauthenticated caller may not fork (allownoauthfork 4). A number that is no local user,
+ * or a user at another domain the routing keys let through: the trunks of its routes, one
+ * stage each (failover). Nowhere: 404 (unknown), 480 (not registered), 430 (flow gone).
+ */
+export const inviteTargets: AdmissionStep = (a, p) => {
+  const { d } = p.ctx;
+  const route = outbound(a, p);
+  if (route !== undefined) {
+    const now = p.ctx.now();
+    const usable = route.stages.filter((s) => p.routing.trunkUsable(s[0]!.trunk!, now));
+    if (usable.length === 0)
+      return {
+        status: 503,
+        reason: 'No Usable Route',
+        report: { detail: 'every trunk of the route is unusable (trunkUsable)', user: a.user },
+      };
+    a.plan = usable;
+    return undefined;
+  }
+  if (a.target.kind !== 'local') return routedHere(a, p);
+  const callee = a.target.user;
+  const { usable, flowFailed } = reachableBindings(d.bindings.lookup(callee), d.flowOpen);
+  const forks =
+    a.user === undefined && p.ctx.config.allownoauthfork >= 4 ? usable.slice(0, 1) : usable;
+  const targets = forks.flatMap((b) => {
+    const t = bindingTarget(b, a.req.limits.maxUriBytes);
+    return t ? [t] : [];
+  });
+  a.binding = usable[0];
+  if (targets.length > 0) {
+    a.plan = [targets.slice(0, MAX_BRANCHES)];
+    return undefined;
+  }
+  if (usable.length > 0) return { status: 480, reason: 'Bad Contact Registered' };
+  return nowhere(a, p, callee, flowFailed);
 };
 
 export const callTableRoom: AdmissionStep = (_a, p) =>
@@ -254,9 +338,14 @@ export const REQUEST_STEPS: readonly AdmissionStep[] = [
   calleeKnown,
 ];
 
-/** An INVITE: the request steps, then the limits on calls. */
+/** An INVITE: the request steps with its own routing, then the limits on calls. */
 export const INVITE_STEPS: readonly AdmissionStep[] = [
-  ...REQUEST_STEPS,
+  notLooped,
+  domainServed,
+  callerIdentity,
+  transportAllowed,
+  callerIdAllowed,
+  inviteTargets,
   callTableRoom,
   pendingSessionLimit,
   guardVerdict,
@@ -264,9 +353,12 @@ export const INVITE_STEPS: readonly AdmissionStep[] = [
   callAuthorized,
 ];
 
-/** The account a call is counted against: the authenticated user, else the From user. */
+/**
+ * The account a call is counted against: the one the caller proved to be, else nobody ('').
+ * Never the From user: a caller writes its From header as it likes.
+ */
 export function callerName(a: Admission): string {
-  return a.user ?? a.fromUser ?? '';
+  return a.user ?? '';
 }
 
 /** A new Admission for a request from `source`, before any step has run. */
@@ -288,8 +380,11 @@ export function startAdmission(req: SipRequest, source: Endpoint, policy: CallPo
     anonymous: isAnonymous(from),
     target: policy.target(req.uri),
     user: undefined,
+    accountKind: undefined,
     byAddress: false,
     binding: undefined,
+    plan: [],
+    outbound: undefined,
   };
 }
 

@@ -20,19 +20,28 @@ export const sessionIntervalAllowed: AdmissionStep = (a, p) => {
   return { response: res };
 };
 
-/** What policy is asked about the call: who pays is never a header the caller wrote. */
+/**
+ * What policy is asked about the call: who pays is never a header the caller wrote (the
+ * digest user, or the trunk / account recognised by address); where it goes is routing's
+ * first choice (a trunk's failover keeps the same request).
+ */
 export function callRequestOf(a: Admission, at: number): CallRequest {
-  const routed = a as Admission & { route?: string; trunk?: string };
+  const first = a.plan[0]?.[0];
+  const trunk = first?.trunk;
   return {
     callId: a.base.callId ?? '',
     source: { transport: a.source.transport, ip: a.source.ip, port: a.source.port },
     account: a.user,
-    accountKind: a.user === undefined ? undefined : 'user',
+    accountKind: a.user === undefined ? undefined : (a.accountKind ?? 'user'),
     callerId: a.fromUser,
-    dialled: a.target.kind === 'local' ? a.target.user : '',
-    destination: routed.trunk === undefined ? 'local' : 'trunk',
-    ...(routed.route === undefined ? {} : { route: routed.route }),
-    ...(routed.trunk === undefined ? {} : { trunk: routed.trunk }),
+    dialled:
+      trunk !== undefined
+        ? (a.outbound?.number ?? '')
+        : a.target.kind === 'local'
+          ? a.target.user
+          : '',
+    destination: trunk === undefined ? 'local' : 'trunk',
+    ...(trunk === undefined ? {} : { route: first?.route ?? '', trunk }),
     at,
   };
 }

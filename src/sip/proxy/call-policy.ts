@@ -17,8 +17,9 @@
 //   allowcalleridchange   0, 1 (default): an authenticated caller's From user must be its
 //                            account (the display name is free); 2: any From
 //
-// Calls to other domains that pass these rules are still refused (404): tollgate routes to
-// its own registered users only and does no DNS resolution (RFC 3263) for other domains.
+// Calls to other domains that pass these rules go to the trunks of the outbound route that
+// matches their user part (routing/plan.ts), and are refused 404 when none does: tollgate
+// does no DNS resolution (RFC 3263) for other domains.
 import type { SipUri, Uri } from '../message/index.ts';
 import { isSipUri } from '../message/index.ts';
 import type { OwnAddresses } from './addresses.ts';
@@ -26,7 +27,7 @@ import type { ProxyConfig } from './context.ts';
 
 export type CallTarget =
   | { readonly kind: 'local'; readonly user: string }
-  | { readonly kind: 'other'; readonly host: string };
+  | { readonly kind: 'other'; readonly host: string; readonly user?: string | undefined };
 
 export class CallPolicy {
   readonly #config: ProxyConfig;
@@ -39,10 +40,13 @@ export class CallPolicy {
 
   /** §16.5: a Request-URI in our domain (or one of our addresses) names a local user. */
   target(uri: Uri): CallTarget {
-    if (!isSipUri(uri)) return { kind: 'other', host: uri.scheme };
+    if (!isSipUri(uri))
+      return 'digits' in uri
+        ? { kind: 'other', host: 'tel', user: uri.digits }
+        : { kind: 'other', host: uri.scheme };
     return this.serves(uri)
       ? { kind: 'local', user: uri.user ?? '' }
-      : { kind: 'other', host: uri.host };
+      : { kind: 'other', host: uri.host, user: uri.user };
   }
 
   /** A SIP URI whose host is a domain we serve, or one of our addresses at our port. */

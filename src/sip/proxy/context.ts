@@ -14,6 +14,7 @@ import type { BindingStore } from '../registrar/bindings.ts';
 import { type Clock, newBranch, type TransactionLayer } from '../transaction/index.ts';
 import type { OwnAddresses } from './addresses.ts';
 import { OWN_BRANCH_PREFIX } from './forward.ts';
+import type { RoutingSource } from './routing/table.ts';
 
 export interface ProxyDeps {
   transactions: Pick<TransactionLayer, 'sendRequest' | 'sendStateless' | 'findInviteFor'>;
@@ -27,7 +28,9 @@ export interface ProxyDeps {
   /** Whether an account exists (404 vs 480 for an authenticated caller). Unknown: 480. */
   userExists?: (name: string) => boolean;
   /** The account a caller without credentials is, by address and tech prefix (UserService). */
-  ipAuthenticate?: (ip: string, dialled: string) => IpAccount | undefined;
+  ipAuthenticate?: (ip: string, dialled: string, port?: number) => IpAccount | undefined;
+  /** Trunks and outbound routes (routing/table.ts); without it nothing is routed out. */
+  routing?: RoutingSource;
   /**
    * Whether a TCP/TLS connection is still open (SipTransports.isOpen): a callee's RFC 5626
    * flow is used only while it is; without it the proxy assumes it is.
@@ -60,6 +63,9 @@ export const PROXY_KEYS = [
   'mediatimeout',
   'sessionexpires',
   'minse',
+  'allownoauthfork',
+  'securemove',
+  'forwardclientaddress',
 ] as const;
 
 export type ProxyConfig = ConfigView<(typeof PROXY_KEYS)[number]>;

@@ -1,58 +1,117 @@
-// An admitted INVITE, forwarded (§16.6) and followed until its final answer (§16.7), and its
-// CANCEL (§9.2, §16.10):
+// An admitted INVITE, forwarded (§16.6) to every target of its plan and followed until its
+// final answer (§16.7), and its CANCEL (§9.2, §16.10):
 //
-//   forward     copy → Request-URI = the callee's contact, our Route entries off, one hop
-//               less, our Record-Route(s) (record-route.ts), our credentials off, our Via →
-//               sent to where the binding's REGISTER came from (its flow)
-//   responses   relayed to the caller; the first provisional starts ringtimeout, a 2xx makes
-//               the call answered (absolutetimeout starts), a failure ends it
-//   CANCEL      200 at once, CANCEL downstream once a provisional came (§9.1); the callee's
-//               487 is relayed as the INVITE's answer
+//   plan        stages of targets (admission's inviteTargets, routing/): all bindings of a
+//               local user in one stage, forked in parallel; one trunk per stage for a
+//               number routed out, tried in turn
+//   forward     per target: copy → Request-URI = the target, our Route entries off, one hop
+//               less, the path of the caller hidden (topology.ts, forwardclientaddress), our
+//               Record-Route(s) (record-route.ts), our credentials off, our Via → sent to the
+//               binding's flow or the trunk
+//   responses   1xx relayed (the first starts ringtimeout); the first 2xx wins: relayed, the
+//               other branches CANCELled, a 2xx from a second branch is ACKed and BYEd by us;
+//               3xx recursed as securemove / allownoauthfork allow (redirect.ts); a 6xx
+//               ends the forking (others CANCELled); when every branch of a stage has failed
+//               with 5xx/408 (a timeout included) the next stage (trunk) is tried, else the
+//               best final response (§16.7 step 6) goes to the caller
+//   CANCEL      200 at once, CANCEL on every branch that has answered anything (§9.1; the
+//               others when they do); the best final (the callee's 487) answers the INVITE
 //   timers      callinittimeout until the first provisional (408 to the caller), then
-//               ringtimeout until the answer (the INVITE is cancelled)
-import {
-  createResponse,
-  makeHeader,
-  parseUri,
-  SipRequest,
-  type SipResponse,
-} from '../message/index.ts';
-import type { ClientTransaction, ServerTransaction } from '../transaction/index.ts';
-import type { Destination } from '../transport/types.ts';
+//               ringtimeout until the answer (the INVITE is cancelled); per trunk, its
+//               timeout without any answer (the next trunk is tried)
+//
+// Hook points of a call's life: #provisional, #answered (calls.answered: limits and timers
+// start), #finish (calls.finish: the call failed, how it ended). Tollgate's own teardown of
+// the setup (calls.hangUp: ringtimeout, the admin) goes through call.stopSetup.
+import { createResponse, makeHeader, SipRequest, type SipResponse } from '../message/index.ts';
+import type { ClientTransaction, ServerTransaction, TimerHandle } from '../transaction/index.ts';
 import { type Admission, callerName } from './admission.ts';
+import type { CallPolicy } from './call-policy.ts';
 import type { Calls } from './calls.ts';
 import { contactOf, ownBranch, type ProxyContext } from './context.ts';
-import type { CallRecord } from './dialogs.ts';
+import type { CallEnd, CallRecord } from './dialogs.ts';
 import {
   addRecordRoute,
   popTopVia,
   pushVia,
+  statelessBranch,
   stripOwnCredentials,
   towardsBinding,
 } from './forward.ts';
 import { recordRoutes } from './record-route.ts';
+import type { RoutingPorts } from './routing/plan.ts';
+import { redirectTargets } from './routing/redirect.ts';
+import { MAX_BRANCHES, type Target, type TargetPlan } from './routing/targets.ts';
 import { applySessionPolicy } from './session-timer.ts';
+import { hideContact, hideRequestPath, restoreResponsePath } from './topology.ts';
 
-/** An INVITE we forwarded and whose final answer has not come yet. */
+/** One target the INVITE was sent to (a client transaction of ours, §16.6). */
+interface Branch {
+  readonly target: Target;
+  readonly forwarded: SipRequest;
+  /** Our Record-Route values on it, top first (restored on responses when hiding). */
+  readonly recordRoutes: readonly string[];
+  client: ClientTransaction | undefined;
+  /** Any response came (100 included): a CANCEL may be sent (§9.1). */
+  heard: boolean;
+  /** Its final status, once it has one (a local 408 when the trunk timeout fired). */
+  final: number | undefined;
+  cancelSent: boolean;
+  /** The trunk's own timeout: no answer at all → 408, next stage. */
+  timer: TimerHandle | undefined;
+}
+
+/** An INVITE we forwarded and whose final answer has not gone to the caller yet. */
 interface PendingInvite {
   readonly call: CallRecord;
-  readonly forwarded: SipRequest;
-  client: ClientTransaction | undefined;
+  readonly a: Admission;
+  readonly branches: Branch[];
+  /** Stages not tried yet. */
+  readonly later: TargetPlan;
+  /** Redirects followed so far (a bound on 3xx recursion). */
+  redirects: number;
+  /** The best final response so far (§16.7 step 6), from a failed branch. */
+  best: SipResponse | undefined;
+  /** The branch whose 2xx won. */
+  winner: Branch | undefined;
   provisional: boolean;
   cancelled: boolean;
-  cancelSent: boolean;
+  /** The caller has its final answer (relayed, or our own 408 / 487). */
+  finished: boolean;
+}
+
+/** §16.7 step 6: which final response of the branches goes to the caller. */
+export function betterFinal(current: SipResponse | undefined, next: SipResponse): SipResponse {
+  if (current === undefined) return next;
+  if (current.status >= 600) return current;
+  if (next.status >= 600) return next;
+  const cls = (s: number) => Math.floor(s / 100);
+  // Lowest class wins; within a class, a real answer beats our own timeout/transport error.
+  if (cls(next.status) < cls(current.status)) return next;
+  if (cls(next.status) === cls(current.status) && current.status === 408 && next.status !== 408)
+    return next;
+  return current;
+}
+
+/** A failure after which the next stage (trunk) is tried: 5xx, 408 (timeouts included). */
+export function failsOver(status: number): boolean {
+  return status === 408 || (status >= 500 && status < 600);
 }
 
 export class InviteForwarding {
   readonly #ctx: ProxyContext;
   readonly #calls: Calls;
+  readonly #routing: RoutingPorts;
+  readonly #policy: CallPolicy;
   readonly #pending = new Map<ServerTransaction, PendingInvite>();
   /** Calls in setup per caller address (blocktoomuchpendingsession); only non-zero counts. */
   readonly #pendingPerIp = new Map<string, number>();
 
-  constructor(ctx: ProxyContext, calls: Calls) {
+  constructor(ctx: ProxyContext, calls: Calls, routing: RoutingPorts, policy: CallPolicy) {
     this.#ctx = ctx;
     this.#calls = calls;
+    this.#routing = routing;
+    this.#policy = policy;
   }
 
   get pendingCount(): number {
@@ -63,38 +122,29 @@ export class InviteForwarding {
     return this.#pendingPerIp.get(ip) ?? 0;
   }
 
-  /** §16.6: forwards an admitted INVITE (its Admission found the callee's binding). */
+  /** §16.6: forwards an admitted INVITE to the first stage of its plan. */
   forward(tx: ServerTransaction, a: Admission): void {
     const { d } = this.#ctx;
     const { req, source } = a;
-    const binding = a.binding!;
-    const respond = (status: number, reason?: string) =>
-      tx.respond(createResponse(req, status, reason));
-    const contact = parseUri(binding.contact, req.limits.maxUriBytes);
-    if (!contact.ok) return void respond(480, 'Bad Contact Registered');
-    // The flow the callee registered over (RFC 5626 §5.3): its connection while it is open.
-    const dest: Destination = {
-      transport: binding.transport,
-      ip: binding.ip,
-      port: binding.port,
-      ...(binding.connectionId === undefined ? {} : { connectionId: binding.connectionId }),
-    };
+    const [first, ...later] = a.plan;
+    if (first === undefined || first.length === 0)
+      return void tx.respond(createResponse(req, 480, 'Temporarily Unavailable'));
     const now = this.#ctx.now();
-    const from = a.from;
     const call: CallRecord = {
       state: 'early',
       callId: a.base.callId!,
       caller: {
         endpoint: source,
         aor: a.byAddress ? undefined : a.user,
-        tag: from.tag,
+        tag: a.from.tag,
         nameAddr: req.header('from'),
         contact: contactOf(req),
         cseq: req.cseq().seq,
       },
+      // Which branch answers is known at the 2xx; until then, the first target.
       callee: {
-        endpoint: dest,
-        aor: binding.aor,
+        endpoint: first[0]!.dest,
+        aor: first[0]!.aor,
         tag: undefined,
         nameAddr: undefined,
         contact: undefined,
@@ -104,91 +154,276 @@ export class InviteForwarding {
       createdAt: now,
       answeredAt: undefined,
       lastSeen: now,
+      ...(first[0]!.trunk === undefined ? {} : { route: `${first[0]!.route}→${first[0]!.trunk}` }),
     };
     if (!this.#calls.open(call, a)) {
       d.report({ ...a.base, kind: 'call-end', durationSeconds: 0 });
       this.#calls.refused(a, 400, 'Call-ID In Use');
-      return void respond(400, 'Call-ID In Use');
+      return void tx.respond(createResponse(req, 400, 'Call-ID In Use'));
     }
-
-    const out = towardsBinding(req, binding.contact, contact.uri, d.own);
-    addRecordRoute(
-      out,
-      recordRoutes(
-        d.own,
-        { transport: source.transport, ip: source.ip, sips: req.uri.scheme === 'sips' },
-        { transport: dest.transport, ip: dest.ip, sips: contact.uri.scheme === 'sips' },
-      ),
-    );
-    stripOwnCredentials(out, d.auth.realm);
-    applySessionPolicy(out, this.#ctx.config);
-    pushVia(out, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
     const pending: PendingInvite = {
       call,
-      forwarded: out,
-      client: undefined,
+      a,
+      branches: [],
+      later,
+      redirects: 0,
+      best: undefined,
+      winner: undefined,
       provisional: false,
       cancelled: false,
-      cancelSent: false,
+      finished: false,
     };
     this.#pending.set(tx, pending);
     this.#pendingPerIp.set(source.ip, this.pendingFrom(source.ip) + 1);
-    // No provisional within callinittimeout: the caller is told (408) and the INVITE is
-    // cancelled as soon as the callee shows up (§9.1: no CANCEL before a provisional).
+    // No provisional within callinittimeout: the caller is told (408) and every branch is
+    // cancelled as soon as it shows up (§9.1: no CANCEL before a provisional).
     this.#startTimer(pending, 'callinittimeout', () => {
-      pending.cancelled = true;
-      this.#settle(tx, pending);
-      this.#calls.finish(call, { side: 'proxy', reason: 'callinittimeout', status: 408 });
-      tx.respond(createResponse(req, 408, 'No Answer From Callee'));
+      this.#cancelAll(pending);
+      this.#finish(tx, pending, createResponse(req, 408, 'No Answer From Callee'), {
+        side: 'proxy',
+        reason: 'callinittimeout',
+        status: 408,
+      });
     });
     // Tollgate's own teardown of the setup (calls.ts hangUp: ringtimeout, the admin): the
-    // caller gets its final answer now, the callee a CANCEL (now, or at its first provisional).
+    // caller gets its final answer now, the callees a CANCEL (now, or at their provisional).
     call.stopSetup = (rule) => {
-      pending.cancelled = true;
-      if (pending.provisional) this.#sendCancel(pending);
-      this.#settle(tx, pending);
-      this.#calls.finish(call, { side: 'proxy', reason: rule, status: 487 });
-      tx.respond(createResponse(req, 487, 'Request Terminated'));
-    };
-    try {
-      pending.client = d.transactions.sendRequest(out, dest, {
-        onResponse: (res) => this.#response(tx, pending, res),
+      this.#cancelAll(pending);
+      this.#finish(tx, pending, createResponse(req, 487, 'Request Terminated'), {
+        side: 'proxy',
+        reason: rule,
+        status: 487,
       });
-    } catch (err) {
-      d.log.warn({ ip: dest.ip, port: dest.port, err }, 'INVITE not forwarded');
-      this.#response(tx, pending, createResponse(out, 503, 'Service Unavailable'));
+    };
+    this.#startStage(tx, pending, first);
+  }
+
+  /** Forks the INVITE to every target of a stage (§16.7: parallel search). */
+  #startStage(tx: ServerTransaction, pending: PendingInvite, stage: readonly Target[]): void {
+    for (const target of stage) {
+      if (pending.branches.length >= MAX_BRANCHES) break;
+      this.#startBranch(tx, pending, target);
     }
   }
 
-  /** §16.7: every response of the forwarded INVITE, back to the caller. */
-  #response(tx: ServerTransaction, pending: PendingInvite, res: SipResponse): void {
-    if (res.status === 100) return; // hop by hop: the server transaction sent its own
-    if (!popTopVia(res)) return;
-    const call = pending.call;
-    const toTag = res.tryView('to');
+  #startBranch(tx: ServerTransaction, pending: PendingInvite, target: Target): void {
+    const { d, config } = this.#ctx;
+    const { req, source } = pending.a;
+    const dest = target.dest;
+    const out = towardsBinding(req, target.uriText, target.uri, d.own);
+    const hide = !config.forwardclientaddress;
+    if (hide) {
+      hideRequestPath(out);
+      hideContact(out, d.own, dest.transport, dest.ip);
+    }
+    const rr = recordRoutes(
+      d.own,
+      { transport: source.transport, ip: source.ip, sips: req.uri.scheme === 'sips' },
+      { transport: dest.transport, ip: dest.ip, sips: target.uri.scheme === 'sips' },
+    );
+    addRecordRoute(out, rr);
+    stripOwnCredentials(out, d.auth.realm);
+    applySessionPolicy(out, config);
+    pushVia(out, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
+    const branch: Branch = {
+      target,
+      forwarded: out,
+      recordRoutes: rr,
+      client: undefined,
+      heard: false,
+      final: undefined,
+      cancelSent: false,
+      timer: undefined,
+    };
+    pending.branches.push(branch);
+    if (target.answerMs !== undefined) {
+      branch.timer = this.#ctx.clock.setTimeout(() => {
+        branch.timer = undefined;
+        if (branch.heard || branch.final !== undefined) return;
+        d.log.info({ callId: pending.call.callId, trunk: target.trunk }, 'trunk did not answer');
+        this.#failed(tx, pending, branch, createResponse(out, 408, 'Trunk Did Not Answer'));
+      }, target.answerMs);
+    }
+    try {
+      branch.client = d.transactions.sendRequest(out, dest, {
+        onResponse: (res) => this.#response(tx, pending, branch, res),
+      });
+    } catch (err) {
+      d.log.warn({ ip: dest.ip, port: dest.port, err }, 'INVITE not forwarded');
+      this.#failed(tx, pending, branch, createResponse(out, 503, 'Service Unavailable'));
+    }
+  }
+
+  /** §16.7: every response of one branch. */
+  #response(tx: ServerTransaction, pending: PendingInvite, branch: Branch, res: SipResponse): void {
+    branch.heard = true;
+    this.#ctx.clock.clearTimeout(branch.timer);
+    if (res.status === 100) {
+      // hop by hop: the server transaction sent its own; a CANCEL may now go (§9.1)
+      if (pending.cancelled || pending.winner !== undefined) this.#sendCancel(branch);
+      return;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      this.#success(tx, pending, branch, res);
+      return;
+    }
+    if (branch.final !== undefined) return; // late answer of a branch given up on
     if (res.status < 200) {
-      if (!pending.provisional && call.state === 'early') {
-        // Ringing from now on: ended after ringtimeout (CANCEL down, 487 up).
-        this.#startTimer(pending, 'ringtimeout', () => this.#calls.hangUp(call, 'ringtimeout'));
+      if (pending.cancelled || pending.winner !== undefined || pending.finished) {
+        this.#sendCancel(branch);
+        return;
       }
-      pending.provisional = true;
-      // Early dialog (no forking here, so the provisional's tag is the callee's).
-      if (call.callee.tag === undefined && toTag.ok) call.callee.tag = toTag.value.tag;
-      if (pending.cancelled) this.#sendCancel(pending);
-      tx.respond(res);
+      this.#provisional(pending, branch, res);
+      if (this.#toCaller(pending, branch, res)) tx.respond(res);
       return;
     }
+    if (res.status < 400 && this.#recurse(tx, pending, branch, res)) return;
+    this.#failed(tx, pending, branch, res);
+  }
+
+  /** A 1xx: ringtimeout starts at the first; the early dialog's tag is learnt. */
+  #provisional(pending: PendingInvite, branch: Branch, res: SipResponse): void {
+    const call = pending.call;
+    if (!pending.provisional && call.state === 'early') {
+      // Ringing from now on: ended after ringtimeout (CANCEL down, 487 up).
+      this.#startTimer(pending, 'ringtimeout', () => this.#calls.hangUp(call, 'ringtimeout'));
+    }
+    pending.provisional = true;
+    const toTag = res.tryView('to');
+    if (call.callee.tag === undefined && toTag.ok && toTag.value.tag !== undefined) {
+      call.callee.tag = toTag.value.tag;
+      call.callee.endpoint = branch.target.dest;
+    }
+  }
+
+  /** A 2xx: the first one wins (§16.7 step 5); another branch's is ended by us. */
+  #success(tx: ServerTransaction, pending: PendingInvite, branch: Branch, res: SipResponse): void {
+    if (pending.winner !== undefined && pending.winner !== branch) {
+      return void this.#dropAnswer(branch, res);
+    }
+    if (pending.winner === undefined && pending.finished) {
+      // The caller was told 408 already: this answer has nobody to go to.
+      return void this.#dropAnswer(branch, res);
+    }
+    const first = pending.winner === undefined;
+    branch.final = res.status;
+    if (first) {
+      pending.winner = branch;
+      this.#settle(tx, pending);
+      for (const other of pending.branches) {
+        this.#ctx.clock.clearTimeout(other.timer);
+        if (other !== branch) this.#sendCancel(other);
+      }
+      this.#answered(pending, branch, res);
+    }
+    // Further 2xx of the same branch (RFC 6026) pass the Accepted server transaction too.
+    if (this.#toCaller(pending, branch, res)) tx.respond(res);
+    pending.finished = true;
+  }
+
+  /**
+   * The call is answered by `branch`: the dialog's callee is that branch's end (its flow, its
+   * account), then calls.answered (once: confirmed, limits and timers start).
+   */
+  #answered(pending: PendingInvite, branch: Branch, res: SipResponse): void {
+    const call = pending.call;
+    if (call.state !== 'early') return;
+    call.callee.endpoint = branch.target.dest;
+    (call.callee as { aor?: string | undefined }).aor = branch.target.aor;
+    if (branch.target.trunk !== undefined)
+      call.route = `${branch.target.route}→${branch.target.trunk}`;
+    this.#calls.answered(call, branch.forwarded, res);
+  }
+
+  /**
+   * 3xx: its Contacts become new branches when securemove and allownoauthfork allow,
+   * within the bounds on redirects and branches. False: not followed (a final like others).
+   */
+  #recurse(
+    tx: ServerTransaction,
+    pending: PendingInvite,
+    branch: Branch,
+    res: SipResponse,
+  ): boolean {
+    if (pending.cancelled || pending.finished) return false;
+    const targets = redirectTargets(res, {
+      ctx: this.#ctx,
+      routing: this.#routing,
+      policy: this.#policy,
+      authenticated: pending.a.user !== undefined,
+      fromLocalUser: branch.target.aor !== undefined,
+      redirects: pending.redirects,
+      tried: pending.branches.map((b) => b.target),
+    });
+    if (targets.length === 0) return false;
+    branch.final = res.status;
+    pending.redirects++;
+    this.#ctx.d.log.info(
+      { callId: pending.call.callId, status: res.status, targets: targets.length },
+      'redirect followed',
+    );
+    for (const t of targets) this.#startBranch(tx, pending, t);
+    return true;
+  }
+
+  /** A branch failed (its final, or our timeout / transport error for it). */
+  #failed(tx: ServerTransaction, pending: PendingInvite, branch: Branch, res: SipResponse): void {
+    if (branch.final !== undefined) return;
+    branch.final = res.status;
+    this.#ctx.clock.clearTimeout(branch.timer);
+    if (pending.finished || pending.winner !== undefined) return;
+    pending.best = betterFinal(pending.best, res);
+    // §16.7 step 5: a 6xx ends the search; the branches still ringing are cancelled.
+    if (res.status >= 600) this.#cancelAll(pending);
+    if (pending.branches.some((b) => b.final === undefined)) return;
+    const best = pending.best;
+    if (!pending.cancelled && failsOver(best.status) && pending.later.length > 0) {
+      const next = pending.later.shift()!;
+      this.#ctx.d.log.info(
+        { callId: pending.call.callId, status: best.status, next: next[0]?.trunk },
+        'failover to the next route',
+      );
+      pending.best = undefined;
+      this.#startStage(tx, pending, next);
+      return;
+    }
+    // §16.7 step 6: a 503 would tell the caller *we* are unavailable: it becomes 500.
+    const answer =
+      best.status === 503 ? createResponse(pending.a.req, 500, 'No Route Available') : best;
+    if (answer === best && !this.#toCaller(pending, undefined, best)) return;
+    const reason = `${best.status} ${best.reason}`.slice(0, 100);
+    this.#finish(tx, pending, answer, { side: 'callee', reason, status: answer.status });
+  }
+
+  /** The final non-2xx answer to the caller: the call failed (calls.finish). Once. */
+  #finish(tx: ServerTransaction, pending: PendingInvite, res: SipResponse, end: CallEnd): void {
+    if (pending.finished) return;
+    pending.finished = true;
     this.#settle(tx, pending);
-    if (res.status < 300) {
-      this.#calls.answered(call, pending.forwarded, res); // once; limits and timers start
-      tx.respond(res); // further 2xx (RFC 6026) pass the Accepted server transaction too
-      return;
-    }
-    call.timers?.stop('callinittimeout');
-    call.timers?.stop('ringtimeout');
-    const reason = `${res.status} ${res.reason}`.slice(0, 100);
-    this.#calls.finish(call, { side: 'callee', reason, status: res.status });
+    const timers = pending.call.timers;
+    timers?.stop('callinittimeout');
+    timers?.stop('ringtimeout');
+    for (const b of pending.branches) this.#ctx.clock.clearTimeout(b.timer);
+    this.#calls.finish(pending.call, end);
     tx.respond(res);
+  }
+
+  /**
+   * A response of `branch` made ready for the caller: our Via off (false when nothing is
+   * left under it: not ours to relay), and with topology hiding the caller's own path back
+   * and the callee's Contact replaced by ours. `branch` undefined: one of ours (already
+   * addressed).
+   */
+  #toCaller(pending: PendingInvite, branch: Branch | undefined, res: SipResponse): boolean {
+    const { d, config } = this.#ctx;
+    const hide = !config.forwardclientaddress;
+    if (!popTopVia(res) && !hide) return false;
+    if (!hide) return true;
+    const source = pending.a.source;
+    restoreResponsePath(res, pending.a.req, branch?.recordRoutes);
+    // A redirect's Contacts are where to call next, not where the callee is: left as they are.
+    if (res.status < 300) hideContact(res, d.own, source.transport, source.ip);
+    return true;
   }
 
   /** The INVITE got its final answer (or timed out): no longer in setup. Once per call. */
@@ -200,6 +435,7 @@ export class InviteForwarding {
     else this.#pendingPerIp.delete(ip);
   }
 
+  /** callinittimeout until the first provisional, then ringtimeout (the call's timers). */
   #startTimer(
     pending: PendingInvite,
     key: 'callinittimeout' | 'ringtimeout',
@@ -221,18 +457,23 @@ export class InviteForwarding {
     tx.respond(createResponse(req, 200));
     const pending = this.#pending.get(invite);
     if (pending === undefined) return; // answered already: nothing left to cancel
-    pending.cancelled = true;
     pending.call.ending ??= { side: 'caller', reason: 'CANCEL', status: 487 };
-    // §9.1: no CANCEL before a provisional response; it goes out when one arrives.
-    if (pending.provisional) this.#sendCancel(pending);
+    this.#cancelAll(pending);
   }
 
-  /** §9.1: the CANCEL of our forwarded INVITE: same Request-URI, Call-ID, From, To, Via. */
-  #sendCancel(pending: PendingInvite): void {
-    const client = pending.client;
-    if (pending.cancelSent || client === undefined) return;
-    pending.cancelSent = true;
-    const inv = pending.forwarded;
+  /** Every branch still going is cancelled (now, or when it first answers: §9.1). */
+  #cancelAll(pending: PendingInvite): void {
+    pending.cancelled = true;
+    for (const b of pending.branches) this.#sendCancel(b);
+  }
+
+  /** §9.1: the CANCEL of one branch: same Request-URI, Call-ID, From, To, Via as it. */
+  #sendCancel(branch: Branch): void {
+    const client = branch.client;
+    if (branch.cancelSent || client === undefined || !branch.heard) return;
+    if (branch.final !== undefined) return;
+    branch.cancelSent = true;
+    const inv = branch.forwarded;
     // Our Via is a field of its own (pushVia), so the first field is exactly it.
     const fields = [makeHeader('Via', inv.headerValues('via')[0]!)];
     fields.push(makeHeader('Max-Forwards', '70'));
@@ -246,5 +487,43 @@ export class InviteForwarding {
     } catch (err) {
       this.#ctx.d.log.warn({ ip: client.dest.ip, err }, 'CANCEL not forwarded');
     }
+  }
+
+  /**
+   * A 2xx nobody will take (another branch won, or the caller was given up on): we are the
+   * UAC of that dialog for a moment, so we ACK it (§13.2.2.4) and end it with a BYE, sent
+   * straight to where the branch went.
+   */
+  #dropAnswer(branch: Branch, res: SipResponse): void {
+    const { d } = this.#ctx;
+    const inv = branch.forwarded;
+    const to = res.header('to');
+    const target = contactOf(res);
+    if (to === undefined) return;
+    const uriText = target ?? inv.uriText;
+    const send = (method: 'ACK' | 'BYE', seq: number) => {
+      const fields = [
+        makeHeader('Max-Forwards', '70'),
+        makeHeader('From', inv.header('from') ?? ''),
+        makeHeader('To', to),
+        makeHeader('Call-ID', inv.header('call-id') ?? ''),
+        makeHeader('CSeq', `${seq} ${method}`),
+      ];
+      const req = new SipRequest(method, uriText, branch.target.uri, fields, Buffer.alloc(0));
+      const dest = branch.target.dest;
+      const at = d.own.advertised(dest.transport, dest.ip);
+      const vbranch =
+        method === 'ACK' ? statelessBranch(`${inv.topVia()?.branch}:${to}`, 'ack2xx') : ownBranch();
+      pushVia(req, dest.transport, at, vbranch);
+      try {
+        if (method === 'ACK') d.transactions.sendStateless(req, dest);
+        else d.transactions.sendRequest(req, dest, {});
+      } catch (err) {
+        d.log.warn({ ip: dest.ip, err }, `${method} of an unwanted answer not sent`);
+      }
+    };
+    const seq = inv.cseq().seq;
+    send('ACK', seq);
+    send('BYE', seq + 1);
   }
 }

@@ -1,9 +1,11 @@
 // The proxy core (RFC 3261 §16): a record-routing, transaction-stateful proxy for the one
 // domain tollgate serves. This module only dispatches; each part has its own module:
 //
-//   INVITE (no To tag)    admission.ts (INVITE_STEPS: identity, callee, limits, guard) →
-//                         invite.ts (forwarded to the callee's flow, responses relayed,
-//                         timers, CANCEL §9.1/§16.10)
+//   INVITE (no To tag)    admission.ts (INVITE_STEPS: identity, targets, limits, guard) →
+//                         invite.ts (forked to every binding of a local user, or to the
+//                         trunks of a route with failover; 3xx recursion; responses relayed;
+//                         timers; CANCEL §9.1/§16.10) — routing/ (plan, table, redirect)
+//   topology hiding       topology.ts (forwardclientaddress)
 //   OPTIONS, MESSAGE, INFO, NOTIFY, SUBSCRIBE, REFER for a user (no To tag)
 //                         admission.ts (REQUEST_STEPS) → requests.ts
 //   in-dialog requests    (To tag, ACK of a 2xx) in-dialog.ts: our Route entries removed
@@ -14,8 +16,8 @@
 //                         call-admission.ts (422, CallAccounting.authorize)
 //   Record-Route          record-route.ts (a transport per side, doubled when they differ)
 //
-// Only the highest-q binding is tried: no parallel or serial forking (§16.6 allows one
-// target). Requests for other domains are never routed (call-policy.ts says why and answers).
+// Requests other than INVITE go to the best binding of a local user only; calls to other
+// domains go to the routes' trunks when the routing keys allow (call-policy.ts).
 // Every auth outcome, refusal and call is reported to the guard (SecurityReport).
 import type { SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse } from '../message/index.ts';
@@ -35,6 +37,7 @@ import { popTopVia } from './forward.ts';
 import { DialogRouting } from './in-dialog.ts';
 import { InviteForwarding } from './invite.ts';
 import { FORWARDED_METHODS, RequestForwarding } from './requests.ts';
+import type { RoutingPorts } from './routing/plan.ts';
 
 export type { ProxyDeps } from './context.ts';
 
@@ -62,16 +65,22 @@ export class SipProxy {
     };
     this.#ctx = ctx;
     this.#calls = new Calls(ctx);
-    this.#invites = new InviteForwarding(ctx, this.#calls);
+    const policy = new CallPolicy(ctx.config, deps.own);
+    const routing: RoutingPorts = {
+      source: deps.routing,
+      trunkUsable: (trunk, at) => deps.calls?.trunkUsable(trunk, at) ?? true,
+    };
+    this.#invites = new InviteForwarding(ctx, this.#calls, routing, policy);
     this.#requests = new RequestForwarding(ctx, this.#calls);
     this.#dialogs = new DialogRouting(ctx, this.#calls);
     const calls = this.#calls;
     const invites = this.#invites;
     this.#ports = {
       ctx,
-      policy: new CallPolicy(ctx.config, deps.own),
+      policy,
       hasRoom: (now) => calls.table.hasRoom(now),
       pendingFrom: (ip) => invites.pendingFrom(ip),
+      routing,
     };
   }
 
