@@ -309,32 +309,82 @@ export class BpfObject {
 }
 
 export interface TestRunResult {
-  /** The program's return code (XDP_DROP = 1, XDP_PASS = 2, ...). */
+  /** The program's return code (XDP_DROP = 1, XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4). */
   retval: number;
   /** Average ns per run as measured by the kernel. */
   durationNs: number;
+  /** The frame as the program left it (rewritten by a forward), when asked for. */
+  dataOut?: Uint8Array;
 }
+
+export interface TestRunOptions {
+  /** Also return the frame after the program ran (bytes). */
+  dataOut?: boolean;
+  /** struct xdp_md ingress_ifindex (default: the namespace's loopback). */
+  ingressIfindex?: number;
+}
+
+/** sizeof(struct xdp_md) and the offset of ingress_ifindex in it (uapi linux/bpf.h). */
+const XDP_MD_SIZE = 24;
+const XDP_MD_INGRESS_IFINDEX = 12;
+/** Room for a frame grown by the program (none today; the kernel refuses a short buffer). */
+const DATA_OUT_SLACK = 256;
 
 /**
  * BPF_PROG_TEST_RUN: runs the program `repeat` times on a copy of `packet`. The packet must
  * be at least 14 bytes (the kernel wants an Ethernet header for XDP).
  */
-export function progTestRun(progFd: number, packet: Uint8Array, repeat = 1): TestRunResult {
+export function progTestRun(
+  progFd: number,
+  packet: Uint8Array,
+  repeat = 1,
+  options: TestRunOptions = {},
+): TestRunResult {
   const b = bpf();
   const size = Math.max(packet.length, 1);
+  const outSize = packet.length + DATA_OUT_SLACK;
   const dataIn = koffi.alloc('uint8_t', size) as Ptr;
+  const dataOut = options.dataOut ? (koffi.alloc('uint8_t', outSize) as Ptr) : null;
+  const ctxIn = options.ingressIfindex ? (koffi.alloc('uint8_t', XDP_MD_SIZE) as Ptr) : null;
   try {
     new Uint8Array(koffi.view(dataIn, size)).set(packet);
     const opts = Buffer.alloc(TEST_RUN_OPTS_SIZE);
     opts.writeBigUInt64LE(BigInt(TEST_RUN_OPTS_SIZE), 0); // sz
     opts.writeBigUInt64LE(dataIn, 8); // data_in
     opts.writeUInt32LE(packet.length, 24); // data_size_in
+    if (dataOut !== null) {
+      opts.writeBigUInt64LE(dataOut, 16); // data_out
+      opts.writeUInt32LE(outSize, 28); // data_size_out
+    }
+    if (ctxIn !== null) {
+      const md = new Uint8Array(koffi.view(ctxIn, XDP_MD_SIZE));
+      md.fill(0);
+      // data_end = frame length (the kernel checks it against data_size_in).
+      new DataView(md.buffer, md.byteOffset).setUint32(4, packet.length, true);
+      new DataView(md.buffer, md.byteOffset).setUint32(
+        XDP_MD_INGRESS_IFINDEX,
+        options.ingressIfindex ?? 0,
+        true,
+      );
+      opts.writeBigUInt64LE(ctxIn, 32); // ctx_in
+      opts.writeUInt32LE(XDP_MD_SIZE, 48); // ctx_size_in
+    }
     opts.writeInt32LE(repeat, 60); // repeat
     const rc = b.testRun(progFd, opts);
     if (rc < 0) throw new E.TG_DP_TEST_RUN(errorText(rc));
-    return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64) };
+    const result: TestRunResult = {
+      retval: opts.readUInt32LE(56),
+      durationNs: opts.readUInt32LE(64),
+    };
+    if (dataOut !== null) {
+      const n = opts.readUInt32LE(28);
+      result.dataOut = new Uint8Array(koffi.view(dataOut, n)).slice();
+    }
+    return result;
   } finally {
     koffi.free(dataIn);
+    if (dataOut !== null) koffi.free(dataOut);
+    if (ctxIn !== null) koffi.free(ctxIn);
   }
 }
 

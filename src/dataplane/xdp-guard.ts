@@ -41,6 +41,7 @@ import {
   type LibbpfLevel,
   progTestRun,
   routeLibbpfOutput,
+  type TestRunOptions,
 } from './libbpf.ts';
 import { checkLocalPort, checkRelayLeg, zeroCounters } from './relay-leg.ts';
 import type {
@@ -66,6 +67,8 @@ export const DEFAULT_OBJECT_PATH = fileURLToPath(
 
 const XDP_DROP = 1;
 const XDP_PASS = 2;
+const XDP_TX = 3;
+const XDP_REDIRECT = 4;
 const NS_PER_SEC = 1_000_000_000n;
 
 export interface XdpGuardOptions {
@@ -78,9 +81,11 @@ export interface XdpGuardOptions {
 }
 
 export interface TestRunVerdict {
-  verdict: 'pass' | 'drop' | 'other';
+  verdict: 'pass' | 'drop' | 'tx' | 'redirect' | 'other';
   retval: number;
   durationNs: number;
+  /** The frame after the program (with TestRunOptions.dataOut). */
+  dataOut?: Uint8Array;
 }
 
 /**
@@ -407,10 +412,21 @@ export class XdpGuard {
   // ---- running the program ----
 
   /** BPF_PROG_TEST_RUN on one frame (Ethernet first). */
-  testRun(frame: Uint8Array, repeat = 1): TestRunVerdict {
-    const r = progTestRun(this.programFd, frame, repeat);
-    const verdict = r.retval === XDP_PASS ? 'pass' : r.retval === XDP_DROP ? 'drop' : 'other';
-    return { verdict, retval: r.retval, durationNs: r.durationNs };
+  testRun(frame: Uint8Array, repeat = 1, options: TestRunOptions = {}): TestRunVerdict {
+    const r = progTestRun(this.programFd, frame, repeat, options);
+    const verdict =
+      r.retval === XDP_PASS
+        ? 'pass'
+        : r.retval === XDP_DROP
+          ? 'drop'
+          : r.retval === XDP_TX
+            ? 'tx'
+            : r.retval === XDP_REDIRECT
+              ? 'redirect'
+              : 'other';
+    const out: TestRunVerdict = { verdict, retval: r.retval, durationNs: r.durationNs };
+    if (r.dataOut !== undefined) out.dataOut = r.dataOut;
+    return out;
   }
 
   // ---- interfaces (xdp-attach.ts) ----
