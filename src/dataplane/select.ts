@@ -13,7 +13,9 @@
 //                       recorded (XDP maps are already ours to write).
 //   engage()            the daemon calls it last, once every socket is bound: tables,
 //                       programs on interfaces, the recorded policy, the reconcile loop.
+
 import type { Logger } from '../log.ts';
+import { missingDataplaneCapabilities } from './capabilities.ts';
 import { compilePattern } from './interface-plan.ts';
 import { KernelDataplane } from './kernel-dataplane.ts';
 import { NftDataplane } from './nft.ts';
@@ -54,8 +56,11 @@ function isLoopback(address: string): boolean {
 export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedDataplane> {
   const { log } = setup;
   if (setup.mode === 'off') return off('dataplanemode is off');
-  if (process.getuid?.() !== 0)
-    return off('not running as root: the kernel dataplane needs CAP_BPF and CAP_NET_ADMIN');
+  const missing = missingDataplaneCapabilities();
+  if (missing !== null)
+    return off(
+      `the kernel dataplane needs CAP_BPF and CAP_NET_ADMIN; this process lacks ${missing}`,
+    );
 
   for (const pattern of [...setup.interfaces, ...setup.exclude]) compilePattern(pattern);
   // Refuses (throws TG_DP_OWNED) while another daemon owns this namespace's dataplane.
