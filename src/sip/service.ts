@@ -14,6 +14,8 @@ import type { Logger } from '../log.ts';
 import type { SecurityReport, SipPolicy, SourceTrust } from '../policy-port.ts';
 import type { DigestAuthenticator } from './auth/authenticator.ts';
 import { InboundView } from './inbound.ts';
+import type { MediaKernel } from './media/kernel.ts';
+import { MEDIA_KEYS, MediaRelay } from './media/relay.ts';
 import {
   createResponse,
   isSipUri,
@@ -25,7 +27,7 @@ import { FORWARDED_METHODS, OwnAddresses, SipProxy } from './proxy/index.ts';
 import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
 import { SipTrace } from './trace.ts';
-import type { ServerTransaction } from './transaction/index.ts';
+import { type ServerTransaction, systemClock } from './transaction/index.ts';
 import { TransactionLayer } from './transaction/layer.ts';
 import { tlsCredentialsFromSettings, transportOptionsFromSettings } from './transport/options.ts';
 import { SipTransports } from './transport/transports.ts';
@@ -41,6 +43,8 @@ export interface SipServiceDeps {
   log: Logger;
   /** What sip asks of policy: admission, reports, accounts (see src/policy-port.ts). */
   policy: SipPolicy;
+  /** The dataplane's relay legs (kernel forwarding in XDP mode); absent: userspace only. */
+  mediaKernel?: MediaKernel;
 }
 
 /** What tollgate accepts (§20.5): as registrar, as proxy, and in a dialog it routes. */
@@ -71,6 +75,7 @@ export class SipService {
   readonly transactions: TransactionLayer;
   readonly registrar: Registrar;
   readonly proxy: SipProxy;
+  readonly media: MediaRelay;
   readonly #certificateCheck: NodeJS.Timeout;
 
   private constructor(transports: SipTransports, deps: SipServiceDeps) {
@@ -83,6 +88,12 @@ export class SipService {
       return policy.report(event);
     };
     this.registrar = new Registrar({ ...deps, report });
+    this.media = new MediaRelay({
+      config: deps.settings.view(MEDIA_KEYS),
+      log: deps.log,
+      clock: systemClock,
+      ...(deps.mediaKernel ? { kernel: deps.mediaKernel } : {}),
+    });
     const trace = new SipTrace(deps.log);
     this.transactions = new TransactionLayer({
       send: (msg, dest, onFailure, wire) => {
@@ -106,6 +117,7 @@ export class SipService {
       transactions: this.transactions,
       own: new OwnAddresses(transports.addresses()),
       flowOpen: (id) => transports.isOpen(id),
+      media: this.media,
     });
     const inbound = new InboundView();
     transports.on('message', (msg, source) => {
@@ -213,6 +225,7 @@ export class SipService {
   async close(): Promise<void> {
     clearInterval(this.#certificateCheck);
     await this.transports.close();
+    await this.media.close();
   }
 }
 

@@ -375,6 +375,7 @@ export class Calls {
     call.state = 'terminated';
     call.timers?.stopAll();
     call.stopSetup = undefined;
+    this.#ctx.media?.end(call);
     const seconds =
       call.answeredAt === undefined ? 0 : Math.max(0, Math.round((now - call.answeredAt) / 1000));
     const caller = call.caller.endpoint;

@@ -9,6 +9,8 @@ import type {
   SecurityVerdict,
 } from '../../policy-port.ts';
 import type { DigestAuthenticator } from '../auth/authenticator.ts';
+import type { ProxyMedia } from '../media/proxy-media.ts';
+import type { MediaRelay } from '../media/relay.ts';
 import { BRANCH_MAGIC_COOKIE, type SipRequest, type SipResponse } from '../message/index.ts';
 import type { BindingStore } from '../registrar/bindings.ts';
 import { type Clock, newBranch, type TransactionLayer } from '../transaction/index.ts';
@@ -43,6 +45,8 @@ export interface ProxyDeps {
   dialogs?: { capacity?: number; idleMs?: number };
   /** Timers for callinittimeout / ringtimeout (tests pass the harness's fake clock). */
   clock?: Clock;
+  /** The media relay: SDP passing through is rewritten to it (src/sip/media). */
+  media?: MediaRelay;
 }
 
 /** The configuration keys the proxy reads (call-policy.ts explains the routing ones). */
@@ -76,6 +80,8 @@ export interface ProxyContext {
   readonly config: ProxyConfig;
   readonly now: () => number;
   readonly clock: Clock;
+  /** The media relay's hooks; undefined when the proxy runs without one (SDP untouched). */
+  readonly media: ProxyMedia | undefined;
 }
 
 /** A fresh branch of ours (cookie + "tg" + random), so loop detection can recognise it. */

@@ -74,6 +74,12 @@ export class DialogRouting {
     popOwnRoutes(out, d.own);
     decrementMaxForwards(out);
     stripOwnCredentials(out, d.auth.realm);
+    // SDP in the request (re-INVITE, UPDATE, the ACK of a late offer) and in its answers.
+    const media = call.kind === 'subscription' ? undefined : this.#ctx.media;
+    const from = sender === call.caller ? 'caller' : 'callee';
+    const refused = media?.rewrite(out, call, from);
+    if (refused !== undefined)
+      return void tx?.respond(createResponse(req, refused.status, refused.reason));
     const dest = this.#reach(receiver);
     const at = d.own.advertised(dest.transport, dest.ip);
     this.#calls.touch(call, now);
@@ -93,6 +99,7 @@ export class DialogRouting {
       d.transactions.sendRequest(out, dest, {
         onResponse: (res) => {
           if (res.status === 100 || !popTopVia(res)) return;
+          if (res.status < 300) media?.rewrite(res, call, from === 'caller' ? 'callee' : 'caller');
           if (isBye && res.status >= 200)
             this.#calls.finish(call, {
               side,

@@ -161,6 +161,13 @@ export class InviteForwarding {
       this.#calls.refused(a, 400, 'Call-ID In Use');
       return void tx.respond(createResponse(req, 400, 'Call-ID In Use'));
     }
+    // The offer's SDP: refused here (488, 503 when no relay port is left), or rewritten on
+    // every branch (#startBranch) to the relay's ports.
+    const refused = this.#ctx.media?.refusal(req, call, 'caller');
+    if (refused !== undefined) {
+      this.#calls.finish(call, { side: 'proxy', reason: 'sdp', status: refused.status });
+      return void tx.respond(createResponse(req, refused.status, refused.reason));
+    }
     const pending: PendingInvite = {
       call,
       a,
@@ -224,6 +231,7 @@ export class InviteForwarding {
     addRecordRoute(out, rr);
     stripOwnCredentials(out, d.auth.realm);
     applySessionPolicy(out, config);
+    this.#ctx.media?.rewrite(out, pending.call, 'caller');
     pushVia(out, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
     const branch: Branch = {
       target,
@@ -274,6 +282,7 @@ export class InviteForwarding {
         return;
       }
       this.#provisional(pending, branch, res);
+      this.#ctx.media?.rewrite(res, pending.call, 'callee'); // early media (183)
       if (this.#toCaller(pending, branch, res)) tx.respond(res);
       return;
     }
@@ -307,6 +316,7 @@ export class InviteForwarding {
     }
     const first = pending.winner === undefined;
     branch.final = res.status;
+    this.#ctx.media?.rewrite(res, pending.call, 'callee');
     if (first) {
       pending.winner = branch;
       this.#settle(tx, pending);
@@ -333,6 +343,7 @@ export class InviteForwarding {
     if (branch.target.trunk !== undefined)
       call.route = `${branch.target.route}→${branch.target.trunk}`;
     this.#calls.answered(call, branch.forwarded, res);
+    this.#ctx.media?.answered(call);
   }
 
   /**

@@ -19,6 +19,8 @@
 // Requests other than INVITE go to the best binding of a local user only; calls to other
 // domains go to the routes' trunks when the routing keys allow (call-policy.ts).
 // Every auth outcome, refusal and call is reported to the guard (SecurityReport).
+
+import { ProxyMedia } from '../media/proxy-media.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse } from '../message/index.ts';
 import { type Endpoint, type ServerTransaction, systemClock } from '../transaction/index.ts';
@@ -62,6 +64,7 @@ export class SipProxy {
       config: deps.settings.view(PROXY_KEYS),
       now: deps.now ?? Date.now,
       clock: deps.clock ?? systemClock,
+      media: deps.media && new ProxyMedia(deps.media, (t, ip) => deps.own.advertised(t, ip)),
     };
     this.#ctx = ctx;
     this.#calls = new Calls(ctx);
@@ -75,6 +78,13 @@ export class SipProxy {
     this.#dialogs = new DialogRouting(ctx, this.#calls);
     const calls = this.#calls;
     const invites = this.#invites;
+    // The relay feeds mediatimeout (false: the call is gone, its ports are released), and
+    // `tollgatectl calls` shows its ports and drops.
+    const relay = deps.media;
+    if (relay) {
+      relay.onActivity = (id) => calls.mediaActivity(id);
+      calls.describeMedia = (id) => relay.session(id);
+    }
     this.#ports = {
       ctx,
       policy,
@@ -154,6 +164,7 @@ export class SipProxy {
     const caller = call.caller.endpoint;
     if ((next.received ?? next.host) !== caller.ip) return;
     popTopVia(res);
+    this.#ctx.media?.rewrite(res, call, 'callee'); // the same answer: the same relay ports
     d.transactions.sendStateless(res, caller);
   }
 }

@@ -1,0 +1,572 @@
+// The media relay: every call's RTP and RTCP go through tollgate, so a phone only ever
+// learns tollgate's address, media from anyone but the call's parties is dropped, early media
+// can be muted, and a call whose media stopped is noticed (mediatimeout).
+//
+// Per call (Call-ID) and per media section (m= line) the relay holds two port pairs (even
+// RTP, odd RTCP; ports.ts): one facing the caller, one facing the callee. An SDP body from
+// one side (offer or answer alike: INVITE, 18x, 2xx, ACK, re-INVITE, UPDATE) tells where
+// that side receives; it is rewritten with the pair facing the other side (rewrite.ts), so
+// the other side sends there. A packet arriving on the pair facing side S comes from S and
+// is sent, from the pair facing the other side, to that side:
+//
+//     caller ──► [caller-facing pair] ──relay──► [callee-facing pair] ──► callee
+//     caller ◄── [caller-facing pair] ◄──relay── [callee-facing pair] ◄── callee
+//
+// checkrtpaddr decides which sources a pair accepts: 0 any (the first one is learned as
+// the side's address for the way back), 1 the first one only (latched; symmetric RTP,
+// RFC 4961), 2 only the address and port of the side's SDP. A side's new SDP address (a
+// re-INVITE that moves the media) forgets what was latched on its pair.
+//
+// Where the packets are forwarded depends on the dataplane (kernel.ts): in XDP mode a pair
+// whose source is known (at once with checkrtpaddr 2, after the first packet with 1 and 0)
+// is programmed into the kernel, which then forwards without waking this process; in nft
+// and off modes the sockets below forward every packet (the kernel only filters sources).
+import { createSocket, type Socket } from 'node:dgram';
+import type { ConfigView } from '../../config/settings.ts';
+import type { Logger } from '../../log.ts';
+import type { Clock } from '../transaction/clock.ts';
+import { type CallKinds, type EarlyMediaRule, earlyMediaRule } from './early-media.ts';
+import { type Endpoint, type MediaKernel, NO_KERNEL, type RelayLeg } from './kernel.ts';
+import { type PortPair, RelayPorts } from './ports.ts';
+import { isHoldAddress, relayable, rewriteSdp } from './rewrite.ts';
+import { parseSdp, SDP_REJECTS, type SdpAddress, type SdpMedia } from './sdp.ts';
+
+export type Side = 'caller' | 'callee';
+const OTHER: Record<Side, Side> = { caller: 'callee', callee: 'caller' };
+
+/** The configuration keys the relay reads. */
+export const MEDIA_KEYS = [
+  'checkrtpaddr',
+  'earlystart',
+  'blockearlymedia',
+  'blockearlymedia_in',
+  'mediaportmin',
+  'mediaportmax',
+  'mediatimeout',
+] as const;
+
+export type MediaConfig = ConfigView<(typeof MEDIA_KEYS)[number]>;
+
+/** What the proxy knows of a call when an SDP body passes: who owns the ports, who is who. */
+export interface SdpContext {
+  /** The caller's address: the ports count against its share (ports.ts). */
+  readonly owner: string;
+  /** The relay's address as each side reaches it (the one it reaches our SIP on). */
+  readonly relay: Readonly<Record<Side, SdpAddress>>;
+  readonly kinds: CallKinds;
+}
+
+export type SdpOutcome =
+  | { ok: true; body: Buffer }
+  | { ok: false; status: 488 | 503; reason: string };
+
+/** Why the relay dropped a packet. */
+export type MediaDropReason = 'source' | 'early' | 'nopeer';
+
+export interface MediaStats {
+  sessions: number;
+  portsInUse: number;
+  portsFree: number;
+  /** Packets this process forwarded (userspace). */
+  forwarded: number;
+  /** Packets this process received on relay ports (0 after latching in XDP mode). */
+  received: number;
+  dropped: Record<MediaDropReason, number>;
+}
+
+export interface SessionInfo {
+  callId: string;
+  /** Relay ports per stream: caller-facing RTP, RTCP, then callee-facing RTP, RTCP. */
+  ports: number[];
+  /** Packets this process forwarded. */
+  forwarded: number;
+  /** Packets dropped: by this process, and by the kernel as of the last sweep. */
+  dropped: number;
+  answered: boolean;
+}
+
+export interface MediaRelayDeps {
+  config: MediaConfig;
+  log: Logger;
+  clock: Clock;
+  kernel?: MediaKernel;
+  /** Address family of the sockets: 'udp6' (dual stack, default) or 'udp4'. */
+  socketType?: 'udp4' | 'udp6';
+}
+
+/** Socket index: 0 RTP, 1 RTCP. */
+type Kind = 0 | 1;
+
+/** The pair of ports facing one side of one stream. */
+interface Leg {
+  readonly side: Side;
+  readonly pair: PortPair;
+  readonly sockets: [Socket | undefined, Socket | undefined];
+  /** Where the side receives RTP and RTCP (its SDP); undefined: not known, or on hold. */
+  sdp: [Endpoint | undefined, Endpoint | undefined];
+  rtcpMux: boolean;
+  /** The source learned per socket (checkrtpaddr 0 and 1). */
+  latched: [Endpoint | undefined, Endpoint | undefined];
+  /** What the kernel was last told per socket ('' nothing), so it is told only changes. */
+  programmed: [string, string];
+  /** Kernel operations on this pair, in order. */
+  ops: Promise<unknown>;
+}
+
+interface Stream {
+  readonly legs: Record<Side, Leg>;
+}
+
+interface Session {
+  readonly callId: string;
+  readonly owner: string;
+  /** By media section index; undefined for a section never relayed. */
+  readonly streams: (Stream | undefined)[];
+  relay: Record<Side, SdpAddress>;
+  early: EarlyMediaRule;
+  answered: boolean;
+  ended: boolean;
+  /** A packet was seen (by a socket or a kernel counter) since the last sweep. */
+  active: boolean;
+  /** Kernel forwarded-packet totals at the last sweep, per port. */
+  kernelSeen: Map<number, number>;
+  /** Packets the kernel dropped on the call's ports (other sources), as of the last sweep. */
+  kernelDropped: number;
+  forwarded: number;
+  dropped: number;
+}
+
+/** RFC 5761 §4: with rtcp-mux, an RTCP packet's second octet is 192..223 (its type). */
+function isRtcp(msg: Buffer): boolean {
+  const pt = msg.length > 1 ? msg[1]! : 0;
+  return pt >= 192 && pt <= 223;
+}
+
+function live(s: Session): Stream[] {
+  return s.streams.filter((st) => st !== undefined);
+}
+
+function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.ip === b.ip && a.port === b.port);
+}
+
+/** The source of a datagram on a dual-stack socket, as the SDP writes it. */
+function sourceIp(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export class MediaRelay {
+  readonly #d: MediaRelayDeps;
+  readonly #kernel: MediaKernel;
+  readonly #ports: RelayPorts;
+  readonly #sessions = new Map<string, Session>();
+  readonly #socketType: 'udp4' | 'udp6';
+  #sweep: unknown;
+  /**
+   * Told, for each call, that its media moved (at its first SDP, then once per sweep with
+   * packets). Answers false when the proxy no longer knows the call: its ports are released.
+   */
+  onActivity: ((callId: string) => boolean) | undefined;
+  #closed = false;
+  /** Releases whose kernel legs are still being removed (close() waits for them). */
+  readonly #releasing = new Set<Promise<unknown>>();
+  readonly #stats: MediaStats = {
+    sessions: 0,
+    portsInUse: 0,
+    portsFree: 0,
+    forwarded: 0,
+    received: 0,
+    dropped: { source: 0, early: 0, nopeer: 0 },
+  };
+
+  constructor(d: MediaRelayDeps) {
+    this.#d = d;
+    this.#kernel = d.kernel ?? NO_KERNEL;
+    this.#ports = new RelayPorts(d.config.mediaportmin, d.config.mediaportmax);
+    this.#socketType = d.socketType ?? 'udp6';
+    this.#armSweep();
+  }
+
+  get stats(): MediaStats {
+    return {
+      ...this.#stats,
+      dropped: { ...this.#stats.dropped },
+      sessions: this.#sessions.size,
+      portsInUse: this.#ports.inUse * 2,
+      portsFree: this.#ports.available * 2,
+    };
+  }
+
+  get kernelForwarding(): boolean {
+    return this.#kernel.kernelForwarding;
+  }
+
+  /** The call's relay, for `tollgatectl calls`; undefined when it has none. */
+  session(callId: string): SessionInfo | undefined {
+    const s = this.#sessions.get(callId);
+    if (s === undefined) return undefined;
+    return {
+      callId,
+      ports: live(s).flatMap((st) => [
+        st.legs.caller.pair.rtp,
+        st.legs.caller.pair.rtcp,
+        st.legs.callee.pair.rtp,
+        st.legs.callee.pair.rtcp,
+      ]),
+      forwarded: s.forwarded,
+      dropped: s.dropped + s.kernelDropped,
+      answered: s.answered,
+    };
+  }
+
+  /**
+   * An SDP body from `side` of call `callId`: where that side receives is noted, and the body
+   * the other side must get is returned (or why the message must be refused).
+   */
+  sdp(callId: string, side: Side, body: Buffer, ctx: SdpContext): SdpOutcome {
+    if (this.#closed) return { ok: false, status: 503, reason: 'Media Relay Stopped' };
+    const sdp = parseSdp(body);
+    if (!sdp.ok) {
+      this.#d.log.info({ callId, reason: sdp.reason, detail: sdp.detail }, 'SDP refused');
+      return { ok: false, status: 488, reason: SDP_REJECTS[sdp.reason] };
+    }
+    let session = this.#sessions.get(callId);
+    const created = session === undefined;
+    if (session === undefined) {
+      session = {
+        callId,
+        owner: ctx.owner,
+        streams: [],
+        relay: { ...ctx.relay },
+        early: earlyMediaRule(this.#d.config, ctx.kinds),
+        answered: false,
+        ended: false,
+        active: false,
+        kernelSeen: new Map(),
+        kernelDropped: 0,
+        forwarded: 0,
+        dropped: 0,
+      };
+    }
+    // Ports for every relayed stream not relayed yet (RFC 3264 §8: sections are only ever
+    // added, and a disabled one may be enabled later, so indices stay aligned).
+    const fresh: number[] = [];
+    for (let i = 0; i < sdp.media.length; i++) {
+      if (session.streams[i] !== undefined || !relayable(sdp.media[i]!)) continue;
+      const stream = this.#openStream(session);
+      if (typeof stream === 'string') {
+        for (const j of fresh) {
+          this.#releaseStream(session.streams[j]!);
+          session.streams[j] = undefined;
+        }
+        const reason =
+          stream === 'share' ? 'Too Many Media Ports For Caller' : 'Media Ports Exhausted';
+        this.#d.log.warn({ callId, ip: ctx.owner, rule: stream }, 'no media ports');
+        return { ok: false, status: 503, reason };
+      }
+      session.streams[i] = stream;
+      fresh.push(i);
+    }
+    if (created) {
+      this.#sessions.set(callId, session);
+      // The proxy's mediatimeout starts with the ports: media that never starts is caught too.
+      this.#activity(session);
+    }
+
+    const ports: (number | undefined)[] = [];
+    for (const [i, m] of sdp.media.entries()) {
+      const stream = session.streams[i];
+      if (stream !== undefined) this.#learnSdp(stream.legs[side], m);
+      ports.push(stream && relayable(m) ? stream.legs[OTHER[side]].pair.rtp : undefined);
+    }
+    for (const stream of session.streams) if (stream) this.#program(session, stream);
+    const text = rewriteSdp(sdp, session.relay[OTHER[side]], ports);
+    return { ok: true, body: Buffer.from(text, 'latin1') };
+  }
+
+  /** The call was answered (2xx): early-media rules no longer apply. */
+  answered(callId: string): void {
+    const s = this.#sessions.get(callId);
+    if (s === undefined || s.answered) return;
+    s.answered = true;
+    for (const stream of s.streams) if (stream) this.#program(s, stream);
+  }
+
+  /** The call is over: its ports stop relaying at once and go back to the pool. */
+  end(callId: string): void {
+    const s = this.#sessions.get(callId);
+    if (s === undefined) return;
+    this.#sessions.delete(callId);
+    this.#release(s);
+  }
+
+  /** Stops everything (daemon shutdown): every port closed, kernel legs removed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#d.clock.clearTimeout(this.#sweep);
+    for (const s of [...this.#sessions.values()]) {
+      this.#sessions.delete(s.callId);
+      this.#release(s);
+    }
+    await Promise.allSettled([...this.#releasing]);
+  }
+
+  #openStream(session: Session): Stream | 'exhausted' | 'share' {
+    const a = this.#ports.take(session.owner);
+    if (typeof a === 'string') return a;
+    const b = this.#ports.take(session.owner);
+    if (typeof b === 'string') {
+      this.#ports.release(a.rtp);
+      return b;
+    }
+    const stream: Stream = {
+      legs: { caller: this.#leg(session, 'caller', a), callee: this.#leg(session, 'callee', b) },
+    };
+    this.#bind(session, stream, stream.legs.caller);
+    this.#bind(session, stream, stream.legs.callee);
+    return stream;
+  }
+
+  #leg(_session: Session, side: Side, pair: PortPair): Leg {
+    return {
+      side,
+      pair,
+      sockets: [undefined, undefined],
+      sdp: [undefined, undefined],
+      rtcpMux: false,
+      latched: [undefined, undefined],
+      programmed: ['', ''],
+      ops: Promise.resolve(),
+    };
+  }
+
+  #bind(session: Session, stream: Stream, leg: Leg): void {
+    for (const kind of [0, 1] as const) {
+      const port = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
+      const socket =
+        this.#socketType === 'udp6'
+          ? createSocket({ type: 'udp6', ipv6Only: false })
+          : createSocket('udp4');
+      socket.on('error', (err) => {
+        // Another process holds the port (the range should be the relay's alone): the port
+        // is never handed out again, and this stream of this call has no media that way.
+        this.#d.log.warn({ port, err }, 'media port unusable');
+        this.#ports.markBroken(leg.pair.rtp);
+        socket.close();
+        leg.sockets[kind] = undefined;
+      });
+      socket.on('message', (msg, rinfo) =>
+        this.#packet(session, stream, leg, kind, msg, sourceIp(rinfo.address), rinfo.port),
+      );
+      socket.bind({
+        port,
+        address: this.#socketType === 'udp6' ? '::' : '0.0.0.0',
+        exclusive: true,
+      });
+      leg.sockets[kind] = socket;
+    }
+  }
+
+  /** Where a side receives, from its SDP section (hold and disabled streams: nowhere). */
+  #learnSdp(leg: Leg, m: SdpMedia): void {
+    let rtp: Endpoint | undefined;
+    let rtcp: Endpoint | undefined;
+    if (relayable(m) && m.address !== undefined && !isHoldAddress(m.address)) {
+      rtp = { ip: m.address.ip, port: m.port };
+      const rtcpIp = m.rtcp?.address?.ip ?? m.address.ip;
+      rtcp = m.rtcpMux ? rtp : { ip: rtcpIp, port: m.rtcp?.port ?? m.port + 1 };
+    }
+    if (!sameEndpoint(rtp, leg.sdp[0]) || !sameEndpoint(rtcp, leg.sdp[1])) {
+      // The side moved its media (or put it on hold): what was latched is stale.
+      leg.latched = [undefined, undefined];
+    }
+    leg.sdp = [rtp, rtcp];
+    leg.rtcpMux = m.rtcpMux;
+  }
+
+  #mayFlow(session: Session, from: Side): boolean {
+    if (session.answered) return true;
+    return from === 'caller' ? session.early.callerToCallee : session.early.calleeToCaller;
+  }
+
+  /** One datagram on a relay port (userspace path: nft/off modes, and XDP before latching). */
+  #packet(
+    session: Session,
+    stream: Stream,
+    leg: Leg,
+    kind: Kind,
+    msg: Buffer,
+    ip: string,
+    port: number,
+  ): void {
+    if (session.ended) return;
+    const st = this.#stats;
+    st.received++;
+    session.active = true;
+    const mode = Number(this.#d.config.checkrtpaddr);
+    if (mode === 2) {
+      const want = leg.sdp[kind];
+      if (want === undefined || want.ip !== ip || want.port !== port)
+        return void this.#drop(session, 'source');
+    } else {
+      const latched = leg.latched[kind];
+      if (latched === undefined) {
+        leg.latched[kind] = { ip, port };
+        this.#program(session, stream);
+      } else if (mode === 1 && (latched.ip !== ip || latched.port !== port))
+        return void this.#drop(session, 'source');
+    }
+    if (!this.#mayFlow(session, leg.side)) return void this.#drop(session, 'early');
+    const other = stream.legs[OTHER[leg.side]];
+    // RTCP multiplexed on the RTP port by this side goes to the other side's RTCP place.
+    const out: Kind = kind === 0 && leg.rtcpMux && isRtcp(msg) ? 1 : kind;
+    const dest = other.latched[out] ?? other.sdp[out];
+    const socket = other.rtcpMux ? other.sockets[0] : other.sockets[out];
+    if (dest === undefined || socket === undefined) return void this.#drop(session, 'nopeer');
+    const to =
+      this.#socketType === 'udp6' && !dest.ip.includes(':') ? `::ffff:${dest.ip}` : dest.ip;
+    socket.send(msg, dest.port, to);
+    st.forwarded++;
+    session.forwarded++;
+  }
+
+  #drop(session: Session, reason: MediaDropReason): void {
+    this.#stats.dropped[reason]++;
+    session.dropped++;
+  }
+
+  /**
+   * Tells the kernel what it may do with each port of the stream now: the leg of a port is
+   * opened once the other side's address is known and the direction may flow, with the
+   * accepted source once it is known (checkrtpaddr 2: the SDP's; 1 and 0: the latched one).
+   */
+  #program(session: Session, stream: Stream): void {
+    if (session.ended) return;
+    const mode = Number(this.#d.config.checkrtpaddr);
+    for (const side of ['caller', 'callee'] as const) {
+      const leg = stream.legs[side];
+      const other = stream.legs[OTHER[side]];
+      for (const kind of [0, 1] as const) {
+        const localPort = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
+        const forwardTo = other.latched[kind] ?? other.sdp[kind];
+        // Mixed rtcp-mux needs a look at each packet: such a stream stays in userspace.
+        const muxMatch = leg.rtcpMux === other.rtcpMux;
+        let want: RelayLeg | undefined;
+        if (forwardTo !== undefined && this.#mayFlow(session, side) && muxMatch) {
+          const expectedPeer = mode === 2 ? leg.sdp[kind] : leg.latched[kind];
+          if (mode !== 2 || expectedPeer !== undefined) {
+            const fromKind = other.rtcpMux ? 0 : kind;
+            want = {
+              localPort,
+              expectedPeer: expectedPeer ?? null,
+              otherSources: mode === 0 ? 'userspace' : 'drop',
+              forwardTo,
+              forwardFrom: {
+                ip: session.relay[OTHER[side]].ip,
+                port: fromKind === 0 ? other.pair.rtp : other.pair.rtcp,
+              },
+            };
+          }
+        }
+        const key = want === undefined ? '' : JSON.stringify(want);
+        if (key === leg.programmed[kind]) continue;
+        const was = leg.programmed[kind];
+        leg.programmed[kind] = key;
+        const op: (() => Promise<unknown>) | undefined =
+          want === undefined
+            ? was === ''
+              ? undefined
+              : () => this.#kernel.closeRelay(localPort)
+            : () => this.#kernel.openRelay(want);
+        if (op === undefined) continue;
+        leg.ops = leg.ops.then(op).catch((err: unknown) => {
+          this.#d.log.warn({ port: localPort, err }, 'media relay leg not programmed');
+        });
+      }
+    }
+  }
+
+  #release(session: Session): void {
+    session.ended = true;
+    for (const stream of live(session)) this.#releaseStream(stream);
+  }
+
+  /** Ports closed, kernel legs removed, then the ports go back to the pool. */
+  #releaseStream(stream: Stream): void {
+    for (const leg of [stream.legs.caller, stream.legs.callee]) {
+      for (const s of leg.sockets) s?.close();
+      leg.sockets[0] = leg.sockets[1] = undefined;
+      const programmed = leg.programmed;
+      leg.programmed = ['', ''];
+      const done = leg.ops
+        .then(async () => {
+          if (programmed[0] !== '') await this.#kernel.closeRelay(leg.pair.rtp);
+          if (programmed[1] !== '') await this.#kernel.closeRelay(leg.pair.rtcp);
+        })
+        .catch((err: unknown) => {
+          this.#d.log.warn({ port: leg.pair.rtp, err }, 'media relay leg not removed');
+        })
+        .finally(() => {
+          this.#ports.release(leg.pair.rtp);
+          this.#releasing.delete(done);
+        });
+      leg.ops = done;
+      this.#releasing.add(done);
+    }
+  }
+
+  /** How often calls are checked for media: a quarter of mediatimeout, 0.25 s to 15 s. */
+  #sweepMs(): number {
+    const t = this.#d.config.mediatimeout * 1000;
+    return Math.min(15_000, Math.max(250, Math.floor(t / 4) || 15_000));
+  }
+
+  #armSweep(): void {
+    if (this.#closed) return;
+    this.#sweep = this.#d.clock.setTimeout(() => {
+      void this.#checkMedia().finally(() => this.#armSweep());
+    }, this.#sweepMs());
+  }
+
+  /**
+   * mediatimeout is the proxy's (calls.ts keeps the timer): the relay tells it, once per
+   * sweep, which calls had media since the last one. In XDP mode the sockets see nothing
+   * after latching, so the kernel's counters of the call's ports say whether media flows. A
+   * call on hold both ways (no address on any stream) sends nothing by design and counts as
+   * active. A call the proxy no longer knows has its ports released (nothing can leak).
+   */
+  async #checkMedia(): Promise<void> {
+    for (const s of [...this.#sessions.values()]) {
+      if (this.#kernel !== NO_KERNEL) await this.#readKernel(s);
+      if (s.ended) continue;
+      const held = live(s).every((st) => !st.legs.caller.sdp[0] && !st.legs.callee.sdp[0]);
+      if (!s.active && !held) continue;
+      s.active = false;
+      this.#activity(s);
+    }
+  }
+
+  #activity(s: Session): void {
+    const hook = this.onActivity;
+    if (hook !== undefined && !hook(s.callId) && this.#sessions.get(s.callId) === s) {
+      this.#d.log.info({ callId: s.callId }, 'media of a call no longer known released');
+      this.end(s.callId);
+    }
+  }
+
+  async #readKernel(s: Session): Promise<void> {
+    let dropped = 0;
+    for (const st of live(s))
+      for (const leg of [st.legs.caller, st.legs.callee])
+        for (const port of [leg.pair.rtp, leg.pair.rtcp]) {
+          const c = await this.#kernel.relayCounters(port).catch(() => null);
+          if (c === null) continue;
+          dropped += c.droppedPackets;
+          if (c.forwardedPackets !== (s.kernelSeen.get(port) ?? 0)) {
+            s.kernelSeen.set(port, c.forwardedPackets);
+            s.active = true;
+          }
+        }
+    s.kernelDropped = dropped;
+  }
+}
