@@ -130,6 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       auth: new DigestAuthenticator(users, nonces, settings),
       bindings,
       trust: dataplane,
+      mediaKernel: dataplane,
       log,
       policy: {
         admit: admitter(guard),
