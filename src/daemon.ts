@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfigFile } from './config/file.ts';
 import { Settings } from './config/settings.ts';
+import { AdminService } from './control/admins.ts';
 import { gatherFacts, runAudit } from './control/audit/audit.ts';
 import { BanService } from './control/bans.ts';
 import {
@@ -26,9 +27,12 @@ import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
+import { tlsCredentialsFromSettings } from './sip/transport/options.ts';
 import { secureDataDir } from './store/permissions.ts';
 import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
+import { startWebServer } from './webui/server.ts';
+import { CertificateHolder } from './webui/tls.ts';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -58,6 +62,9 @@ const DATAPLANE_KEYS = [
   'sipsport',
   'maxtcpconnperip',
 ] as const;
+
+/** Where the web UI, API and metrics listen (read once at start). */
+const WEB_LISTEN_KEYS = ['webaddress', 'webport'] as const;
 
 /** How often expired ban records are swept from the store. */
 const BAN_SWEEP_MS = 60_000;
@@ -124,6 +131,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await new StaticFirewall(settings, dataplane, log, (c) => bans.holdsRange(c)).apply();
     const { guard, portBans } = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());
+    // SIP and the web layer report authentication outcomes to the same guard.
+    const report = reporter(guard, log, (name) => users.idOf(name));
     const sip = await SipService.start({
       settings,
       dataDir: options.dataDir,
@@ -134,7 +143,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
       policy: {
         admit: admitter(guard),
-        report: reporter(guard, log, (name) => users.idOf(name)),
+        report,
         userExists: (name) => users.exists(name),
         ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
       },
@@ -185,7 +194,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           md5Accounts: () => users.md5Accounts().map((account) => account.name),
         }),
       );
+    const admins = new AdminService(store, log);
     const consoleServer: ConsoleServer = await startConsoleServer(options.socketPath, {
+      admins,
       audit,
       bans,
       portBans,
@@ -197,6 +208,35 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
     });
     cleanups.push(() => consoleServer.close());
+
+    // The web UI, HTTP API and metrics, over HTTPS with the certificate SIP over TLS presents.
+    const webListen = settings.view(WEB_LISTEN_KEYS);
+    const sipTls = tlsCredentialsFromSettings(settings, options);
+    const webTls = new CertificateHolder({
+      key: Buffer.from(sipTls.key),
+      cert: Buffer.from(sipTls.cert),
+    });
+    const web = await startWebServer(
+      {
+        settings,
+        store,
+        bans,
+        portBans,
+        detections: () => guard.detections(),
+        users,
+        admins,
+        status,
+        stats,
+        audit,
+        reportAuthFailure: (ip, port, detail) =>
+          void report({ kind: 'auth-fail', ip, port, method: 'HTTP', detail }),
+        log,
+        dataDir: options.dataDir,
+      },
+      { address: webListen.webaddress, port: webListen.webport, tls: webTls },
+    );
+    cleanups.push(() => web.close());
+    log.info({ url: web.url }, 'web UI and API listening');
 
     // Last: every socket is bound, so from here nothing can fail before the kernel has it.
     await prepared.engage();

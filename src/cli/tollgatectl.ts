@@ -71,7 +71,13 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const c = command.command;
-  if ((c.name === 'users-add' || c.name === 'users-set') && c.passwordStdin) {
+  if (
+    (c.name === 'users-add' ||
+      c.name === 'users-set' ||
+      c.name === 'admins-add' ||
+      c.name === 'admins-password') &&
+    c.passwordStdin
+  ) {
     try {
       rest = withSecret(rest, await readSecret());
     } catch (err) {

@@ -18,6 +18,7 @@ import { TIMEOUT_KEYS } from './keys/timeouts.ts';
 import { TRUST_KEYS } from './keys/trust.ts';
 import { USER_AGENT_KEYS } from './keys/user-agents.ts';
 import { USER_FIELD_KEYS } from './keys/user-fields.ts';
+import { WEB_KEYS } from './keys/web.ts';
 import type { ConfigValue, KeySpec } from './spec.ts';
 
 export type { ConfigValue, KeySpec, KeyStatus, TextFormat } from './spec.ts';
@@ -37,6 +38,7 @@ const GLOBAL_KEYS = [
   ...TIMEOUT_KEYS,
   ...BOOTSTRAP_KEYS,
   ...CONNECTION_KEYS,
+  ...WEB_KEYS,
 ];
 
 /** The value type a key's spec implies: enums with integer codes hold numbers. */

@@ -60,6 +60,9 @@ export class BanService {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #liftedListeners = new Set<(target: string) => void>();
+  readonly #bannedListeners = new Set<(record: BanRecord) => void>();
+  /** Counts every change of the stored bans, so a reader can tell its copy is stale. */
+  #changes = 0;
   #rules: () => StaticRuleSource = () => ({ allow: [], deny: [] });
   #ownAddresses: () => string[] = hostAddresses;
   /** Kernel removals of expired ranges, one at a time, in order. */
@@ -85,6 +88,16 @@ export class BanService {
   /** Called after a ban is lifted ('all', an address or a range), e.g. so the guard forgets it too. */
   onLifted(listener: (target: string) => void): void {
     this.#liftedListeners.add(listener);
+  }
+
+  /** Called after a ban is stored and pushed to the dataplane (metrics count them per reason). */
+  onBanned(listener: (record: BanRecord) => void): void {
+    this.#bannedListeners.add(listener);
+  }
+
+  /** How many times the stored bans changed since start (ban, unban, sweep). */
+  get changes(): number {
+    return this.#changes;
   }
 
   /** Validates and canonicalises an address (not a range) given by an operator or the wire. */
@@ -122,7 +135,9 @@ export class BanService {
       ...(request.evidence ? { evidence: request.evidence } : {}),
     };
     this.#store.durable(() => bans.put(target.text, record));
+    this.#changes++;
     await this.#push(record, request.ttlSeconds);
+    for (const listener of this.#bannedListeners) listener(record);
     this.#log.warn(
       {
         ip: target.text,
@@ -147,6 +162,7 @@ export class BanService {
       this.#store.durable(() => {
         for (const r of records) bans.remove(r.ip);
       });
+      this.#changes++;
       await this.#dataplane.unban('all');
       for (const r of records) if (r.ip.includes('/')) await this.#liftRange(r.ip);
       for (const listener of this.#liftedListeners) listener('all');
@@ -161,6 +177,7 @@ export class BanService {
       throw new ControlErrors.TG_BAN_NOT_FOUND(target.text);
     }
     this.#store.durable(() => bans.remove(target.text));
+    this.#changes++;
     if (target.range) await this.#liftRange(target.text);
     else await this.#dataplane.unban(target.text);
     for (const listener of this.#liftedListeners) listener(target.text);
@@ -224,6 +241,7 @@ export class BanService {
     this.#store.durable(() => {
       for (const ban of expired) this.#store.tables.bans.remove(ban.ip);
     });
+    this.#changes++;
     // Every ban that ends is logged; after an attack of many addresses, one line
     // counts the rest rather than thousands of lines at once.
     for (const ban of expired.slice(0, LOGGED_PER_SWEEP)) {

@@ -21,6 +21,11 @@ export const ControlErrors = defineErrors('control', {
   TG_USER_BAD_NAME: 'bad user name "%s": use %s',
   TG_USER_BAD_FIELD: 'unknown user field "%s"; known: %s',
   TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s',
+  TG_ADMIN_EXISTS: 'administrator %s already exists',
+  TG_ADMIN_NOT_FOUND: 'no administrator %s',
+  TG_ADMIN_BAD_NAME: 'bad administrator name "%s": 2-32 of a-z 0-9 . _ -, starting with a letter',
+  TG_ADMIN_WEAK_PASSWORD: 'refusing the password for %s: %s',
+  TG_ADMIN_TOO_MANY: 'refusing another administrator: %s exist',
   TG_DAEMON_CANNOT_LISTEN: 'cannot listen on %s (%s port %s): %s; check sipaddress/webaddress',
   TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
 });

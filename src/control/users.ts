@@ -13,7 +13,7 @@ import type { IpAccount } from '../policy-port.ts';
 import type { UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { ControlErrors } from './errors.ts';
-import { generatePassword, hashPassword, passwordWeakness } from './passwords.ts';
+import { generatePassword, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 
 /** SIP user-part characters we accept in account names (a safe subset of RFC 3261 `user`). */
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/;
@@ -258,6 +258,16 @@ export class UserService {
     return this.#store.tables.users.get(name) !== undefined;
   }
 
+  /**
+   * Whether `password` is the account's (its argon2id verifier; the enduser portal and the
+   * user API). An unknown name costs the same work, so timing does not tell names apart.
+   */
+  verifyPassword(name: string, password: string): boolean {
+    const record = typeof name === 'string' ? this.#store.tables.users.get(name) : undefined;
+    const ok = verifyPassword(String(password), record?.secrets.argon2id ?? UNKNOWN_USER_HASH);
+    return ok && record !== undefined;
+  }
+
   count(): number {
     return this.#store.tables.users.getCount();
   }
@@ -310,6 +320,9 @@ export class UserService {
     };
   }
 }
+
+/** A verifier no password matches, checked for an unknown name (same cost as a known one). */
+const UNKNOWN_USER_HASH = hashPassword(generatePassword());
 
 function checkName(name: string): void {
   if (typeof name !== 'string' || !USERNAME.test(name)) {

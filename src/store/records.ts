@@ -185,6 +185,21 @@ export interface RouteRecord {
   createdAt: number;
 }
 
+/**
+ * admins: login name → an administrator of the web UI and API. The password only as an
+ * argon2id verifier; the TOTP secret (RFC 6238) so codes can be checked.
+ */
+export interface AdminRecord {
+  name: string;
+  /** argon2id PHC string (control/passwords.ts). */
+  password: string;
+  /** Base32 TOTP secret once two-factor login is on; absent = password only. */
+  totp?: string;
+  /** The last TOTP time step accepted, so a code is never accepted twice (RFC 6238 §5.2). */
+  totpLastStep?: number;
+  createdAt: number;
+}
+
 export interface TableRecords {
   meta: MetaValue;
   config: StoredConfigEntry;
@@ -198,4 +213,5 @@ export interface TableRecords {
   blacklist: BlacklistRecord;
   trunks: TrunkRecord;
   routes: RouteRecord;
+  admins: AdminRecord;
 }

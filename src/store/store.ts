@@ -48,6 +48,7 @@ export const TABLE_NAMES: readonly TableName[] = [
   'blacklist',
   'trunks',
   'routes',
+  'admins',
 ];
 
 export type Table<V> = Database<V, string>;

@@ -58,6 +58,7 @@ export async function testConfig(
     sipaddress: '127.0.0.1',
     sipport: await freePort(),
     sipsport: await freePort(),
+    webport: await freePort(),
     // Tests that run side by side must not share the host's one `inet tollgate` table;
     // the kernel dataplane is tested by daemons started inside their own namespaces.
     dataplanemode: 'off',

@@ -6,11 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import test from 'ava';
-import {
-  certificateNames,
-  ensureCertificate,
-  namesOf,
-} from '../../src/sip/transport/certificate.ts';
+import { certificateNames, ensureCertificate, namesOf } from '../../src/crypto/certificate.ts';
 import { startDaemon, testConfig } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

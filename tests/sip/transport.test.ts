@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
+import { ensureCertificate } from '../../src/crypto/certificate.ts';
 import type { TollgateError } from '../../src/errors.ts';
 import {
   parseMessage,
@@ -12,7 +13,6 @@ import {
   SipResponse,
   serialize,
 } from '../../src/sip/message/index.ts';
-import { ensureCertificate } from '../../src/sip/transport/certificate.ts';
 import {
   type LimitEvent,
   type RejectEvent,

@@ -62,7 +62,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'webaddress',
-    status: notEnforced(13),
+    status: enforced('src/daemon.ts', 'tests/webui/daemon-web.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -73,7 +73,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'webport',
-    status: notEnforced(13),
+    status: enforced('src/daemon.ts', 'tests/webui/daemon-web.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',

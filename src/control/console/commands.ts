@@ -6,6 +6,7 @@ import type { Settings } from '../../config/settings.ts';
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BanRecord } from '../../store/records.ts';
+import type { AdminService, PublicAdmin } from '../admins.ts';
 import { type AuditReport, renderAudit } from '../audit/audit.ts';
 import { BanService, type Enforcement } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
@@ -34,6 +35,8 @@ export interface ConsoleContext {
   detections?: () => DetectionRecord[];
   settings: Settings;
   users: UserService;
+  /** Administrators of the web UI and API; absent in tools that have no web layer. */
+  admins?: AdminService;
   status(): Promise<Record<string, unknown>>;
   /** The security audit of the running configuration and system. */
   audit(): AuditReport;
@@ -193,6 +196,40 @@ async function execute(
     case 'users-del':
       ctx.users.del(command.user);
       return { exit: 0, text: `deleted ${command.user}`, data: { deleted: command.user } };
+    case 'admins-add': {
+      if (command.passwordStdin) throw passwordStdinAtDaemon();
+      const { admin, generatedPassword } = adminsOf(ctx).add(command.admin, command.password);
+      const text = generatedPassword
+        ? `added administrator ${admin.name}; generated password, shown only now: ${generatedPassword}`
+        : `added administrator ${admin.name}`;
+      return {
+        exit: 0,
+        text,
+        data: { ...admin, ...(generatedPassword ? { generatedPassword } : {}) },
+      };
+    }
+    case 'admins-password':
+      if (command.passwordStdin) throw passwordStdinAtDaemon();
+      adminsOf(ctx).setPassword(command.admin, command.password);
+      return { exit: 0, text: `${command.admin}: password changed`, data: { name: command.admin } };
+    case 'admins-totp': {
+      const result = adminsOf(ctx).setTotp(command.admin, command.enable);
+      const text = command.enable
+        ? `${command.admin}: two-factor login on; add this to an authenticator app (shown only now):\n${result.uri}`
+        : `${command.admin}: two-factor login off`;
+      return { exit: 0, text, data: { name: command.admin, totp: command.enable, ...result } };
+    }
+    case 'admins-list': {
+      const admins = adminsOf(ctx).list();
+      return { exit: 0, text: renderAdmins(admins), data: admins };
+    }
+    case 'admins-del':
+      adminsOf(ctx).del(command.admin);
+      return {
+        exit: 0,
+        text: `deleted administrator ${command.admin}`,
+        data: { deleted: command.admin },
+      };
     case 'firewall-add': {
       const key = command.action === 'allow' ? 'trustedip' : 'firewalldeny';
       const rules = ctx.settings.view(FIREWALL_RULE_KEYS);
@@ -262,6 +299,19 @@ function firewallRules(ctx: ConsoleContext) {
     deny: [...rules.firewalldeny],
     enforced: rules.enablefirewall >= 1,
   };
+}
+
+function adminsOf(ctx: ConsoleContext): AdminService {
+  if (!ctx.admins) throw new ControlErrors.TG_CONSOLE_USAGE('admins: this tool has no web layer');
+  return ctx.admins;
+}
+
+function renderAdmins(admins: PublicAdmin[]): string {
+  if (admins.length === 0) return 'no administrators (add one: admins add NAME)';
+  return table(
+    ['NAME', 'TOTP', 'CREATED'],
+    admins.map((a) => [a.name, a.totp ? 'on' : 'off', iso(a.createdAt)]),
+  );
 }
 
 /** --password-stdin is tollgatectl's to read; a raw request that still has it is malformed. */

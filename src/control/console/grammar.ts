@@ -33,6 +33,11 @@ export type Command =
       acceptUnenforced?: boolean;
     }
   | { name: 'users-del'; user: string }
+  | { name: 'admins-add'; admin: string; password?: string; passwordStdin?: true }
+  | { name: 'admins-password'; admin: string; password: string; passwordStdin?: true }
+  | { name: 'admins-totp'; admin: string; enable: boolean }
+  | { name: 'admins-list' }
+  | { name: 'admins-del'; admin: string }
   | { name: 'stress-test' }
   | { name: 'firewall-add'; action: 'allow' | 'deny'; cidr: string }
   | { name: 'firewall-del'; cidr: string }
@@ -226,6 +231,45 @@ const COMMANDS: Record<string, Spec> = {
       throw usage(`users: usage: ${COMMANDS.users!.usage}`);
     },
   },
+  admins: {
+    usage:
+      'admins add NAME [--password-stdin] | admins list | admins password NAME --password-stdin | admins totp NAME on|off | admins del NAME',
+    help: 'administrators of the web UI and API; add without a password generates a strong one (shown once); totp on shows the otpauth:// URI to scan, once',
+    arity: [1, 3],
+    expects: 'add, list, password, totp or del',
+    options: ['--password'],
+    flags: ['--password-stdin'],
+    build: (a, o, f) => {
+      const [verb, admin, arg] = a;
+      const password = o.get('--password');
+      const stdin = f.has('--password-stdin');
+      if (password !== undefined && stdin)
+        throw usage('admins: give --password or --password-stdin, not both');
+      if (verb === 'add' && a.length === 2)
+        return {
+          name: 'admins-add',
+          admin: admin!,
+          ...(password !== undefined ? { password } : {}),
+          ...(stdin ? { passwordStdin: true as const } : {}),
+        };
+      if (verb === 'password' && a.length === 2 && (password !== undefined || stdin))
+        return {
+          name: 'admins-password',
+          admin: admin!,
+          password: password ?? '',
+          ...(stdin ? { passwordStdin: true as const } : {}),
+        };
+      if (password !== undefined || stdin)
+        throw usage(
+          'admins: --password and --password-stdin go with "admins add" or "admins password"',
+        );
+      if (verb === 'list' && a.length === 1) return { name: 'admins-list' };
+      if (verb === 'totp' && a.length === 3 && (arg === 'on' || arg === 'off'))
+        return { name: 'admins-totp', admin: admin!, enable: arg === 'on' };
+      if (verb === 'del' && a.length === 2) return { name: 'admins-del', admin: admin! };
+      throw usage(`admins: usage: ${COMMANDS.admins!.usage}`);
+    },
+  },
   firewall: {
     usage: 'firewall allow CIDR | firewall deny CIDR | firewall del CIDR | firewall list',
     help: 'static rules enforced in the kernel: allow (= trustedip) passes and is never banned, deny drops',
@@ -347,6 +391,8 @@ export function withSecret(argv: readonly string[], secret: string): string[] {
 export function secretInArgv(argv: readonly string[]): boolean {
   const w = argv.filter((a) => a !== '--json').map((a) => a.toLowerCase());
   if (w.includes('--password')) return true;
+  if (w[0] === 'admins' && w[1] === 'password' && w[2] !== undefined && w[3] !== undefined)
+    return w[3] !== '--password-stdin';
   if (w[0] === 'users' && w[1] === 'set' && w[3] === 'password' && w[4] !== undefined)
     return w[4] !== '--password-stdin';
   return w[0] === 'config' && w[1] === 'set' && /apikey|apiv2key|secret|pass/.test(w[2] ?? '');

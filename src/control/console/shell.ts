@@ -26,6 +26,7 @@ const COMMAND_NAMES = [
   'delbanned,',
   'config',
   'users',
+  'admins',
   'firewall',
   'help',
   'exit',

@@ -1,5 +1,5 @@
 // SIP transports: UDP, TCP, TLS listeners; received/rport; stream framing; limits.
-export { type Certificate, ensureCertificate } from './certificate.ts';
+export { type Certificate, ensureCertificate } from '../../crypto/certificate.ts';
 export { TransportErrors } from './errors.ts';
 export {
   type DaemonTransportInputs,

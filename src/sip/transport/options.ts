@@ -3,9 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Settings } from '../../config/settings.ts';
+import {
+  type CertificateNames,
+  certificateNames,
+  ensureCertificate,
+} from '../../crypto/certificate.ts';
 import type { Logger } from '../../log.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from '../message/index.ts';
-import { type CertificateNames, certificateNames, ensureCertificate } from './certificate.ts';
 import { TransportErrors } from './errors.ts';
 import type { ListenAddress } from './types.ts';
 
@@ -193,11 +197,18 @@ export interface DaemonTransportInputs {
   readonly log?: Logger;
 }
 
-const TLS_KEYS = ['sipaddress', 'realm', 'sipdomains', 'tlscertfile', 'tlskeyfile'] as const;
+const TLS_KEYS = [
+  'sipaddress',
+  'realm',
+  'sipdomains',
+  'tlscertfile',
+  'tlskeyfile',
+  'webaddress',
+] as const;
 
 /**
  * The SIPS credentials: the operator's certificate (tlscertfile + tlskeyfile), else the one
- * tollgate's own CA issues for the SIP address(es), realm and SIP domains (certificate.ts),
+ * tollgate's own CA issues for the SIP address(es), realm, SIP domains and web address (certificate.ts),
  * issued again whenever those names change. Called at start and to re-check later.
  */
 export function tlsCredentialsFromSettings(
@@ -215,7 +226,13 @@ export function tlsCredentialsFromSettings(
       );
     return { key: readFileSync(keyFile), cert: readFileSync(certFile) };
   }
-  const names = certificateNames(c.sipaddress, [c.realm, ...c.sipdomains]);
+  // One certificate for SIPS and HTTPS: it names the web address(es) too.
+  const sip = certificateNames(c.sipaddress, [c.realm, ...c.sipdomains]);
+  const web = certificateNames(c.webaddress);
+  const names = {
+    ips: [...new Set([...sip.ips, ...web.ips])].sort(),
+    dns: [...new Set([...sip.dns, ...web.dns])].sort(),
+  };
   return ensureCertificate(inputs.dataDir, names);
 }
 

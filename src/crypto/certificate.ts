@@ -1,4 +1,6 @@
-// The certificate for SIPS (TLS on 5061) and the web UI, when the operator configured none.
+// The certificate for SIPS (TLS on 5061) and the web UI (HTTPS), when the operator configured
+// none and no ACME certificate was issued yet. It lives in the base layer: SIP and the web
+// server both present it.
 //
 // tollgate keeps a small certificate authority of its own in the data directory and issues
 // the server certificate from it:
@@ -28,7 +30,7 @@ import {
 } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { canonicalIp } from '../../ip.ts';
+import { canonicalIp } from '../ip.ts';
 
 export interface Certificate {
   key: Buffer;
