@@ -19,7 +19,7 @@ import { WebErrors } from './errors.ts';
 
 const INPUT_KEYS = ['validateinput', 'enablejsonp', 'allowhttpfileupload'] as const;
 /** Fields whose text is a secret chosen by a person: only control characters are refused. */
-const FREE_TEXT = new Set(['password', 'currentPassword', 'newPassword', 'totp']);
+const FREE_TEXT = new Set(['password', 'current', 'totp']);
 const CALLBACK = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,3}$/;
 const INJECTION =
   /(--|\/\*|\*\/|;\s*(drop|delete|insert|update|select|alter|exec)\b|\bunion\s+(all\s+)?select\b|\b(drop|alter)\s+(table|database)\b|'\s*or\s+'?\d+'?\s*=\s*'?\d)/i;

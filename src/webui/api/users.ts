@@ -175,7 +175,7 @@ export async function userRoutes(api: FastifyInstance, ctx: WebContext): Promise
 
   // ── the account's own view (enduser portal, softphones) ─────────────────────────────
   api.get(
-    '/me',
+    '/portal/me',
     {
       config: { access: 'user' },
       schema: { tags: ['me'], summary: 'the logged-in SIP account', response: { 200: USER } },
@@ -187,8 +187,8 @@ export async function userRoutes(api: FastifyInstance, ctx: WebContext): Promise
     },
   );
 
-  api.put<{ Body: { currentPassword: string; newPassword: string } }>(
-    '/me/password',
+  api.post<{ Body: { current: string; password: string } }>(
+    '/portal/password',
     {
       config: { access: 'user' },
       schema: {
@@ -196,11 +196,16 @@ export async function userRoutes(api: FastifyInstance, ctx: WebContext): Promise
         summary: "change the account's own password (strong password rules apply)",
         body: {
           type: 'object',
-          required: ['currentPassword', 'newPassword'],
+          required: ['current', 'password'],
           additionalProperties: false,
           properties: {
-            currentPassword: { type: 'string', minLength: 1, maxLength: 128 },
-            newPassword: { type: 'string', minLength: 1, maxLength: 128 },
+            current: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 128,
+              description: 'the password now',
+            },
+            password: { type: 'string', minLength: 1, maxLength: 128, description: 'the new one' },
           },
         },
         response: {
@@ -212,13 +217,11 @@ export async function userRoutes(api: FastifyInstance, ctx: WebContext): Promise
       const who = req.principal;
       if (who?.kind !== 'user')
         throw new WebErrors.TG_WEB_FORBIDDEN('a SIP account login is needed');
-      if (!ctx.users.verifyPassword(who.name, req.body.currentPassword)) {
+      if (!ctx.users.verifyPassword(who.name, req.body.current)) {
         ctx.reportAuthFailure(req.source, req.socket.remotePort ?? 0, 'wrong current password');
         throw new WebErrors.TG_WEB_BAD_CREDENTIALS();
       }
-      await naming('body.newPassword', () =>
-        ctx.users.set(who.name, 'password', req.body.newPassword),
-      );
+      await naming('body.password', () => ctx.users.set(who.name, 'password', req.body.password));
       return { ok: true };
     },
   );

@@ -27,7 +27,21 @@ const identity = {
   },
 } as const;
 
+/**
+ * The admin UI logs in at /session (kind admin unless the body says user); the enduser
+ * portal at /portal/session (always a SIP account).
+ */
 export async function sessionRoutes(app: FastifyInstance, access: AccessControl): Promise<void> {
+  await sessionAt(app, access, '/session');
+  await sessionAt(app, access, '/portal/session', 'user');
+}
+
+async function sessionAt(
+  app: FastifyInstance,
+  access: AccessControl,
+  path: string,
+  only?: 'user',
+): Promise<void> {
   const answer = (reply: FastifyReply, who: SessionIdentity) => ({
     kind: who.kind,
     name: who.name,
@@ -38,7 +52,7 @@ export async function sessionRoutes(app: FastifyInstance, access: AccessControl)
   app.post<{
     Body: { username: string; password: string; totp?: string; kind?: 'admin' | 'user' };
   }>(
-    '/session',
+    path,
     {
       config: {
         access: 'public',
@@ -64,7 +78,7 @@ export async function sessionRoutes(app: FastifyInstance, access: AccessControl)
     async (req, reply) => {
       access.checkSource(req.source);
       const { username, password, totp } = req.body;
-      const kind = req.body.kind ?? 'admin';
+      const kind = only ?? req.body.kind ?? 'admin';
       if (kind === 'admin') {
         access.checkAdminSource(req.source);
         const outcome = access.admins.login({ name: username, password, totp });
@@ -87,7 +101,7 @@ export async function sessionRoutes(app: FastifyInstance, access: AccessControl)
   );
 
   app.get(
-    '/session',
+    path,
     {
       config: { access: 'public' },
       schema: {
@@ -98,13 +112,14 @@ export async function sessionRoutes(app: FastifyInstance, access: AccessControl)
     },
     async (req: FastifyRequest, reply) => {
       const who = access.sessionIdentity(req);
-      if (who === undefined) throw new WebErrors.TG_WEB_UNAUTHENTICATED('no session');
+      if (who === undefined || (only !== undefined && who.kind !== only))
+        throw new WebErrors.TG_WEB_UNAUTHENTICATED('no session');
       return answer(reply, who);
     },
   );
 
   app.delete(
-    '/session',
+    path,
     {
       config: { access: 'public' },
       onRequest: app.csrfProtection,
