@@ -1,6 +1,7 @@
 // `tollgatectl [--data DIR | --socket PATH] COMMAND [ARGS] [--json]`: the console.
 // Exit codes: 0 ok, 1 refused or not found (or daemon not running), 2 usage error.
 
+import { backupStore, describeBackup, restoreStore } from '../control/backup/backup.ts';
 import { ConsoleClient } from '../control/console/client.ts';
 import { exitCodeOf, type Reply } from '../control/console/commands.ts';
 import { helpText, parseCommand, secretInArgv, withSecret } from '../control/console/grammar.ts';
@@ -12,7 +13,9 @@ import { splitGlobalOptions } from './args.ts';
 
 const USAGE = `usage: tollgatectl [--data DIR | --socket PATH] COMMAND [ARGS] [--json]
 
-${helpText()}`;
+${helpText()}
+  backup FILE    hot copy of the store to FILE, still encrypted (the daemon may run)
+  restore FILE   replace the store with FILE's copy (the daemon must be stopped)`;
 
 function print(reply: Reply, json: boolean): void {
   if (reply.report) {
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
     return options.help ? 0 : 2;
   }
   const socketPath = resolveSocketPath(resolveDataDir(options.data), options.socket);
+  if (rest[0] === 'backup' || rest[0] === 'restore')
+    return await local(rest, options.data, socketPath);
 
   // Usage errors are reported without needing the daemon.
   let command: ReturnType<typeof parseCommand>;
@@ -98,6 +103,32 @@ async function main(argv: string[]): Promise<number> {
     return reply.exit;
   } finally {
     client.close();
+  }
+}
+
+/** backup / restore: done here, on the store's files, not by the daemon (backup.ts says why). */
+async function local(
+  rest: string[],
+  data: string | undefined,
+  socketPath: string,
+): Promise<number> {
+  const json = rest.includes('--json');
+  const args = rest.filter((a) => a !== '--json');
+  if (args.length !== 2 || args[1]!.startsWith('-')) {
+    process.stderr.write(`tollgatectl: usage: tollgatectl ${args[0]} FILE [--json]\n`);
+    return 2;
+  }
+  try {
+    const dataDir = resolveDataDir(data);
+    const result =
+      args[0] === 'backup'
+        ? backupStore(dataDir, args[1]!)
+        : await restoreStore(dataDir, socketPath, args[1]!);
+    const verb = args[0] === 'backup' ? 'backed up to' : 'restored from';
+    print({ exit: 0, text: describeBackup(verb, result), data: result }, json);
+    return 0;
+  } catch (err) {
+    return failure(err, json);
   }
 }
 

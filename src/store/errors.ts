@@ -14,4 +14,8 @@ export const StoreErrors = defineErrors('store', {
     'the store key from %s does not match the store in %s (key id %s, the store wants %s); use the key the store was created with',
   TG_STORE_KEY_BAD: 'store key %s is not 32 bytes (raw) or 64 hex digits: %s',
   TG_STORE_MIGRATION_FAILED: 'could not encrypt the existing store in %s: %s',
+  TG_STORE_BACKUP_BAD: 'backup %s cannot be used: %s',
+  TG_STORE_BACKUP_KEY:
+    'backup %s was made with the store key %s, not this one (%s); restore with the key it was made with',
+  TG_STORE_BACKUP_FAILED: 'could not back up the store in %s to %s: %s',
 });

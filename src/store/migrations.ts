@@ -37,11 +37,16 @@ const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.to;
 
-export function migrate(store: Store): void {
+/**
+ * `before(from, to)` runs once, before the first migration, when a store that already has a
+ * schema (not a new, empty one) is about to be rewritten: the daemon takes a backup there.
+ */
+export function migrate(store: Store, before?: (from: number, to: number) => void): void {
   const stored = (store.tables.meta.get('schemaVersion') as number | undefined) ?? 0;
   if (stored > SCHEMA_VERSION) {
     throw new StoreErrors.TG_STORE_NEWER_SCHEMA(store.dir, stored, SCHEMA_VERSION);
   }
+  if (stored > 0 && stored < SCHEMA_VERSION) before?.(stored, SCHEMA_VERSION);
   for (const migration of MIGRATIONS) {
     if (migration.to <= stored) continue;
     store.durable(() => {

@@ -33,6 +33,7 @@ import { lmdbKey, loadStoreKey, recordKeyId } from './key.ts';
 import { convertPlaintextStore, hasPlaintextStore, STORE_FILE } from './migrate-plaintext.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import type { TableRecords } from './records.ts';
+import { type BackupHeader, writeBackup } from './snapshot.ts';
 
 export type TableName = keyof TableRecords;
 export const TABLE_NAMES: readonly TableName[] = [
@@ -63,15 +64,19 @@ export interface StoreOptions {
 }
 
 const MAX_DBS = 16;
+/** Where the backups taken before a schema migration go, inside the data directory. */
+export const BACKUP_DIR = 'backups';
 
 export class Store {
   readonly dir: string;
   readonly tables: { readonly [K in TableName]: Table<TableRecords[K]> };
   readonly #root: RootDatabase;
+  readonly #key: Buffer;
 
-  private constructor(dir: string, root: RootDatabase) {
+  private constructor(dir: string, root: RootDatabase, key: Buffer) {
     this.dir = dir;
     this.#root = root;
+    this.#key = key;
     const tables = {} as Record<TableName, Table<unknown>>;
     for (const name of TABLE_NAMES) tables[name] = root.openDB({ name });
     this.tables = tables as Store['tables'];
@@ -88,8 +93,9 @@ export class Store {
     const path = join(dir, STORE_FILE);
     const mapSize = options.mapSize ?? 2 * 1024 ** 3;
     let root: RootDatabase;
+    let key: Buffer;
     try {
-      const { key } = loadStoreKey(dir, existsSync(path), options.env);
+      ({ key } = loadStoreKey(dir, existsSync(path), options.env));
       if (hasPlaintextStore(dir))
         convertPlaintextStore(dir, key, TABLE_NAMES, { maxDbs: MAX_DBS, mapSize }, options.log);
       root = open({ path, maxDbs: MAX_DBS, mapSize, encryptionKey: lmdbKey(key) });
@@ -97,14 +103,37 @@ export class Store {
     } catch (err) {
       throw translateError(dir, err);
     }
-    const store = new Store(dir, root);
+    const store = new Store(dir, root, key);
     try {
-      migrate(store);
+      // An upgrade's schema migration rewrites records: a backup of the store as it was
+      // comes first, in DIR/backups (restore it with `tollgatectl restore FILE`).
+      migrate(store, (from, to) => {
+        const file = join(dir, BACKUP_DIR, `pre-migration-v${from}-to-v${to}-${Date.now()}.tgbak`);
+        mkdirSync(join(dir, BACKUP_DIR), { recursive: true, mode: 0o700 });
+        const header = store.backup(file);
+        options.log?.warn(
+          { file, from, to, records: header.records },
+          'store schema migration: backup taken first',
+        );
+      });
     } catch (err) {
       store.closeSync();
       throw err;
     }
     return store;
+  }
+
+  /**
+   * A consistent copy of every table to `file` while writes go on (snapshot.ts): still
+   * encrypted with this store's key, which the file names but does not hold.
+   */
+  backup(file: string): BackupHeader {
+    try {
+      return writeBackup(this.#root, TABLE_NAMES, this.#key, file);
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && String(err.code).startsWith('TG_')) throw err;
+      throw new StoreErrors.TG_STORE_BACKUP_FAILED(this.dir, file, describe(err));
+    }
   }
 
   get schemaVersion(): number {
