@@ -63,7 +63,13 @@ export interface KernelDataplaneOptions {
   log: Logger;
 }
 
-const NFT_COUNTED: readonly DropReason[] = ['banned', 'cidr_deny', 'flood'];
+const NFT_COUNTED: readonly DropReason[] = [
+  'banned',
+  'cidr_deny',
+  'flood',
+  'rtp_source',
+  'rtp_unallocated',
+];
 /** Expired entries are dropped from the desired state every this many ticks. */
 const PRUNE_EVERY_TICKS = 60;
 
@@ -85,6 +91,11 @@ export class KernelDataplane implements Dataplane {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #lastError = '';
+  /** Mode nft: the media range and whether its gate is on (applyGuardPolicy). */
+  readonly #media: { range: { min: number; max: number } | null; gate: boolean } = {
+    range: null,
+    gate: false,
+  };
 
   constructor(options: KernelDataplaneOptions) {
     this.#o = options;
@@ -297,8 +308,19 @@ export class KernelDataplane implements Dataplane {
     if (this.#o.guard) return this.#o.guard.relayCounters(localPort);
     return this.#o.nft.relayCounters(localPort);
   }
+  /**
+   * XDP: the guard's config. Mode nft: the media range gate (checkrtpaddr) is the one part
+   * of the policy nftables enforces (the budgets are XDP's).
+   */
   async applyGuardPolicy(policy: Partial<GuardConfig>): Promise<void> {
-    this.#o.guard?.configure(policy);
+    if (this.#o.guard) {
+      this.#o.guard.configure(policy);
+      return;
+    }
+    if (policy.mediaPorts !== undefined) this.#media.range = policy.mediaPorts;
+    if (policy.checkRtpAddr !== undefined) this.#media.gate = policy.checkRtpAddr;
+    const gate = this.#media.gate ? this.#media.range : null;
+    await this.#nftWrite((nft) => nft.setMediaGate(gate));
   }
 
   async stats(): Promise<DataplaneStats> {

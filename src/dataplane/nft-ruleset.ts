@@ -17,9 +17,15 @@
 //   table netdev tollgate
 //     chain guard_<if>  ingress on interface <if>, the earliest hook nftables has
 //
-// Each guard chain: allowed → accept, cidr_deny → drop, banned → drop, passed. The named
-// counters `allowed`, `cidr_deny`, `banned`, `passed` (guard table) and `conn_limit` (inet)
-// are what stats() reads.
+// Each guard chain: allowed → accept, cidr_deny → drop, banned → drop, then the media relay's
+// source filter (mode nft; types.ts RelayLeg), then passed:
+//     udp dport . saddr . udp sport @relay_peer_v4/_v6 → accept   a leg's peer
+//     udp dport @relay_open                         → accept   leg not latched / any source
+//     udp dport @relay_strict   → rtp_source      → drop     a latched leg, another source
+//     udp dport @media_gate     → rtp_unallocated → drop     in the range, no leg
+// The relay sets keep a counter per element (per port), which relayCounters() reads. The
+// named counters `allowed`, `cidr_deny`, `banned`, `rtp_source`, `rtp_unallocated`,
+// `passed` (guard table) and `conn_limit` (inet) are what stats() reads.
 
 export const TABLE_NAME = 'tollgate';
 
@@ -31,6 +37,17 @@ export const COUNTERS = {
   banned: 'banned',
   passed: 'passed',
   connLimit: 'conn_limit',
+  rtpSource: 'rtp_source',
+  rtpUnallocated: 'rtp_unallocated',
+} as const;
+
+/** The media relay's sets (guard table). */
+export const RELAY_SETS = {
+  peerV4: 'relay_peer_v4',
+  peerV6: 'relay_peer_v6',
+  open: 'relay_open',
+  strict: 'relay_strict',
+  gate: 'media_gate',
 } as const;
 
 export type AddressFamily = 'v4' | 'v6';
@@ -160,8 +177,66 @@ function guardRules(family: TableFamily, chain: string): object[] {
       ]),
     );
   }
+  rules.push(...relayRules(family, chain));
   rules.push(addRule(family, chain, [{ counter: COUNTERS.passed }]));
   return rules;
+}
+
+const udpPort = (field: 'sport' | 'dport') => ({ payload: { protocol: 'udp', field } });
+const dportIn = (set: string) => ({
+  match: { op: '==', left: udpPort('dport'), right: `@${set}` },
+});
+
+function relayRules(family: TableFamily, chain: string): object[] {
+  const rules: object[] = [];
+  for (const f of FAMILIES) {
+    const key = {
+      concat: [
+        udpPort('dport'),
+        { payload: { protocol: PROTOCOL[f], field: 'saddr' } },
+        udpPort('sport'),
+      ],
+    };
+    const set = f === 'v4' ? RELAY_SETS.peerV4 : RELAY_SETS.peerV6;
+    rules.push(
+      addRule(family, chain, [
+        { match: { op: '==', left: key, right: `@${set}` } },
+        { accept: null },
+      ]),
+    );
+  }
+  rules.push(addRule(family, chain, [dportIn(RELAY_SETS.open), { accept: null }]));
+  rules.push(
+    addRule(family, chain, [
+      dportIn(RELAY_SETS.strict),
+      { counter: COUNTERS.rtpSource },
+      { drop: null },
+    ]),
+  );
+  rules.push(
+    addRule(family, chain, [
+      dportIn(RELAY_SETS.gate),
+      { counter: COUNTERS.rtpUnallocated },
+      { drop: null },
+    ]),
+  );
+  return rules;
+}
+
+function relaySets(family: TableFamily): object[] {
+  const set = (name: string, type: string | string[], extra: object = {}) => ({
+    add: { set: { family, table: TABLE_NAME, name, type, ...extra } },
+  });
+  const counted = { stmt: [{ counter: null }] };
+  return [
+    set(RELAY_SETS.peerV4, ['inet_service', 'ipv4_addr', 'inet_service'], counted),
+    set(RELAY_SETS.peerV6, ['inet_service', 'ipv6_addr', 'inet_service'], counted),
+    set(RELAY_SETS.open, 'inet_service', counted),
+    set(RELAY_SETS.strict, 'inet_service', counted),
+    set(RELAY_SETS.gate, 'inet_service', { flags: ['interval'] }),
+    addCounter(family, COUNTERS.rtpSource),
+    addCounter(family, COUNTERS.rtpUnallocated),
+  ];
 }
 
 function guardSetsAndCounters(family: TableFamily): object[] {
@@ -174,6 +249,7 @@ function guardSetsAndCounters(family: TableFamily): object[] {
   for (const name of [COUNTERS.allowed, COUNTERS.cidrDeny, COUNTERS.banned, COUNTERS.passed]) {
     out.push(addCounter(family, name));
   }
+  out.push(...relaySets(family));
   return out;
 }
 
@@ -284,7 +360,9 @@ export interface SetRef {
 
 export type SetElement =
   | string
-  | { range: [string, string] }
+  | number
+  | { range: [string, string] | [number, number] }
+  | { concat: (string | number)[] }
   | { elem: { val: string; timeout?: number; comment?: string } };
 
 export const addElements = (set: SetRef, elem: SetElement[]) => ({

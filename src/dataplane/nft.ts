@@ -45,12 +45,14 @@ import {
   addElements,
   addIngressChain,
   COUNTERS,
+  deleteElements,
   deleteIngressChain,
   deleteTableCommands,
   flushSet,
   guardFamily,
   ingressChainName,
   initCommands,
+  RELAY_SETS,
   type SetElement,
   type SetKind,
   type SetRef,
@@ -114,7 +116,50 @@ export { MAX_TTL_SECONDS } from './nft-elements.ts';
 const MAX_INTERFACES = 256;
 
 /** What nftables can count: bans, CIDR denies and the TCP connection cap (as `flood`). */
-const NFT_COUNTED: readonly DropReason[] = ['banned', 'cidr_deny', 'flood'];
+const NFT_COUNTED: readonly DropReason[] = [
+  'banned',
+  'cidr_deny',
+  'flood',
+  'rtp_source',
+  'rtp_unallocated',
+];
+
+/** Which RelayCounters field a relay set's element counter feeds. */
+const RELAY_COUNTED = [
+  { set: RELAY_SETS.peerV4, field: 'forwarded' },
+  { set: RELAY_SETS.peerV6, field: 'forwarded' },
+  { set: RELAY_SETS.open, field: 'userspace' },
+  { set: RELAY_SETS.strict, field: 'dropped' },
+] as const;
+
+interface RelayElement {
+  set: string;
+  elem: number | { concat: (string | number)[] };
+}
+
+/** The elements that say what one leg accepts (see nft-ruleset.ts, the relay's filter). */
+function relayElements(c: CheckedLeg): RelayElement[] {
+  if (c.peer === null || !c.strict) return [{ set: RELAY_SETS.open, elem: c.localPort }];
+  return [
+    { set: RELAY_SETS.strict, elem: c.localPort },
+    {
+      set: c.peer.addr.family === 4 ? RELAY_SETS.peerV4 : RELAY_SETS.peerV6,
+      elem: { concat: [c.localPort, c.peer.addr.text, c.peer.port] },
+    },
+  ];
+}
+
+const sameElement = (a: RelayElement, b: RelayElement) =>
+  a.set === b.set && JSON.stringify(a.elem) === JSON.stringify(b.elem);
+
+function addCounters(a: RelayCounters, b: RelayCounters): RelayCounters {
+  return {
+    forwardedPackets: a.forwardedPackets + b.forwardedPackets,
+    forwardedBytes: a.forwardedBytes + b.forwardedBytes,
+    droppedPackets: a.droppedPackets + b.droppedPackets,
+    userspacePackets: a.userspacePackets + b.userspacePackets,
+  };
+}
 
 const FAMILY_KEY = (family: IpFamily): AddressFamily => (family === 4 ? 'v4' : 'v6');
 
@@ -125,6 +170,9 @@ export class NftDataplane implements Dataplane {
   readonly #runner: NftRunner;
   /** Relay legs programmed, by local port. */
   readonly #relays = new Map<number, CheckedLeg>();
+  /** Counts of relay elements replaced by an update (latching), by local port. */
+  readonly #carried = new Map<number, RelayCounters>();
+  #gate: { min: number; max: number } | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #initialized = false;
   #interfaces: readonly string[] = [];
@@ -174,6 +222,10 @@ export class NftDataplane implements Dataplane {
         );
         this.#interfaces = interfaces;
         this.#guard = guard;
+        // The relay's legs and gate survive a rebuild (their counts start again).
+        const replay = this.#relayReplay();
+        if (replay.length > 0) await this.#runner.apply(replay as NftCommand[]);
+        this.#carried.clear();
         this.#handles = new Map((await this.#tables()).map((t) => [t.family, t.handle]));
         this.#allow.clear();
         this.#deny.clear();
@@ -349,20 +401,129 @@ export class NftDataplane implements Dataplane {
     );
   }
 
-  /** The relay's source filter (see types.ts RelayLeg); the userspace relay forwards. */
+  // ---- the media relay's source filter (types.ts RelayLeg; the userspace relay forwards) ----
+
+  /**
+   * Programs one leg's filter; again for the same port updates it (only the elements that
+   * change are replaced, and their counts are carried over, so latching keeps the figures).
+   */
   async openRelay(leg: RelayLeg): Promise<void> {
-    const checked = checkRelayLeg(leg, null);
-    this.#relays.set(checked.localPort, checked);
+    const c = checkRelayLeg(leg, null);
+    return this.#serial(async () => {
+      const before = this.#relays.get(c.localPort);
+      const old = before === undefined ? [] : relayElements(before);
+      const next = relayElements(c);
+      const remove = old.filter((o) => !next.some((n) => sameElement(n, o)));
+      const add = next.filter((n) => !old.some((o) => sameElement(o, n)));
+      if (remove.length > 0) {
+        const counted = await this.#elementCounters(c.localPort, remove);
+        this.#carried.set(
+          c.localPort,
+          addCounters(this.#carried.get(c.localPort) ?? zeroCounters(), counted),
+        );
+      }
+      const commands = [
+        ...remove.map((r) => deleteElements(this.#relaySet(r.set), [r.elem])),
+        ...add.map((a) => addElements(this.#relaySet(a.set), [a.elem])),
+      ];
+      if (commands.length > 0) await this.#runner.apply(commands as NftCommand[]);
+      this.#relays.set(c.localPort, c);
+    });
   }
 
+  /** Removes the leg's filter; the port then drops everything (media_gate). */
   async closeRelay(localPort: number): Promise<RelayCounters | null> {
     checkLocalPort(localPort, null);
-    return this.#relays.delete(localPort) ? zeroCounters() : null;
+    return this.#serial(async () => {
+      const leg = this.#relays.get(localPort);
+      if (leg === undefined) return null;
+      const elements = relayElements(leg);
+      const final = addCounters(
+        this.#carried.get(localPort) ?? zeroCounters(),
+        await this.#elementCounters(localPort, elements),
+      );
+      await this.#runner.apply(
+        elements.map((e) => deleteElements(this.#relaySet(e.set), [e.elem])) as NftCommand[],
+      );
+      this.#relays.delete(localPort);
+      this.#carried.delete(localPort);
+      return final;
+    });
   }
 
+  /** Per-port figures from the sets' element counters (forwarded = accepted up to the relay). */
   async relayCounters(localPort: number): Promise<RelayCounters | null> {
     checkLocalPort(localPort, null);
-    return this.#relays.has(localPort) ? zeroCounters() : null;
+    return this.#serial(async () => {
+      const leg = this.#relays.get(localPort);
+      if (leg === undefined) return null;
+      return addCounters(
+        this.#carried.get(localPort) ?? zeroCounters(),
+        await this.#elementCounters(localPort, relayElements(leg)),
+      );
+    });
+  }
+
+  /**
+   * The media range gate (checkrtpaddr): UDP to a port of the range that no leg holds is
+   * dropped and counted as rtp_unallocated; null lifts it.
+   */
+  async setMediaGate(range: { min: number; max: number } | null): Promise<void> {
+    if (range !== null) {
+      checkPort(range.min);
+      checkPort(range.max);
+    }
+    return this.#serial(async () => {
+      await this.#runner.apply(this.#gateCommands(range) as NftCommand[]);
+      this.#gate = range;
+    });
+  }
+
+  #gateCommands(range: { min: number; max: number } | null): object[] {
+    const set = this.#relaySet(RELAY_SETS.gate);
+    const out: object[] = [flushSet(set)];
+    if (range !== null) out.push(addElements(set, [{ range: [range.min, range.max] }]));
+    return out;
+  }
+
+  #relaySet(name: string): SetRef {
+    return { family: this.#guard, name };
+  }
+
+  /** Sums the element counters of `elements` (elements of one port), by RelayCounters field. */
+  async #elementCounters(port: number, elements: RelayElement[]): Promise<RelayCounters> {
+    const out = zeroCounters();
+    for (const { set, field } of RELAY_COUNTED) {
+      if (!elements.some((e) => e.set === set)) continue;
+      const listed = await this.#runner.list(['set', this.#guard, TABLE_NAME, set]);
+      for (const item of listed) {
+        const elems = (item as { set?: { elem?: unknown[] } }).set?.elem ?? [];
+        for (const raw of elems) {
+          const e = (
+            raw as { elem?: { val?: unknown; counter?: { packets?: number; bytes?: number } } }
+          ).elem;
+          const val = e?.val as number | { concat?: unknown[] } | undefined;
+          const key = typeof val === 'number' ? val : val?.concat?.[0];
+          if (key !== port || e?.counter === undefined) continue;
+          const packets = e.counter.packets ?? 0;
+          if (field === 'forwarded') {
+            out.forwardedPackets += packets;
+            out.forwardedBytes += e.counter.bytes ?? 0;
+          } else if (field === 'dropped') out.droppedPackets += packets;
+          else out.userspacePackets += packets;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** After a rebuild: the legs and the gate this process had programmed, in one batch. */
+  #relayReplay(): object[] {
+    const out: object[] = [];
+    for (const leg of this.#relays.values())
+      for (const e of relayElements(leg)) out.push(addElements(this.#relaySet(e.set), [e.elem]));
+    if (this.#gate !== null) out.push(...this.#gateCommands(this.#gate));
+    return out;
   }
 
   /**
@@ -404,8 +565,8 @@ export class NftDataplane implements Dataplane {
         banned: nft.banned,
         cidr_deny: nft.cidrDeny,
         flood: nft.connLimit,
-        rtp_source: 0,
-        rtp_unallocated: 0,
+        rtp_source: read(COUNTERS.rtpSource),
+        rtp_unallocated: read(COUNTERS.rtpUnallocated),
         malformed: 0,
         fragment: 0,
       };

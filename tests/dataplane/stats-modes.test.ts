@@ -40,7 +40,7 @@ const expected = [
 
 for (const [mode, counters, counted] of [
   ['auto', ['xdp', 'nft'], REASONS],
-  ['nft', ['nft'], ['banned', 'cidr_deny', 'flood']],
+  ['nft', ['nft'], ['banned', 'cidr_deny', 'flood', 'rtp_source', 'rtp_unallocated']],
 ] as const) {
   test(`stats --json in ${mode === 'auto' ? 'xdp' : mode} mode: one shape, counters named, drops counted`, async (t) => {
     const link = await createLink(t);
