@@ -48,6 +48,17 @@ const SECRETS_CACHE = 100_000;
 /** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix. */
 const IP_AUTH = new Set([1, 3]);
 
+/**
+ * The `credit` field is a balance, not a setting: billing keeps it in its own record, changed
+ * only together with the CDRs that spend it. `users set NAME credit X` sets it through here.
+ */
+export interface CreditLedger {
+  setCredit(name: string, text: string): void;
+  creditOf(name: string): string | undefined;
+  /** An account deleted: its balance goes with it. */
+  forget(name: string): void;
+}
+
 export interface AddResult {
   user: PublicUser;
   /** Set only when tollgate chose the password: shown once to the operator. */
@@ -67,6 +78,10 @@ export class UserService {
   readonly #secretsCache = new Map<string, Record<string, string>>();
   /** The digest algorithm last stored per account: a write only when it changes. */
   readonly #digestSeen = new Map<string, string>();
+  /** Told the name of every account added, changed or deleted (billing caches profiles). */
+  readonly #listeners: Array<(name: string) => void> = [];
+  /** Where the `credit` field goes: the balance record billing keeps (see useCredit). */
+  #credit: CreditLedger | undefined;
 
   constructor(store: Store, settings: Settings, log: Logger) {
     this.#store = store;
@@ -107,6 +122,19 @@ export class UserService {
     return out;
   }
 
+  onChange(listener: (name: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Billing takes over the `credit` field (see CreditLedger). */
+  useCredit(ledger: CreditLedger): void {
+    this.#credit = ledger;
+  }
+
+  #changed(name: string): void {
+    for (const listener of this.#listeners) listener(name);
+  }
+
   get realm(): string {
     return this.#config.realm;
   }
@@ -131,6 +159,7 @@ export class UserService {
       this.#store.tables.users.putSync(name, record);
     });
     this.#ipAccounts = undefined;
+    this.#changed(name);
     this.#log.info({ user: name }, 'user added');
     return {
       user: this.#public(record),
@@ -167,11 +196,19 @@ export class UserService {
       const value = parseValue(spec, raw);
       // A field this version does not act on yet is refused unless the operator accepts that.
       this.#settings.acceptUserField(spec.name, value, options);
+      if (spec.name === 'credit' && this.#credit) {
+        // Exact decimal text to the balance record (never through the float parseValue gave).
+        this.#credit.setCredit(name, raw);
+        this.#changed(name);
+        this.#log.info({ user: name, field: 'credit' }, 'user changed');
+        return this.#public(record);
+      }
       updated = { ...record, fields: { ...record.fields, [spec.name]: value } };
     }
     this.#store.durable(() => this.#store.tables.users.put(name, updated));
     this.#ipAccounts = undefined;
     this.#secretsCache.delete(name);
+    this.#changed(name);
     this.#log.info(
       { user: name, field: key.toLowerCase() === 'password' ? 'password' : key },
       'user changed',
@@ -185,6 +222,8 @@ export class UserService {
     this.#ipAccounts = undefined;
     this.#secretsCache.delete(name);
     this.#digestSeen.delete(name);
+    this.#credit?.forget(name);
+    this.#changed(name);
     this.#log.info({ user: name }, 'user deleted');
   }
 
@@ -276,6 +315,16 @@ export class UserService {
     return this.#store.tables.users.get(name)?.id;
   }
 
+  /** Every per-user field of an account, schema defaults for those unset; undefined if unknown. */
+  fieldsOf(name: string): Record<string, ConfigValue> | undefined {
+    const record = this.#store.tables.users.get(name);
+    if (!record) return undefined;
+    const out: Record<string, ConfigValue> = {};
+    for (const spec of USER_FIELDS)
+      out[spec.name] = (record.fields[spec.name] as ConfigValue | undefined) ?? spec.default;
+    return out;
+  }
+
   /** A per-user field with its schema default when unset. */
   field(name: string, key: string): ConfigValue | undefined {
     const record = this.#store.tables.users.get(name);
@@ -310,10 +359,14 @@ export class UserService {
   }
 
   #public(record: UserRecord): PublicUser {
+    const credit = this.#credit?.creditOf(record.name);
     return {
       name: record.name,
       id: record.id,
-      fields: record.fields as Record<string, ConfigValue>,
+      fields: {
+        ...(record.fields as Record<string, ConfigValue>),
+        ...(credit !== undefined ? { credit } : {}),
+      },
       createdAt: record.createdAt,
       realm: record.secrets.realm ?? '',
       ...(record.digest ? { digest: record.digest } : {}),

@@ -164,6 +164,22 @@ export class Store {
     }
   }
 
+  /**
+   * Runs write operations in one asynchronous transaction (lmdb-js commits it off the main
+   * thread, so the event loop is not held during the fsync) and resolves once it is committed
+   * and synced to disk. For high-rate records that must survive a kill -9 once acknowledged
+   * (CDRs with the balances they change): acknowledge after the promise resolves.
+   */
+  async batch<T>(writes: () => T): Promise<T> {
+    try {
+      const result = await this.#root.transaction(writes);
+      await this.#root.flushed;
+      return result;
+    } catch (err) {
+      throw translateError(this.dir, err);
+    }
+  }
+
   /** Waits for every pending write to reach the disk, then closes the environment. */
   async close(): Promise<void> {
     await this.#root.flushed;

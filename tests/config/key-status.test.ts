@@ -28,6 +28,11 @@ const ALL: Array<[string, KeySpec]> = [
   ...USER_FIELDS.map((spec): [string, KeySpec] => ['user', spec]),
 ];
 
+import { unenforcedSample } from './unenforced-sample.ts';
+
+const GLOBAL_SAMPLE = unenforcedSample(CONFIG_KEYS);
+const USER_SAMPLE = unenforcedSample(USER_FIELDS);
+
 test('every enforced key names a module that reads it and a test that sets it', (t) => {
   const problems: string[] = [];
   for (const [scope, spec] of ALL) {
@@ -56,37 +61,40 @@ test('every key not enforced names the open issue that will enforce it', (t) => 
 });
 
 test('a not-enforced key at a non-default value is refused, naming the key and the issue', (t) => {
-  const err = t.throws(() => validateConfig({ blocknotbilledcalls: 2 }));
-  t.is(err?.message.match(/blocknotbilledcalls is not enforced/)?.length, 1, err?.message);
-  t.regex(err!.message, /issue #12/);
+  if (!GLOBAL_SAMPLE) return t.pass('every global key is enforced: nothing to refuse');
+  const { name, value } = GLOBAL_SAMPLE;
+  const issue = (CONFIG_KEYS.find((k) => k.name === name)!.status as { issue: number }).issue;
+  const err = t.throws(() => validateConfig({ [name]: value }));
+  t.is(err?.message.match(new RegExp(`${name} is not enforced`))?.length, 1, err?.message);
+  t.regex(err!.message, new RegExp(`issue #${issue}`));
   t.regex(err!.message, /--accept-unenforced/);
   // Its default is fine, and so is a listed acceptance.
-  t.notThrows(() => validateConfig({ blocknotbilledcalls: 0 }));
-  t.is(
-    validateConfig({ blocknotbilledcalls: 2, acceptunenforced: 'blocknotbilledcalls' })
-      .blocknotbilledcalls,
-    2,
-  );
-  const typo = t.throws(() => validateConfig({ acceptunenforced: 'blocknotbiledcalls' }));
-  t.regex(typo!.message, /acceptunenforced names "blocknotbiledcalls"/);
+  const spec = CONFIG_KEYS.find((k) => k.name === name)!;
+  t.notThrows(() => validateConfig({ [name]: spec.default }));
+  t.is(validateConfig({ [name]: value, acceptunenforced: name })[name], value);
+  const typo = t.throws(() => validateConfig({ acceptunenforced: `${name}x` }));
+  t.regex(typo!.message, new RegExp(`acceptunenforced names "${name}x"`));
 });
 
 test('set refuses a not-enforced key unless accepted; accepted keys are warned about at start', (t) => {
+  if (!GLOBAL_SAMPLE) return t.pass('every global key is enforced: nothing to refuse');
+  const { name, text, value } = GLOBAL_SAMPLE;
   const dir = tempDir(t);
   const store = Store.open(dir);
   t.teardown(() => store.close());
   const settings = new Settings(store, {}, quiet);
-  const refused = t.throws(() => settings.set('blocknotbilledcalls', '2'));
+  const before = settings.valueOf(name);
+  const refused = t.throws(() => settings.set(name, text));
   t.is((refused as { code?: string }).code, 'TG_CONFIG_NOT_ENFORCED');
-  t.is(settings.valueOf('blocknotbilledcalls'), 0, 'nothing changed');
-  t.is(settings.set('blocknotbilledcalls', '2', { acceptUnenforced: true }).value, 2);
-  t.deepEqual(settings.valueOf('acceptunenforced'), ['blocknotbilledcalls']);
+  t.is(settings.valueOf(name), before, 'nothing changed');
+  t.is(settings.set(name, text, { acceptUnenforced: true }).value, value);
+  t.deepEqual(settings.valueOf('acceptunenforced'), [name]);
   // A restart (a new Settings over the same store) keeps both and warns.
   const again = new Settings(store, {}, quiet);
-  t.is(again.valueOf('blocknotbilledcalls'), 2);
+  t.is(again.valueOf(name), value);
   const warnings = again.startupWarnings().map((w) => w.message);
   t.true(
-    warnings.some((m) => /blocknotbilledcalls is set but NOT ENFORCED/.test(m)),
+    warnings.some((m) => new RegExp(`${name} is set but NOT ENFORCED`).test(m)),
     warnings.join('\n'),
   );
   // Enforced keys never need acceptance.
@@ -94,6 +102,8 @@ test('set refuses a not-enforced key unless accepted; accepted keys are warned a
 });
 
 test('a per-user field that is not enforced is refused by users set unless accepted', async (t) => {
+  if (!USER_SAMPLE) return t.pass('every per-user field is enforced: nothing to refuse');
+  const { name, text, value } = USER_SAMPLE;
   const { UserService } = await import('../../src/control/users.ts');
   const dir = tempDir(t);
   const store = Store.open(dir);
@@ -101,11 +111,11 @@ test('a per-user field that is not enforced is refused by users set unless accep
   const settings = new Settings(store, {}, quiet);
   const users = new UserService(store, settings, quiet);
   users.add('alice', 'Correct-Horse-Battery-9');
-  const err = t.throws(() => users.set('alice', 'maxlines', '3'));
-  t.regex(err!.message, /maxlines is not enforced.*issue #12/);
-  t.not(users.get('alice').fields.maxlines, 3, 'nothing stored');
-  t.is(users.set('alice', 'maxlines', '3', { acceptUnenforced: true }).fields.maxlines, 3);
-  t.true((settings.valueOf('acceptunenforced') as string[]).includes('maxlines'));
+  const err = t.throws(() => users.set('alice', name, text));
+  t.regex(err!.message, new RegExp(`${name} is not enforced.*issue #`));
+  t.not(users.get('alice').fields[name], value, 'nothing stored');
+  t.is(users.set('alice', name, text, { acceptUnenforced: true }).fields[name], value);
+  t.true((settings.valueOf('acceptunenforced') as string[]).includes(name));
   // Enforced fields go through as before.
   t.is(users.set('alice', 'techprefix', '99').fields.techprefix, '99');
 });
@@ -131,20 +141,22 @@ test('a restart-only key set at run time is read at its start value until the re
 });
 
 test('a value stored by an older version for a key now not enforced does not block the start', (t) => {
+  if (!GLOBAL_SAMPLE) return t.pass('every global key is enforced: nothing to refuse');
+  const { name, value } = GLOBAL_SAMPLE;
   const dir = tempDir(t);
   const store = Store.open(dir);
   t.teardown(() => store.close());
   // As an older tollgate, which accepted any valid value, left it in the store.
-  store.durable(() => store.tables.config.put('blocknotbilledcalls', { value: 2, setAt: 1 }));
+  store.durable(() => store.tables.config.put(name, { value, setAt: 1 }));
   const settings = new Settings(store, {}, quiet);
-  t.is(settings.valueOf('blocknotbilledcalls'), 2);
+  t.is(settings.valueOf(name), value);
   t.true(
     settings
       .startupWarnings()
-      .some((w) => /blocknotbilledcalls is set but NOT ENFORCED/.test(w.message)),
+      .some((w) => new RegExp(`${name} is set but NOT ENFORCED`).test(w.message)),
   );
   // The same value in the config file is the operator's to fix: refused, naming the key.
-  t.throws(() => new Settings(store, { maxcostperip: 3 }, quiet), {
-    message: /maxcostperip is not enforced/,
+  t.throws(() => new Settings(store, { [name]: value }, quiet), {
+    message: new RegExp(`${name} is not enforced`),
   });
 });

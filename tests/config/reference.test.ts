@@ -210,12 +210,12 @@ test('per-user fields are a separate schema, with the reference defaults', (t) =
   for (const field of USER_FIELDS) t.false(globals.has(field.name), `${field.name} is not global`);
 });
 
-test('exactly the three API keys are secret', (t) => {
+test('exactly the three API keys and the SMTP relay password are secret', (t) => {
   t.deepEqual(
     CONFIG_KEYS.filter((k) => k.secret)
       .map((k) => k.name)
       .sort(),
-    ['apiv2key', 'httpapikey', 'serverapikey'],
+    ['apiv2key', 'httpapikey', 'serverapikey', 'smtppassword'],
   );
 });
 

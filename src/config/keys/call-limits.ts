@@ -1,5 +1,5 @@
 // Per IP call limits.
-import { BIG, DAY, enforced, key, MONEY, notEnforced } from '../spec.ts';
+import { BIG, DAY, enforced, key, MONEY } from '../spec.ts';
 
 export const CALL_LIMIT_KEYS = [
   // ── Per IP call limits ────────────────────────────────────────────────────────────────
@@ -27,7 +27,7 @@ export const CALL_LIMIT_KEYS = [
   }),
   key({
     name: 'maxcostperip',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/ledger.ts', 'tests/control/billing/ledger.test.ts'),
     section: 'calllimits',
     ...MONEY,
     default: 0,
@@ -54,5 +54,15 @@ export const CALL_LIMIT_KEYS = [
     min: -1,
     max: 2 ** 31 - 1,
     help: 'apply the per IP limits to this user id only; -1 = all users',
+  }),
+  key({
+    name: 'offpeakhours',
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
+    origin: 'tollgate',
+    section: 'calllimits',
+    type: 'list',
+    format: 'token',
+    default: ['20:00-08:00', 'sat', 'sun'],
+    help: 'when maxlinesoffpeak applies instead of maxlines, in UTC: time ranges "HH:MM-HH:MM" (may wrap midnight) and day names (sat, sun…) off-peak all day; empty = never off-peak',
   }),
 ];

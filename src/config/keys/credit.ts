@@ -1,11 +1,11 @@
 // Credit limits: postpaid monthly, fixed daily, dynamic.
-import { key, MONEY, notEnforced } from '../spec.ts';
+import { enforced, key, MONEY } from '../spec.ts';
 
 export const CREDIT_KEYS = [
   // ── Credit limits (postpaid monthly, fixed daily, dynamic) ──────────────────────────────
   key({
     name: 'creditcheckforpostp',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'bool',
     default: true,
@@ -17,7 +17,7 @@ export const CREDIT_KEYS = [
   // amounts nonetheless ("max daily spend").
   key({
     name: 'maxdailycreditforenduser',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     ...MONEY,
     default: 0,
@@ -25,7 +25,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdailycreditforts',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     ...MONEY,
     default: 0,
@@ -33,7 +33,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdailycreditperuser',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'bool',
     default: false,
@@ -41,7 +41,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'checkmaxdyndailycredit',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'enum',
     default: 1,
@@ -57,7 +57,7 @@ export const CREDIT_KEYS = [
   // space cannot be written as `key = value`, so the underscore form is the key.
   key({
     name: 'maxdyndailycreditforenduser_min',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     ...MONEY,
     default: 10,
@@ -65,7 +65,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdynmaxdailycreditforts_min',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     ...MONEY,
     default: 100,
@@ -73,7 +73,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'maxdyndailycredit_multiplier',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'number',
     default: 7,
@@ -85,7 +85,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'quotadiscreason',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'int',
     default: 403,
@@ -96,7 +96,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'sendadminemailnotifications',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
     section: 'credit',
     type: 'enum',
     default: 2,
@@ -109,7 +109,7 @@ export const CREDIT_KEYS = [
   }),
   key({
     name: 'calcmaxsl',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'credit',
     type: 'enum',
     default: -1,
@@ -119,5 +119,82 @@ export const CREDIT_KEYS = [
       '1': 'enabled',
     },
     help: 'count call durations against the per-user maxslperday/maxslpermonth limits (reference gives no default; auto)',
+  }),
+  // ── Notifications (tollgate's: where sendadminemailnotifications mails go) ─────────────
+  key({
+    name: 'adminemail',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'string',
+    format: 'token',
+    default: '',
+    help: 'where admin notifications are mailed (sendadminemailnotifications); empty = not mailed, only logged',
+  }),
+  key({
+    name: 'smtpserver',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'string',
+    format: 'token',
+    default: '',
+    help: 'the SMTP relay (host name or address) admin notifications are sent through; empty = none',
+  }),
+  key({
+    name: 'smtpport',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'int',
+    default: 587,
+    min: 1,
+    max: 65_535,
+    help: 'the SMTP relay port (587 submission with STARTTLS, 465 TLS)',
+  }),
+  key({
+    name: 'smtpsecurity',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'enum',
+    default: 'starttls',
+    values: {
+      starttls: 'STARTTLS required (the relay certificate is verified)',
+      tls: 'TLS from the first byte (port 465)',
+      none: 'plain text (only for a relay on this machine or a trusted network)',
+    },
+    help: 'how the connection to the SMTP relay is protected',
+  }),
+  key({
+    name: 'smtpuser',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'string',
+    format: 'token',
+    default: '',
+    help: 'SMTP relay login; empty = no authentication',
+  }),
+  key({
+    name: 'smtppassword',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'string',
+    format: 'token',
+    secret: true,
+    default: '',
+    help: 'SMTP relay password (never shown or logged)',
+  }),
+  key({
+    name: 'smtpfrom',
+    status: enforced('src/control/billing/notify.ts', 'tests/control/billing/notify.test.ts'),
+    origin: 'tollgate',
+    section: 'notifications',
+    type: 'string',
+    format: 'token',
+    default: 'tollgate@localhost',
+    help: 'the sender address of admin notifications',
   }),
 ];

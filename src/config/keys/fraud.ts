@@ -1,11 +1,11 @@
 // Fraud, billing and profitability.
-import { key, MONEY, notEnforced } from '../spec.ts';
+import { enforced, key, MONEY } from '../spec.ts';
 
 export const FRAUD_KEYS = [
   // ── Fraud, billing and profitability ──────────────────────────────────────────────────
   key({
     name: 'blocksatellitecalls',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'bool',
     default: true,
@@ -13,7 +13,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blockpremiumnumbers',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'bool',
     default: true,
@@ -21,7 +21,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blocknotbilledcalls',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -37,7 +37,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blocknotprofitablecalls',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -51,7 +51,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'vgetpriceexactmatch',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -60,7 +60,7 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'notbilledcallerr',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     type: 'enum',
     default: 0,
@@ -69,11 +69,23 @@ export const FRAUD_KEYS = [
   }),
   key({
     name: 'blockhighcostcalls',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'billing',
     ...MONEY,
     default: 0,
     unit: 'currency per minute',
     help: 'do not route a call whose cost per minute is higher than this; 0 = no limit',
+  }),
+  key({
+    name: 'smartblacklist',
+    status: enforced('src/control/billing/blacklist.ts', 'tests/control/billing/fraud.test.ts'),
+    origin: 'tollgate',
+    section: 'billing',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 100_000,
+    unit: 'calls per hour',
+    help: 'smart blacklist: a dialled number called this often within an hour from two sources or more, under 20% answered, is blocked for a day; 0 = off (the reference leaves it to the operator)',
   }),
 ];

@@ -5,7 +5,7 @@ import { DAY, enforced, key, MONEY, notEnforced } from '../spec.ts';
 export const USER_FIELD_KEYS = [
   key({
     name: 'type',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'enum',
     default: 0,
@@ -63,7 +63,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'postpaid',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'bool',
     default: false,
@@ -71,7 +71,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'credit',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/ledger.ts', 'tests/control/billing/ledger.test.ts'),
     section: 'user',
     ...MONEY,
     min: -1e9,
@@ -80,7 +80,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxlines',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'int',
     default: 5,
@@ -91,7 +91,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxlinesoffpeak',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'int',
     default: 5,
@@ -102,7 +102,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycredit',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -110,7 +110,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycreditinc',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -118,7 +118,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxmonthlycreditend',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -126,7 +126,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'onlylocalaccess',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'bool',
     default: false,
@@ -134,7 +134,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxdailycredit',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -144,7 +144,7 @@ export const USER_FIELD_KEYS = [
   // learned maximum the dynamic limits compare against, maintained by tollgate itself.
   key({
     name: 'maxdyndailycredit',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     ...MONEY,
     default: 0,
@@ -152,7 +152,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxslperday',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'duration',
     default: 0,
@@ -163,7 +163,7 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'maxslpermonth',
-    status: notEnforced(12),
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
     section: 'user',
     type: 'duration',
     default: 0,
@@ -171,5 +171,14 @@ export const USER_FIELD_KEYS = [
     max: 31 * DAY,
     unit: 'seconds',
     help: 'max speech length per month; 0 = no limit (see calcmaxsl)',
+  }),
+  key({
+    name: 'tariff',
+    status: enforced('src/control/billing/policy.ts', 'tests/control/billing/policy.test.ts'),
+    section: 'user',
+    type: 'string',
+    format: 'token',
+    default: '',
+    help: 'the tariff the account is rated with (tollgatectl tariffs); empty = the tariff named "default"',
   }),
 ];

@@ -10,5 +10,7 @@ export const BillingErrors = defineErrors('billing', {
   TG_BILLING_TARIFF_TOO_BIG: 'tariff file too large: %s bytes (at most %s)',
   TG_BILLING_BAD_TIME:
     'bad %s "%s": an ISO date/time (2026-12-06, 2026-12-06T08:00Z) or a duration back from now (30m, 24h, 7d)',
+  TG_BILLING_NO_ACCOUNT: 'no user %s',
+  TG_BILLING_BAD_NUMBER: 'blacklist: %s',
   TG_BILLING_CREDIT_TOO_HIGH: 'refusing the top-up for %s: the credit would exceed %s',
 });

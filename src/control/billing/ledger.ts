@@ -1,0 +1,370 @@
+// The ledger: balances, usage counters and CDRs, and the one rule about writing them — a
+// balance or counter changes only in the transaction that stores the CDR (or the top-up)
+// that changes it, so a kill -9 at any instant leaves money and records agreeing.
+//
+// In memory first: a call's end updates the account's balance at once (the next authorize
+// sees it) and queues its CDR. The queue is written once per event-loop tick, as one
+// asynchronous durable transaction (Store.batch) holding every queued CDR and the current
+// state of every balance and per-IP counter they touched; `acknowledged` counts the CDRs
+// whose transaction is on disk. What a kill -9 loses is the last unwritten tick: its CDRs
+// and their charges together, never one without the other.
+//
+// Day and month are UTC: day = days since the epoch, month = year × 12 + month index. At
+// the first change of a new day the finished day's spend is folded into the highest daily
+// spend (the dynamic limit learns at the day's end, never from the day it is judging); at a
+// new month, an active month (any spend) raises the monthly limit by maxmonthlycreditinc.
+import type { Logger } from '../../log.ts';
+import type { BalanceRecord, CdrRecord } from '../../store/records.ts';
+import type { Store } from '../../store/store.ts';
+import { BillingErrors } from './errors.ts';
+import { add, formatMoney, type Micros, micros, parseMoney, sub } from './money.ts';
+
+export const DAY_MS = 86_400_000;
+/** Balances kept in memory; past this the least recently used clean ones are dropped. */
+const BALANCE_CACHE = 200_000;
+/** Per-IP cost windows kept (maxcostperip); the oldest are dropped first. */
+const IP_WINDOWS = 65_536;
+/** A credit above this is refused (a typo of a few zeros), in micro-units. */
+export const MAX_CREDIT = 1_000_000_000 * 1_000_000;
+
+export function dayOf(ms: number): number {
+  return Math.floor(ms / DAY_MS);
+}
+
+export function monthOf(ms: number): number {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}
+
+export function cdrKey(account: string, endedAt: number, callId: string): string {
+  return `${account}\u0000${String(Math.max(0, Math.floor(endedAt))).padStart(15, '0')}\u0000${callId}`;
+}
+
+export function emptyBalance(now: number): BalanceRecord {
+  return {
+    creditMicros: 0,
+    day: dayOf(now),
+    spentDayMicros: 0,
+    speechDaySeconds: 0,
+    month: monthOf(now),
+    spentMonthMicros: 0,
+    speechMonthSeconds: 0,
+    maxDailyMicros: 0,
+    monthlyRaiseMicros: 0,
+    updatedAt: now,
+  };
+}
+
+/** What ending a call changes besides its CDR. */
+export interface CallEffects {
+  /** Charged to cdr.account (0 for a free or refused call). */
+  cost: Micros;
+  /** Seconds of speech for the caller's counters (its initiated calls). */
+  callerSpeech: number;
+  /** The SIP server (trunk) whose terminated-duration counters this call adds to. */
+  trunkAccount?: string;
+  trunkSpeech?: number;
+  /** maxmonthlycreditinc of the account, applied at a month rollover. */
+  monthlyIncrement: Micros;
+}
+
+interface IpWindow {
+  windowStart: number;
+  cost: number;
+}
+
+export class Ledger {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #balances = new Map<string, BalanceRecord>();
+  readonly #dirty = new Set<string>();
+  readonly #ipCost = new Map<string, IpWindow>();
+  readonly #dirtyIps = new Set<string>();
+  #queue: CdrRecord[] = [];
+  #scheduled = false;
+  #inFlight: Promise<void> = Promise.resolve();
+  #acknowledged = 0;
+  #written = 0;
+  #failures = 0;
+  /** Per-IP cost window length (maxcallperperiod), ms. */
+  ipPeriodMs = DAY_MS;
+  /** Told after each batch is on disk: how many CDRs it held. */
+  onAcknowledged: ((count: number) => void) | undefined;
+
+  constructor(store: Store, log: Logger, now: () => number = Date.now) {
+    this.#store = store;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  /** The account's balance, rolled over to `now`'s day and month (read-only: do not change). */
+  balance(
+    account: string,
+    now = this.#now(),
+    monthlyIncrement: Micros = 0 as Micros,
+  ): BalanceRecord {
+    let b = this.#balances.get(account);
+    if (!b) {
+      b = this.#store.tables.balances.get(account) ?? emptyBalance(now);
+      this.#remember(account, b);
+    }
+    if (b.day !== dayOf(now) || b.month !== monthOf(now)) {
+      b = rollOver(b, now, monthlyIncrement);
+      this.#balances.set(account, b);
+      this.#dirty.add(account);
+    }
+    return b;
+  }
+
+  credit(account: string): Micros {
+    return micros(this.balance(account).creditMicros);
+  }
+
+  /** Whether a balance record exists (an account that never had one reads as empty). */
+  hasBalance(account: string): boolean {
+    return this.#balances.has(account) || this.#store.tables.balances.get(account) !== undefined;
+  }
+
+  /**
+   * A call is over: its charge and speech go into the balances now, its CDR into the next
+   * batch. The charge was bounded when the call was authorized (a prepaid account never goes
+   * below zero: see policy.ts); here it is taken as given.
+   */
+  record(cdr: CdrRecord, effects: CallEffects): void {
+    const now = cdr.endedAt;
+    if (cdr.account !== '') {
+      const b = { ...this.balance(cdr.account, now, effects.monthlyIncrement) };
+      if (effects.cost > 0) {
+        b.creditMicros = sub(micros(b.creditMicros), effects.cost);
+        b.spentDayMicros = add(micros(b.spentDayMicros), effects.cost);
+        b.spentMonthMicros = add(micros(b.spentMonthMicros), effects.cost);
+      }
+      b.speechDaySeconds += effects.callerSpeech;
+      b.speechMonthSeconds += effects.callerSpeech;
+      b.updatedAt = now;
+      this.#set(cdr.account, b);
+    }
+    if (effects.trunkAccount && effects.trunkSpeech && effects.trunkSpeech > 0) {
+      const t = { ...this.balance(effects.trunkAccount, now) };
+      t.speechDaySeconds += effects.trunkSpeech;
+      t.speechMonthSeconds += effects.trunkSpeech;
+      t.updatedAt = now;
+      this.#set(effects.trunkAccount, t);
+    }
+    if (effects.cost > 0 && cdr.sourceIp) this.#addIpCost(cdr.sourceIp, effects.cost, now);
+    this.#queue.push(cdr);
+    this.#schedule();
+  }
+
+  /** Notes the last refusal on the balance record (`tollgatectl users` shows it). */
+  refused(account: string, refusal: NonNullable<BalanceRecord['lastRefusal']>): void {
+    const b = { ...this.balance(account, refusal.at), lastRefusal: refusal };
+    this.#set(account, b);
+    this.#schedule();
+  }
+
+  /**
+   * Adds `amount` (decimal text, exact; negative takes credit away) to the account's credit,
+   * durably, together with every queued CDR: returns the new credit.
+   */
+  topUp(account: string, amount: string): Micros {
+    const delta = parseMoney(amount, 'amount', { negative: true });
+    const b = { ...this.balance(account) };
+    const credit = add(micros(b.creditMicros), delta);
+    if (credit > MAX_CREDIT)
+      throw new BillingErrors.TG_BILLING_CREDIT_TOO_HIGH(
+        account,
+        formatMoney(MAX_CREDIT as Micros),
+      );
+    b.creditMicros = credit;
+    b.updatedAt = this.#now();
+    this.#set(account, b);
+    this.flushSync();
+    return credit;
+  }
+
+  /** Sets the credit to exactly `amount` (decimal text), durably; returns it. */
+  setCredit(account: string, amount: string): Micros {
+    const credit = parseMoney(amount, 'credit', { negative: true });
+    if (credit > MAX_CREDIT)
+      throw new BillingErrors.TG_BILLING_CREDIT_TOO_HIGH(
+        account,
+        formatMoney(MAX_CREDIT as Micros),
+      );
+    const b = { ...this.balance(account), creditMicros: credit, updatedAt: this.#now() };
+    this.#set(account, b);
+    this.flushSync();
+    return credit;
+  }
+
+  /** An account deleted: its balance record goes (its CDRs stay: they are history). */
+  forget(account: string): void {
+    this.#balances.delete(account);
+    this.#dirty.delete(account);
+    this.flushSync(() => this.#store.tables.balances.remove(account));
+  }
+
+  /** Cost of calls from `ip` in its current maxcallperperiod window (maxcostperip). */
+  ipCost(ip: string, now = this.#now()): Micros {
+    const w = this.#ipWindow(ip, now);
+    return micros(w?.cost ?? 0);
+  }
+
+  /** CDRs whose transaction is on disk, since start. */
+  get acknowledged(): number {
+    return this.#acknowledged;
+  }
+
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Writes everything queued now, in one synchronous durable transaction (admin changes). */
+  flushSync(extra?: () => void): void {
+    const { cdrs, balances, ips } = this.#take();
+    this.#store.durable(() => {
+      this.#write(cdrs, balances, ips);
+      extra?.();
+    });
+    this.#done(cdrs.length);
+  }
+
+  /** Resolves when everything queued so far is on disk. */
+  async flush(): Promise<void> {
+    if (this.#queue.length > 0 || this.#dirty.size > 0 || this.#dirtyIps.size > 0)
+      this.#startBatch();
+    await this.#inFlight;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#startBatch();
+    });
+  }
+
+  #startBatch(): void {
+    const batch = this.#take();
+    if (batch.cdrs.length === 0 && batch.balances.length === 0 && batch.ips.length === 0) return;
+    const previous = this.#inFlight;
+    this.#inFlight = previous
+      .then(() => this.#store.batch(() => this.#write(batch.cdrs, batch.balances, batch.ips)))
+      .then(
+        () => this.#done(batch.cdrs.length),
+        (err: unknown) => {
+          // Not on disk: keep it for the next tick (balances are re-read from memory then).
+          this.#failures++;
+          this.#queue.unshift(...batch.cdrs);
+          for (const [name] of batch.balances) this.#dirty.add(name);
+          for (const [ip] of batch.ips) this.#dirtyIps.add(ip);
+          this.#log.error({ err, cdrs: batch.cdrs.length }, 'CDR batch not written; retrying');
+          setTimeout(() => this.#schedule(), Math.min(5000, 100 * this.#failures)).unref();
+        },
+      );
+  }
+
+  #take() {
+    const cdrs = this.#queue;
+    this.#queue = [];
+    const balances: Array<[string, BalanceRecord]> = [];
+    for (const name of this.#dirty) {
+      const b = this.#balances.get(name);
+      if (b) balances.push([name, b]);
+    }
+    this.#dirty.clear();
+    const ips: Array<[string, IpWindow]> = [];
+    for (const ip of this.#dirtyIps) {
+      const w = this.#ipCost.get(ip);
+      if (w) ips.push([ip, w]);
+    }
+    this.#dirtyIps.clear();
+    return { cdrs, balances, ips };
+  }
+
+  #write(
+    cdrs: readonly CdrRecord[],
+    balances: ReadonlyArray<[string, BalanceRecord]>,
+    ips: ReadonlyArray<[string, IpWindow]>,
+  ): void {
+    const t = this.#store.tables;
+    for (const cdr of cdrs) t.cdrs.put(cdrKey(cdr.account, cdr.endedAt, cdr.callId), cdr);
+    for (const [name, b] of balances) t.balances.put(name, b);
+    for (const [ip, w] of ips)
+      t.counters.put(`ipcost:${ip}`, { count: w.cost, windowStart: w.windowStart });
+  }
+
+  #done(count: number): void {
+    this.#failures = 0;
+    this.#acknowledged += count;
+    this.#written += count;
+    if (count > 0) this.onAcknowledged?.(count);
+  }
+
+  #set(account: string, b: BalanceRecord): void {
+    this.#balances.delete(account);
+    this.#remember(account, b);
+    this.#dirty.add(account);
+  }
+
+  #remember(account: string, b: BalanceRecord): void {
+    this.#balances.set(account, b);
+    if (this.#balances.size <= BALANCE_CACHE) return;
+    for (const name of this.#balances.keys()) {
+      if (this.#dirty.has(name)) continue;
+      this.#balances.delete(name);
+      break;
+    }
+  }
+
+  #ipWindow(ip: string, now: number): IpWindow | undefined {
+    let w = this.#ipCost.get(ip);
+    if (!w) {
+      const stored = this.#store.tables.counters.get(`ipcost:${ip}`);
+      if (!stored) return undefined;
+      w = { windowStart: stored.windowStart, cost: stored.count };
+      this.#ipCost.set(ip, w);
+    }
+    if (now - w.windowStart >= this.ipPeriodMs) {
+      w = { windowStart: now, cost: 0 };
+      this.#ipCost.set(ip, w);
+    }
+    return w;
+  }
+
+  #addIpCost(ip: string, cost: Micros, now: number): void {
+    const w = this.#ipWindow(ip, now) ?? { windowStart: now, cost: 0 };
+    const next = { windowStart: w.windowStart, cost: add(micros(w.cost), cost) };
+    this.#ipCost.delete(ip);
+    this.#ipCost.set(ip, next);
+    this.#dirtyIps.add(ip);
+    if (this.#ipCost.size > IP_WINDOWS) {
+      const oldest = this.#ipCost.keys().next().value!;
+      if (!this.#dirtyIps.has(oldest)) this.#ipCost.delete(oldest);
+    }
+  }
+}
+
+/** The balance moved to `now`'s day and month (see the top of the file). */
+export function rollOver(b: BalanceRecord, now: number, monthlyIncrement: Micros): BalanceRecord {
+  const day = dayOf(now);
+  const month = monthOf(now);
+  const out = { ...b };
+  if (b.day !== day) {
+    // The finished day (if it was later than any seen) becomes the dynamic limit's base.
+    if (day > b.day) out.maxDailyMicros = Math.max(b.maxDailyMicros, b.spentDayMicros);
+    out.day = day;
+    out.spentDayMicros = 0;
+    out.speechDaySeconds = 0;
+  }
+  if (b.month !== month) {
+    if (month > b.month && b.spentMonthMicros > 0)
+      out.monthlyRaiseMicros = add(micros(b.monthlyRaiseMicros), monthlyIncrement);
+    out.month = month;
+    out.spentMonthMicros = 0;
+    out.speechMonthSeconds = 0;
+  }
+  return out;
+}
