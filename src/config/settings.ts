@@ -3,6 +3,7 @@
 // LMDB so they survive restarts). Validated as a whole at boot and key by key on change.
 // Every value knows where it came from, so an operator can see why a file edit "did nothing"
 // (a console value hides it) and go back (`unset`).
+import { hashSecret } from '../crypto/secret-hash.ts';
 import type { Logger } from '../log.ts';
 import type { StoredConfigEntry, StoredConfigValue } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
@@ -220,7 +221,9 @@ export class Settings {
   /** Validates and stores a new value; a bad key or value throws and changes nothing. */
   set(key: string, raw: unknown, options: SetOptions = {}): SetResult {
     const spec = findKey(key);
-    const value = parseValue(spec, raw);
+    const parsed = parseValue(spec, raw);
+    // Stored (and held) as its hash: a copy of the store never gives an API key away.
+    const value = spec.hashed && typeof parsed === 'string' ? hashSecret(parsed) : parsed;
     const accepted = this.#accepting(spec, value, options);
     const previous = this.#effective[spec.name]!;
     const setAt = Date.now();

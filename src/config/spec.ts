@@ -37,6 +37,11 @@ export interface KeySpec {
   readonly live: boolean;
   /** Never logged or shown in clear (see redactConfig). */
   readonly secret?: boolean;
+  /**
+   * A key compared, never read back (the API keys): a value set from the console or API is
+   * stored as its scrypt hash (crypto/secret-hash.ts), never as the text.
+   */
+  readonly hashed?: boolean;
   readonly origin: 'reference' | 'tollgate';
   readonly section: string;
   /** string/list: what each text must look like (default 'text'). */

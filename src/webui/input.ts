@@ -69,7 +69,8 @@ export function inputGuards(app: FastifyInstance, context: WebContext): void {
     try {
       walk(req.params, 'params', level);
       walk(req.query, 'querystring', level);
-      walk(req.body, 'body', level);
+      // An uploaded file (a text body) is parsed and checked by the route, value by value.
+      if (typeof req.body !== 'string') walk(req.body, 'body', level);
       done();
     } catch (err) {
       done(err as Error);
@@ -117,6 +118,9 @@ export function badField(field: string, why: string): Error {
   return err;
 }
 
+/** Coded errors that say the input was wrong (400, naming the field). */
+export const INPUT_ERROR = /_(BAD|UNKNOWN|INVALID|WEAK|USAGE|SYNTAX|CONFLICT|DUPLICATE)(_|$)/;
+
 /** Runs `fn`, and names `field` on a coded error it throws about bad input. */
 export async function naming<T>(field: string, fn: () => T | Promise<T>): Promise<T> {
   try {
@@ -124,7 +128,7 @@ export async function naming<T>(field: string, fn: () => T | Promise<T>): Promis
   } catch (err) {
     if (err && typeof err === 'object' && 'details' in err && 'code' in err) {
       const code = String((err as { code: string }).code);
-      if (/_(BAD|UNKNOWN|INVALID|WEAK)/.test(code))
+      if (INPUT_ERROR.test(code))
         (err as { details: Record<string, unknown> }).details.field ??= field;
     }
     throw err;

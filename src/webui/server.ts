@@ -20,7 +20,7 @@ import { sourceOf } from './auth/ip-lists.ts';
 import { SESSION_MS } from './auth/session-routes.ts';
 import type { WebContext } from './context.ts';
 import { statusOf, WebErrors } from './errors.ts';
-import { inputGuards } from './input.ts';
+import { INPUT_ERROR, inputGuards } from './input.ts';
 import type { TlsSource } from './tls.ts';
 import { uiPlugin } from './ui/index.ts';
 
@@ -257,6 +257,6 @@ export function errorReply(err: FastifyError & { validationContext?: string }): 
 function controlStatus(code: string): number {
   if (code.endsWith('_NOT_FOUND') || code === 'TG_CONFIG_NOT_SET') return 404;
   if (code.endsWith('_EXISTS')) return 409;
-  if (/_(BAD|UNKNOWN|INVALID|WEAK|USAGE|RANGE|TOO_LONG)/.test(code)) return 400;
+  if (INPUT_ERROR.test(code)) return 400;
   return 409; // refused as things stand (a protected address, a key not enforced, …)
 }

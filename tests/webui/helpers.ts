@@ -106,6 +106,8 @@ export async function startTestWeb(
       const body = o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       if (body !== undefined && o.raw === undefined) headers['content-type'] = 'application/json';
+      // Always framed: Node sends a DELETE body without it (neither length nor chunked).
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       const req = request(
         {
           host: address,

@@ -43,3 +43,29 @@ test('a SIP account logs in to the portal, sees itself, and changes its password
   const admin = await login(w);
   t.is(admin.answer.status, 200);
 });
+
+test('serverapikey and apisipauth: softphones send the server key; the account password too unless apisipauth is off', async (t) => {
+  const w = await startTestWeb(t, { apisipauth: false });
+  w.ctx.users.add('bob', 'Build-it-77x');
+  const SERVER_KEY = 'srv-Key-5531-zzQ';
+  w.settings.set('serverapikey', SERVER_KEY);
+  const me = (headers: Record<string, string>) => w.call('GET', '/api/v1/portal/me', { headers });
+  const named = { 'x-tollgate-server-key': SERVER_KEY, 'x-tollgate-user': 'bob' };
+  const off = await me(named);
+  t.is(off.status, 200, off.text);
+  t.is(off.json.name, 'bob');
+  const wrong = await me({ ...named, 'x-tollgate-server-key': 'guess' });
+  t.is(wrong.status, 401);
+  t.deepEqual(w.failures.at(-1), { ip: '127.0.0.1', detail: 'wrong serverapikey' });
+  // The SIP credentials alone are not enough while a server key is set.
+  t.is((await me({ authorization: basic('bob', 'Build-it-77x') })).status, 401);
+  w.settings.set('apisipauth', true);
+  const needsPassword = await me(named);
+  t.is(needsPassword.status, 401);
+  t.regex(needsPassword.json.message, /SIP credentials/);
+  const full = await me({ ...named, authorization: basic('bob', 'Build-it-77x') });
+  t.is(full.status, 200, full.text);
+  const badPassword = await me({ ...named, authorization: basic('bob', 'Build-it-77y') });
+  t.is(badPassword.status, 401);
+  t.deepEqual(w.failures.at(-1), { ip: '127.0.0.1', detail: 'wrong user password' });
+});

@@ -1,11 +1,12 @@
 // API access and web security.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, key } from '../spec.ts';
 
 export const API_KEYS = [
   // ── API access and web security ──────────────────────────────────────────────────────
   key({
     name: 'httpapikey',
-    status: notEnforced(13),
+    hashed: true,
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -15,7 +16,8 @@ export const API_KEYS = [
   }),
   key({
     name: 'apiv2key',
-    status: notEnforced(13),
+    hashed: true,
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -25,7 +27,8 @@ export const API_KEYS = [
   }),
   key({
     name: 'serverapikey',
-    status: notEnforced(13),
+    hashed: true,
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/portal.test.ts'),
     section: 'api',
     type: 'string',
     format: 'token',
@@ -35,7 +38,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apiv2ipauth',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access-netns.test.ts'),
     section: 'api',
     type: 'enum',
     default: 1,
@@ -49,7 +52,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'allowedip',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'list',
     format: 'cidr',
@@ -67,7 +70,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apisipauth',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/portal.test.ts'),
     section: 'api',
     type: 'bool',
     default: true,
@@ -75,7 +78,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apidefneedlogin',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'enum',
     default: 2,
@@ -89,7 +92,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'apideftrustadmin',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access-netns.test.ts'),
     section: 'api',
     type: 'enum',
     default: 1,
@@ -104,7 +107,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'enablejsonp',
-    status: notEnforced(13),
+    status: enforced('src/webui/input.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'enum',
     default: 0,
@@ -117,7 +120,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'allowhttpfileupload',
-    status: notEnforced(13),
+    status: enforced('src/webui/input.ts', 'tests/webui/access.test.ts'),
     section: 'api',
     type: 'bool',
     default: false,
@@ -125,7 +128,7 @@ export const API_KEYS = [
   }),
   key({
     name: 'remoteadmin',
-    status: notEnforced(13),
+    status: enforced('src/webui/auth/access.ts', 'tests/webui/access-netns.test.ts'),
     section: 'api',
     type: 'enum',
     default: 1,

@@ -5,7 +5,7 @@ export const SYSTEM_KEYS = [
   // ── System ────────────────────────────────────────────────────────────────────────────
   key({
     name: 'validateinput',
-    status: notEnforced(13),
+    status: enforced('src/webui/input.ts', 'tests/webui/access.test.ts'),
     section: 'system',
     type: 'enum',
     default: 3,

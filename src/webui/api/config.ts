@@ -3,10 +3,13 @@
 // config commands (control/console/config-commands.ts), so the validation, the refusal of
 // keys this version does not enforce, and the answers are the console's.
 import type { FastifyInstance } from 'fastify';
+import { parseConfigFile } from '../../config/file.ts';
 import { CONFIG_KEYS } from '../../config/schema.ts';
+import { findKey } from '../../config/validate.ts';
+import { parseValue } from '../../config/values.ts';
 import { runConfigCommand } from '../../control/console/config-commands.ts';
 import type { WebContext } from '../context.ts';
-import { naming } from '../input.ts';
+import { naming, UPLOAD_LIMIT } from '../input.ts';
 import { ANY } from './schemas.ts';
 import { asText } from './users.ts';
 
@@ -140,6 +143,7 @@ export async function configRoutes(api: FastifyInstance, ctx: WebContext): Promi
       },
     },
     async (req) => {
+      await naming('params.key', () => findKey(req.params.key));
       const reply = await naming('body.value', () =>
         runConfigCommand(
           {
@@ -169,6 +173,44 @@ export async function configRoutes(api: FastifyInstance, ctx: WebContext): Promi
       const reply = runConfigCommand({ name: 'config-unset', key: req.params.key }, ctx.settings);
       const data = reply.data as { live: boolean };
       return { ...data, applies: data.live ? 'live' : 'restart' };
+    },
+  );
+
+  // A config file uploaded whole (allowhttpfileupload 1 only: input.ts refuses the upload
+  // before it is read otherwise). Every line is checked before any is applied.
+  api.post<{ Body: string; Querystring: { acceptUnenforced: boolean } }>(
+    '/config/import',
+    {
+      bodyLimit: UPLOAD_LIMIT,
+      schema: {
+        tags: ['config'],
+        summary:
+          'upload a config file (text/plain, key = value lines) and apply every key in it; needs allowhttpfileupload 1',
+        consumes: ['text/plain'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { acceptUnenforced: { type: 'boolean', default: false } },
+        },
+        body: { type: 'string', maxLength: UPLOAD_LIMIT },
+        response: {
+          200: {
+            type: 'object',
+            required: ['applied'],
+            properties: { applied: { type: 'array', items: CHANGE } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const values = await naming('body', () => parseConfigFile(req.body, 'uploaded file'));
+      for (const [key, text] of Object.entries(values))
+        await naming(`body.${key}`, () => parseValue(findKey(key), text));
+      const applied = Object.entries(values).map(([key, value]) => {
+        const r = ctx.settings.set(key, value, { acceptUnenforced: req.query.acceptUnenforced });
+        return { ...r, applies: r.live ? 'live' : 'restart' };
+      });
+      return { applied };
     },
   );
 }
