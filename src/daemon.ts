@@ -183,6 +183,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         passed: s.passed,
         // SIP connections: open, and refused, evicted or closed by a deadline, per limit.
         connections: sip.transports.stats(),
+        // The media relay: sessions, ports, and the packets this process saw and forwarded
+        // (in XDP mode none once a stream is latched: the kernel forwards them).
+        media: sip.media.stats,
       };
     };
     const audit = () =>

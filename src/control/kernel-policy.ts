@@ -47,7 +47,10 @@ export function guardConfigFrom(settings: Settings): Partial<GuardConfig> {
   return {
     signalingPorts: [c.sipport, c.sipsport],
     mediaPorts: { min: c.mediaportmin, max: c.mediaportmax },
-    checkRtpAddr: Number(c.checkrtpaddr) === 2,
+    // The relay owns the media range: a port without a relay leg (no call, or the call has
+    // ended) drops everything. Which sources a leg accepts is the leg's own (checkrtpaddr,
+    // set per leg by src/sip/media/relay.ts).
+    checkRtpAddr: true,
     sourceRatePps: rate,
     sourceBurst: rate * 2,
     maxNetworkSpeedKbps: level >= 4 ? Math.min(c.unknownsourcekbps, c.maxnetworkspeed) : 0,

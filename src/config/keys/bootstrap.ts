@@ -231,7 +231,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'mediaportmin',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/relay.ts', 'tests/sip/media/relay-calls-netns.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',
@@ -244,7 +244,7 @@ export const BOOTSTRAP_KEYS = [
   }),
   key({
     name: 'mediaportmax',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/relay.ts', 'tests/sip/media/relay-calls-netns.test.ts'),
     origin: 'tollgate',
     live: false,
     section: 'bootstrap',

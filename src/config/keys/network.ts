@@ -1,5 +1,5 @@
 // Socket/stream and address level protection: floods, wrong messages, failed auth (reference: "Socket/stream level network protection", "Address level network attack preventions").
-import { BIG, DAY, enforced, key, notEnforced } from '../spec.ts';
+import { BIG, DAY, enforced, key } from '../spec.ts';
 
 export const NETWORK_KEYS = [
   // ── Socket/stream and address level protection (reference: "Socket/stream level network
@@ -128,7 +128,7 @@ export const NETWORK_KEYS = [
   }),
   key({
     name: 'checkrtpaddr',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/relay.ts', 'tests/sip/media/relay-calls-netns.test.ts'),
     section: 'flood',
     type: 'enum',
     default: 0,

@@ -110,7 +110,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'earlystart',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/early-media.ts', 'tests/sip/media/relay.test.ts'),
     section: 'routing',
     type: 'bool',
     default: true,
@@ -118,7 +118,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'blockearlymedia',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/early-media.ts', 'tests/sip/media/relay.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 0,
@@ -132,7 +132,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'blockearlymedia_in',
-    status: notEnforced(11),
+    status: enforced('src/sip/media/early-media.ts', 'tests/sip/media/relay.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 0,
