@@ -1,5 +1,5 @@
 // tollgate's own listen, dataplane and session keys; most are read once at start.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, key } from '../spec.ts';
 
 export const BOOTSTRAP_KEYS = [
   // ── Bootstrap: tollgate's own listen/dataplane keys, read once at start ──────────────
