@@ -19,12 +19,14 @@ import {
 import { StaticFirewall, staticRules } from './control/firewall.ts';
 import { admitter, banFloods, createGuard, reporter } from './control/guard-wiring.ts';
 import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts';
+import { RoutingService } from './control/routing/routing.ts';
 import { UserService } from './control/users.ts';
 import { type DataplaneSetup, prepareDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
 import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
+import { StoredRouting } from './sip/proxy/routing/table.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
 import { tlsCredentialsFromSettings } from './sip/transport/options.ts';
@@ -141,11 +143,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       trust: dataplane,
       mediaKernel: dataplane,
       log,
+      routing: new StoredRouting(store),
       policy: {
         admit: admitter(guard),
         report,
         userExists: (name) => users.exists(name),
-        ipAuthenticate: (ip, dialled) => users.ipAuthenticate(ip, dialled),
+        ipAuthenticate: (ip, dialled, port) => users.ipAuthenticate(ip, dialled, port),
       },
     });
     cleanups.push(() => sip.close());
@@ -206,6 +209,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       detections: () => guard.detections(),
       settings,
       users,
+      routing: new RoutingService(store, log),
       status,
       stats,
       log,

@@ -75,7 +75,7 @@ export interface SecurityVerdict {
   readonly rule?: string;
 }
 
-/** An account that may call authenticated by its source address (needauth 1 or 3). */
+/** An account that may call authenticated by its source address (needauth 1, 3 or 6). */
 export interface IpAccount {
   name: string;
   /** The dialled number without the account's tech prefix (needauth 3), else as dialled. */
@@ -173,8 +173,11 @@ export interface SipPolicy {
   report(event: SecurityReport): SecurityVerdict | undefined;
   /** Whether an account exists: the proxy answers 404 (no such user) or 480 (not registered). */
   userExists(name: string): boolean;
-  /** IP (and tech prefix) authentication of callers without credentials. */
-  ipAuthenticate(ip: string, dialled: string): IpAccount | undefined;
+  /**
+   * IP authentication of callers without credentials: by address (needauth 1), address and
+   * tech prefix (3), address and source port (6).
+   */
+  ipAuthenticate(ip: string, dialled: string, port?: number): IpAccount | undefined;
   /** Limits and billing of calls (src/control billing plugs in here). */
   calls?: CallAccounting;
 }

@@ -26,6 +26,15 @@ export const ControlErrors = defineErrors('control', {
   TG_ADMIN_BAD_NAME: 'bad administrator name "%s": 2-32 of a-z 0-9 . _ -, starting with a letter',
   TG_ADMIN_WEAK_PASSWORD: 'refusing the password for %s: %s',
   TG_ADMIN_TOO_MANY: 'refusing another administrator: %s exist',
+  TG_USER_UNSAFE_AUTH:
+    'refusing needauth for %s: %s proves nothing (anyone can claim the account); turn enforcestrongauth off to allow it',
+  TG_TRUNK_BAD_ARGUMENT: 'trunks: %s',
+  TG_TRUNK_EXISTS: 'trunk %s already exists (delete it first to change it)',
+  TG_TRUNK_NOT_FOUND: 'no trunk %s (see "trunks list")',
+  TG_TRUNK_IN_USE: 'trunk %s is used by the routes %s: delete them first',
+  TG_ROUTE_BAD_ARGUMENT: 'routes: %s',
+  TG_ROUTE_EXISTS: 'a route for prefix "%s" to trunk %s already exists',
+  TG_ROUTE_NOT_FOUND: 'no route for prefix "%s"%s (see "routes list")',
   TG_DAEMON_CANNOT_LISTEN: 'cannot listen on %s (%s port %s): %s; check sipaddress/webaddress',
   TG_DAEMON_PORT_TAKEN: '%s port %s on %s is already in use; stop what holds it or change %s',
 });

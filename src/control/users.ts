@@ -45,8 +45,27 @@ const HA1_FIELD: Record<DigestAlgorithm, string> = {
 /** Accounts whose digest secrets are kept in memory. */
 const SECRETS_CACHE = 100_000;
 
-/** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix. */
-const IP_AUTH = new Set([1, 3]);
+/** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix, 6 = IP + port. */
+const IP_AUTH = new Set([1, 3, 6]);
+
+/**
+ * needauth values that prove nothing (0 none, 5 the A number, i.e. a From header anyone can
+ * write): refused while enforcestrongauth is on. Accepted with it off, they authenticate
+ * nobody by themselves: a caller that proves no account (digest, address) is an
+ * unauthenticated caller, which allownoauthcalls governs, and nothing is billed to or routed
+ * out in the name of an account a caller only claims (the proxy gives a call an account on
+ * proof only).
+ */
+const UNPROVEN_AUTH = new Set([0, 5]);
+
+interface IpAccountEntry {
+  name: string;
+  cidrs: Cidr[];
+  /** needauth 3: the tech prefix dialled first. */
+  prefix: string | undefined;
+  /** needauth 6: the source port. */
+  port: number | undefined;
+}
 
 /**
  * The `credit` field is a balance, not a setting: billing keeps it in its own record, changed
@@ -74,7 +93,7 @@ export class UserService {
   readonly #config: ConfigView<(typeof USER_KEYS)[number]>;
   readonly #log: Logger;
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
-  #ipAccounts: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> | undefined;
+  #ipAccounts: IpAccountEntry[] | undefined;
   readonly #secretsCache = new Map<string, Record<string, string>>();
   /** The digest algorithm last stored per account: a write only when it changes. */
   readonly #digestSeen = new Map<string, string>();
@@ -92,13 +111,15 @@ export class UserService {
 
   /**
    * The account a caller is, by its address (needauth 1), or by its address and the tech
-   * prefix it dials (needauth 3, the reference's advice against spoofed addresses). A tech
-   * prefix alone (needauth 2) authenticates nobody: anyone can dial a prefix.
+   * prefix it dials (needauth 3, the reference's advice against spoofed addresses), or by its
+   * address and source port (needauth 6, a server that always sends from its SIP port). A
+   * tech prefix alone (needauth 2) authenticates nobody: anyone can dial a prefix.
    */
-  ipAuthenticate(ip: string, dialled: string): IpAccount | undefined {
+  ipAuthenticate(ip: string, dialled: string, port?: number): IpAccount | undefined {
     this.#ipAccounts ??= this.#loadIpAccounts();
     for (const account of this.#ipAccounts) {
       if (!account.cidrs.some((c) => cidrContains(c, ip))) continue;
+      if (account.port !== undefined && account.port !== port) continue;
       if (account.prefix === undefined) return { name: account.name, dialled };
       if (dialled.startsWith(account.prefix) && dialled.length > account.prefix.length) {
         return { name: account.name, dialled: dialled.slice(account.prefix.length) };
@@ -107,8 +128,8 @@ export class UserService {
     return undefined;
   }
 
-  #loadIpAccounts() {
-    const out: Array<{ name: string; cidrs: Cidr[]; prefix: string | undefined }> = [];
+  #loadIpAccounts(): IpAccountEntry[] {
+    const out: IpAccountEntry[] = [];
     for (const { value } of this.#store.tables.users.getRange()) {
       const needauth = Number(value.fields.needauth ?? 4);
       if (!IP_AUTH.has(needauth)) continue;
@@ -116,8 +137,10 @@ export class UserService {
         .map((c) => parseCidr(c))
         .filter((c): c is Cidr => c !== null);
       const prefix = needauth === 3 ? String(value.fields.techprefix ?? '') : undefined;
-      if (cidrs.length === 0 || prefix === '') continue; // misconfigured: authenticates nobody
-      out.push({ name: value.name, cidrs, prefix });
+      const port = needauth === 6 ? Number(value.fields.authport ?? 0) : undefined;
+      // Misconfigured (no address, no prefix, no port): authenticates nobody.
+      if (cidrs.length === 0 || prefix === '' || port === 0) continue;
+      out.push({ name: value.name, cidrs, prefix, port });
     }
     return out;
   }
@@ -194,6 +217,12 @@ export class UserService {
         throw new ControlErrors.TG_USER_BAD_FIELD(key, known);
       }
       const value = parseValue(spec, raw);
+      if (
+        spec.name === 'needauth' &&
+        UNPROVEN_AUTH.has(Number(value)) &&
+        this.#config.enforcestrongauth
+      )
+        throw new ControlErrors.TG_USER_UNSAFE_AUTH(name, String(value));
       // A field this version does not act on yet is refused unless the operator accepts that.
       this.#settings.acceptUserField(spec.name, value, options);
       if (spec.name === 'credit' && this.#credit) {

@@ -24,6 +24,7 @@ import {
   validateRequest,
 } from './message/index.ts';
 import { FORWARDED_METHODS, OwnAddresses, SipProxy } from './proxy/index.ts';
+import type { RoutingSource } from './proxy/routing/table.ts';
 import type { BindingStore } from './registrar/bindings.ts';
 import { Registrar } from './registrar/registrar.ts';
 import { SipTrace } from './trace.ts';
@@ -45,6 +46,8 @@ export interface SipServiceDeps {
   policy: SipPolicy;
   /** The dataplane's relay legs (kernel forwarding in XDP mode); absent: userspace only. */
   mediaKernel?: MediaKernel;
+  /** Trunks and outbound routes (the proxy's routing/table.ts over the store). */
+  routing?: RoutingSource;
 }
 
 /** What tollgate accepts (§20.5): as registrar, as proxy, and in a dialog it routes. */
@@ -112,7 +115,7 @@ export class SipService {
       ...deps,
       report,
       userExists: (name) => policy.userExists(name),
-      ipAuthenticate: (ip, dialled) => policy.ipAuthenticate(ip, dialled),
+      ipAuthenticate: (ip, dialled, port) => policy.ipAuthenticate(ip, dialled, port),
       ...(policy.calls ? { calls: policy.calls } : {}),
       transactions: this.transactions,
       own: new OwnAddresses(transports.addresses()),

@@ -170,6 +170,9 @@ export interface TrunkRecord {
   createdAt: number;
 }
 
+/** meta key bumped by every change of trunks or routes: readers reload when it moves. */
+export const ROUTING_VERSION_KEY = 'routingVersion';
+
 /** routes: `${prefix}\n${trunk}` → a dial prefix sent to a trunk. */
 export interface RouteRecord {
   /** Digits (and + * #) the dialled number starts with; '' matches every number. */

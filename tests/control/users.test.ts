@@ -122,3 +122,34 @@ test('IP authentication: needauth 1 by address, 3 by address and tech prefix, 2 
   users.del('pbx');
   t.is(users.ipAuthenticate('192.0.2.9', '91910044123'), undefined);
 });
+
+test('needauth 6 authenticates by address and source port (authport); 0 and 5 prove nothing and are refused under enforcestrongauth; undefined values refused', (t) => {
+  const { users, store } = setup(t);
+  users.add('gw', 'Gateway-link-88x');
+  users.set('gw', 'authip', '192.0.2.0/28');
+  users.set('gw', 'needauth', '6');
+  t.is(users.ipAuthenticate('192.0.2.9', '0044123', 5060), undefined, 'authport unset: nobody');
+  users.set('gw', 'authport', '5080');
+  t.deepEqual(users.ipAuthenticate('192.0.2.9', '0044123', 5080), {
+    name: 'gw',
+    dialled: '0044123',
+  });
+  t.is(users.ipAuthenticate('192.0.2.9', '0044123', 5081), undefined, 'another source port');
+  t.is(users.ipAuthenticate('192.0.2.99', '0044123', 5080), undefined, 'another address');
+  t.throws(() => users.set('gw', 'authport', '70000'), { message: /authport/ });
+
+  for (const value of ['0', '5']) {
+    const err = t.throws(() => users.set('gw', 'needauth', value));
+    t.regex(err.message, /proves nothing/);
+  }
+  for (const value of ['7', '-1', 'ip', '']) t.throws(() => users.set('gw', 'needauth', value));
+  t.is(store.tables.users.get('gw')!.fields.needauth, 6, 'a refused value changes nothing');
+});
+
+test('needauth 0 is accepted once enforcestrongauth is off, and authenticates nobody by address', (t) => {
+  const { users } = setup(t, { enforcestrongauth: false });
+  users.add('open', 'Open-door-77x');
+  users.set('open', 'authip', '192.0.2.0/28');
+  users.set('open', 'needauth', '0');
+  t.is(users.ipAuthenticate('192.0.2.9', '100', 5060), undefined);
+});

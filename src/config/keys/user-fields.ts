@@ -54,6 +54,18 @@ export const USER_FIELD_KEYS = [
     help: 'addresses/CIDRs the account may authenticate from when needauth uses the IP',
   }),
   key({
+    name: 'authport',
+    status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
+    origin: 'tollgate',
+    section: 'user',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 65535,
+    unit: 'port',
+    help: 'source port the account must send from when needauth is 6 (IP address and port); 0 = not set, nobody is authenticated that way',
+  }),
+  key({
     name: 'techprefix',
     status: enforced('src/control/users.ts', 'tests/control/users.test.ts'),
     section: 'user',

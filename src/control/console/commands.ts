@@ -12,6 +12,8 @@ import { BanService, type Enforcement } from '../bans.ts';
 import { ControlErrors } from '../errors.ts';
 import { type DetectionRecord, stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
+import { runRoutingCommand } from '../routing/commands.ts';
+import type { RoutingService } from '../routing/routing.ts';
 import type { PublicUser, UserService } from '../users.ts';
 import { runConfigCommand } from './config-commands.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
@@ -37,6 +39,8 @@ export interface ConsoleContext {
   users: UserService;
   /** Administrators of the web UI and API; absent in tools that have no web layer. */
   admins?: AdminService;
+  /** Trunks and outbound routes; absent in tools that have no store of them. */
+  routing?: RoutingService;
   status(): Promise<Record<string, unknown>>;
   /** The security audit of the running configuration and system. */
   audit(): AuditReport;
@@ -56,6 +60,8 @@ export interface ConsoleSession {
  */
 const USAGE_CODES = new Set([
   'TG_CONSOLE_USAGE',
+  'TG_TRUNK_BAD_ARGUMENT',
+  'TG_ROUTE_BAD_ARGUMENT',
   'TG_CONSOLE_UNKNOWN_COMMAND',
   'TG_BAN_BAD_ADDRESS',
   'TG_USER_BAD_NAME',
@@ -230,6 +236,13 @@ async function execute(
         text: `deleted administrator ${command.admin}`,
         data: { deleted: command.admin },
       };
+    case 'trunks-add':
+    case 'trunks-list':
+    case 'trunks-del':
+    case 'routes-add':
+    case 'routes-list':
+    case 'routes-del':
+      return runRoutingCommand(command, ctx.routing);
     case 'firewall-add': {
       const key = command.action === 'allow' ? 'trustedip' : 'firewalldeny';
       const rules = ctx.settings.view(FIREWALL_RULE_KEYS);

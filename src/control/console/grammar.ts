@@ -7,6 +7,13 @@
 // is a usage error: exit 2.
 import { banTarget } from '../ban-target.ts';
 import { ControlErrors } from '../errors.ts';
+import {
+  type RouteInput,
+  routeInput,
+  routePrefix,
+  type TrunkInput,
+  trunkInput,
+} from '../routing/routing.ts';
 
 export type Command =
   | { name: 'status' }
@@ -42,6 +49,12 @@ export type Command =
   | { name: 'firewall-add'; action: 'allow' | 'deny'; cidr: string }
   | { name: 'firewall-del'; cidr: string }
   | { name: 'firewall-list' }
+  | { name: 'trunks-add'; trunk: TrunkInput }
+  | { name: 'trunks-list' }
+  | { name: 'trunks-del'; trunk: string }
+  | { name: 'routes-add'; route: RouteInput }
+  | { name: 'routes-list' }
+  | { name: 'routes-del'; prefix: string; trunk?: string }
   | { name: 'help'; topic?: string }
   | { name: 'shell' };
 
@@ -282,6 +295,47 @@ const COMMANDS: Record<string, Spec> = {
       if (verb === 'del' && cidr) return { name: 'firewall-del', cidr: target(cidr) };
       if (verb === 'list' && a.length === 1) return { name: 'firewall-list' };
       throw usage(`firewall: usage: ${COMMANDS.firewall!.usage}`);
+    },
+  },
+  trunks: {
+    usage:
+      'trunks add NAME --host IP [--port P] [--transport udp|tcp|tls] [--inbound-ip CIDR,…] [--techprefix X] [--timeout S] | trunks list | trunks del NAME',
+    help: 'SIP servers calls are routed to (by routes) and accepted from (by --inbound-ip, then billed to the trunk); --timeout: seconds without any answer before the next trunk',
+    arity: [1, 2],
+    expects: 'add NAME, list or del NAME',
+    options: ['--host', '--port', '--transport', '--inbound-ip', '--techprefix', '--timeout'],
+    build: (a, o) => {
+      const [verb, name] = a;
+      if (verb === 'add' && name !== undefined)
+        return { name: 'trunks-add', trunk: trunkInput(name, o) };
+      if (o.size > 0)
+        throw usage(`trunks: options go with "trunks add"; usage: ${COMMANDS.trunks!.usage}`);
+      if (verb === 'list' && a.length === 1) return { name: 'trunks-list' };
+      if (verb === 'del' && name !== undefined) return { name: 'trunks-del', trunk: name };
+      throw usage(`trunks: usage: ${COMMANDS.trunks!.usage}`);
+    },
+  },
+  routes: {
+    usage:
+      'routes add PREFIX --trunk NAME [--priority N] [--weight W] [--strip N] [--prepend X] | routes list | routes del PREFIX [--trunk NAME]',
+    help: 'outbound routes: a number that is no local user goes to the trunks of the longest matching PREFIX ("any" for all), lower priority first, by weight among equals, the next on 5xx/408/timeout',
+    arity: [1, 2],
+    expects: 'add PREFIX, list or del PREFIX',
+    options: ['--trunk', '--priority', '--weight', '--strip', '--prepend'],
+    build: (a, o) => {
+      const [verb, prefix] = a;
+      if (verb === 'add' && prefix !== undefined)
+        return { name: 'routes-add', route: routeInput(prefix, o) };
+      if (verb === 'del' && prefix !== undefined) {
+        if ([...o.keys()].some((k) => k !== '--trunk'))
+          throw usage('routes: "routes del" takes only --trunk');
+        const trunk = o.get('--trunk');
+        return { name: 'routes-del', prefix: routePrefix(prefix), ...(trunk ? { trunk } : {}) };
+      }
+      if (o.size > 0)
+        throw usage(`routes: options go with "routes add"; usage: ${COMMANDS.routes!.usage}`);
+      if (verb === 'list' && a.length === 1) return { name: 'routes-list' };
+      throw usage(`routes: usage: ${COMMANDS.routes!.usage}`);
     },
   },
   'stress-test': {

@@ -10,11 +10,8 @@
 //              number starts with its tech prefix, removed) comes from that trunk: the trunk
 //              is the calling account (billing's accountKind 'trunk')
 import { type Cidr, cidrContains, parseCidr } from '../../../ip.ts';
-import type { RouteRecord, TrunkRecord } from '../../../store/records.ts';
+import { ROUTING_VERSION_KEY, type RouteRecord, type TrunkRecord } from '../../../store/records.ts';
 import type { Store } from '../../../store/store.ts';
-
-/** Bumped by every change of trunks or routes. */
-export const ROUTING_VERSION_KEY = 'routingVersion';
 
 /** A trunk a number may be sent to, and the number as that trunk is to receive it. */
 export interface RouteChoice {
