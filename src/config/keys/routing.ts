@@ -26,7 +26,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'securemove',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/routing/redirect.ts', 'tests/sip/routing.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 1,
@@ -52,7 +52,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'allownoauthfork',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/routing/redirect.ts', 'tests/sip/routing.test.ts'),
     section: 'routing',
     type: 'enum',
     default: 2,
@@ -102,7 +102,7 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'forwardclientaddress',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/topology.ts', 'tests/sip/routing.test.ts'),
     section: 'routing',
     type: 'bool',
     default: false,

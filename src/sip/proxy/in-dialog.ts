@@ -20,6 +20,7 @@ import {
   statelessBranch,
   stripOwnCredentials,
 } from './forward.ts';
+import { hideContact, hideInDialogRequest, restoreResponsePath } from './topology.ts';
 
 export class DialogRouting {
   readonly #ctx: ProxyContext;
@@ -82,6 +83,9 @@ export class DialogRouting {
       return void tx?.respond(createResponse(req, refused.status, refused.reason));
     const dest = this.#reach(receiver);
     const at = d.own.advertised(dest.transport, dest.ip);
+    // Topology hiding (topology.ts): the request's target was the Contact we gave.
+    const hide = call.kind !== 'subscription' && !this.#ctx.config.forwardclientaddress;
+    if (hide) hideInDialogRequest(out, receiver.contact, d.own, dest);
     this.#calls.touch(call, now);
     if (req.method === 'ACK') {
       pushVia(out, dest.transport, at, statelessBranch(req.topVia()?.branch, 'ack'));
@@ -98,7 +102,12 @@ export class DialogRouting {
     try {
       d.transactions.sendRequest(out, dest, {
         onResponse: (res) => {
-          if (res.status === 100 || !popTopVia(res)) return;
+          if (res.status === 100) return;
+          if (!popTopVia(res) && !hide) return;
+          if (hide) {
+            restoreResponsePath(res, req, undefined);
+            if (res.status < 300) hideContact(res, d.own, source.transport, source.ip);
+          }
           if (res.status < 300) media?.rewrite(res, call, from === 'caller' ? 'callee' : 'caller');
           if (isBye && res.status >= 200)
             this.#calls.finish(call, {

@@ -13,7 +13,7 @@
 //
 // forwardclientaddress = 1 passes them on unchanged (RFC 3261 §16.6 as written), which
 // reveals where users are. The SDP is the media relay's (src/sip/media).
-import { isSipUri, type SipMessage, type SipRequest } from '../message/index.ts';
+import { isSipUri, parseUri, type SipMessage, type SipRequest } from '../message/index.ts';
 import type { TransportName } from '../transaction/index.ts';
 import type { OwnAddresses } from './addresses.ts';
 
@@ -72,4 +72,26 @@ export function restoreResponsePath(
   res.removeHeader('record-route');
   res.addHeader('Record-Route', ownRecordRoutes.join(', '));
   for (const rr of original.headerValues('record-route')) res.addHeader('Record-Route', rr);
+}
+
+/**
+ * A request inside a hidden dialog (in-dialog.ts), going to the end whose real remote target
+ * is `receiverContact`: its Request-URI named us (the Contact we gave), so it is aimed at
+ * the real one again; the sender's Vias and Contact are hidden as in the INVITE.
+ */
+export function hideInDialogRequest(
+  out: SipRequest,
+  receiverContact: string | undefined,
+  own: OwnAddresses,
+  dest: { transport: TransportName; ip: string },
+): void {
+  if (receiverContact !== undefined) {
+    const target = parseUri(receiverContact, out.limits.maxUriBytes);
+    if (target.ok) {
+      out.uriText = receiverContact;
+      out.uri = target.uri;
+    }
+  }
+  hideRequestPath(out);
+  hideContact(out, own, dest.transport, dest.ip);
 }
