@@ -41,6 +41,13 @@ export interface FloodOptions {
   maxPackets?: number;
   /** CPUs trafgen may use (default 1: the other core is left to the receiver). */
   cpus?: number;
+  /**
+   * One fixed source address instead of random ones: a single flooder, which the per-source
+   * budget catches and the guard bans (sourcePrefix is then unused).
+   */
+  source?: string;
+  /** Microseconds between frames (trafgen --gap; default 0, as fast as it can). */
+  gapUs?: number;
 }
 
 export interface Flood {
@@ -95,7 +102,9 @@ export async function trafgenConfig(link: Link, o: FloodOptions): Promise<string
     '{\n' +
     `  eth(da=${await macOf(link.b.ns, link.b.ifname)}, sa=${await macOf(link.a.ns, link.a.ifname)}, type=0x0800),\n` +
     // saddr[2:2]: the last two octets random per frame (trafgen recomputes the checksums).
-    `  ipv4(saddr=${prefix}.0.0, saddr[2:2]=drnd(), daddr=${link.b.v4}, proto=17, ttl=64),\n` +
+    (o.source
+      ? `  ipv4(saddr=${o.source}, daddr=${link.b.v4}, proto=17, ttl=64),\n`
+      : `  ipv4(saddr=${prefix}.0.0, saddr[2:2]=drnd(), daddr=${link.b.v4}, proto=17, ttl=64),\n`) +
     `  udp(sport=drnd(1024, 65535), dport=${o.dport}),\n` +
     `${lines.join(',\n')}\n` +
     '}\n'
@@ -135,7 +144,7 @@ function spawnTrafgen(link: Link, config: string, o: FloodOptions): ChildProcess
       // sendto() per frame with no gap instead of the TX_RING: as fast here (~1M frames/s),
       // and trafgen skips a frame the veth refuses instead of giving up (see startFlood).
       '--gap',
-      '0',
+      String(o.gapUs ?? 0),
     ],
     // Its own process group: trafgen forks its workers, and a worker can outlive the parent.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
@@ -161,7 +170,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  */
 export async function startFlood(link: Link, o: FloodOptions): Promise<Flood> {
   const prefix = o.sourcePrefix ?? '198.18';
-  const sourceNet = `${prefix}.0.0/16`;
+  const sourceNet = o.source ? `${o.source}/32` : `${prefix}.0.0/16`;
   await addReturnRoute(link, sourceNet);
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-flood-'));
   const config = join(dir, 'flood.cfg');

@@ -76,7 +76,11 @@ export async function request<T>(
   if (!response.ok) {
     const e = (data ?? {}) as { code?: string; message?: string; error?: string; field?: string };
     const message = e.message ?? e.error ?? `${response.status} ${response.statusText}`;
-    if (response.status === 401) for (const l of unauthorizedListeners) l();
+    // Only a session that was in force can end: a refused login is the form's to report.
+    if (response.status === 401 && csrfToken !== '') {
+      csrfToken = '';
+      for (const l of unauthorizedListeners) l();
+    }
     throw new ApiError(
       response.status,
       e.code ?? String(response.status),

@@ -2,6 +2,7 @@
 // balance, its limits and its call records, and changes its password (the server applies
 // the same strong-password rules as the console: src/control/passwords.ts).
 
+import { type Cdr, outcome } from '../admin/pages/cdrs.ts';
 import { get, listing, onUnauthorized, post, request, setCsrfToken } from '../lib/api.ts';
 import { button, field, h, replace, text } from '../lib/dom.ts';
 import { count, duration, money, time, value } from '../lib/format.ts';
@@ -14,15 +15,6 @@ interface Me {
   spendTodayMicros?: number;
   spendMonthMicros?: number;
   limits?: Record<string, unknown>;
-}
-
-interface Cdr {
-  callId: string;
-  from: string;
-  to: string;
-  startedAt: number;
-  durationMs: number;
-  costMicros: number;
 }
 
 const BASE = '/api/v1/portal';
@@ -82,10 +74,10 @@ async function overview(main: HTMLElement): Promise<void> {
   const facts = h('dl', { class: 'facts' });
   const cdrs = dataTable<Cdr>('My calls', [
     { label: 'Started', cell: (c) => time(c.startedAt) },
-    { label: 'From', cell: (c) => c.from },
-    { label: 'To', cell: (c) => c.to },
-    { label: 'Duration', cell: (c) => duration(c.durationMs / 1000), class: 'num' },
+    { label: 'Dialled', cell: (c) => c.dialled },
+    { label: 'Duration', cell: (c) => duration(c.durationSeconds), class: 'num' },
     { label: 'Cost', cell: (c) => money(c.costMicros), class: 'num' },
+    { label: 'Outcome', cell: (c) => outcome(c) },
   ]);
   const cdrSummary = h('p', { class: 'summary' });
   replace(

@@ -12,12 +12,15 @@ export interface Account {
   name: string;
   id?: number;
   balanceMicros?: number;
+  creditMicros?: number;
   spendTodayMicros?: number;
+  spentDayMicros?: number;
   spendMonthMicros?: number;
+  spentMonthMicros?: number;
   /** Per-account limits in force (maxdailycredit, maxlines, …): name → value. */
   limits?: Record<string, unknown>;
   fields?: Record<string, unknown>;
-  lastRefusal?: { at?: number; reason?: string; rule?: string } | string | null;
+  lastRefusal?: { at?: number; reason?: string; rule?: string; dialled?: string } | string | null;
 }
 
 const PAGE_SIZE = 50;
@@ -34,8 +37,17 @@ export const accountsPage: Page = {
     const next = button('Next page', () => load(offset + PAGE_SIZE));
     const table = dataTable<Account>('Accounts', [
       { label: 'Account', cell: (a) => a.name, class: 'name' },
-      { label: 'Balance', cell: (a) => money(a.balanceMicros), class: 'num balance' },
-      { label: 'Spent today', cell: (a) => money(a.spendTodayMicros), class: 'num' },
+      { label: 'Balance', cell: (a) => money(balanceOf(a)), class: 'num balance' },
+      {
+        label: 'Spent today',
+        cell: (a) => money(a.spendTodayMicros ?? a.spentDayMicros),
+        class: 'num',
+      },
+      {
+        label: 'This month',
+        cell: (a) => money(a.spendMonthMicros ?? a.spentMonthMicros),
+        class: 'num',
+      },
       { label: 'Limits', cell: (a) => limits(a) },
       { label: 'Last refusal', cell: (a) => refusal(a) },
       {
@@ -106,7 +118,7 @@ export const accountsPage: Page = {
             },
           },
           h('h2', { id: 'topup-heading' }, `Top up ${account.name}`),
-          h('p', null, `Balance now: ${money(account.balanceMicros)}`),
+          h('p', null, `Balance now: ${money(balanceOf(account))}`),
           field('Amount', amount, 'In currency units, e.g. 10 or 12.50'),
           error,
           h(
@@ -165,5 +177,15 @@ function refusal(a: Account): string {
   const r = a.lastRefusal;
   if (!r) return '—';
   if (typeof r === 'string') return r;
-  return [r.reason ?? r.rule ?? 'refused', r.at ? `(${time(r.at)})` : ''].join(' ').trim();
+  return [
+    r.reason ?? r.rule ?? 'refused',
+    r.dialled ? `calling ${r.dialled}` : '',
+    r.at ? `(${time(r.at)})` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function balanceOf(a: Account): number | undefined {
+  return a.balanceMicros ?? a.creditMicros;
 }

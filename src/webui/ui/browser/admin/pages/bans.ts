@@ -49,7 +49,20 @@ export const bansPage: Page = {
 
     const table = dataTable<Ban>('Bans in force', [
       { label: 'Address', cell: (b) => h('code', null, b.ip), class: 'ip' },
-      { label: 'Reason', cell: (b) => b.reason, class: 'reason' },
+      {
+        label: 'Reason',
+        cell: (b) =>
+          b.enforced === false
+            ? h(
+                'span',
+                null,
+                b.reason,
+                h('br'),
+                h('strong', { class: 'not-enforced' }, `Not dropped: ${b.why ?? 'not enforced'}`),
+              )
+            : b.reason,
+        class: 'reason',
+      },
       { label: 'Evidence', cell: (b) => evidence(b) },
       { label: 'Since', cell: (b) => time(b.createdAt) },
       { label: 'Expires', cell: (b) => expiry(b.expiresAt) },

@@ -7,15 +7,32 @@ import { count, duration, money, time } from '../../lib/format.ts';
 import { dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
 
-interface Cdr {
+/** One call record as the store keeps it (src/store/records.ts CdrRecord). */
+export interface Cdr {
   callId: string;
-  user: string;
-  from: string;
-  to: string;
+  account: string;
+  callerId?: string;
+  dialled: string;
+  destination?: 'local' | 'trunk';
+  trunk?: string;
+  sourceIp?: string;
   startedAt: number;
-  durationMs: number;
+  answeredAt?: number;
+  endedAt?: number;
+  durationSeconds: number;
+  status?: number;
+  disconnectSide?: string;
+  /** The rule that ended or refused the call, or the SIP outcome. */
+  reason?: string;
+  refused?: boolean;
   costMicros: number;
-  result?: string;
+}
+
+/** What happened to the call, in a few words. */
+export function outcome(c: Cdr): string {
+  if (c.refused) return `refused: ${c.reason ?? c.status ?? ''}`.trim();
+  if (!c.answeredAt) return `not answered${c.status ? ` (${c.status})` : ''}`;
+  return `answered${c.disconnectSide ? `, ended by the ${c.disconnectSide}` : ''}${c.reason && !/^\d+$/.test(c.reason) ? ` (${c.reason})` : ''}`;
 }
 
 const PAGE_SIZE = 100;
@@ -42,16 +59,20 @@ export const cdrsPage: Page = {
     const next = button('Next page', () => load(offset + PAGE_SIZE));
     const table = dataTable<Cdr>('Call records', [
       { label: 'Started', cell: (c) => time(c.startedAt) },
-      { label: 'Account', cell: (c) => c.user },
-      { label: 'From', cell: (c) => c.from },
-      { label: 'To', cell: (c) => c.to },
-      { label: 'Duration', cell: (c) => duration(c.durationMs / 1000), class: 'num' },
+      { label: 'Account', cell: (c) => c.account || '(unidentified)' },
+      { label: 'Caller ID', cell: (c) => c.callerId ?? '—' },
+      { label: 'Dialled', cell: (c) => c.dialled },
+      {
+        label: 'Via',
+        cell: (c) => (c.destination === 'trunk' ? `trunk ${c.trunk ?? ''}` : 'local'),
+      },
+      { label: 'Duration', cell: (c) => duration(c.durationSeconds), class: 'num' },
       { label: 'Cost', cell: (c) => money(c.costMicros), class: 'num' },
-      { label: 'Result', cell: (c) => c.result ?? '—' },
+      { label: 'Outcome', cell: (c) => outcome(c) },
     ]);
     const filters = () => ({
-      user: user.value.trim(),
-      number: number.value.trim(),
+      account: user.value.trim(),
+      dialled: number.value.trim(),
       // Whole local days: from the start of `from` to the end of `to`.
       since: from.value ? new Date(`${from.value}T00:00:00`).getTime() : undefined,
       until: to.value ? new Date(`${to.value}T23:59:59.999`).getTime() : undefined,
@@ -83,7 +104,7 @@ export const cdrsPage: Page = {
           on: { submit: onSubmit(() => load(0)) },
         },
         field('Account', user),
-        field('Number contains', number),
+        field('Dialled number', number),
         field('From', from),
         field('To', to),
         h(
