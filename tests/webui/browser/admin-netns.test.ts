@@ -38,7 +38,7 @@ test.before(async () => {
     blockua: '<script',
   });
   // One browser for the serial tests, as one operator's session would be.
-  ui = await openBrowser(a.t, { ns: a.link.a.ns, origin: a.origin });
+  ui = await openBrowser(a.t, { ns: a.link.b.ns, origin: a.origin });
 });
 
 test.after.always(async () => {
@@ -123,6 +123,11 @@ test.serial(
         (await storedBans()).some((b) => b.ip === FLOODER) ? true : undefined,
       );
       if (SCREENSHOTS) {
+        // Some seconds of the chart, the flood and then the ban dropping it, for the README.
+        const shown = await dropTotal('banned');
+        await eventually('the chart to fill', async () =>
+          (await dropTotal('banned')) > shown + 20_000 ? true : undefined,
+        );
         mkdirSync(SCREENSHOTS, { recursive: true });
         await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
       }
@@ -135,13 +140,6 @@ test.serial(
     const row = page.getByRole('row').filter({ hasText: FLOODER });
     await row.waitFor();
     t.regex((await row.textContent()) ?? '', /flood: over the per-source packet budget/);
-    if (SCREENSHOTS) {
-      await page.getByLabel('Search address, reason or rule').fill('');
-      await page.getByText(/of \d+ bans/).waitFor();
-      await page.screenshot({ path: join(SCREENSHOTS, 'bans.png'), fullPage: false });
-      await page.getByLabel('Search address, reason or rule').fill(FLOODER);
-      await row.waitFor();
-    }
     await page.getByRole('button', { name: `Unban ${FLOODER}` }).click();
     await page.getByText(`${FLOODER} is no longer banned.`).waitFor();
     await page.getByText('No ban matches.').waitFor();
@@ -185,6 +183,11 @@ test.serial(
       'no element from the data',
     );
     t.is(await page.evaluate('document.scripts.length'), 1, 'only the page’s own script');
+    if (SCREENSHOTS) {
+      await row.locator('summary').click();
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'bans.png') });
+    }
     ui.assertClean(t);
   },
 );
@@ -241,5 +244,50 @@ test.serial(
     t.is(await page.getByRole('heading', { level: 1 }).textContent(), 'Bans');
     const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     t.true(width <= 390, `nothing wider than the screen (${width} px)`);
+  },
+);
+
+test.serial(
+  'a SIP account logs in to the portal, sees its limits, and changes its password under the strong rules',
+  async (t) => {
+    t.timeout(120_000);
+    const alice = { name: 'alice', password: 'Amber-Lantern-5820', next: 'Copper-Kettle-7394' };
+    const added = await a.d.ctl('users', 'add', alice.name, '--password', alice.password);
+    t.is(added.code, 0, added.stderr);
+    t.is((await a.d.ctl('users', 'set', alice.name, 'techprefix', '77')).code, 0);
+    const context = await ui.browser.newContext({ ignoreHTTPSErrors: true });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    ui.watch(page);
+    await page.goto(`${a.origin}/portal`);
+    await page.getByLabel('Name').fill(alice.name);
+    await page.getByLabel('Password', { exact: true }).fill(alice.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'My account', level: 1 }).waitFor();
+    await page.getByText(`Signed in as ${alice.name}`).waitFor();
+    await page.getByText('techprefix').waitFor();
+
+    // A password with the account's name in it is refused, and the page says why.
+    const form = page.getByRole('form', { name: 'Change my password' });
+    await form.getByLabel('Current password').fill(alice.password);
+    await form.getByLabel('New password', { exact: true }).fill('alice-2024-x');
+    await form.getByLabel('New password again').fill('alice-2024-x');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    const refusal = form.locator('.status.error');
+    await refusal.waitFor();
+    t.regex((await refusal.textContent()) ?? '', /username|weak|common|short/i);
+
+    await form.getByLabel('New password', { exact: true }).fill(alice.next);
+    await form.getByLabel('New password again').fill(alice.next);
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByText('Password changed.', { exact: false }).waitFor();
+
+    // The new password is the one that works now.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Name').fill(alice.name);
+    await page.getByLabel('Password', { exact: true }).fill(alice.next);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'My account', level: 1 }).waitFor();
+    ui.assertClean(t);
   },
 );

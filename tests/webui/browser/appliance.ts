@@ -1,8 +1,12 @@
 // One appliance for the browser tests: the real daemon in its own network namespace with the
-// kernel dataplane (XDP on the veth), its web UI on the veth's address, an administrator and
-// SIP accounts, and the other namespace for the operator's browser and the attackers:
+// kernel dataplane (XDP on the veth), an administrator, and the other namespace for the phones
+// and the attackers:
 //
-//   side a (browser, phones, attackers)  ── veth ──  side b (tollgate: SIP 5060, HTTPS webport)
+//   side a (phones, attackers)  ── veth ──  side b (tollgate: SIP 5060; HTTPS on 127.0.0.1)
+//
+// The web UI listens where it does by default, on the appliance's loopback (webaddress
+// 127.0.0.1, remoteadmin 1: administration from localhost only), so the operator's browser
+// runs in side b too, as it would through an SSH tunnel to the appliance.
 //
 // Shared by the serial tests of a file (set up in test.before, torn down in test.after.always),
 // because a daemon with XDP takes tens of seconds to start on the shared machine.
@@ -17,7 +21,7 @@ export const SIP_PORT = 5060;
 export interface Appliance {
   link: Link;
   d: RunningDaemon;
-  /** https://<side b>:<webport> */
+  /** https://127.0.0.1:<webport>, inside side b. */
   origin: string;
   /** A second address on side a that attacks come from (tools that bind it: svmap, SIPp). */
   attacker: string;
@@ -64,10 +68,7 @@ export async function startAppliance(overrides: Record<string, string | number> 
       sipsport: SIP_PORT + 1,
       dataplanemode: 'auto',
       trustlanip: 'false',
-      webaddress: link.b.v4,
       webport,
-      // The operator's browser is on the LAN (side a, a private address).
-      remoteadmin: 3,
       ...overrides,
     });
     const d = await startDaemon(t, { dataDir, configFile, netns: link.b.ns });
@@ -76,7 +77,7 @@ export async function startAppliance(overrides: Record<string, string | number> 
     return {
       link,
       d,
-      origin: `https://${link.b.v4}:${webport}`,
+      origin: `https://127.0.0.1:${webport}`,
       attacker,
       t,
       cleanup: shared.run,

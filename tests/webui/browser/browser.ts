@@ -32,6 +32,8 @@ export interface UiBrowser {
   foreignRequests: string[];
   /** Asserts none of the above happened. */
   assertClean(t: ExecutionContext): void;
+  /** Records the same for a page of another context (a second login, a phone). */
+  watch(page: Page): void;
 }
 
 export async function openBrowser(
@@ -67,6 +69,7 @@ export async function openBrowser(
     pageErrors: [],
     cspViolations: [],
     foreignRequests: [],
+    watch: () => undefined,
     assertClean(tt) {
       tt.deepEqual(ui.dialogs, [], 'no dialog opened (no injected script ran)');
       tt.deepEqual(ui.pageErrors, [], 'no script error');
@@ -74,7 +77,7 @@ export async function openBrowser(
       tt.deepEqual(ui.foreignRequests, [], 'no request left the appliance');
     },
   };
-  const watch = (page: Page) => {
+  const watch = (page: Page): void => {
     page.on('dialog', (dialog) => {
       ui.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
       void dialog.dismiss().catch(() => undefined);
@@ -88,6 +91,7 @@ export async function openBrowser(
       if (!url.startsWith(options.origin) && !url.startsWith('data:')) ui.foreignRequests.push(url);
     });
   };
+  ui.watch = watch;
   context.on('page', watch);
   watch(ui.page);
   return ui;

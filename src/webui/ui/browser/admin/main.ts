@@ -131,7 +131,9 @@ function enter(session: SessionInfo): void {
   };
   window.onhashchange = () => {
     show();
-    main.focus();
+    // Screen readers start at the new page; the view starts at its top, header included.
+    main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
   };
   show();
 }

@@ -133,5 +133,6 @@ function niceMax(value: number): number {
 function shortNumber(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1)}k`;
-  return Number.isInteger(n) || n >= 10 ? String(Math.round(n)) : n.toFixed(1);
+  if (Number.isInteger(n) || n >= 10) return String(Math.round(n));
+  return n < 1 ? n.toFixed(2) : n.toFixed(1);
 }

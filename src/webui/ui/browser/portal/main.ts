@@ -3,18 +3,29 @@
 // the same strong-password rules as the console: src/control/passwords.ts).
 
 import { type Cdr, outcome } from '../admin/pages/cdrs.ts';
-import { get, listing, onUnauthorized, post, request, setCsrfToken } from '../lib/api.ts';
+import {
+  type ApiError,
+  get,
+  listing,
+  onUnauthorized,
+  post,
+  request,
+  setCsrfToken,
+} from '../lib/api.ts';
 import { button, field, h, replace, text } from '../lib/dom.ts';
 import { count, duration, money, time, value } from '../lib/format.ts';
 import { loginForm, type SessionInfo } from '../lib/login.ts';
 import { dataTable, statusLine } from '../lib/table.ts';
 
+/** GET /api/v1/portal/me: the account (per-user fields are its limits) and its money. */
 interface Me {
   name: string;
-  balanceMicros?: number;
-  spendTodayMicros?: number;
-  spendMonthMicros?: number;
+  fields?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  balanceMicros?: number;
+  creditMicros?: number;
+  spendTodayMicros?: number;
+  spentDayMicros?: number;
 }
 
 const BASE = '/api/v1/portal';
@@ -101,13 +112,22 @@ async function overview(main: HTMLElement): Promise<void> {
   );
   try {
     const me = await get<Me>(`${BASE}/me`);
-    const limits = Object.entries(me.limits ?? {});
+    // Fields left at their default (0 = no limit, empty) say nothing to the user.
+    const limits = Object.entries(me.limits ?? me.fields ?? {}).filter(
+      ([, v]) => v !== 0 && v !== '' && v !== false && !(Array.isArray(v) && v.length === 0),
+    );
     replace(
       facts,
       h('dt', null, 'Balance'),
-      h('dd', { id: 'balance' }, money(me.balanceMicros)),
+      h('dd', { id: 'balance' }, money(me.balanceMicros ?? me.creditMicros)),
       h('dt', null, 'Spent today'),
-      h('dd', null, money(me.spendTodayMicros)),
+      h('dd', null, money(me.spendTodayMicros ?? me.spentDayMicros)),
+      h('dt', null, 'Limits'),
+      h(
+        'dd',
+        null,
+        limits.length === 0 ? 'the appliance’s defaults' : `${limits.length} set for you:`,
+      ),
       ...limits.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, value(v))]),
     );
   } catch (err) {
@@ -118,7 +138,9 @@ async function overview(main: HTMLElement): Promise<void> {
     cdrs.setRows(list.items, 'No calls yet.');
     text(cdrSummary, `${count(list.total)} calls`);
   } catch (err) {
-    status.error(`Your calls could not be loaded: ${(err as Error).message}`);
+    if ((err as ApiError).status === 404)
+      text(cdrSummary, 'Call records are not available on this appliance yet.');
+    else status.error(`Your calls could not be loaded: ${(err as Error).message}`);
   }
 }
 

@@ -8,22 +8,28 @@ import { count, money, parseMoney, time, value } from '../../lib/format.ts';
 import { dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
 
+/** One account: the user record's fields, and the billing summary when billing runs. */
 export interface Account {
   name: string;
   id?: number;
-  balanceMicros?: number;
-  creditMicros?: number;
-  spendTodayMicros?: number;
-  spentDayMicros?: number;
-  spendMonthMicros?: number;
-  spentMonthMicros?: number;
-  /** Per-account limits in force (maxdailycredit, maxlines, …): name → value. */
-  limits?: Record<string, unknown>;
+  /** Per-user fields (limits and settings as set). */
   fields?: Record<string, unknown>;
-  lastRefusal?: { at?: number; reason?: string; rule?: string; dialled?: string } | string | null;
+  /** src/control/billing/service.ts AccountSummary, when the appliance bills. */
+  type?: string;
+  postpaid?: boolean;
+  tariff?: string;
+  creditMicros?: number;
+  spentTodayMicros?: number;
+  spentMonthMicros?: number;
+  linesInUse?: number;
+  /** The limits in force, computed (maxlines, daily and monthly credit …). */
+  limits?: Record<string, unknown>;
+  lastRefusal?: { rule?: string; reason?: string; at?: string | number; dialled?: string } | null;
 }
 
 const PAGE_SIZE = 50;
+/** The SIP accounts (GET: one page of them, each with its per-user fields). */
+const USERS_PATH = '/api/v1/users';
 
 export const accountsPage: Page = {
   path: 'accounts',
@@ -40,12 +46,12 @@ export const accountsPage: Page = {
       { label: 'Balance', cell: (a) => money(balanceOf(a)), class: 'num balance' },
       {
         label: 'Spent today',
-        cell: (a) => money(a.spendTodayMicros ?? a.spentDayMicros),
+        cell: (a) => money(a.spentTodayMicros),
         class: 'num',
       },
       {
         label: 'This month',
-        cell: (a) => money(a.spendMonthMicros ?? a.spentMonthMicros),
+        cell: (a) => money(a.spentMonthMicros),
         class: 'num',
       },
       { label: 'Limits', cell: (a) => limits(a) },
@@ -59,8 +65,7 @@ export const accountsPage: Page = {
       offset = Math.max(0, at);
       try {
         const page = listing<Account>(
-          await get('/api/v1/accounts', { q: search.value.trim(), offset, limit: PAGE_SIZE }),
-          'accounts',
+          await get(USERS_PATH, { q: search.value.trim(), offset, limit: PAGE_SIZE }),
         );
         table.setRows(page.items, 'No account.');
         text(summary, `${count(page.total)} accounts`);
@@ -102,13 +107,14 @@ export const accountsPage: Page = {
                   return;
                 }
                 try {
-                  const r = await post<{ balanceMicros?: number }>(
-                    `/api/v1/accounts/${seg(account.name)}/topup`,
-                    { amountMicros: micros },
+                  // Decimal text, exact: the server never sees a float.
+                  const r = await post<{ creditMicros?: number }>(
+                    `${USERS_PATH}/${seg(account.name)}/topup`,
+                    { amount: amount.value.trim() },
                   );
                   dialog.close();
                   status.ok(
-                    `${account.name} topped up by ${money(micros)}${r?.balanceMicros !== undefined ? `; balance ${money(r.balanceMicros)}` : ''}.`,
+                    `${account.name} topped up by ${money(micros)}${r?.creditMicros !== undefined ? `; balance ${money(r.creditMicros)}` : ''}.`,
                   );
                   await load(offset);
                 } catch (err) {
@@ -180,12 +186,12 @@ function refusal(a: Account): string {
   return [
     r.reason ?? r.rule ?? 'refused',
     r.dialled ? `calling ${r.dialled}` : '',
-    r.at ? `(${time(r.at)})` : '',
+    r.at ? `(${time(typeof r.at === 'string' ? Date.parse(r.at) : r.at)})` : '',
   ]
     .filter(Boolean)
     .join(' ');
 }
 
 function balanceOf(a: Account): number | undefined {
-  return a.balanceMicros ?? a.creditMicros;
+  return a.creditMicros;
 }

@@ -130,7 +130,10 @@ export const bansPage: Page = {
     );
 
     const reload = debounce(() => load(0), 250);
-    search.addEventListener('input', reload);
+    search.addEventListener('input', () => {
+      status.clear();
+      reload();
+    });
     origin.addEventListener('change', () => load(0));
 
     replace(
@@ -168,19 +171,10 @@ function evidence(ban: Ban): Node | string {
     line.push(`${e.count}${typeof e.threshold === 'number' ? ` of ${e.threshold}` : ''}`);
   if (typeof e.windowSeconds === 'number' && e.windowSeconds > 0)
     line.push(`in ${e.windowSeconds} s`);
-  const details = h('dl', { class: 'evidence' });
-  for (const [key, value] of Object.entries(e)) {
-    details.append(
-      h('dt', null, key),
-      h(
-        'dd',
-        null,
-        typeof value === 'object' && value !== null
-          ? h('pre', null, JSON.stringify(value, null, 1))
-          : String(value),
-      ),
-    );
-  }
+  // The kernel's flood bans: which budget, and how many packets it dropped first.
+  if (typeof e.rule !== 'string' && typeof e.counter === 'string') line.push(e.counter);
+  if (typeof e.packets === 'number') line.push(`${count(e.packets)} packets`);
+  const details = evidenceList(e, 0);
   return h(
     'div',
     { class: 'evidence-cell' },
@@ -190,4 +184,23 @@ function evidence(ban: Ban): Node | string {
       : null,
     h('details', null, h('summary', null, line.join(', ') || 'details'), details),
   );
+}
+
+/** Evidence fields as a definition list: times as times, samples as text blocks, nesting kept. */
+function evidenceList(fields: Record<string, unknown>, depth: number): HTMLElement {
+  const list = h('dl', { class: 'evidence' });
+  for (const [key, value] of Object.entries(fields)) {
+    list.append(h('dt', null, key), h('dd', null, evidenceValue(key, value, depth)));
+  }
+  return list;
+}
+
+function evidenceValue(key: string, value: unknown, depth: number): Node | string {
+  if (typeof value === 'number' && /(At|Start|^at)$/.test(key) && value > 1e12) return time(value);
+  if (typeof value === 'string' && (key === 'sample' || value.includes('\n')))
+    return h('pre', null, value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && depth < 3)
+    return evidenceList(value as Record<string, unknown>, depth + 1);
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
 }

@@ -4,23 +4,28 @@
 
 import { del, get, listing, seg } from '../../lib/api.ts';
 import { button, h, replace, text } from '../../lib/dom.ts';
-import { count, duration, money, time } from '../../lib/format.ts';
+import { count, duration } from '../../lib/format.ts';
 import { confirmAction, dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
 
+/** A live call (src/sip/proxy/calls.ts LiveCall, as `tollgatectl calls --json` lists it). */
 interface Call {
   id: string;
-  callId?: string;
-  caller?: string;
-  from?: string;
-  callee?: string;
-  to?: string;
-  state?: string;
-  startedAt?: number;
-  answeredAt?: number;
-  maxDurationSeconds?: number;
-  costMicros?: number;
-  trunk?: string;
+  state: string;
+  /** The From user (what the caller claims). */
+  caller: string;
+  callee: string;
+  /** The account that pays; '' when none. */
+  account?: string;
+  route?: string;
+  callerAddress?: string;
+  calleeAddress?: string;
+  ageSeconds: number;
+  /** Seconds since the answer; absent in setup. */
+  answeredSeconds?: number;
+  sessionExpires?: number;
+  mediaPorts?: number[];
+  packetsDropped?: number;
 }
 
 const REFRESH_MS = 2000;
@@ -32,25 +37,30 @@ export const callsPage: Page = {
     const status = statusLine();
     const summary = h('p', { class: 'summary', attrs: { 'aria-live': 'polite' } });
     const table = dataTable<Call>('Calls in progress', [
-      { label: 'From', cell: (c) => c.caller ?? c.from ?? '—' },
-      { label: 'To', cell: (c) => c.callee ?? c.to ?? '—' },
-      { label: 'State', cell: (c) => c.state ?? '—' },
-      { label: 'Started', cell: (c) => time(c.startedAt) },
+      { label: 'From', cell: (c) => c.caller || '—' },
+      { label: 'To', cell: (c) => c.callee || '—' },
+      { label: 'Account', cell: (c) => c.account || '—' },
+      { label: 'Route', cell: (c) => c.route || '—' },
+      { label: 'State', cell: (c) => c.state },
+      { label: 'Age', cell: (c) => duration(c.ageSeconds), class: 'num' },
       {
         label: 'Talking',
-        cell: (c) => (c.answeredAt ? duration((Date.now() - c.answeredAt) / 1000) : '—'),
+        cell: (c) => (c.answeredSeconds === undefined ? '—' : duration(c.answeredSeconds)),
+        class: 'num',
       },
       {
-        label: 'May last',
-        cell: (c) => (c.maxDurationSeconds ? duration(c.maxDurationSeconds) : 'no limit'),
+        label: 'Media',
+        cell: (c) =>
+          c.mediaPorts && c.mediaPorts.length > 0
+            ? `ports ${c.mediaPorts.join(', ')}${c.packetsDropped ? `; ${count(c.packetsDropped)} dropped` : ''}`
+            : '—',
       },
-      { label: 'Cost so far', cell: (c) => money(c.costMicros) },
       {
         label: 'Action',
         cell: (c) =>
           button('Hang up', () => hangUp(c), {
             kind: 'danger',
-            ariaLabel: `Hang up the call from ${c.caller ?? c.from ?? '?'} to ${c.callee ?? c.to ?? '?'}`,
+            ariaLabel: `Hang up the call from ${c.caller} to ${c.callee}`,
           }),
       },
     ]);
@@ -64,10 +74,10 @@ export const callsPage: Page = {
       }
     };
     const hangUp = async (c: Call) => {
-      const who = `${c.caller ?? c.from ?? '?'} → ${c.callee ?? c.to ?? '?'}`;
+      const who = `${c.caller} → ${c.callee}`;
       if (!(await confirmAction(`Hang up the call ${who}?`, 'Hang up'))) return;
       try {
-        await del(`/api/v1/calls/${seg(c.id ?? c.callId ?? '')}`);
+        await del(`/api/v1/calls/${seg(c.id)}`);
         status.ok(`The call ${who} was hung up.`);
       } catch (err) {
         status.error(`The call could not be hung up: ${(err as Error).message}`);

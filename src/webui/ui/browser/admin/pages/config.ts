@@ -65,11 +65,37 @@ export const configPage: Page = {
       );
     };
 
+    /** Replaces one key's card with its state now, keeping the note about what happened. */
+    const refresh = async (k: ConfigKey, card: HTMLElement, note: string) => {
+      try {
+        const fresh = await get<ConfigKey>(`/api/v1/config/${seg(k.key)}`);
+        keys = keys.map((x) => (x.key === k.key ? fresh : x));
+        const next = keyCard(fresh);
+        const message = next.querySelector('.edit .status');
+        if (message) {
+          message.className = 'status ok';
+          text(message, note);
+        }
+        card.replaceWith(next);
+      } catch {
+        // The note stays on the old card; the next search shows the key as it is.
+      }
+    };
+
     const keyCard = (k: ConfigKey): HTMLElement => {
       const headingId = `key-${k.key}`;
       const current = h('dd', { class: 'value' }, k.secret ? '(secret)' : value(k.value));
       const message = h('p', { class: 'status', attrs: { role: 'status' } });
       const input = editorFor(k);
+      // A key this version ignores is stored only when the operator says so (as the console's
+      // --accept-unenforced), knowing it has no effect.
+      const accept =
+        k.status.state === 'not-enforced'
+          ? h('input', {
+              id: `accept-${k.key}`,
+              attrs: { type: 'checkbox', name: 'acceptUnenforced' },
+            })
+          : null;
       // The audit's fix links prefill the recommended value (#/config?key=K&value=V).
       const proposed = params.get('value');
       if (proposed !== null && params.get('key') === k.key) input.value = proposed;
@@ -83,16 +109,14 @@ export const configPage: Page = {
               try {
                 const r = await put<{ value?: unknown; applies?: string; live?: boolean }>(
                   `/api/v1/config/${seg(k.key)}`,
-                  { value: input.value },
+                  { value: input.value, ...(accept?.checked ? { acceptUnenforced: true } : {}) },
                 );
                 const live = r?.applies ? r.applies === 'live' : (r?.live ?? k.applies === 'live');
+                const note = `${k.key} = ${value(r?.value ?? input.value)}: ${live ? 'applied now' : 'takes effect after a restart'}.`;
                 message.className = 'status ok';
-                text(
-                  message,
-                  `${k.key} = ${value(r?.value ?? input.value)}: ${live ? 'applied now' : 'takes effect after a restart'}.`,
-                );
+                text(message, note);
                 status.ok(`${k.key} changed.`);
-                await reload(false);
+                await refresh(k, card, note);
               } catch (err) {
                 message.className = 'status error';
                 text(message, (err as Error).message);
@@ -103,6 +127,18 @@ export const configPage: Page = {
           },
         },
         field(`New value for ${k.key}`, input),
+        accept
+          ? h(
+              'div',
+              { class: 'field check' },
+              accept,
+              h(
+                'label',
+                { attrs: { for: accept.id } },
+                'Store it although this version ignores it',
+              ),
+            )
+          : null,
         h(
           'div',
           { class: 'actions' },
@@ -113,7 +149,7 @@ export const configPage: Page = {
               try {
                 await del(`/api/v1/config/${seg(k.key)}`);
                 status.ok(`${k.key} is back to its file or default value.`);
-                await reload(false);
+                await refresh(k, card, `${k.key} is back to its file or default value.`);
               } catch (err) {
                 message.className = 'status error';
                 text(message, (err as Error).message);
@@ -123,7 +159,7 @@ export const configPage: Page = {
         message,
       );
       const enforced = k.status.state === 'enforced';
-      return h(
+      const card = h(
         'section',
         { class: 'card key', attrs: { 'aria-labelledby': headingId, 'data-key': k.key } },
         h('h2', { id: headingId }, h('code', null, k.key)),
@@ -152,14 +188,15 @@ export const configPage: Page = {
         ),
         form,
       );
+      return card;
     };
 
-    const reload = async (again = true) => {
+    const reload = async () => {
       try {
         keys = listing<ConfigKey>(await get('/api/v1/config'), 'keys').items;
         show();
       } catch (err) {
-        if (again) status.error(`The configuration could not be loaded: ${(err as Error).message}`);
+        status.error(`The configuration could not be loaded: ${(err as Error).message}`);
       }
     };
     search.addEventListener('input', debounce(show, 150));
