@@ -98,7 +98,12 @@ async function startCall(
   config: Record<string, string | number>,
   keep: string[],
   times: { hold?: number; talk?: number } = {},
-  opts: { callerRewrite?: (xml: string) => string; calleeRegistersOnly?: boolean } = {},
+  opts: {
+    callerRewrite?: (xml: string) => string;
+    calleeRegistersOnly?: boolean;
+    /** The caller's address family (signalling and media); the callee is always IPv4. */
+    callerFamily?: 'v4' | 'v6';
+  } = {},
 ): Promise<Call> {
   t.timeout(4 * 60_000);
   const h = await relayHosts(t);
@@ -119,8 +124,9 @@ async function startCall(
     const added = await d.ctl('users', 'add', u, '--password', PASSWORD);
     t.is(added.code, 0, added.stderr);
   }
+  const fam = opts.callerFamily ?? 'v4';
   const [caller, callee, third] = await Promise.all([
-    rtpPeer(t, h.caller.ns, { host: h.caller.v4, port: CALLER_RTP }),
+    rtpPeer(t, h.caller.ns, { host: h.caller[fam], port: CALLER_RTP }),
     rtpPeer(t, h.callee.ns, { host: h.callee.v4, port: CALLEE_RTP }),
     rtpPeer(t, h.third.ns, { host: h.third.v4, port: CALLER_RTP }),
   ]);
@@ -162,8 +168,12 @@ async function startCall(
   const calling = runSipp(t, {
     scenario: 'media-call.xml',
     netns: h.caller.ns,
-    localIp: h.caller.v4,
-    target: { ip: h.tollgate.toCaller.v4, port: 5060 },
+    localIp: h.caller[fam],
+    // SIPp takes an IPv6 target in brackets.
+    target: {
+      ip: fam === 'v6' ? `[${h.tollgate.toCaller.v6}]` : h.tollgate.toCaller.v4,
+      port: 5060,
+    },
     transport: 'udp',
     account: { user: 'alice', password: PASSWORD },
     fields: ['alice', DOMAIN, 'bob', String(CALLER_RTP), report],

@@ -331,3 +331,55 @@ test('mediatimeout: the proxy is told of media once per sweep, and a call it no 
   await new Promise((resolve) => setImmediate(resolve));
   t.is(r.relay.session('call-1'), undefined, 'released');
 });
+
+test('an IPv6 caller and an IPv4 callee: the relay translates, each side hearing it in its own family', async (t) => {
+  const range = await allocatePortRange(4);
+  const relay = new MediaRelay({
+    config: {
+      checkrtpaddr: 1,
+      earlystart: true,
+      blockearlymedia: 0,
+      blockearlymedia_in: 0,
+      mediaportmin: range.min,
+      mediaportmax: range.max,
+      mediatimeout: 60,
+    } as MediaConfig,
+    log: createLogger({ level: 'silent' }),
+    clock: new FakeClock(),
+  });
+  const [a, b] = await Promise.all([Peer.open('::1'), Peer.open('127.0.0.1')]);
+  t.teardown(async () => {
+    a.close();
+    b.close();
+    await relay.close();
+  });
+  const ctx: SdpContext = {
+    ...CTX,
+    relay: { caller: { family: 'IP6', ip: '::1' }, callee: LOOP },
+  };
+  const v6 = Buffer.from(
+    [
+      'v=0',
+      'o=- 1 1 IN IP6 ::1',
+      's=-',
+      'c=IN IP6 ::1',
+      't=0 0',
+      `m=audio ${a.port} RTP/AVP 0`,
+      '',
+    ].join('\r\n'),
+  );
+  const offer = relay.sdp('v6-call', 'caller', v6, ctx);
+  const answer = relay.sdp('v6-call', 'callee', sdp(b.port), ctx);
+  if (!offer.ok || !answer.ok) return t.fail('refused');
+  t.true(offer.body.toString().includes('c=IN IP4 127.0.0.1'), 'the IPv4 callee gets IPv4');
+  t.true(answer.body.toString().includes('c=IN IP6 ::1'), 'the IPv6 caller gets IPv6');
+  relay.answered('v6-call');
+  await a.send(rtp(1), portOf(answer.body), '::1');
+  const atB = await b.waitFor(1);
+  t.is(atB[0]!.ip, '127.0.0.1');
+  t.is(atB[0]!.port, portOf(offer.body));
+  await b.send(rtp(2), portOf(offer.body));
+  const atA = await a.waitFor(1);
+  t.is(atA[0]!.ip, '::1');
+  t.is(atA[0]!.port, portOf(answer.body));
+});
