@@ -5,6 +5,7 @@ import type { Settings } from '../config/settings.ts';
 import type { AdminService } from '../control/admins.ts';
 import type { AuditReport } from '../control/audit/audit.ts';
 import type { BanService } from '../control/bans.ts';
+import type { BillingService } from '../control/billing/service.ts';
 import type { DetectionRecord } from '../control/guard/index.ts';
 import type { PortBans } from '../control/guard-wiring.ts';
 import type { UserService } from '../control/users.ts';
@@ -29,4 +30,15 @@ export interface WebContext {
   reportAuthFailure(ip: string, port: number, detail: string): void;
   log: Logger;
   dataDir: string;
+  /** Accounts' money, top-ups and CDRs (src/control/billing), when the daemon bills. */
+  billing?: Pick<BillingService, 'account' | 'topUp' | 'cdrs'>;
+  /** The proxy's live calls (src/sip/proxy/calls.ts), as the console's calls/hangup see them. */
+  calls?: LiveCalls;
+}
+
+/** The call table, structurally (the web layer does not import src/sip). */
+export interface LiveCalls {
+  list(): ReadonlyArray<{ readonly id: string } & Readonly<Record<string, unknown>>>;
+  /** How many calls were ended: a Call-ID, or every call. */
+  hangup(target: string | { readonly all: true }): number;
 }

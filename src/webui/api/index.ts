@@ -6,6 +6,8 @@ import type { AccessControl } from '../auth/access.ts';
 import { sessionRoutes } from '../auth/session-routes.ts';
 import type { WebContext } from '../context.ts';
 import { banRoutes } from './bans.ts';
+import { billingRoutes } from './billing.ts';
+import { callRoutes } from './calls.ts';
 import { configRoutes } from './config.ts';
 import { ERROR, ERROR_RESPONSES } from './schemas.ts';
 import { systemRoutes } from './system.ts';
@@ -71,4 +73,6 @@ export async function apiRoutes(
   await banRoutes(api, ctx);
   await userRoutes(api, ctx);
   await configRoutes(api, ctx);
+  await billingRoutes(api, ctx);
+  await callRoutes(api, ctx);
 }
