@@ -33,6 +33,7 @@ import { tlsCredentialsFromSettings } from './sip/transport/options.ts';
 import { secureDataDir } from './store/permissions.ts';
 import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
+import { Metrics } from './webui/metrics.ts';
 import { startWebServer } from './webui/server.ts';
 import { CertificateHolder } from './webui/tls.ts';
 
@@ -133,8 +134,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await new StaticFirewall(settings, dataplane, log, (c) => bans.holdsRange(c)).apply();
     const { guard, portBans } = createGuard(settings, bans, log);
     cleanups.push(() => guard.close());
+    const metrics = new Metrics({ store, bans, dataplane: () => dataplane.stats() });
     // SIP and the web layer report authentication outcomes to the same guard.
-    const report = reporter(guard, log, (name) => users.idOf(name));
+    const guardReport = reporter(guard, log, (name) => users.idOf(name));
+    const report: typeof guardReport = (event) => {
+      const verdict = guardReport(event);
+      if (event.kind === 'call-start' && verdict.action !== 'pass')
+        metrics.callRefused(verdict.rule);
+      return verdict;
+    };
     const sip = await SipService.start({
       settings,
       dataDir: options.dataDir,
@@ -144,6 +152,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       mediaKernel: dataplane,
       log,
       routing: new StoredRouting(store),
+      observeMessage: (dir, method, status) => metrics.sipMessage(dir, method, status),
       policy: {
         admit: admitter(guard),
         report,
@@ -234,13 +243,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         admins,
         status,
         stats,
+        dataplaneStats: () => dataplane.stats(),
         audit,
         reportAuthFailure: (ip, port, detail) =>
           void report({ kind: 'auth-fail', ip, port, method: 'HTTP', detail }),
         log,
         dataDir: options.dataDir,
       },
-      { address: webListen.webaddress, port: webListen.webport, tls: webTls },
+      { address: webListen.webaddress, port: webListen.webport, tls: webTls, metrics },
     );
     cleanups.push(() => web.close());
     log.info({ url: web.url }, 'web UI and API listening');

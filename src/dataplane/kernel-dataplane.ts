@@ -328,10 +328,12 @@ export class KernelDataplane implements Dataplane {
     const drops = noDrops();
     const counters: CounterSource[] = [];
     let passed = 0;
+    let dropBytes: Record<DropReason, number> | undefined;
     if (guard !== null) {
       counters.push('xdp');
       const x = guard.drops();
       for (const r of DROP_REASONS) drops[r] += x[r];
+      dropBytes = guard.dropBytes();
       passed = guard.passed();
     }
     if (this.#engaged) {
@@ -346,6 +348,7 @@ export class KernelDataplane implements Dataplane {
       counted: guard !== null ? [...DROP_REASONS] : [...NFT_COUNTED],
       interfaces: [...this.#outcomes.keys()].sort(),
       drops,
+      ...(dropBytes ? { dropBytes } : {}),
       passed,
     };
   }

@@ -43,6 +43,8 @@ export interface DataplaneStats {
   counted: DropReason[];
   interfaces: string[];
   drops: Record<DropReason, number>;
+  /** Bytes of those drops, where the layer counts them (XDP); absent otherwise. */
+  dropBytes?: Record<DropReason, number>;
   passed: number;
 }
 

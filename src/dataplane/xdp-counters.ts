@@ -29,6 +29,18 @@ export function readCounters(map: BpfMap): Record<CounterName, Counter> {
   return out;
 }
 
+/** Bytes dropped, by the DropReason names (the metrics' bytes per reason). */
+export function dropBytesOf(counters: Record<CounterName, Counter>): Record<DropReason, number> {
+  const out = {} as Record<DropReason, number>;
+  for (const [reason, names] of Object.entries(DROP_COUNTERS) as [
+    DropReason,
+    readonly CounterName[],
+  ][]) {
+    out[reason] = names.reduce((sum, n) => sum + Number(counters[n].bytes), 0);
+  }
+  return out;
+}
+
 /** Packets dropped, by the DropReason names of the Dataplane interface. */
 export function dropsOf(counters: Record<CounterName, Counter>): Record<DropReason, number> {
   const out = {} as Record<DropReason, number>;

@@ -68,6 +68,7 @@ export class XdpDataplane implements Dataplane {
       counted: [...DROP_REASONS],
       interfaces: this.guard.interfaces().map((i) => i.ifname),
       drops: this.guard.drops(),
+      dropBytes: this.guard.dropBytes(),
       passed: this.guard.passed(),
     };
   }

@@ -54,7 +54,7 @@ import type {
   RelayLeg,
 } from './types.ts';
 import { XdpAttachments } from './xdp-attach.ts';
-import { type Counter, dropsOf, passedOf, readCounters } from './xdp-counters.ts';
+import { type Counter, dropBytesOf, dropsOf, passedOf, readCounters } from './xdp-counters.ts';
 import { FloodEvents, monotonicNs } from './xdp-events.ts';
 
 export { DEFAULT_GUARD_CONFIG } from './guard-config.ts';
@@ -390,6 +390,10 @@ export class XdpGuard {
   /** Packets dropped, by the DropReason names of the Dataplane interface. */
   drops(): Record<DropReason, number> {
     return dropsOf(this.counters());
+  }
+
+  dropBytes(): Record<DropReason, number> {
+    return dropBytesOf(this.counters());
   }
 
   passed(): number {

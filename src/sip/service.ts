@@ -48,6 +48,15 @@ export interface SipServiceDeps {
   mediaKernel?: MediaKernel;
   /** Trunks and outbound routes (the proxy's routing/table.ts over the store). */
   routing?: RoutingSource;
+  /**
+   * Told of every message received (admitted by the guard or not) and sent: a request's
+   * method or a response's status (the metrics count them; nothing else of the message).
+   */
+  observeMessage?: (
+    dir: 'in' | 'out',
+    method: string | undefined,
+    status: number | undefined,
+  ) => void;
 }
 
 /** What tollgate accepts (§20.5): as registrar, as proxy, and in a dialog it routes. */
@@ -101,6 +110,11 @@ export class SipService {
     this.transactions = new TransactionLayer({
       send: (msg, dest, onFailure, wire) => {
         trace.sent(msg, dest);
+        deps.observeMessage?.(
+          'out',
+          msg.kind === 'request' ? msg.method : undefined,
+          msg.kind === 'response' ? msg.status : undefined,
+        );
         return transports.dispatch(msg, dest, onFailure, wire);
       },
       onRequest: (tx, req) => {
@@ -131,6 +145,11 @@ export class SipService {
         inbound.done();
       }
       trace.received(msg, source, admitted);
+      deps.observeMessage?.(
+        'in',
+        msg.kind === 'request' ? msg.method : undefined,
+        msg.kind === 'response' ? msg.status : undefined,
+      );
       if (admitted) this.transactions.receive(msg, source);
     });
     transports.on('reject', (e) => {

@@ -9,6 +9,7 @@ import type { BillingService } from '../control/billing/service.ts';
 import type { DetectionRecord } from '../control/guard/index.ts';
 import type { PortBans } from '../control/guard-wiring.ts';
 import type { UserService } from '../control/users.ts';
+import type { DataplaneStats } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 
@@ -22,6 +23,8 @@ export interface WebContext {
   admins: AdminService;
   status(): Promise<Record<string, unknown>>;
   stats(): Promise<Record<string, unknown>>;
+  /** The dataplane's own counters (bytes per reason too), for /metrics. */
+  dataplaneStats(): Promise<DataplaneStats>;
   audit(): AuditReport;
   /**
    * A failed web or API login, reported to the guard like a failed SIP authentication

@@ -21,6 +21,7 @@ import { SESSION_MS } from './auth/session-routes.ts';
 import type { WebContext } from './context.ts';
 import { statusOf, WebErrors } from './errors.ts';
 import { INPUT_ERROR, inputGuards } from './input.ts';
+import { Metrics } from './metrics.ts';
 import type { TlsSource } from './tls.ts';
 import { uiPlugin } from './ui/index.ts';
 
@@ -33,6 +34,8 @@ export interface WebServerOptions {
   address: string;
   port: number;
   tls: TlsSource;
+  /** /metrics; without one, the server makes its own (no SIP or call counts then). */
+  metrics?: Metrics;
   /** Extra plugins registered after the API (tests; the daemon uses uiPlugin). */
   plugins?: ReadonlyArray<(app: FastifyInstance, ctx: WebPluginContext) => Promise<void>>;
 }
@@ -54,7 +57,7 @@ export interface WebServer {
 
 export async function buildWebApp(
   context: WebContext,
-  options: Pick<WebServerOptions, 'tls' | 'plugins'>,
+  options: Pick<WebServerOptions, 'tls' | 'plugins' | 'metrics'>,
 ): Promise<{ app: FastifyInstance; access: AccessControl }> {
   const tls = options.tls.current();
   const app = Fastify({
@@ -182,6 +185,10 @@ export async function buildWebApp(
     },
     { prefix: '/api/v1' },
   );
+  const metrics =
+    options.metrics ??
+    new Metrics({ store: context.store, bans: context.bans, dataplane: context.dataplaneStats });
+  metrics.route(app, access);
   for (const plugin of [uiPlugin, ...(options.plugins ?? [])]) {
     await app.register(async (scope) => plugin(scope, { context, access }));
   }

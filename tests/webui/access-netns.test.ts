@@ -182,6 +182,19 @@ test('a login brute force gets the address banned in XDP, like a SIP password gu
   const after = JSON.parse((await s.d.ctl('stats', '--json')).stdout).drops.banned as number;
   t.true(after > before, `the kernel counted the drops (${before} → ${after})`);
   t.regex(JSON.parse((await s.d.ctl('status', '--json')).stdout).dataplane.mode, /^xdp/);
-  // The LAN host is not affected.
+  // The LAN host is not affected, and reads the drops in /metrics (packets and bytes).
   t.is((await curl(s, s.lan, '/api/v1/health')).status, 200);
+  const m = await curl(s, s.lan, '/metrics', admin);
+  t.is(m.status, 200, m.body);
+  const value = (series: string) =>
+    Number(
+      m.body
+        .split('\n')
+        .find((l) => l.startsWith(`${series} `))
+        ?.split(' ')[1],
+    );
+  t.true(value('tollgate_dropped_packets_total{reason="banned"}') > 0, m.body.slice(0, 400));
+  t.true(value('tollgate_dropped_bytes_total{reason="banned"}') > 0);
+  t.is(value('tollgate_bans_added_total{origin="auto",rule="maxfailedauthenabledip"}'), 1);
+  t.false(m.body.includes(PUBLIC), 'no address in the metrics');
 });

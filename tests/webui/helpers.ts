@@ -12,6 +12,7 @@ import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
 import { Store } from '../../src/store/store.ts';
 import type { WebContext } from '../../src/webui/context.ts';
+import { Metrics } from '../../src/webui/metrics.ts';
 import { startWebServer, type WebServer } from '../../src/webui/server.ts';
 import { CertificateHolder } from '../../src/webui/tls.ts';
 import { allocatePort } from '../helpers/ports.ts';
@@ -31,6 +32,7 @@ export interface TestWeb {
   settings: Settings;
   store: Store;
   failures: Failure[];
+  metrics: Metrics;
   ca: Buffer;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
 }
@@ -85,15 +87,18 @@ export async function startTestWeb(
       registrations: 0,
     }),
     stats: async () => ({ dataplane: { mode: 'off' }, drops: {}, passed: 0 }),
+    dataplaneStats: () => new OffDataplane('test').stats(),
     audit: () => ({ findings: [], unavailable: [], summary: { high: 0, medium: 0, low: 0 } }),
     reportAuthFailure: (ip, _port, detail) => failures.push({ ip, detail }),
     log,
     dataDir: dir,
   };
   const port = await allocatePort();
+  const metrics = new Metrics({ store, bans, dataplane: ctx.dataplaneStats });
   const web = await startWebServer(ctx, {
     address,
     port,
+    metrics,
     tls: new CertificateHolder({ key: cert.key, cert: cert.cert }),
   });
   t.teardown(async () => {
@@ -140,7 +145,7 @@ export async function startTestWeb(
       req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer in 20 s`)));
       req.end(body);
     });
-  return { web, ctx, settings, store, failures, ca: cert.ca, call };
+  return { web, ctx, settings, store, failures, metrics, ca: cert.ca, call };
 }
 
 export function basic(name: string, password: string): string {
