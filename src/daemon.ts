@@ -221,6 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       routing: new RoutingService(store, log),
       status,
       stats,
+      calls: sip.proxy.calls,
       log,
     });
     cleanups.push(() => consoleServer.close());

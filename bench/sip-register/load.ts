@@ -25,6 +25,8 @@ export interface LoadOptions {
   dir: string;
   /** Kills SIPp (the benchmark is being torn down). */
   signal?: AbortSignal;
+  /** Another scenario with the same injection fields (bench/calls: uac.xml). */
+  scenario?: string;
 }
 
 export interface LoadResult {
@@ -52,7 +54,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const args = [
     `127.0.0.1:${o.port}`,
     '-sf',
-    join(SCENARIOS, 'register.xml'),
+    o.scenario ?? join(SCENARIOS, 'register.xml'),
     '-inf',
     users,
     '-t',

@@ -15,6 +15,8 @@ export const ControlErrors = defineErrors('control', {
   TG_BAN_PROTECTED: 'refusing to ban %s: %s; add --force to ban it anyway',
   TG_BAN_NOT_ENFORCED: 'refusing to ban %s: it would not be enforced: %s',
   TG_BAN_TOO_MANY_RANGES: 'refusing another range ban: %s are in force (lift some first)',
+  TG_CALL_NOT_FOUND: 'no call %s (see "calls" for the live ones)',
+  TG_CALLS_UNAVAILABLE: 'no SIP proxy here: calls are listed and ended by the running daemon',
   TG_FIREWALL_NOT_FOUND: 'no static firewall rule for %s (see "firewall list")',
   TG_USER_EXISTS: 'user %s already exists',
   TG_USER_NOT_FOUND: 'no user %s',

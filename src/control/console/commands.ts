@@ -15,6 +15,7 @@ import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import { runRoutingCommand } from '../routing/commands.ts';
 import type { RoutingService } from '../routing/routing.ts';
 import type { PublicUser, UserService } from '../users.ts';
+import { type CallsConsole, hangupCalls, listCalls } from './calls-commands.ts';
 import { runConfigCommand } from './config-commands.ts';
 import { type Command, helpText, parseCommand } from './grammar.ts';
 import { formatValue, iso, renderObject, table } from './render.ts';
@@ -45,6 +46,8 @@ export interface ConsoleContext {
   /** The security audit of the running configuration and system. */
   audit(): AuditReport;
   stats(): Promise<Record<string, unknown>>;
+  /** The SIP proxy's live calls (`calls`, `hangup`); absent in tools without a proxy. */
+  calls?: CallsConsole;
   log: Logger;
 }
 
@@ -291,6 +294,10 @@ async function execute(
       ].join('\n');
       return { exit: 0, text, data: changes };
     }
+    case 'calls':
+      return listCalls(ctx.calls);
+    case 'hangup':
+      return hangupCalls(ctx.calls, command.target);
     case 'help':
       return { exit: 0, text: helpText(command.topic) };
     case 'shell':

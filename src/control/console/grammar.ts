@@ -14,6 +14,7 @@ import {
   type TrunkInput,
   trunkInput,
 } from '../routing/routing.ts';
+import { callIdArgument } from './calls-commands.ts';
 
 export type Command =
   | { name: 'status' }
@@ -55,6 +56,8 @@ export type Command =
   | { name: 'routes-add'; route: RouteInput }
   | { name: 'routes-list' }
   | { name: 'routes-del'; prefix: string; trunk?: string }
+  | { name: 'calls' }
+  | { name: 'hangup'; target: string }
   | { name: 'help'; topic?: string }
   | { name: 'shell' };
 
@@ -337,6 +340,23 @@ const COMMANDS: Record<string, Spec> = {
       if (verb === 'list' && a.length === 1) return { name: 'routes-list' };
       throw usage(`routes: usage: ${COMMANDS.routes!.usage}`);
     },
+  },
+  calls: {
+    usage: 'calls [--json]',
+    help: 'live calls: id, state (early/confirmed), caller, callee, account, route, age, media ports, packets dropped',
+    arity: NONE,
+    expects: 'no arguments',
+    build: () => ({ name: 'calls' }),
+  },
+  hangup: {
+    usage: 'hangup ID|all',
+    help: 'end a call (or every call): BYE to both sides when answered, CANCEL/487 while ringing',
+    arity: ONE,
+    expects: 'a call id (see "calls") or "all"',
+    build: (a) => ({
+      name: 'hangup',
+      target: a[0]!.toLowerCase() === 'all' ? 'all' : callIdArgument(a[0]!),
+    }),
   },
   'stress-test': {
     usage: 'stress-test',

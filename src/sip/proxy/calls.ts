@@ -20,6 +20,7 @@ import {
   type SipResponse,
 } from '../message/index.ts';
 import type { Admission } from './admission.ts';
+import { callRequestOf } from './call-admission.ts';
 import { CallTimers } from './call-timers.ts';
 import { contactOf, ownBranch, type ProxyContext } from './context.ts';
 import {
@@ -117,7 +118,13 @@ export class Calls {
   open(call: CallRecord, a: Admission): boolean {
     call.state = 'early';
     call.timers = new CallTimers(this.#ctx.clock);
-    if (a.authorization) call.authorization = a.authorization;
+    // Without CallAccounting nobody was asked: the call is described the same way (for
+    // `tollgatectl calls`), with no limit.
+    call.authorization = a.authorization ?? {
+      request: callRequestOf(a, this.#ctx.now()),
+      maxDurationSeconds: undefined,
+      rule: undefined,
+    };
     return this.table.add(call, this.#ctx.now());
   }
 

@@ -72,7 +72,7 @@ export interface CallRecord {
   lastSeen: number;
   /** Every timer of the call (calls only): all stopped when the call ends. */
   timers?: CallTimers;
-  /** CallAccounting's request and answer; undefined when no policy was asked. */
+  /** The call as policy sees it, and CallAccounting's answer (no limit when none was asked). */
   authorization?: CallAuthorization;
   /**
    * Set by the INVITE forwarding while the call is in setup: ends the setup as tollgate's
