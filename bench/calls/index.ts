@@ -1,7 +1,7 @@
 // Call setups per second through tollgate and through kamailio, side by side in one run.
 //
 //   node bench/calls/index.ts [--calls 4000] [--rate 100000] [--limit 100] [--rounds 5]
-//                             [--warmup 1000] [--kamailio-workers 2]
+//                             [--warmup 1000] [--kamailio-workers 2] [--no-sdp]
 //
 // Both proxies run on this machine, on 127.0.0.1, UDP, and do the same work per call (see
 // kamailio.cfg): INVITE → 407 (qop=auth MD5 challenge, stateless nonce) → ACK absorbed →
@@ -20,14 +20,18 @@
 // median round is reported. CPU is the proxy's utime + stime from /proc over the round
 // (every kamailio process summed); both SIPp processes share the same two cores.
 //
+// The calls carry SDP, so tollgate's media relay takes part (the offer and answer rewritten
+// to relay ports, a port pair per side allocated and released per call), which kamailio
+// without rtpengine does not: --no-sdp sends the same calls without bodies, signalling only.
+//
 // Everything started here (daemon, kamailio and its workers, SIPp callees, temporary
 // directory) is removed at the end, on failure, on Ctrl-C, and when the run exceeds its bound.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
@@ -46,6 +50,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1000' },
     'kamailio-workers': { type: 'string', default: '2' },
+    'no-sdp': { type: 'boolean', default: false },
   },
 });
 const CALLS = Number(args.calls);
@@ -59,8 +64,20 @@ const REALM = 'tollgate';
 const USER = 'bench';
 // Letters and digits, long: passes tollgate's strong-password check.
 const PASSWORD = `Call${randomBytes(12).toString('hex')}7`;
-const UAC = join(import.meta.dirname, 'uac.xml');
-const UAS = join(import.meta.dirname, 'uas.xml');
+const NO_SDP = args['no-sdp'];
+let UAC = join(import.meta.dirname, 'uac.xml');
+let UAS = join(import.meta.dirname, 'uas.xml');
+
+/** A copy of a scenario in `dir` with its SDP bodies taken out (--no-sdp). */
+function withoutSdp(file: string, dir: string): string {
+  const xml = readFileSync(file, 'utf8').replace(
+    /Content-Type: application\/sdp\n\s*Content-Length: \[len\]\n\n\s*v=0[\s\S]*?a=rtpmap:0 PCMU\/8000\n/g,
+    'Content-Length: 0\n',
+  );
+  const out = join(dir, `nosdp-${basename(file)}`);
+  writeFileSync(out, xml);
+  return out;
+}
 const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 
 const teardowns: (() => unknown)[] = [];
@@ -213,6 +230,10 @@ async function main(): Promise<void> {
   const dataDir = join(tmp, 'tollgate');
   mkdirSync(sippDir);
   mkdirSync(dataDir);
+  if (NO_SDP) {
+    UAC = withoutSdp(UAC, tmp);
+    UAS = withoutSdp(UAS, tmp);
+  }
 
   // Calls in setup per source are capped (blocktoomuchpendingsession, 100 by default): the
   // load generator is one source with up to `limit` calls in setup.
@@ -262,7 +283,8 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
 
   console.log(
-    `calls: ${CALLS} authenticated calls (INVITE/407/ACK/INVITE/200/ACK/BYE/200, MD5 qop=auth) ` +
+    `calls: ${CALLS} authenticated calls (INVITE/407/ACK/INVITE/200/ACK/BYE/200, MD5 qop=auth, ` +
+      `${NO_SDP ? 'no SDP' : 'SDP offer/answer'}) ` +
       `per proxy per round, UDP on 127.0.0.1, SIPp -r ${RATE} -l ${LIMIT}, ${ROUNDS} rounds ` +
       `after ${WARMUP} warm-up`,
   );

@@ -8,6 +8,8 @@
 //   busy                 486 reaches the caller; side callee
 //   no answer            ringtimeout: CANCEL to the callee, 487 to the caller; side proxy
 //   maxDurationSeconds   from policy: BYE to both phones; side proxy with policy's rule
+//   mediatimeout         the relay sees no RTP (SIPp sends none): BYE to both phones
+//   mediatimeout         the relay sees no RTP (SIPp sends none): BYE to both phones
 //   session timers       a refreshed call outlives its 90 s interval; an unrefreshed one is
 //                        torn down at 90 s (RFC 4028, the RFC's smallest interval: these two
 //                        take 100 s of real time, side by side)
@@ -146,7 +148,13 @@ async function placeCall(
     account: BOB,
     fields: [BOB.user, DOMAIN],
     rewrite: keepBlocks(...plan.callee),
-    extraArgs: ['-cid_str', callIds],
+    extraArgs: [
+      '-cid_str',
+      callIds,
+      ...(process.env.SIPP_TRACE
+        ? ['-trace_msg', '-message_file', `${process.env.SIPP_TRACE}/callee.log`]
+        : []),
+    ],
   });
   await until(registered, 'bob to register');
   const keep = keepBlocks(...plan.caller);
@@ -157,7 +165,13 @@ async function placeCall(
     account: ALICE,
     fields: [ALICE.user, DOMAIN, BOB.user],
     rewrite: (xml) => (plan.callerRewrite ?? ((x) => x))(keep(xml)),
-    extraArgs: ['-cid_str', callIds],
+    extraArgs: [
+      '-cid_str',
+      callIds,
+      ...(process.env.SIPP_TRACE
+        ? ['-trace_msg', '-message_file', `${process.env.SIPP_TRACE}/caller.log`]
+        : []),
+    ],
   });
   await plan.during?.();
   const [caller, callee] = await Promise.all([calling, answering]);
@@ -261,6 +275,20 @@ test.serial(
 );
 
 test.serial(
+  'mediatimeout: an answered call whose relay sees no media is cut with BYE to both phones; side proxy',
+  async (t) => {
+    const p = await proxy(t, { mediatimeout: 3 });
+    const r = await placeCall(t, p.port, () => p.bindings.size === 1, {
+      caller: ['answered', 'byed'],
+      callee: ['answer', 'byed'],
+    });
+    t.is(r.caller.exitCode, 0, `caller (the BYE): ${r.caller.output}`);
+    t.is(r.callee.exitCode, 0, `callee (the BYE): ${r.callee.output}`);
+    t.like(await endOf(p.accounting), { disconnectSide: 'proxy', reason: 'mediatimeout' });
+  },
+);
+
+test.serial(
   'RFC 4028: a refreshed call outlives its session interval; one not refreshed is torn down at its end',
   async (t) => {
     t.timeout(4 * 60_000);
@@ -269,8 +297,9 @@ test.serial(
         'User-Agent: SIPp caller\n      Content-Type',
         'User-Agent: SIPp caller\n      Supported: timer\n      Session-Expires: 90;refresher=uac\n      Content-Type',
       );
+    // No RTP flows in these calls: mediatimeout off, so only the session timer can end them.
     const refreshed = (async () => {
-      const p = await proxy(t);
+      const p = await proxy(t, { mediatimeout: 0 });
       const r = await placeCall(t, p.port, () => p.bindings.size === 1, {
         caller: ['answered', 'session'],
         callerRewrite: timer,
@@ -284,7 +313,7 @@ test.serial(
       t.true(end.durationSeconds > 90, `lasted ${end.durationSeconds} s: past the first interval`);
     })();
     const expired = (async () => {
-      const p = await proxy(t);
+      const p = await proxy(t, { mediatimeout: 0 });
       const r = await placeCall(t, p.port, () => p.bindings.size === 1, {
         caller: ['answered', 'byed'],
         callerRewrite: timer,
