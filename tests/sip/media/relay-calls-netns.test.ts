@@ -10,7 +10,8 @@
 // mode the daemon's own relay sees no media once a stream is latched (its counter of
 // received packets stays put while hundreds pass); after the call the port drops everything;
 // a hold and resume re-INVITE keep the ports; a call whose media stops is torn down after
-// mediatimeout; a late offer (SDP in 200 and ACK) works; a bad SDP gets 488.
+// mediatimeout; a late offer (SDP in 200 and ACK) works; a bad SDP gets 488; early media
+// after a 183 is muted under blockearlymedia until the answer.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,15 +69,16 @@ async function stats(d: RunningDaemon): Promise<Stats> {
 }
 
 /** Keeps the marked blocks named in `keep`, removes the other variants. */
-function variant(keep: string[], times: { hold?: number; talk?: number } = {}) {
-  const all = ['early-offer', 'late-offer', 'hold', 'talk', 'wait-bye'];
+function variant(keep: string[], times: { hold?: number; talk?: number; early?: number } = {}) {
+  const all = ['early-offer', 'late-offer', 'hold', 'talk', 'wait-bye', 'early'];
   return (xml: string) => {
     let out = xml;
     for (const name of all.filter((n) => !keep.includes(n)))
       out = out.replace(new RegExp(`<!-- ${name} -->[\\s\\S]*?<!-- /${name} -->`, 'g'), '');
     return out
       .replaceAll('HOLD_MS', String(times.hold ?? 300))
-      .replaceAll('TALK_MS', String(times.talk ?? 1000));
+      .replaceAll('TALK_MS', String(times.talk ?? 1000))
+      .replaceAll('EARLY_MS', String(times.early ?? 0));
   };
 }
 
@@ -97,7 +99,7 @@ async function startCall(
   t: ExecutionContext,
   config: Record<string, string | number>,
   keep: string[],
-  times: { hold?: number; talk?: number } = {},
+  times: { hold?: number; talk?: number; early?: number } = {},
   opts: {
     callerRewrite?: (xml: string) => string;
     calleeRegistersOnly?: boolean;
@@ -395,5 +397,34 @@ test('a bad SDP offer is refused with 488 naming what is wrong; no relay port is
   const s = await stats(c.d);
   t.is(s.media.sessions, 0);
   t.is(s.media.portsInUse, 0);
+  t.is(await c.d.stop(), 0);
+});
+
+test("blockearlymedia 3: the callee side's media after a 183 is muted until the 200, then relayed", async (t) => {
+  const c = await startCall(
+    t,
+    { blockearlymedia: 3, checkrtpaddr: 1, dataplanemode: 'off' },
+    ['early-offer', 'early', 'talk'],
+    { early: 10_000, talk: 15_000 },
+  );
+  const calleeFacing = await reported(c, 'callee');
+  const toCallee = { ip: c.h.tollgate.toCallee.v4, port: calleeFacing };
+  await c.callee.send({ to: toCallee.ip, port: toCallee.port, count: 10, payload: 'e' });
+  const muted = await until(async () => {
+    const s = await stats(c.d);
+    return s.media.dropped.early >= 10 ? s : undefined;
+  }, 'the early media to be dropped');
+  t.is(muted.media.dropped.early, 10);
+  t.is(c.caller.received.filter(startsWith('e')).length, 0, 'the caller heard no early media');
+  // The 200 reached the caller (it reports the port from it): the call is answered.
+  const callerFacing = await reported(c, 'caller');
+  const atCaller = await flow(c.callee, c.caller, toCallee, 'f', 10);
+  t.true(
+    atCaller.every((p) => p.port === callerFacing),
+    'relayed once answered',
+  );
+  const [calling, answering] = await c.done;
+  t.is(calling.exitCode, 0, calling.output);
+  t.is(answering.exitCode, 0, answering.output);
   t.is(await c.d.stop(), 0);
 });
