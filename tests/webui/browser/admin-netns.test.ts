@@ -291,3 +291,45 @@ test.serial(
     ui.assertClean(t);
   },
 );
+
+test.serial(
+  'the admin UI works from the keyboard alone: log in, move between sections, unban',
+  async (t) => {
+    t.timeout(120_000);
+    const context = await ui.browser.newContext({ ignoreHTTPSErrors: true });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    ui.watch(page);
+    await page.goto(`${a.origin}/`);
+    // The name field has the focus; Tab moves to the password, Enter submits.
+    await page.keyboard.type(ADMIN.name);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    const banned = await a.d.ctl('ban', '192.0.2.55', '--ttl', '1h');
+    t.is(banned.code, 0, banned.stderr);
+    // Tab through the skip button and the navigation to "Bans", then Enter.
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate<string>('document.activeElement?.textContent ?? ""');
+      if (focused === 'Bans') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Bans', level: 1 }).waitFor();
+    t.is(
+      await page.evaluate<string>('document.activeElement?.id ?? ""'),
+      'main',
+      'focus moves to the page',
+    );
+    // From the page: to the search field, type, then on to the row's Unban button.
+    await page.getByLabel('Search address, reason or rule').focus();
+    await page.keyboard.type('192.0.2.55');
+    const unban = page.getByRole('button', { name: 'Unban 192.0.2.55' });
+    await unban.waitFor();
+    await unban.focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('192.0.2.55 is no longer banned.').waitFor();
+    ui.assertClean(t);
+  },
+);

@@ -22,10 +22,8 @@ interface Me {
   name: string;
   fields?: Record<string, unknown>;
   limits?: Record<string, unknown>;
-  balanceMicros?: number;
   creditMicros?: number;
-  spendTodayMicros?: number;
-  spentDayMicros?: number;
+  spentTodayMicros?: number;
 }
 
 const BASE = '/api/v1/portal';
@@ -111,17 +109,18 @@ async function overview(main: HTMLElement): Promise<void> {
     passwordForm(),
   );
   try {
-    const me = await get<Me>(`${BASE}/me`);
+    // The account with its money when the appliance bills; the account alone otherwise.
+    const me = await get<Me>(`${BASE}/account`).catch(() => get<Me>(`${BASE}/me`));
     // Fields left at their default (0 = no limit, empty) say nothing to the user.
-    const limits = Object.entries(me.limits ?? me.fields ?? {}).filter(
+    const limits = Object.entries({ ...(me.fields ?? {}), ...(me.limits ?? {}) }).filter(
       ([, v]) => v !== 0 && v !== '' && v !== false && !(Array.isArray(v) && v.length === 0),
     );
     replace(
       facts,
       h('dt', null, 'Balance'),
-      h('dd', { id: 'balance' }, money(me.balanceMicros ?? me.creditMicros)),
+      h('dd', { id: 'balance' }, money(me.creditMicros)),
       h('dt', null, 'Spent today'),
-      h('dd', null, money(me.spendTodayMicros ?? me.spentDayMicros)),
+      h('dd', null, money(me.spentTodayMicros)),
       h('dt', null, 'Limits'),
       h(
         'dd',
@@ -138,7 +137,7 @@ async function overview(main: HTMLElement): Promise<void> {
     cdrs.setRows(list.items, 'No calls yet.');
     text(cdrSummary, `${count(list.total)} calls`);
   } catch (err) {
-    if ((err as ApiError).status === 404)
+    if ((err as ApiError).status === 404 || (err as ApiError).status === 501)
       text(cdrSummary, 'Call records are not available on this appliance yet.');
     else status.error(`Your calls could not be loaded: ${(err as Error).message}`);
   }

@@ -28,8 +28,8 @@ export interface Account {
 }
 
 const PAGE_SIZE = 50;
-/** The SIP accounts (GET: one page of them, each with its per-user fields). */
-const USERS_PATH = '/api/v1/users';
+/** The SIP accounts with their money (GET: one page; POST …/NAME/topup). */
+const ACCOUNTS_PATH = '/api/v1/accounts';
 
 export const accountsPage: Page = {
   path: 'accounts',
@@ -65,7 +65,7 @@ export const accountsPage: Page = {
       offset = Math.max(0, at);
       try {
         const page = listing<Account>(
-          await get(USERS_PATH, { q: search.value.trim(), offset, limit: PAGE_SIZE }),
+          await get(ACCOUNTS_PATH, { q: search.value.trim(), offset, limit: PAGE_SIZE }),
         );
         table.setRows(page.items, 'No account.');
         text(summary, `${count(page.total)} accounts`);
@@ -109,7 +109,7 @@ export const accountsPage: Page = {
                 try {
                   // Decimal text, exact: the server never sees a float.
                   const r = await post<{ creditMicros?: number }>(
-                    `${USERS_PATH}/${seg(account.name)}/topup`,
+                    `${ACCOUNTS_PATH}/${seg(account.name)}/topup`,
                     { amount: amount.value.trim() },
                   );
                   dialog.close();
