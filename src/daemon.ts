@@ -11,6 +11,7 @@ import { Settings } from './config/settings.ts';
 import { AdminService } from './control/admins.ts';
 import { gatherFacts, runAudit } from './control/audit/audit.ts';
 import { BanService } from './control/bans.ts';
+import { BillingService } from './control/billing/service.ts';
 import {
   assertNotRunning,
   type ConsoleServer,
@@ -69,6 +70,8 @@ const DATAPLANE_KEYS = [
 /** Where the web UI, API and metrics listen (read once at start). */
 const WEB_LISTEN_KEYS = ['webaddress', 'webport'] as const;
 
+/** How long autoban 2 bans the address of a caller with bad call statistics. */
+const AUTOBAN_SECONDS = 3600;
 /** How often expired ban records are swept from the store. */
 const BAN_SWEEP_MS = 60_000;
 
@@ -132,7 +135,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     banFloods(dataplane, bans, settings, log);
     await new StaticFirewall(settings, dataplane, log, (c) => bans.holdsRange(c)).apply();
-    const { guard, portBans } = createGuard(settings, bans, log);
+    // Accounts' money: tariffs, balances, CDRs, the call rules (policy.calls) and the
+    // per-IP cost the guard's maxcostperip reads.
+    const billing = new BillingService({
+      store,
+      settings,
+      accounts: users,
+      log,
+      banIp: (ip, reason, evidence) =>
+        void bans
+          .ban(ip, { ttlSeconds: AUTOBAN_SECONDS, reason, origin: 'auto', evidence })
+          .catch((err: Error) => log.error({ ip, err }, 'could not ban a caller (autoban)')),
+    });
+    users.useCredit(billing);
+    cleanups.push(() => billing.close());
+    const { guard, portBans } = createGuard(settings, bans, log, billing.usage);
     cleanups.push(() => guard.close());
     const metrics = new Metrics({ store, bans, dataplane: () => dataplane.stats() });
     // SIP and the web layer report authentication outcomes to the same guard.
@@ -158,6 +175,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         report,
         userExists: (name) => users.exists(name),
         ipAuthenticate: (ip, dialled, port) => users.ipAuthenticate(ip, dialled, port),
+        calls: billing.calls,
       },
     });
     cleanups.push(() => sip.close());
@@ -214,6 +232,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       admins,
       audit,
       bans,
+      billing,
       portBans,
       detections: () => guard.detections(),
       settings,

@@ -10,6 +10,7 @@ import { runShell } from '../control/console/shell.ts';
 import type { TollgateError } from '../errors.ts';
 import { resolveDataDir, resolveSocketPath } from '../paths.ts';
 import { splitGlobalOptions } from './args.ts';
+import { readTariffFile } from './read-file.ts';
 
 const USAGE = `usage: tollgatectl [--data DIR | --socket PATH] COMMAND [ARGS] [--json]
 
@@ -90,6 +91,16 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  // tariffs import FILE: the file is read here, by the operator's own process, and sent.
+  let payload: string | undefined;
+  if (c.name === 'tariffs-import') {
+    try {
+      payload = readTariffFile(c.file);
+    } catch (err) {
+      return failure(err, json);
+    }
+  }
+
   let client: ConsoleClient;
   try {
     client = await ConsoleClient.connect(socketPath);
@@ -98,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (c.name === 'shell') return await runShell(client, resolveDataDir(options.data));
-    const reply = await client.send(rest);
+    const reply = await client.send(rest, payload);
     print(reply, json);
     return reply.exit;
   } finally {

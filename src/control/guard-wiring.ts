@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import { LogLimiter } from '../log-limit.ts';
 import type { InboundMessage, SecurityReport, SecurityVerdict } from '../policy-port.ts';
 import type { BanService } from './bans.ts';
-import { Guard, type GuardEvent, type GuardEventKind } from './guard/index.ts';
+import { Guard, type GuardEvent, type GuardEventKind, type PerIpUsage } from './guard/index.ts';
 
 /** An IP:port ban (maxfailedauthenabledipport): enforced by the guard in userspace only. */
 export interface PortBanRecord {
@@ -108,11 +108,14 @@ export function createGuard(
   settings: Settings,
   bans: BanService,
   log: Logger,
+  /** Billing's per-IP cost (maxcostperip); without it that limit is not checked. */
+  usage?: PerIpUsage,
 ): { guard: Guard; portBans: PortBans } {
   const portBans = new PortBans(() => guard, log);
   const guard = new Guard({
     settings,
     log,
+    ...(usage ? { usage } : {}),
     ban: (ip, ttlSeconds, reason, evidence) =>
       bans.ban(ip, { ttlSeconds, reason, origin: 'auto', evidence: { ...evidence } }),
     portBan: (ip, port, ttlSeconds, reason, evidence) => {

@@ -40,11 +40,14 @@ export class ConsoleClient {
     });
   }
 
-  send(argv: readonly string[]): Promise<Reply> {
+  /** Sends one command; `payload` carries a file the command needs (tariffs import). */
+  send(argv: readonly string[], payload?: string): Promise<Reply> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });
       const ssh = sshClientAddress();
-      this.#socket.write(`${JSON.stringify({ argv, ...(ssh ? { sshClient: ssh } : {}) })}\n`);
+      this.#socket.write(
+        `${JSON.stringify({ argv, ...(ssh ? { sshClient: ssh } : {}), ...(payload !== undefined ? { payload } : {}) })}\n`,
+      );
     });
   }
 

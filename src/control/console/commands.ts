@@ -9,15 +9,17 @@ import type { BanRecord } from '../../store/records.ts';
 import type { AdminService, PublicAdmin } from '../admins.ts';
 import { type AuditReport, renderAudit } from '../audit/audit.ts';
 import { BanService, type Enforcement } from '../bans.ts';
+import type { AccountSummary, BillingService } from '../billing/service.ts';
 import { ControlErrors } from '../errors.ts';
 import { type DetectionRecord, stressTestProfile } from '../guard/index.ts';
 import type { PortBanRecord, PortBans } from '../guard-wiring.ts';
 import { runRoutingCommand } from '../routing/commands.ts';
 import type { RoutingService } from '../routing/routing.ts';
 import type { PublicUser, UserService } from '../users.ts';
+import { runBillingCommand } from './billing-commands.ts';
 import { type CallsConsole, hangupCalls, listCalls } from './calls-commands.ts';
 import { runConfigCommand } from './config-commands.ts';
-import { type Command, helpText, parseCommand } from './grammar.ts';
+import { type Command, helpText, parseCommand, parseTtl } from './grammar.ts';
 import { formatValue, iso, renderObject, table } from './render.ts';
 
 export interface Reply {
@@ -32,6 +34,8 @@ export interface Reply {
 
 export interface ConsoleContext {
   bans: BanService;
+  /** Accounts' money, tariffs, CDRs, blacklists; absent in tools that have no billing. */
+  billing?: BillingService;
   /** The guard's IP:port bans (userspace only); absent in tools that have no guard. */
   portBans?: PortBans;
   /** What the guard detected and did not ban; absent in tools that have no guard. */
@@ -53,6 +57,8 @@ export interface ConsoleContext {
 
 /** What the client says about where it runs (tollgatectl's environment). */
 export interface ConsoleSession {
+  /** A file tollgatectl read for the command (tariffs import), sent beside argv. */
+  payload?: string;
   /** The address of the SSH session running tollgatectl (SSH_CLIENT), if any. */
   sshClient?: string;
 }
@@ -184,11 +190,11 @@ async function execute(
       };
     }
     case 'users-list': {
-      const users = ctx.users.list();
+      const users = ctx.users.list().map((u) => withBilling(u, ctx.billing));
       return { exit: 0, text: renderUsers(users), data: users };
     }
     case 'users-show': {
-      const user = ctx.users.get(command.user);
+      const user = withBilling(ctx.users.get(command.user), ctx.billing);
       return {
         exit: 0,
         text: renderObject({ ...user, createdAt: iso(user.createdAt) }),
@@ -306,6 +312,9 @@ async function execute(
         text: 'shell is a tollgatectl command, not a daemon command',
         code: 'TG_CONSOLE_USAGE',
       };
+    default:
+      // topup, tariffs, cdrs, blacklist (billing-commands.ts).
+      return runBillingCommand(command, ctx.billing, session.payload, parseTtl);
   }
 }
 
@@ -401,14 +410,46 @@ function describeEvidence(e: Record<string, unknown> | undefined): string {
   return `${e.rule}: ${e.count}/${e.threshold}${window}`;
 }
 
-function renderUsers(users: PublicUser[]): string {
+type ListedUser = PublicUser & { billing?: AccountSummary };
+
+/** The account's money beside its fields: spend today and this month, limits, last refusal. */
+function withBilling(user: PublicUser, billing: BillingService | undefined): ListedUser {
+  if (!billing) return user;
+  try {
+    return { ...user, billing: billing.account(user.name) };
+  } catch {
+    return user;
+  }
+}
+
+function renderUsers(users: ListedUser[]): string {
   if (users.length === 0) return 'no users';
-  const rows = users.map((u) => [
-    u.name,
-    iso(u.createdAt),
-    Object.entries(u.fields)
-      .map(([k, v]) => `${k}=${formatValue(v)}`)
-      .join(' '),
-  ]);
-  return table(['NAME', 'CREATED', 'FIELDS'], rows);
+  const billed = users.some((u) => u.billing);
+  const rows = users.map((u) => {
+    const b = u.billing;
+    const money = b
+      ? [
+          `${b.postpaid ? 'postpaid' : 'prepaid'} ${b.credit}`,
+          b.spentToday,
+          b.spentMonth,
+          Object.entries(b.limits)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+          b.lastRefusal ? `${b.lastRefusal.rule} (${b.lastRefusal.at})` : '-',
+        ]
+      : [];
+    return [
+      u.name,
+      iso(u.createdAt),
+      ...money,
+      Object.entries(u.fields)
+        .filter(([k]) => !billed || k !== 'credit')
+        .map(([k, v]) => `${k}=${formatValue(v)}`)
+        .join(' '),
+    ];
+  });
+  const header = billed
+    ? ['NAME', 'CREATED', 'CREDIT', 'TODAY', 'MONTH', 'LIMITS', 'LAST REFUSED', 'FIELDS']
+    : ['NAME', 'CREATED', 'FIELDS'];
+  return table(header, rows);
 }

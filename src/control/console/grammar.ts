@@ -14,6 +14,7 @@ import {
   type TrunkInput,
   trunkInput,
 } from '../routing/routing.ts';
+import { BILLING_SPECS, type BillingCommand } from './billing-commands.ts';
 import { callIdArgument } from './calls-commands.ts';
 
 export type Command =
@@ -59,7 +60,8 @@ export type Command =
   | { name: 'calls' }
   | { name: 'hangup'; target: string }
   | { name: 'help'; topic?: string }
-  | { name: 'shell' };
+  | { name: 'shell' }
+  | BillingCommand;
 
 export interface ParsedCommand {
   command: Command;
@@ -365,6 +367,7 @@ const COMMANDS: Record<string, Spec> = {
     expects: 'no arguments',
     build: () => ({ name: 'stress-test' }),
   },
+  ...BILLING_SPECS,
   help: {
     usage: 'help [COMMAND]',
     help: 'this list, or one command',

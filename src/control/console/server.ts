@@ -10,7 +10,8 @@ import { canonicalIp } from '../../ip.ts';
 import { ControlErrors } from '../errors.ts';
 import { type ConsoleContext, type ConsoleSession, runConsoleLine } from './commands.ts';
 
-export const MAX_REQUEST_BYTES = 64 * 1024;
+/** A request line: argv, or argv with a tariff file as payload (tariffs import, ≤ 32 MiB). */
+export const MAX_REQUEST_BYTES = 33 * 1024 * 1024;
 export const MAX_CONNECTIONS = 32;
 
 export interface ConsoleServer {
@@ -72,7 +73,7 @@ function serve(socket: Socket, ctx: ConsoleContext): void {
 }
 
 async function handle(line: string, ctx: ConsoleContext) {
-  let request: { argv?: unknown; sshClient?: unknown } | undefined;
+  let request: { argv?: unknown; sshClient?: unknown; payload?: unknown } | undefined;
   try {
     request = JSON.parse(line) as typeof request;
   } catch {
@@ -89,6 +90,7 @@ async function handle(line: string, ctx: ConsoleContext) {
   const session: ConsoleSession = {};
   const ssh = typeof request?.sshClient === 'string' ? canonicalIp(request.sshClient) : null;
   if (ssh !== null) session.sshClient = ssh;
+  if (typeof request?.payload === 'string') session.payload = request.payload;
   return runConsoleLine(argv, ctx, session);
 }
 
