@@ -139,6 +139,7 @@ async function placeCall(
     transport: 'udp' as const,
     timeoutSeconds: plan.timeoutSeconds ?? 30,
   };
+  // SIPP_TRACE=DIR keeps both phones' messages (DIR/caller.log, DIR/callee.log) to debug.
   // Ports of our own: SIPp's default search from 5060 binds with SO_REUSEADDR, so two
   // runs side by side could share one and steal each other's messages.
   const answering = runSipp(t, {
