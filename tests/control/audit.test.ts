@@ -10,6 +10,7 @@ import {
   type AuditFacts,
   isPublicAddress,
   UNAVAILABLE_ITEMS,
+  weakSecret,
 } from '../../src/control/audit/checks.ts';
 import { createLogger } from '../../src/log.ts';
 import { Store } from '../../src/store/store.ts';
@@ -98,6 +99,17 @@ const ITEMS: Array<[string, Record<string, string>, Partial<AuditFacts>?]> = [
     { hostAddresses: ['203.0.113.10'] },
   ],
   ['tls', { tlscertfile: '' }],
+  ['api-keys:httpapikey', { httpapikey: 'changeme' }],
+  ['api-keys:apiv2key', { apiv2key: '12345' }],
+  ['api-keys:serverapikey', { serverapikey: 'Vq3-xj81-LmZp-04cA-u7Rk' }],
+  ['validateinput', { validateinput: '2' }],
+  ['remoteadmin', { remoteadmin: '4' }],
+  ['apisipauth', { apisipauth: 'false' }],
+  ['apiv2ipauth', { apiv2ipauth: '0' }],
+  ['apidefneedlogin', { apidefneedlogin: '2' }],
+  ['apideftrustadmin', { apideftrustadmin: '1' }],
+  ['enablejsonp', { enablejsonp: '2' }],
+  ['allowhttpfileupload', { allowhttpfileupload: 'true' }],
   [
     'unenforced:blocknotbilledcalls',
     {},
@@ -138,4 +150,23 @@ test('checklist items no setting can satisfy are listed apart with their issue',
     t.is(statusOf.get(key)?.state, 'not-enforced', `${key} is enforced now: give it a check`);
   }
   t.true(report.unavailable.some((u) => u.key === 'allownoauthfork' && u.issue === 11));
+});
+
+test('an API key set from the console is stored hashed and not reported; a weak one in the file is', (t) => {
+  const store = Store.open(tempDir(t));
+  t.teardown(() => store.close());
+  const settings = new Settings(store, HARDENED, createLogger({ level: 'silent' }));
+  settings.set('httpapikey', 'short');
+  const report = runAudit({
+    value: (key) => settings.valueOf(key),
+    acceptedUnenforced: [],
+    ...SAFE_SYSTEM,
+  });
+  t.false(
+    report.findings.some((f) => f.id.startsWith('api-keys')),
+    'hashed: nothing to read back',
+  );
+  t.is(weakSecret('changeme'), 'a default or common value');
+  t.regex(weakSecret('90210') ?? '', /5 characters/);
+  t.is(weakSecret('Vq3-xj81-LmZp-04cA-u7Rk'), undefined);
 });

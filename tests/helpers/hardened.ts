@@ -16,6 +16,8 @@ export const HARDENED: Record<string, string> = {
   allowanonymouscaller: 'false',
   enablefirewall: '4',
   autoban: '2',
+  apidefneedlogin: '3',
+  apideftrustadmin: '4',
   sipport: '5080',
   sipsport: '5081',
   // A certificate from a public CA (the audit reads only that one is configured).

@@ -4,6 +4,7 @@
 // that fixes it. Items whose key this version does not enforce yet cannot be fixed by a
 // setting; they are listed apart as "not available" with the issue that brings them.
 import type { ConfigValue } from '../../config/schema.ts';
+import { isSecretHash } from '../../crypto/secret-hash.ts';
 
 export type Severity = 'high' | 'medium' | 'low';
 
@@ -40,6 +41,19 @@ export interface Check {
 }
 
 const num = (facts: AuditFacts, key: string) => Number(facts.value(key));
+
+const API_SECRET_KEYS = ['httpapikey', 'apiv2key', 'serverapikey'] as const;
+const COMMON_SECRETS =
+  /^(changeme|secret|password|apikey|api|admin|test|default|tollgate|12345\d*)$/i;
+
+/** Why an API key given in clear is weak, or undefined. */
+export function weakSecret(value: string): string | undefined {
+  if (COMMON_SECRETS.test(value)) return 'a default or common value';
+  if (value.length < 16) return `${value.length} characters (use 16 or more, random)`;
+  if (/^(.)\1*$/.test(value)) return 'one repeated character';
+  if (new Set(value).size < 6) return 'too few different characters';
+  return undefined;
+}
 const set = (key: string, value: string) => `tollgatectl config set ${key} ${value}`;
 
 /** A "key should be (at least) X" item of the checklist. */
@@ -356,6 +370,109 @@ export const CHECKS: readonly Check[] = [
         : undefined,
   },
   {
+    id: 'api-keys',
+    item: 'set a random httpapikey, apiv2key and serverapikey',
+    run: (facts) =>
+      API_SECRET_KEYS.flatMap((key) => {
+        const value = String(facts.value(key));
+        if (value === '' || isSecretHash(value)) return []; // unset (off), or set and hashed
+        const weak = weakSecret(value);
+        return [
+          weak
+            ? {
+                id: `api-keys:${key}`,
+                severity: 'high' as const,
+                title: `${key} is weak: ${weak}`,
+                why: 'an API key is guessed from many addresses at once, under every per-address ban threshold; it opens the whole admin API',
+                fix: `${set(key, '"$(openssl rand -hex 24)"')} and remove it from the config file`,
+              }
+            : {
+                id: `api-keys:${key}`,
+                severity: 'low' as const,
+                title: `${key} is kept in clear in the config file`,
+                why: 'whoever reads the file or a backup of it holds the key; set from the console, only its hash is stored',
+                fix: `remove ${key} from the config file and ${set(key, 'VALUE')} (stored hashed)`,
+              },
+        ];
+      }),
+  },
+  keyCheck(
+    'validateinput',
+    'set the validate input global config to 3 or more',
+    'medium',
+    (v) => v < 3,
+    '3',
+    "markup and injection-shaped input reaches the services and, later, an operator's browser",
+  ),
+  keyCheck(
+    'remoteadmin',
+    'set remoteadmin to 0, 1, 2 or 3',
+    'high',
+    (v) => v >= 4,
+    '1',
+    'the web admin and admin API answer from anywhere: one stolen password or key away from the whole appliance',
+  ),
+  {
+    id: 'apisipauth',
+    item: 'set the apisipauth to 1',
+    run: (facts) =>
+      facts.value('apisipauth') === true
+        ? undefined
+        : {
+            id: 'apisipauth',
+            severity: 'medium',
+            title: 'apisipauth is off',
+            why: "the user API acts for an account named by X-Tollgate-User with the shared serverapikey alone, without the account's password",
+            fix: set('apisipauth', 'true'),
+          },
+  },
+  keyCheck(
+    'apiv2ipauth',
+    'setup the allowed ip and trusted ip by the apiv2ipauth global config option',
+    'low',
+    (v) => v === 0,
+    '1',
+    'the API takes calls from any address: allowedip and trustedip are not applied to it',
+  ),
+  keyCheck(
+    'apidefneedlogin',
+    'set apidefneedlogin to 3 for nonce verification on API access',
+    'low',
+    (v) => v < 3,
+    '3',
+    'an API request captured (a log, a proxy) can be sent again: without a nonce the replay is accepted',
+  ),
+  keyCheck(
+    'apideftrustadmin',
+    'set apideftrustadmin to 4',
+    'low',
+    (v) => v !== 4,
+    '4',
+    'admin rights over the API come from less than the admin password and a trusted address together',
+  ),
+  keyCheck(
+    'enablejsonp',
+    'disable JSONP to other servers by setting the "enable jsonp" global config option to 1',
+    'medium',
+    (v) => v >= 2,
+    '0',
+    'any web page a logged-in operator visits can read API answers through JSONP',
+  ),
+  {
+    id: 'allowhttpfileupload',
+    item: 'disable http file upload if no file sharing services are used',
+    run: (facts) =>
+      facts.value('allowhttpfileupload') === true
+        ? {
+            id: 'allowhttpfileupload',
+            severity: 'low',
+            title: 'allowhttpfileupload is on',
+            why: 'the API takes whole config files over HTTP: one admin credential replaces the configuration at once',
+            fix: set('allowhttpfileupload', 'false'),
+          }
+        : undefined,
+  },
+  {
     id: 'unenforced',
     item: 'check your global configuration parameters (a key set but not enforced protects nothing)',
     run: (facts) =>
@@ -374,28 +491,20 @@ export const CHECKS: readonly Check[] = [
  * so they are listed (not counted as findings) with the issue that will enforce each.
  */
 export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [
-  { key: 'apiv2key', item: 'set apiv2key to a random value' },
   { key: 'allownoauthfork', item: 'set allownoauthfork to 3 or 4' },
   { key: 'maxmonthlycredit', item: 'set maxmonthlycredit per user' },
   { key: 'callingcardauth', item: 'set callingcardauth to a stricter check' },
   { key: 'checkmaxdyndailycredit', item: 'configure the dynamic credit/spend limits' },
-  { key: 'validateinput', item: 'set validateinput to 3 or more' },
   { key: 'validatepassword', item: 'set validatepassword to 2' },
   { key: 'autocreatereguserstrict', item: 'set autocreatereguserstrict to 1' },
   { key: 'securepasswords', item: 'set securepasswords to 1 or more' },
   { key: 'uauthverifypwd', item: 'set uauthverifypwd to 0' },
   { key: 'authfastusers', item: 'set authfastusers to 1' },
-  { key: 'remoteadmin', item: 'set remoteadmin to 0, 1, 2 or 3' },
   { key: 'fs_restrictsiptolocal', item: 'set fs_restrictsiptolocal to 3' },
   { key: 'forwardclientaddress', item: 'set forwardclientaddress to 0' },
-  { key: 'apisipauth', item: 'set apisipauth to 1' },
-  { key: 'serverapikey', item: 'set a random serverapikey' },
   { key: 'blocksatellitecalls', item: 'set blocksatellitecalls to true' },
   { key: 'blockpremiumnumbers', item: 'set blockpremiumnumbers to true' },
   { key: 'blockearlymedia', item: 'set blockearlymedia after your needs' },
-  { key: 'apiv2ipauth', item: 'set allowed and trusted IPs by apiv2ipauth' },
-  { key: 'apidefneedlogin', item: 'set apidefneedlogin to 3' },
-  { key: 'apideftrustadmin', item: 'set apideftrustadmin to 4' },
   { key: 'securemove', item: 'set securemove to 1 or 2' },
   { key: 'reuseep', item: 'set reuseep to 0' },
   { key: 'reuseepauth', item: 'set reuseepauth to 0' },
@@ -404,9 +513,7 @@ export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [
   { key: 'cacheregistrations', item: 'set cacheregistrations to 0 or 1' },
   { key: 'earlystart', item: 'set earlystart to 0 to block early media' },
   { key: 'anumberhandling', item: 'set anumberhandling to 0 if not needed' },
-  { key: 'enablejsonp', item: 'disable JSONP' },
   { key: 'autofinetune', item: 'set autofinetune to 0 for a consistent service level' },
-  { key: 'allowhttpfileupload', item: 'disable http file upload' },
   { key: 'licensecfg', item: 'apply system level limits by licensecfg' },
   { key: 'ftpdbuser', item: 'set ftpdbuser to 0' },
 ];
