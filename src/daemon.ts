@@ -241,6 +241,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       status,
       stats,
       calls: sip.proxy.calls,
+      // sshd's failed logins reach the guard through the console (tollgate-sshfeed).
+      report,
       log,
     });
     cleanups.push(() => consoleServer.close());

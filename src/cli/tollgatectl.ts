@@ -11,12 +11,14 @@ import type { TollgateError } from '../errors.ts';
 import { resolveDataDir, resolveSocketPath } from '../paths.ts';
 import { splitGlobalOptions } from './args.ts';
 import { readTariffFile } from './read-file.ts';
+import { runSshFeed } from './ssh-feed.ts';
 
 const USAGE = `usage: tollgatectl [--data DIR | --socket PATH] COMMAND [ARGS] [--json]
 
 ${helpText()}
   backup FILE    hot copy of the store to FILE, still encrypted (the daemon may run)
-  restore FILE   replace the store with FILE's copy (the daemon must be stopped)`;
+  restore FILE   replace the store with FILE's copy (the daemon must be stopped)
+  ssh-feed [--journal]  sshd's failed logins (stdin, or the journal) to the guard`;
 
 function print(reply: Reply, json: boolean): void {
   if (reply.report) {
@@ -62,6 +64,22 @@ async function main(argv: string[]): Promise<number> {
   if (rest[0] === 'backup' || rest[0] === 'restore')
     return await local(rest, options.data, socketPath);
 
+  if (rest[0] === 'ssh-feed') {
+    if (rest.length > 2 || (rest[1] !== undefined && rest[1] !== '--journal')) {
+      process.stderr.write('tollgatectl: usage: tollgatectl ssh-feed [--journal]\n');
+      return 2;
+    }
+    try {
+      const client = await ConsoleClient.connect(socketPath);
+      try {
+        return await runSshFeed(client, rest[1] === '--journal');
+      } finally {
+        client.close();
+      }
+    } catch (err) {
+      return failure(err, false);
+    }
+  }
   // Usage errors are reported without needing the daemon.
   let command: ReturnType<typeof parseCommand>;
   try {

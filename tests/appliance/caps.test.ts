@@ -4,86 +4,15 @@
 // set is the minimum (CAP_BPF and CAP_NET_ADMIN are checked before anything is tried).
 // setpriv(1) gives the process what systemd's User=, AmbientCapabilities= and
 // CapabilityBoundingSet= give it; the booted image runs the real unit (image/test-image.sh).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, chownSync } from 'node:fs';
-import test, { type ExecutionContext } from 'ava';
-import { run, TOLLGATE, TOLLGATECTL, testConfig } from '../helpers/daemon.ts';
+import test from 'ava';
 import { createLink, exec } from '../helpers/netns.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { setprivCaps, unitValues } from './unit.ts';
-
-const NOBODY = 65534;
-
-async function startAs(
-  t: ExecutionContext,
-  ns: string,
-  caps: readonly string[],
-  sipAddress: string,
-) {
-  const dataDir = tempDir(t);
-  const configFile = await testConfig(dataDir, { sipaddress: sipAddress, dataplanemode: 'auto' });
-  chownSync(dataDir, NOBODY, NOBODY);
-  chownSync(configFile, NOBODY, NOBODY);
-  chmodSync(dataDir, 0o700);
-  const set = setprivCaps(caps);
-  const child: ChildProcess = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      'setpriv',
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      '--clear-groups',
-      `--inh-caps=${set}`,
-      `--ambient-caps=${set}`,
-      `--bounding-set=${set}`,
-      '--no-new-privs',
-      process.execPath,
-      TOLLGATE,
-      'serve',
-      '--data',
-      dataDir,
-      '--config',
-      configFile,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  child.stdout!.resume();
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (stderr.includes('tollgate is running')) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`daemon exited with ${child.exitCode}: ${stderr}`));
-      }
-    }, 50);
-  });
-  const ctl = (...args: string[]) => run(TOLLGATECTL, ['--data', dataDir, ...args]);
-  const status = JSON.parse((await ctl('status', '--json')).stdout) as {
-    pid: number;
-    dataplane: { mode: string; reason: string };
-  };
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('close', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { ctl, status, stop };
-}
+import { NOBODY, startAs } from './service-daemon.ts';
+import { unitValues } from './unit.ts';
 
 test("as nobody with the unit's ambient capabilities the daemon attaches XDP and bans", async (t) => {
   const caps = unitValues('AmbientCapabilities');
   const link = await createLink(t);
-  const d = await startAs(t, link.b.ns, caps, link.b.v4);
+  const d = await startAs(t, { ns: link.b.ns, caps, sipAddress: link.b.v4 });
   t.regex(d.status.dataplane.mode, /^xdp/, d.status.dataplane.reason);
   const shown = (await exec(link.b.ns, ['ip', '-d', 'link', 'show', link.b.ifname])).stdout;
   t.regex(shown, /prog\/xdp id \d+/, 'an XDP program is attached to the SIP interface');
@@ -109,7 +38,7 @@ test("as nobody with the unit's ambient capabilities the daemon attaches XDP and
 test('one capability less (CAP_PERFMON) and XDP is refused: the set is the minimum', async (t) => {
   const caps = unitValues('AmbientCapabilities').filter((c) => c !== 'CAP_PERFMON');
   const link = await createLink(t);
-  const d = await startAs(t, link.b.ns, caps, link.b.v4);
+  const d = await startAs(t, { ns: link.b.ns, caps, sipAddress: link.b.v4 });
   t.notRegex(d.status.dataplane.mode, /^xdp/, d.status.dataplane.reason);
   t.regex(d.status.dataplane.reason, /Permission denied|XDP unavailable/);
   await d.stop();

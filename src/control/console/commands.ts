@@ -5,6 +5,7 @@
 import type { Settings } from '../../config/settings.ts';
 import { TollgateError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { SecurityReport, SecurityVerdict } from '../../policy-port.ts';
 import type { BanRecord } from '../../store/records.ts';
 import type { AdminService, PublicAdmin } from '../admins.ts';
 import { type AuditReport, renderAudit } from '../audit/audit.ts';
@@ -52,6 +53,8 @@ export interface ConsoleContext {
   stats(): Promise<Record<string, unknown>>;
   /** The SIP proxy's live calls (`calls`, `hangup`); absent in tools without a proxy. */
   calls?: CallsConsole;
+  /** The guard's report port (what SIP reports through); absent in tools that have no guard. */
+  report?: (event: SecurityReport) => SecurityVerdict;
   log: Logger;
 }
 
@@ -286,6 +289,23 @@ async function execute(
         exit: 0,
         text: rows.length ? table(['ACTION', 'CIDR'], rows) : 'no static rules',
         data: rules,
+      };
+    }
+    case 'ssh-auth-fail': {
+      if (!ctx.report) return { exit: 1, text: 'no guard runs here', code: 'TG_INTERNAL' };
+      // Counted by the same rules as a failed SIP authentication (ssh-feed.ts says why).
+      const verdict = ctx.report({
+        kind: 'auth-fail',
+        ip: command.ip,
+        port: command.port,
+        method: 'SSH',
+        detail: 'sshd: failed login',
+        ...(command.user ? { user: command.user } : {}),
+      });
+      return {
+        exit: 0,
+        text: `reported; the guard says ${verdict.action}${verdict.rule ? ` (${verdict.rule})` : ''}`,
+        data: verdict,
       };
     }
     case 'stress-test': {

@@ -61,7 +61,8 @@ export type Command =
   | { name: 'hangup'; target: string }
   | { name: 'help'; topic?: string }
   | { name: 'shell' }
-  | BillingCommand;
+  | BillingCommand
+  | { name: 'ssh-auth-fail'; ip: string; port: number; user: string };
 
 export interface ParsedCommand {
   command: Command;
@@ -375,6 +376,21 @@ const COMMANDS: Record<string, Spec> = {
     expects: 'at most one command',
     build: (a) => (a[0] ? { name: 'help', topic: a[0] } : { name: 'help' }),
   },
+  'ssh-auth-fail': {
+    usage: 'ssh-auth-fail IP PORT [USER]',
+    help: 'report a failed SSH login to the guard, as tollgate-sshfeed does for each one sshd logs (counted like a failed SIP authentication)',
+    arity: [2, 3],
+    expects: 'an address, a port and optionally the user name tried',
+    build: (a) => {
+      const [ip, port, user] = a;
+      if (banTarget(ip!) === null || ip!.includes('/'))
+        throw new ControlErrors.TG_BAN_BAD_ADDRESS(ip!.slice(0, 80));
+      const n = Number(port);
+      if (!/^\d{1,5}$/.test(port!) || n < 1 || n > 65_535)
+        throw usage(`ssh-auth-fail: the port must be 1..65535, not "${port!.slice(0, 20)}"`);
+      return { name: 'ssh-auth-fail', ip: ip!, port: n, user: (user ?? '').slice(0, 64) };
+    },
+  },
   shell: {
     usage: 'shell',
     help: 'interactive console (history, help, the same commands)',
@@ -383,6 +399,11 @@ const COMMANDS: Record<string, Spec> = {
     build: () => ({ name: 'shell' }),
   },
 };
+
+/** Every command word, for the shell's tab completion (new commands complete by themselves). */
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
 
 /** One line of help per command, for `help` and `tollgatectl --help`. */
 export function helpText(topic?: string): string {

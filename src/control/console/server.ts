@@ -9,6 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { canonicalIp } from '../../ip.ts';
 import { ControlErrors } from '../errors.ts';
 import { type ConsoleContext, type ConsoleSession, runConsoleLine } from './commands.ts';
+import { mayCarrySecret } from './grammar.ts';
 
 /** A request line: argv, or argv with a tariff file as payload (tariffs import, ≤ 32 MiB). */
 export const MAX_REQUEST_BYTES = 33 * 1024 * 1024;
@@ -91,7 +92,37 @@ async function handle(line: string, ctx: ConsoleContext) {
   const ssh = typeof request?.sshClient === 'string' ? canonicalIp(request.sshClient) : null;
   if (ssh !== null) session.sshClient = ssh;
   if (typeof request?.payload === 'string') session.payload = request.payload;
-  return runConsoleLine(argv, ctx, session);
+  const reply = await runConsoleLine(argv, ctx, session);
+  audit(argv, session, reply.exit, ctx);
+  return reply;
+}
+
+/**
+ * Every console command goes to the journal (the daemon's log) with who ran it: the SSH
+ * client's address when it came through the SSH console. A line that may carry a secret is
+ * logged as its command word only. sshd's failed logins (ssh-auth-fail, one per attempt
+ * during a guessing attack) are logged by the guard's own rate-limited lines instead.
+ */
+function audit(
+  argv: readonly string[],
+  session: ConsoleSession,
+  exit: number,
+  ctx: ConsoleContext,
+) {
+  const word = (argv[0] ?? '').slice(0, 40);
+  if (word === 'ssh-auth-fail') return;
+  const line = argv.join(' ');
+  ctx.log.info(
+    {
+      command: mayCarrySecret(line)
+        ? `${word} [arguments withheld: may carry a secret]`
+        : line.slice(0, 200),
+      exit,
+      via: session.sshClient ? 'ssh' : 'local',
+      ...(session.sshClient ? { sshClient: session.sshClient } : {}),
+    },
+    'console command',
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 // `tollgatectl shell`: the interactive console the appliance's SSH console user lands in.
 // The same commands as tollgatectl, with history (kept private in the data directory),
-// tab completion of command names, `help`, and `exit`/`quit`/Ctrl-D to leave.
+// tab completion of command names and their first argument, `help`, and `exit`/`quit`/Ctrl-D to leave.
 //
 // Fed a script (stdin not a terminal), it runs every line and exits like a shell script
 // would report it: 0 when every command succeeded, else the highest exit code seen (1
@@ -15,22 +15,34 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { ControlErrors } from '../errors.ts';
 import type { ConsoleClient } from './client.ts';
-import { mayCarrySecret, tokenize, withSecret } from './grammar.ts';
+import { commandNames, mayCarrySecret, tokenize, withSecret } from './grammar.ts';
 
+/** What tab completes: command words (from the grammar), then a few well-known arguments. */
+const NOT_IN_SHELL = new Set(['shell', 'ssh-auth-fail']);
 const COMMAND_NAMES = [
-  'status',
-  'stats',
-  'bans',
-  'ban',
-  'unban',
+  ...commandNames().filter((c) => !NOT_IN_SHELL.has(c)),
   'delbanned,',
-  'config',
-  'users',
-  'admins',
-  'firewall',
-  'help',
+  'delbanned,all',
   'exit',
-];
+].sort();
+const ARGUMENTS: Record<string, readonly string[]> = {
+  unban: ['all'],
+  delbanned: ['all'],
+  users: ['add', 'list', 'show', 'set', 'del'],
+  config: ['get', 'set', 'unset', 'list', 'keys'],
+  firewall: ['allow', 'deny', 'del', 'list'],
+  admins: ['add', 'list', 'password', 'totp', 'del'],
+  help: COMMAND_NAMES,
+};
+
+/** readline's completer: the candidates for the word under the cursor, and that word. */
+export function complete(line: string): [string[], string] {
+  const words = line.split(/\s+/);
+  if (words.length <= 1) return [COMMAND_NAMES.filter((c) => c.startsWith(line)), line];
+  const last = words.at(-1)!;
+  const options = ARGUMENTS[words[0]!] ?? [];
+  return [words.length === 2 ? options.filter((o) => o.startsWith(last)) : [], last];
+}
 const HISTORY_SIZE = 500;
 
 /** stdout that can be muted while a password is typed (readline echoes through it). */
@@ -63,7 +75,7 @@ export async function runShell(client: ConsoleClient, dataDir: string): Promise<
     history,
     historySize: HISTORY_SIZE,
     terminal: interactive,
-    completer: (line: string) => [COMMAND_NAMES.filter((c) => c.startsWith(line)), line],
+    completer: complete,
   });
   const memory = (rl as unknown as { history?: string[] }).history;
   /** readline keeps each line for the up-arrow: a secret one is taken back out at once. */
