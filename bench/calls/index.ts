@@ -250,6 +250,12 @@ async function main(): Promise<void> {
   });
   const added = await daemon.ctl('users', 'add', USER, '--password', PASSWORD);
   if (added.code !== 0) throw new Error(`tollgatectl users add: ${added.stderr}${added.stdout}`);
+  // One account places every call: billing's simultaneous-call limit (5 by default) would
+  // refuse most of the `limit` calls in progress with 486.
+  for (const field of ['maxlines', 'maxlinesoffpeak']) {
+    const set = await daemon.ctl('users', 'set', USER, field, String(Math.max(100, LIMIT * 2)));
+    if (set.code !== 0) throw new Error(`tollgatectl users set ${field}: ${set.stderr}`);
+  }
   const sipport = Number(/^sipport = (\d+)$/m.exec(readFileSync(configFile, 'utf8'))![1]);
   await waitForOptions(sipport, 10_000);
 

@@ -126,7 +126,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     refused503: errorText.match(/Aborting call[^\n]*received 'SIP\/2\.0 503/g)?.length ?? 0,
     firstError: errorText
       .split('\n')
-      .find((l) => l.trim() !== '')
+      .find((l) => l.trim() !== '' && !l.startsWith('The following events occurred'))
       ?.slice(0, 300),
     seconds,
     perSecond: seconds > 0 ? successful / seconds : 0,
