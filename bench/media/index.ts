@@ -24,6 +24,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fillChecksums } from '../../tests/dataplane/checksums.ts';
+import { frame } from '../../tests/dataplane/frames.ts';
+import { relayRunNamespace } from '../../tests/helpers/relay-run.ts';
 import { teardownScope } from '../common/teardown.ts';
 
 const { values: args } = parseArgs({
@@ -394,6 +397,55 @@ async function benchRtpengine(rtpgen: string): Promise<Step[]> {
     if (step.lossPct >= LOSS_LIMIT * 100 || step.gen.sent < 0.9 * n * 50 * SECONDS) break;
   }
   return steps;
+}
+
+/** The forward path's cost per packet in the kernel (BPF_PROG_TEST_RUN, repeated). */
+async function forwardCost(): Promise<void> {
+  const x = await relayRunNamespace(scope);
+  const repeat = 1_000_000;
+  const peer4 = { ip: '198.51.100.10', port: 4000 };
+  const peer6 = { ip: '2001:db8:9::10', port: 4000 };
+  const legs = [
+    {
+      localPort: 20000,
+      expectedPeer: peer4,
+      forwardTo: { ip: '192.0.2.2', port: 6000 },
+      forwardFrom: { ip: '192.0.2.1', port: 20002 },
+    },
+    {
+      localPort: 20010,
+      expectedPeer: peer6,
+      forwardTo: { ip: '2001:db8:1::2', port: 6000 },
+      forwardFrom: { ip: '2001:db8:1::1', port: 20012 },
+    },
+  ];
+  const rtp4 = fillChecksums(frame({ src: peer4.ip, sport: 4000, dport: 20000, payload: 172 }));
+  const rtp6 = fillChecksums(frame({ src: peer6.ip, sport: 4000, dport: 20010, payload: 172 }));
+  const other = fillChecksums(
+    frame({ src: '198.51.100.99', sport: 4000, dport: 20000, payload: 172 }),
+  );
+  const { results } = await x.run({
+    range: { min: 20000, max: 20999 },
+    legs,
+    runs: [
+      { frame: rtp4, repeat, ingress: 'out0' },
+      { frame: rtp4, repeat },
+      { frame: rtp6, repeat, ingress: 'out0' },
+      { frame: other, repeat },
+    ],
+  });
+  const names = [
+    'IPv4 rewrite + XDP_TX',
+    'IPv4 rewrite + redirect',
+    'IPv6 rewrite + XDP_TX',
+    'another source → drop',
+  ];
+  console.log(`forward path, BPF_PROG_TEST_RUN × ${repeat} (FIB lookup included):`);
+  results.forEach((r, i) =>
+    console.log(
+      `  ${names[i]!.padEnd(26)} ${String(r.durationNs).padStart(4)} ns/packet (${r.verdict})`,
+    ),
+  );
 }
 
 function best(steps: Step[]): Step | undefined {

@@ -235,6 +235,7 @@ export class KernelDataplane implements Dataplane {
     await nft.banMany(this.#desired.bans());
     await nft.replaceCidrs(this.#desired.cidrs());
     await nft.trustMany(this.#desired.trusted());
+    if (this.#o.guard === null) await nft.setMediaGate(this.#media.gate ? this.#media.range : null);
   }
 
   /**

@@ -115,6 +115,8 @@ export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedD
       reason,
       log,
     });
+    // Mode nft: the media range gate is the part of the guard policy nftables holds.
+    if (guard === null) await dataplane.applyGuardPolicy(setup.guard);
     return { dataplane, reason, engage: () => dataplane.start() };
   } catch (err) {
     await lock.release();

@@ -88,7 +88,10 @@ export interface GuardConfig {
   signalingPorts: number[];
   /** Local RTP/RTCP port range, inclusive; null = no media checks. */
   mediaPorts: { min: number; max: number } | null;
-  /** checkrtpaddr: only the registered peer may send to an allocated media port. */
+  /**
+   * The media range gate (checkrtpaddr 1, 2): UDP to a port of mediaPorts that no relay leg
+   * holds is dropped (rtp_unallocated). Which sources a leg accepts is per leg (RelayLeg).
+   */
   checkRtpAddr: boolean;
   /** Drop non-first fragments (they carry no ports). Off: they pass after the address checks. */
   dropFragments: boolean;
