@@ -74,17 +74,26 @@ sock.on('message', (m) => {
 
 function ng(cmd: Record<string, B>): Promise<Record<string, B>> {
   const cookie = `${COOKIE_PREFIX}x${cookieSeq++}`;
+  const wire = Buffer.concat([Buffer.from(`${cookie} `), encode(cmd)]);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`ng ${cmd.command}: no reply in 10 s`)),
-      10_000,
-    );
+    // UDP: resent each second until answered; rtpengine replays its answer to a cookie it
+    // has seen instead of running the command twice (that is what the cookie is for).
+    let tries = 0;
+    const resend = setInterval(() => {
+      if (++tries >= 20) {
+        clearInterval(resend);
+        pending.delete(cookie);
+        reject(new Error(`ng ${cmd.command}: no reply in 20 s`));
+        return;
+      }
+      sock.send(wire, ngPort, ngHost);
+    }, 1000);
     pending.set(cookie, (d) => {
-      clearTimeout(timer);
+      clearInterval(resend);
       if (d.result !== 'ok') reject(new Error(`ng ${cmd.command}: ${JSON.stringify(d)}`));
       else resolve(d);
     });
-    sock.send(Buffer.concat([Buffer.from(`${cookie} `), encode(cmd)]), ngPort, ngHost);
+    sock.send(wire, ngPort, ngHost);
   });
 }
 
