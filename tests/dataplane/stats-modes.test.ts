@@ -30,6 +30,7 @@ const expected = [
   '.connections',
   '.dataplane',
   '.drops',
+  '.media',
   '.passed',
   'dataplane.counted',
   'dataplane.counters',
