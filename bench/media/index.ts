@@ -438,11 +438,10 @@ async function forwardCost(): Promise<void> {
     'another source: drop',
   ];
   console.log(`forward path, BPF_PROG_TEST_RUN x ${repeat} (FIB lookup included):`);
-  results.forEach((r, i) =>
+  for (const [i, r] of results.entries())
     console.log(
       `  ${names[i]!.padEnd(26)} ${String(r.durationNs).padStart(4)} ns/packet (${r.verdict})`,
-    ),
-  );
+    );
 }
 
 function best(steps: Step[]): Step | undefined {
