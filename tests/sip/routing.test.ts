@@ -530,3 +530,64 @@ test('route order: longest prefix, then priority, then weight (each trunk once)'
   t.is(heavyFirst, 90);
   t.deepEqual(orderRoutes([r('1', 'x', 1, 1), r('12', 'x', 1, 1)], '123', Math.random).length, 1);
 });
+
+test('reuseepauth / reusedifferentportreg / reuseep: a registered source is taken for its account (all off by default)', (t) => {
+  const fromDesk = (s: S, from: string, at: Endpoint, n: number) => {
+    s.h.layer.receive(
+      invite({ uri: 'sip:carol@tollgate', from: `<sip:${from}@tollgate>`, branch: `z9hG4bKr${n}` }),
+      at,
+    );
+  };
+  const deskOtherPort: Endpoint = { ...BOB_DESK, port: BOB_DESK.port + 1 };
+  const off = setup(t, { allownoauthcalls: 0 });
+  fromDesk(off, 'bob', BOB_DESK, 1);
+  t.is(
+    off
+      .sentTo(BOB_DESK)
+      .filter((m) => m.kind === 'response')
+      .at(-1)!.status,
+    407,
+  );
+
+  const same = setup(t, { allownoauthcalls: 0, reuseepauth: true });
+  fromDesk(same, 'bob', BOB_DESK, 1);
+  t.is(
+    same.requestsTo(CAROL_AT, 'INVITE').length,
+    1,
+    'reuseepauth: bob from his registered ip:port',
+  );
+  t.like(same.requests.at(-1), { account: 'bob', accountKind: 'user' });
+  fromDesk(same, 'bob', deskOtherPort, 2);
+  t.is(
+    same
+      .sentTo(deskOtherPort)
+      .filter((m) => m.kind === 'response')
+      .at(-1)!.status,
+    407,
+  );
+  fromDesk(same, 'alice', BOB_DESK, 3);
+  t.is(
+    same
+      .sentTo(BOB_DESK)
+      .filter((m) => m.kind === 'response')
+      .at(-1)!.status,
+    407,
+    "not someone else's name from bob's phone",
+  );
+
+  const anyPort = setup(t, { allownoauthcalls: 0, reusedifferentportreg: true });
+  fromDesk(anyPort, 'bob', deskOtherPort, 1);
+  t.is(anyPort.requestsTo(CAROL_AT, 'INVITE').length, 1, 'reusedifferentportreg: the IP is enough');
+
+  const ep = setup(t, { allownoauthcalls: 0, reuseep: true });
+  fromDesk(ep, 'nobody-known', BOB_DESK, 1);
+  t.like(ep.requests.at(-1), { account: 'bob' }, 'reuseep: the account registered there');
+  fromDesk(ep, 'nobody-known', deskOtherPort, 2);
+  t.is(
+    ep
+      .sentTo(deskOtherPort)
+      .filter((m) => m.kind === 'response')
+      .at(-1)!.status,
+    407,
+  );
+});

@@ -52,7 +52,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseep',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/admission.ts', 'tests/sip/routing.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -60,7 +60,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseepauth',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/admission.ts', 'tests/sip/routing.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,
@@ -68,7 +68,7 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reusedifferentportreg',
-    status: notEnforced(11),
+    status: enforced('src/sip/proxy/admission.ts', 'tests/sip/routing.test.ts'),
     section: 'trust',
     type: 'bool',
     default: false,

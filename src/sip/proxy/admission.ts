@@ -135,6 +135,7 @@ export const callerIdentity: AdmissionStep = (a, p) => {
   }
   if (outcome.failure === 'missing' && a.target.kind === 'local' && byAddress(a, p))
     return undefined;
+  if (outcome.failure === 'missing' && byRegistration(a, p)) return undefined;
   if (outcome.failure !== 'missing' && outcome.failure !== 'stale') {
     const named = outcome.user ?? a.fromUser;
     d.report({
@@ -181,6 +182,44 @@ function byAddress(a: Admission, p: AdmissionPorts): boolean {
     user: account.name,
     detail: trunk ? 'trunk by address' : 'by address',
   });
+  return true;
+}
+
+/**
+ * The registration keys of the reference, all off by default (it recommends 0: over UDP a
+ * source address is easily spoofed):
+ *   reuseepauth            a request whose From user has a binding registered from this very
+ *                          transport, address and port is taken for that user, unchallenged
+ *   reusedifferentportreg  the same when only the address matches (another port)
+ *   reuseep                a request whose From names no account is taken for the account
+ *                          registered from this transport, address and port
+ */
+function byRegistration(a: Admission, p: AdmissionPorts): boolean {
+  const { config, d } = p.ctx;
+  const { reuseep, reuseepauth, reusedifferentportreg } = config;
+  if (!reuseep && !reuseepauth && !reusedifferentportreg) return false;
+  const src = a.source;
+  let account: string | undefined;
+  const named = a.fromUser;
+  if ((reuseepauth || reusedifferentportreg) && named !== undefined) {
+    const here = d.bindings
+      .lookup(named)
+      .some(
+        (b) =>
+          b.transport === src.transport &&
+          b.ip === src.ip &&
+          (b.port === src.port || reusedifferentportreg),
+      );
+    if (here) account = named;
+  }
+  if (account === undefined && reuseep && (named === undefined || !d.userExists?.(named)))
+    account = d.bindings.atSource?.(src.transport, src.ip, src.port);
+  if (account === undefined) return false;
+  a.user = account;
+  a.accountKind = 'user';
+  a.byAddress = true;
+  a.outbound = undefined;
+  d.report({ ...a.base, kind: 'auth-ok', user: account, detail: 'registered source' });
   return true;
 }
 

@@ -20,7 +20,7 @@ import type { RoutingSource } from './routing/table.ts';
 
 export interface ProxyDeps {
   transactions: Pick<TransactionLayer, 'sendRequest' | 'sendStateless' | 'findInviteFor'>;
-  bindings: Pick<BindingStore, 'lookup'>;
+  bindings: Pick<BindingStore, 'lookup'> & Partial<Pick<BindingStore, 'atSource'>>;
   auth: DigestAuthenticator;
   settings: Settings;
   log: Logger;
@@ -70,6 +70,9 @@ export const PROXY_KEYS = [
   'allownoauthfork',
   'securemove',
   'forwardclientaddress',
+  'reuseep',
+  'reuseepauth',
+  'reusedifferentportreg',
 ] as const;
 
 export type ProxyConfig = ConfigView<(typeof PROXY_KEYS)[number]>;

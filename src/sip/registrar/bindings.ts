@@ -84,6 +84,19 @@ export class BindingStore {
     return list.length > 1 ? list.sort((a, b) => b.q - a.q) : list;
   }
 
+  /**
+   * The account registered from exactly this transport, address and port (reuseep), if one
+   * is. A scan of every binding: used only when reuseep is on (off by default).
+   */
+  atSource(transport: Binding['transport'], ip: string, port: number): string | undefined {
+    const now = this.#now();
+    for (const [aor, map] of this.#byAor)
+      for (const { binding: b } of map.values())
+        if (b.expiresAt > now && b.transport === transport && b.ip === ip && b.port === port)
+          return aor;
+    return undefined;
+  }
+
   get(aor: string, contact: string): Binding | undefined {
     const b = this.#byAor.get(aor)?.get(contact)?.binding;
     return b && b.expiresAt > this.#now() ? b : undefined;
