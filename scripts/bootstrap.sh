@@ -12,10 +12,11 @@ cd "$(dirname "$0")/.."
 
 # Runtime: libbpf1 (loaded through koffi), nftables, iproute2.
 # Build: clang/llvm/libbpf-dev/linux-libc-dev for bpf/, bpftool for inspection.
-# Tests and benches: real peers (sipp, sipvicious, trafgen, kamailio, tcpdump).
+# Tests and benches: real peers (sipp, sipvicious, trafgen, kamailio, tcpdump, and
+# rtpengine for bench:media's side-by-side), ethtool for the relay tests' veth offloads.
 APT_PACKAGES=(
   libbpf1 libbpf-dev clang llvm linux-libc-dev bpftool nftables iproute2 make
-  sip-tester sipvicious netsniff-ng kamailio tcpdump openssl
+  sip-tester sipvicious netsniff-ng kamailio tcpdump openssl ethtool rtpengine-daemon
 )
 
 # Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
@@ -47,14 +48,18 @@ install_debian_packages() {
   }
 }
 
-# Debian starts kamailio as a service when systemd runs; it would take SIP's 5060 from
-# tollgate. The benchmarks start their own kamailio; the service is never wanted here.
+# Debian starts kamailio and rtpengine as services when systemd runs; kamailio would take
+# SIP's 5060 from tollgate, rtpengine media ports. The benchmarks start their own; the
+# services are never wanted here.
 keep_kamailio_service_off() {
   command -v systemctl >/dev/null && [ -d /run/systemd/system ] || return 0
-  if systemctl is-enabled --quiet kamailio 2>/dev/null || systemctl is-active --quiet kamailio 2>/dev/null; then
-    log "stopping and disabling the kamailio service (tollgate listens on 5060)"
-    systemctl disable --now kamailio >/dev/null 2>&1 || true
-  fi
+  local unit
+  for unit in kamailio rtpengine-daemon; do
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+      log "stopping and disabling the $unit service (the benchmarks run their own)"
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 install_npm_packages() {
