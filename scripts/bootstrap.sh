@@ -51,7 +51,7 @@ install_debian_packages() {
 # Debian starts kamailio and rtpengine as services when systemd runs; kamailio would take
 # SIP's 5060 from tollgate, rtpengine media ports. The benchmarks start their own; the
 # services are never wanted here.
-keep_kamailio_service_off() {
+keep_peer_services_off() {
   command -v systemctl >/dev/null && [ -d /run/systemd/system ] || return 0
   local unit
   for unit in kamailio rtpengine-daemon; do
@@ -118,7 +118,7 @@ build_web_ui() {
 }
 
 install_debian_packages
-keep_kamailio_service_off
+keep_peer_services_off
 install_npm_packages
 build_bpf
 build_typescript
