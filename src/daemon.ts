@@ -271,6 +271,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           void report({ kind: 'auth-fail', ip, port, method: 'HTTP', detail }),
         log,
         dataDir: options.dataDir,
+        // Live calls and hang-up for the UI and API (what the console's calls/hangup use).
+        calls: sip.proxy.calls,
       },
       { address: webListen.webaddress, port: webListen.webport, tls: webTls, metrics },
     );

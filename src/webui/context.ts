@@ -41,7 +41,7 @@ export interface WebContext {
 
 /** The call table, structurally (the web layer does not import src/sip). */
 export interface LiveCalls {
-  list(): ReadonlyArray<{ readonly id: string } & Readonly<Record<string, unknown>>>;
+  list(): ReadonlyArray<{ readonly id: string }>;
   /** How many calls were ended: a Call-ID, or every call. */
   hangup(target: string | { readonly all: true }): number;
 }

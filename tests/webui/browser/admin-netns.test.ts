@@ -14,13 +14,17 @@
 //
 // TOLLGATE_SCREENSHOTS=1 saves the dashboard (during the flood) and the bans page to
 // docs/screenshots/ for the README.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { freePort } from '../../helpers/daemon.ts';
 import { sipOptionsPayload, startFlood } from '../../helpers/flood.ts';
+import { runSipp } from '../../helpers/sipp.ts';
+import { keepBlocks } from '../../helpers/sipp-blocks.ts';
 import { startSipvicious } from '../../helpers/sipvicious.ts';
 import { ADMIN, type Appliance, eventually, SIP_PORT, startAppliance } from './appliance.ts';
-import { logIn, openBrowser, openSection, type UiBrowser } from './browser.ts';
+import { ensureLoggedIn, logIn, openBrowser, openSection, type UiBrowser } from './browser.ts';
 
 const SCREENSHOTS = process.env.TOLLGATE_SCREENSHOTS
   ? join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots')
@@ -36,6 +40,8 @@ test.before(async () => {
   a = await startAppliance({
     // A User-Agent carrying markup is hostile whatever else it does: ban on sight.
     blockua: '<script',
+    // The SIPp phones send no RTP: the call must stay up until the operator hangs it up.
+    mediatimeout: 0,
   });
   // One browser for the serial tests, as one operator's session would be.
   ui = await openBrowser(a.t, { ns: a.link.b.ns, origin: a.origin });
@@ -94,6 +100,7 @@ test.serial(
   async (t) => {
     t.timeout(240_000);
     const page = ui.page;
+    await ensureLoggedIn(page, a.origin, ADMIN.name, ADMIN.password);
     await openSection(page, 'Dashboard');
     await page.getByText('Live: updated every second.').waitFor();
     const before = await dropTotal('flood');
@@ -195,6 +202,7 @@ test.serial(
 test.serial('a setting changed from the audit’s fix link clears that finding', async (t) => {
   t.timeout(120_000);
   const page = ui.page;
+  await ensureLoggedIn(page, a.origin, ADMIN.name, ADMIN.password);
   await openSection(page, 'Security audit');
   await page.locator('#audit-summary').waitFor();
   const finding = page
@@ -330,6 +338,73 @@ test.serial(
     await unban.focus();
     await page.keyboard.press('Enter');
     await page.getByText('192.0.2.55 is no longer banned.').waitFor();
+    ui.assertClean(t);
+  },
+);
+
+test.serial(
+  'a live SIPp call is listed on the calls page and hung up from there: BYE reaches both phones',
+  async (t) => {
+    t.timeout(240_000);
+    const caller = { user: 'dave', password: 'Violet-Harbor-6021' };
+    const callee = { user: 'erin', password: 'Saffron-Bridge-7314' };
+    for (const u of [caller, callee]) {
+      const added = await a.d.ctl('users', 'add', u.user, '--password', u.password);
+      t.is(added.code, 0, added.stderr);
+    }
+    const calleeHost = a.link.hostV4(77);
+    await a.link.addAddress(a.link.a, calleeHost);
+    // SIPp hands an incoming INVITE to a scenario only with its Call-ID: both share -cid_str.
+    const callIds = `uihangup-${randomBytes(4).toString('hex')}-%u`;
+    const side = {
+      netns: a.link.a.ns,
+      target: { ip: a.link.b.v4, port: SIP_PORT },
+      transport: 'udp' as const,
+      timeoutSeconds: 120,
+    };
+    const answering = runSipp(t, {
+      ...side,
+      localIp: calleeHost,
+      localPort: await freePort(),
+      scenario: 'answer-ends.xml',
+      account: callee,
+      fields: [callee.user, 'tollgate'],
+      rewrite: keepBlocks('answer', 'byed'),
+      extraArgs: ['-cid_str', callIds],
+    });
+    await eventually('the callee to register', async () =>
+      JSON.parse((await a.d.ctl('status', '--json')).stdout).registrations >= 1 ? true : undefined,
+    );
+    const calling = runSipp(t, {
+      ...side,
+      localIp: a.link.a.v4,
+      localPort: await freePort(),
+      scenario: 'call-ends.xml',
+      account: caller,
+      fields: [caller.user, 'tollgate', callee.user],
+      rewrite: keepBlocks('answered', 'byed'),
+      extraArgs: ['-cid_str', callIds],
+    });
+
+    const page = ui.page;
+    await ensureLoggedIn(page, a.origin, ADMIN.name, ADMIN.password);
+    await openSection(page, 'Live calls');
+    // The page refreshes every 2 s: the call shows once answered.
+    const row = page
+      .getByRole('row')
+      .filter({ hasText: 'confirmed' })
+      .filter({ hasText: caller.user });
+    await row.waitFor({ timeout: 90_000 });
+    t.regex((await row.textContent()) ?? '', new RegExp(callee.user));
+    await page
+      .getByRole('button', { name: `Hang up the call from ${caller.user} to ${callee.user}` })
+      .click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Hang up' }).click();
+    await page.getByText(`The call ${caller.user} → ${callee.user} was hung up.`).waitFor();
+    const [callerRun, calleeRun] = await Promise.all([calling, answering]);
+    t.is(callerRun.exitCode, 0, `caller got the BYE: ${callerRun.output}`);
+    t.is(calleeRun.exitCode, 0, `callee got the BYE: ${calleeRun.output}`);
+    await page.getByText('No call in progress.').waitFor();
     ui.assertClean(t);
   },
 );

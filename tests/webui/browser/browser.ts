@@ -112,3 +112,15 @@ export async function openSection(page: Page, name: string): Promise<void> {
   await link.click();
   await page.getByRole('heading', { level: 1 }).first().waitFor();
 }
+
+/** Logs in unless this page already shows the admin UI (a test run alone, with --match). */
+export async function ensureLoggedIn(
+  page: Page,
+  origin: string,
+  name: string,
+  password: string,
+): Promise<void> {
+  if ((await page.getByRole('navigation', { name: 'Sections' }).count()) > 0) return;
+  await page.goto(`${origin}/`);
+  await logIn(page, name, password);
+}
