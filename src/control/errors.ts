@@ -23,6 +23,9 @@ export const ControlErrors = defineErrors('control', {
   TG_USER_BAD_NAME: 'bad user name "%s": use %s',
   TG_USER_BAD_FIELD: 'unknown user field "%s"; known: %s',
   TG_USER_WEAK_PASSWORD: 'refusing the password for %s: %s',
+  TG_USER_LICENSE: 'refusing user %s: licensecfg allows at most %s users (maxusers)',
+  TG_USER_VERIFY_OFF:
+    'password verification for third parties is off (uauthverifypwd 0, as the reference recommends)',
   TG_ADMIN_EXISTS: 'administrator %s already exists',
   TG_ADMIN_NOT_FOUND: 'no administrator %s',
   TG_ADMIN_BAD_NAME: 'bad administrator name "%s": 2-32 of a-z 0-9 . _ -, starting with a letter',

@@ -34,22 +34,35 @@ const COMMON = new Set([
 ]);
 
 /**
- * Why a password is weak, or null if it is acceptable. minLength is `minpwdlength`; with
- * `enforcestrongauth` on, the stricter rules below apply as well.
+ * Why a password is weak, or null if it is acceptable. `validate` is `validatepassword`:
+ * 0 no check, 1 minpwdlength (minLength) and not the username, 2 as 1 plus letters and
+ * digits and not a well-known password. With `enforcestrongauth` on, the stricter rules
+ * below apply as well. Length over 128 and control characters are always refused.
  */
 export function passwordWeakness(
   username: string,
   password: string,
   minLength: number,
   enforceStrong: boolean,
+  validate = 1,
 ): string | null {
-  if (password.length < minLength) return `shorter than minpwdlength (${minLength})`;
+  if (validate >= 1 && password.length < minLength)
+    return `shorter than minpwdlength (${minLength})`;
   if (password.length > 128) return 'longer than 128 characters';
   if (hasControlCharacter(password)) return 'contains control characters';
-  if (!enforceStrong) return null;
-  const strong = strongWeakness(username, password);
-  // Named once here: the error that carries this text does not repeat the key.
-  return strong === null ? null : `${strong} (enforcestrongauth)`;
+  // enforcestrongauth's stricter rules first (their messages say more), then validatepassword.
+  if (enforceStrong) {
+    const strong = strongWeakness(username, password);
+    // Named once here: the error that carries this text does not repeat the key.
+    if (strong !== null) return `${strong} (enforcestrongauth)`;
+  }
+  if (validate >= 1 && username !== '' && password.toLowerCase() === username.toLowerCase())
+    return 'the same as the username (validatepassword)';
+  if (validate >= 2 && !(/[A-Za-z]/.test(password) && /[0-9]/.test(password)))
+    return 'needs letters and digits (validatepassword 2)';
+  if (validate >= 2 && COMMON.has(password.toLowerCase().replace(/[0-9!.]+$/, '')))
+    return 'a common password (validatepassword 2)';
+  return null;
 }
 
 /** The stricter rules of enforcestrongauth. */

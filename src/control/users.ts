@@ -85,7 +85,15 @@ export interface AddResult {
 }
 
 /** The keys accounts read: the realm the HA1s are made for, the password rules. */
-const USER_KEYS = ['realm', 'minpwdlength', 'enforcestrongauth'] as const;
+const USER_KEYS = [
+  'realm',
+  'minpwdlength',
+  'enforcestrongauth',
+  'validatepassword',
+  'securepasswords',
+  'uauthverifypwd',
+  'licensecfg',
+] as const;
 
 export class UserService {
   readonly #store: Store;
@@ -107,6 +115,13 @@ export class UserService {
     this.#settings = settings;
     this.#config = settings.view(USER_KEYS);
     this.#log = log;
+    // securepasswords 0 asks for passwords kept in clear: tollgate never keeps one (only
+    // HA1s and an argon2id verifier, see #secrets), so 0 behaves as 1, and says so.
+    if (this.#config.securepasswords === 0)
+      log.warn(
+        { key: 'securepasswords' },
+        'securepasswords 0 ignored: passwords are always stored hashed',
+      );
   }
 
   /**
@@ -166,6 +181,9 @@ export class UserService {
   add(name: string, password: string | undefined): AddResult {
     checkName(name);
     if (this.#store.tables.users.get(name)) throw new ControlErrors.TG_USER_EXISTS(name);
+    const maxUsers = licenseLimit(this.#config.licensecfg, 'maxusers');
+    if (maxUsers !== undefined && this.count() >= maxUsers)
+      throw new ControlErrors.TG_USER_LICENSE(name, maxUsers);
     const chosen = password ?? generatePassword();
     this.#checkPassword(name, chosen);
     const record: UserRecord = {
@@ -336,6 +354,15 @@ export class UserService {
     return ok && record !== undefined;
   }
 
+  /**
+   * A password check for a third party (the reference's API user-auth verify): a password
+   * oracle, so refused unless uauthverifypwd is on (the reference recommends 0).
+   */
+  verifyForThirdParty(name: string, password: string): boolean {
+    if (!this.#config.uauthverifypwd) throw new ControlErrors.TG_USER_VERIFY_OFF();
+    return this.verifyPassword(name, password);
+  }
+
   count(): number {
     return this.#store.tables.users.getCount();
   }
@@ -374,6 +401,7 @@ export class UserService {
       password,
       this.#config.minpwdlength,
       this.#config.enforcestrongauth,
+      this.#config.validatepassword,
     );
     if (weakness) throw new ControlErrors.TG_USER_WEAK_PASSWORD(name, weakness);
   }
@@ -413,4 +441,17 @@ function checkName(name: string): void {
       'letters, digits and . _ ~ + - (up to 64, starting with a letter or digit)',
     );
   }
+}
+
+/**
+ * One limit of licensecfg ("maxcalls=200,maxusers=5000": system level limits, the reference's
+ * "License limitations"), or undefined when it sets none. The key's format check has already
+ * refused anything but name=integer pairs.
+ */
+export function licenseLimit(licensecfg: string, name: string): number | undefined {
+  for (const pair of licensecfg.split(',')) {
+    const [k, v] = pair.split('=');
+    if (k?.trim().toLowerCase() === name && v !== undefined) return Number(v.trim());
+  }
+  return undefined;
 }

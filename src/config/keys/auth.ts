@@ -26,7 +26,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'securepasswords',
-    status: notEnforced(12),
+    status: enforced('src/control/users.ts', 'tests/control/auth-keys.test.ts'),
     section: 'auth',
     type: 'enum',
     default: 1,
@@ -49,7 +49,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'validatepassword',
-    status: notEnforced(12),
+    status: enforced('src/control/users.ts', 'tests/control/auth-keys.test.ts'),
     section: 'auth',
     type: 'enum',
     default: 2,
@@ -97,7 +97,7 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'uauthverifypwd',
-    status: notEnforced(12),
+    status: enforced('src/control/users.ts', 'tests/control/auth-keys.test.ts'),
     section: 'auth',
     type: 'bool',
     default: false,

@@ -38,7 +38,7 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'licensecfg',
-    status: notEnforced(12),
+    status: enforced('src/control/users.ts', 'tests/control/auth-keys.test.ts'),
     section: 'system',
     type: 'string',
     format: 'limits',

@@ -45,6 +45,7 @@ import type { ConfigView, Settings } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import type { CallAccounting, CallDecision, CallEnded, CallRequest } from '../../policy-port.ts';
 import type { CdrRecord } from '../../store/records.ts';
+import { licenseLimit } from '../users.ts';
 import {
   type AccountProfile,
   ENDUSER,
@@ -94,6 +95,7 @@ export const BILLING_KEYS = [
   'offpeakhours',
   'smartblacklist',
   'autoban',
+  'licensecfg',
 ] as const;
 type BillingConfig = ConfigView<(typeof BILLING_KEYS)[number]>;
 
@@ -137,6 +139,7 @@ interface Derived {
   blockHigh: Micros;
   schedule: Schedule;
   ipPeriodMs: number;
+  maxCalls: number | undefined;
 }
 
 interface CallState {
@@ -169,6 +172,8 @@ export class BillingPolicy implements CallAccounting {
   readonly #calls = new Map<string, CallState>();
   readonly #lines = new Map<string, number>();
   readonly #reserved = new Map<string, Micros>();
+  /** Calls allowed and not ended (licensecfg maxcalls). */
+  #allowedLive = 0;
   /** Unbilled-call log lines: at most UNBILLED_LINES per 10 s (an attack must not flood the log). */
   #unbilledWindow = 0;
   #unbilledLines = 0;
@@ -364,6 +369,15 @@ export class BillingPolicy implements CallAccounting {
     const quota = (reason: string, rule: string, detail?: string) =>
       deny(cfg.quotadiscreason, reason, rule, detail);
 
+    // licensecfg maxcalls: a system-wide ceiling on calls at once.
+    const maxCalls = this.#d().maxCalls;
+    if (maxCalls !== undefined && this.#allowedLive >= maxCalls)
+      return deny(
+        503,
+        'Service Unavailable (licensecfg maxcalls)',
+        'licensecfg',
+        `${maxCalls} calls`,
+      );
     const bad = this.#callers.blocked([account, `ip:${call.source.ip}`], call.at);
     if (bad && cfg.autoban > 0)
       return deny(
@@ -539,6 +553,7 @@ export class BillingPolicy implements CallAccounting {
     const previous = this.#calls.get(callId);
     if (previous) this.#release(previous);
     this.#calls.set(callId, state);
+    if (state.allowed) this.#allowedLive++;
     if (this.#calls.size > MAX_CALLS) {
       const [oldestId, oldest] = this.#calls.entries().next().value!;
       this.#calls.delete(oldestId);
@@ -551,6 +566,7 @@ export class BillingPolicy implements CallAccounting {
   }
 
   #release(state: CallState): void {
+    if (state.allowed) this.#allowedLive--;
     const account = state.account;
     if (account === undefined) return;
     if (state.line) {
@@ -700,6 +716,7 @@ export class BillingPolicy implements CallAccounting {
       blockHigh: fromConfig(cfg.blockhighcostcalls),
       schedule,
       ipPeriodMs: Math.round(cfg.maxcallperperiod * 86_400_000),
+      maxCalls: licenseLimit(cfg.licensecfg, 'maxcalls'),
     };
     this.#ledger.ipPeriodMs = this.#derived.ipPeriodMs;
     return this.#derived;
