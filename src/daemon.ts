@@ -273,6 +273,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         dataDir: options.dataDir,
         // Live calls and hang-up for the UI and API (what the console's calls/hangup use).
         calls: sip.proxy.calls,
+        // Accounts' money, top-ups and CDRs for the UI, the API and the portal.
+        billing,
       },
       { address: webListen.webaddress, port: webListen.webport, tls: webTls, metrics },
     );

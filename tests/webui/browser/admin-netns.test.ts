@@ -408,3 +408,32 @@ test.serial(
     ui.assertClean(t);
   },
 );
+
+test.serial(
+  'an account is topped up from the accounts page; a malformed amount is refused first',
+  async (t) => {
+    t.timeout(120_000);
+    const carol = { user: 'carol', password: 'Quartz-Meadow-3318' };
+    const added = await a.d.ctl('users', 'add', carol.user, '--password', carol.password);
+    t.is(added.code, 0, added.stderr);
+    const page = ui.page;
+    await ensureLoggedIn(page, a.origin, ADMIN.name, ADMIN.password);
+    await openSection(page, 'Accounts');
+    await page.getByLabel('Search accounts').fill(carol.user);
+    const row = page.getByRole('row').filter({ hasText: carol.user });
+    await row.waitFor();
+    await page.getByRole('button', { name: `Top up ${carol.user}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Top up ${carol.user}` });
+    await dialog.getByLabel('Amount').fill('12,5');
+    await dialog.getByRole('button', { name: 'Add credit' }).click();
+    await dialog.getByText(/Enter an amount above 0/).waitFor();
+    await dialog.getByLabel('Amount').fill('12.50');
+    await dialog.getByRole('button', { name: 'Add credit' }).click();
+    await page.getByText(`${carol.user} topped up by 12.50; balance 12.50.`).waitFor();
+    await row.locator('td.balance', { hasText: '12.50' }).waitFor();
+    // The balance is the billing's own, as the console shows it.
+    const shown = await a.d.ctl('users', 'show', carol.user, '--json');
+    t.regex(shown.stdout, /12\.5/);
+    ui.assertClean(t);
+  },
+);
