@@ -21,8 +21,9 @@ APT_PACKAGES=(
 
 # Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
 # linphonec), and the browser the web UI tests drive through playwright-core (Debian's
-# chromium: no browser download), installed when the tests are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli chromium)
+# chromium: no browser download), and pebble, the ACME server tests/webui/acme.test.ts issues
+# certificates from, installed when the tests are what this set-up is for.
+TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble)
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 fi

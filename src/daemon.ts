@@ -34,6 +34,7 @@ import { tlsCredentialsFromSettings } from './sip/transport/options.ts';
 import { secureDataDir } from './store/permissions.ts';
 import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
+import { ACME_KEYS, AcmeManager, acmeEnabled } from './webui/acme/manager.ts';
 import { Metrics } from './webui/metrics.ts';
 import { startWebServer } from './webui/server.ts';
 import { CertificateHolder } from './webui/tls.ts';
@@ -254,6 +255,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       key: Buffer.from(sipTls.key),
       cert: Buffer.from(sipTls.cert),
     });
+    // ACME (webui/acme): a CA-issued certificate replaces tollgate's own on HTTPS and SIP TLS.
+    webTls.onChange((cred) => sip.transports.useTlsCredentials(cred));
+    const acmeConfig = settings.view(ACME_KEYS);
+    if (acmeEnabled(acmeConfig)) {
+      const acmeManager = new AcmeManager({
+        config: acmeConfig,
+        dataDir: options.dataDir,
+        holder: webTls,
+        log,
+      });
+      acmeManager.start();
+      cleanups.push(() => acmeManager.close());
+    }
     const web = await startWebServer(
       {
         settings,

@@ -34,6 +34,8 @@ export interface TestWeb {
   failures: Failure[];
   metrics: Metrics;
   ca: Buffer;
+  /** The certificate the server presents; `set` switches it (as ACME does). */
+  tls: CertificateHolder;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
 }
 
@@ -95,12 +97,8 @@ export async function startTestWeb(
   };
   const port = await allocatePort();
   const metrics = new Metrics({ store, bans, dataplane: ctx.dataplaneStats });
-  const web = await startWebServer(ctx, {
-    address,
-    port,
-    metrics,
-    tls: new CertificateHolder({ key: cert.key, cert: cert.cert }),
-  });
+  const tls = new CertificateHolder({ key: cert.key, cert: cert.cert });
+  const web = await startWebServer(ctx, { address, port, metrics, tls });
   t.teardown(async () => {
     await web.close();
     store.close();
@@ -145,7 +143,7 @@ export async function startTestWeb(
       req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer in 20 s`)));
       req.end(body);
     });
-  return { web, ctx, settings, store, failures, metrics, ca: cert.ca, call };
+  return { web, ctx, settings, store, failures, metrics, ca: cert.ca, tls, call };
 }
 
 export function basic(name: string, password: string): string {
