@@ -226,6 +226,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           dataDir: options.dataDir,
           dataplaneMode: () => dataplane.mode,
           md5Accounts: () => users.md5Accounts().map((account) => account.name),
+          postpaidWithoutMonthlyLimit: () => users.postpaidWithoutMonthlyLimit(),
         }),
       );
     const admins = new AdminService(store, log);

@@ -339,6 +339,17 @@ export class UserService {
     return out.sort((a, b) => a.since - b.since);
   }
 
+  /** Postpaid accounts whose maxmonthlycredit is 0 (no monthly limit), for `audit`. */
+  postpaidWithoutMonthlyLimit(): string[] {
+    const out: string[] = [];
+    for (const { value } of this.#store.tables.users.getRange()) {
+      const monthly = value.fields.maxmonthlycredit;
+      if (value.fields.postpaid === true && (monthly === undefined || Number(monthly) === 0))
+        out.push(value.name);
+    }
+    return out;
+  }
+
   /** The account's numeric id (maxcallperuserid), or undefined for an unknown name. */
   exists(name: string): boolean {
     return this.#store.tables.users.get(name) !== undefined;

@@ -84,6 +84,7 @@ export interface AuditSources {
   dataDir: string;
   dataplaneMode(): string;
   md5Accounts?(): readonly string[];
+  postpaidWithoutMonthlyLimit?(): readonly string[];
 }
 
 /** Gathers the facts from the running daemon and the system. */
@@ -101,5 +102,6 @@ export function gatherFacts(sources: AuditSources): AuditFacts {
     dataDir: dataDirFacts(sources.dataDir),
     hostAddresses: hostAddresses(),
     md5Accounts: sources.md5Accounts?.(),
+    postpaidWithoutMonthlyLimit: sources.postpaidWithoutMonthlyLimit?.(),
   };
 }

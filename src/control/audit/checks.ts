@@ -31,6 +31,8 @@ export interface AuditFacts {
   hostAddresses: readonly string[];
   /** Accounts that last authenticated with MD5 digest (undefined: not tracked). */
   md5Accounts?: readonly string[];
+  /** Postpaid accounts with no monthly credit limit (maxmonthlycredit 0). */
+  postpaidWithoutMonthlyLimit?: readonly string[];
 }
 
 export interface Check {
@@ -472,6 +474,134 @@ export const CHECKS: readonly Check[] = [
           }
         : undefined,
   },
+  keyCheck(
+    'allownoauthfork',
+    'set the "allownoauthfork" global config option to 3 or 4',
+    'medium',
+    (v) => v < 3,
+    '3',
+    'an unauthenticated caller can have its call forked or redirected to every device of a user, including ones the user never exposed',
+  ),
+  keyCheck(
+    'securemove',
+    'set securemove to 1 or 2 to prevent 301/302 call forward routing to traffic senders',
+    'medium',
+    (v) => v < 1,
+    '1',
+    'a callee (or whoever answers for it) can redirect a paid call anywhere with a 3xx: toll fraud through call forwarding',
+  ),
+  keyCheck(
+    'checkmaxdyndailycredit',
+    'configure the dynamic credit/spend limits (checkmaxdyndailycredit)',
+    'medium',
+    (v) => v === 0,
+    '1',
+    'a stolen account can spend many times its usual day before any fixed limit is reached',
+  ),
+  keyCheck(
+    'validatepassword',
+    'set the validatepassword to 2',
+    'medium',
+    (v) => v < 2,
+    '2',
+    'new passwords are not checked against well-known ones: the first guesses of every cracker',
+  ),
+  keyCheck(
+    'securepasswords',
+    'set the securepasswords parameter to 1 or more',
+    'low',
+    (v) => v < 1,
+    '1',
+    'asks for passwords in clear at rest (tollgate hashes them anyway, so this only records an unsafe intent)',
+  ),
+  keyCheck(
+    'uauthverifypwd',
+    'set the uauthverifypwd to 0',
+    'medium',
+    (v) => v !== 0,
+    'false',
+    "the API answers whether a user's password is right: a password oracle for guessing without touching SIP's failed-auth counters",
+  ),
+  keyCheck(
+    'forwardclientaddress',
+    'set the forwardclientaddress to 0 (to prevent forwarding the peer location)',
+    'medium',
+    (v) => v !== 0,
+    'false',
+    "each side learns the other's addresses (Via, Contact, Record-Route): a map of your customers and carriers for an attacker",
+  ),
+  keyCheck(
+    'blocksatellitecalls',
+    'set the blocksatellitecalls and blockpremiumnumbers to true',
+    'high',
+    (v) => v === 0,
+    'true',
+    'satellite numbers cost many times a normal call: the favourite destination of toll fraud',
+  ),
+  keyCheck(
+    'blockpremiumnumbers',
+    'set the blocksatellitecalls and blockpremiumnumbers to true',
+    'high',
+    (v) => v === 0,
+    'true',
+    'premium-rate numbers pay the fraudster who owns them: the classic revenue-share fraud',
+  ),
+  ...(['reuseep', 'reuseepauth', 'reusedifferentportreg'] as const).map((key) =>
+    keyCheck(
+      key,
+      `set ${key} to 0`,
+      'high',
+      (v) => v !== 0,
+      'false',
+      'a request from the address of a registered device is taken as that user without a password: anyone behind the same NAT, or spoofing UDP, calls on its account',
+    ),
+  ),
+  {
+    id: 'maxmonthlycredit',
+    item: 'set maxmonthlycredit per user',
+    run: (facts) => {
+      const open = facts.postpaidWithoutMonthlyLimit ?? [];
+      if (open.length === 0) return undefined;
+      const shown = open.slice(0, 5).join(', ') + (open.length > 5 ? `, … (${open.length})` : '');
+      return {
+        id: 'maxmonthlycredit',
+        severity: 'high' as const,
+        title: `postpaid accounts without a monthly limit: ${shown}`,
+        why: 'a postpaid account with no maxmonthlycredit runs up any bill a thief cares to make before the invoice',
+        fix: `tollgatectl users set ${open[0]} maxmonthlycredit 100`,
+      };
+    },
+  },
+  {
+    id: 'earlymedia',
+    item: 'set earlystart to 0 and/or blockearlymedia to 1/2/3 and/or blockearlymedia_in to 1/2 if you wish to block all early media',
+    run: (facts) =>
+      facts.value('earlystart') === true &&
+      num(facts, 'blockearlymedia') === 0 &&
+      num(facts, 'blockearlymedia_in') === 0
+        ? {
+            id: 'earlymedia',
+            severity: 'low' as const,
+            title: 'early media passes before a call is answered (earlystart on, nothing blocked)',
+            why: 'audio flows before billing starts: a destination can carry a whole conversation in "ringing" and never be charged',
+            fix: set('blockearlymedia', '1'),
+          }
+        : undefined,
+  },
+  {
+    id: 'licensecfg',
+    item: 'you can also apply system level limits by the licensecfg global config option',
+    run: (facts) =>
+      facts.value('licensecfg') === ''
+        ? {
+            id: 'licensecfg',
+            severity: 'low' as const,
+            title: 'no system-level ceiling (licensecfg is empty)',
+            why: 'nothing caps calls at once or accounts in total: a runaway customer or a compromised admin has no upper bound',
+            fix: set('licensecfg', '"maxcalls=500,maxusers=10000"'),
+          }
+        : undefined,
+  },
   {
     id: 'unenforced',
     item: 'check your global configuration parameters (a key set but not enforced protects nothing)',
@@ -491,29 +621,13 @@ export const CHECKS: readonly Check[] = [
  * so they are listed (not counted as findings) with the issue that will enforce each.
  */
 export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [
-  { key: 'allownoauthfork', item: 'set allownoauthfork to 3 or 4' },
-  { key: 'maxmonthlycredit', item: 'set maxmonthlycredit per user' },
   { key: 'callingcardauth', item: 'set callingcardauth to a stricter check' },
-  { key: 'checkmaxdyndailycredit', item: 'configure the dynamic credit/spend limits' },
-  { key: 'validatepassword', item: 'set validatepassword to 2' },
   { key: 'autocreatereguserstrict', item: 'set autocreatereguserstrict to 1' },
-  { key: 'securepasswords', item: 'set securepasswords to 1 or more' },
-  { key: 'uauthverifypwd', item: 'set uauthverifypwd to 0' },
   { key: 'authfastusers', item: 'set authfastusers to 1' },
   { key: 'fs_restrictsiptolocal', item: 'set fs_restrictsiptolocal to 3' },
-  { key: 'forwardclientaddress', item: 'set forwardclientaddress to 0' },
-  { key: 'blocksatellitecalls', item: 'set blocksatellitecalls to true' },
-  { key: 'blockpremiumnumbers', item: 'set blockpremiumnumbers to true' },
-  { key: 'blockearlymedia', item: 'set blockearlymedia after your needs' },
-  { key: 'securemove', item: 'set securemove to 1 or 2' },
-  { key: 'reuseep', item: 'set reuseep to 0' },
-  { key: 'reuseepauth', item: 'set reuseepauth to 0' },
-  { key: 'reusedifferentportreg', item: 'set reusedifferentportreg to 0' },
   { key: 'reuseupperregep', item: 'set reuseupperregep to 0' },
   { key: 'cacheregistrations', item: 'set cacheregistrations to 0 or 1' },
-  { key: 'earlystart', item: 'set earlystart to 0 to block early media' },
   { key: 'anumberhandling', item: 'set anumberhandling to 0 if not needed' },
   { key: 'autofinetune', item: 'set autofinetune to 0 for a consistent service level' },
-  { key: 'licensecfg', item: 'apply system level limits by licensecfg' },
   { key: 'ftpdbuser', item: 'set ftpdbuser to 0' },
 ];
