@@ -25,6 +25,7 @@ import { UserService } from './control/users.ts';
 import { type DataplaneSetup, prepareDataplane } from './dataplane/select.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
+import type { CallAccounting } from './policy-port.ts';
 import { DigestAuthenticator } from './sip/auth/authenticator.ts';
 import { NonceManager } from './sip/auth/nonce.ts';
 import { StoredRouting } from './sip/proxy/routing/table.ts';
@@ -152,7 +153,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     cleanups.push(() => billing.close());
     const { guard, portBans } = createGuard(settings, bans, log, billing.usage);
     cleanups.push(() => guard.close());
-    const metrics = new Metrics({ store, bans, dataplane: () => dataplane.stats() });
+    // The call table exists once SIP has started; until then there are no calls.
+    let callsActive = () => 0;
+    const metrics = new Metrics({
+      store,
+      bans,
+      dataplane: () => dataplane.stats(),
+      callsActive: () => callsActive(),
+    });
     // SIP and the web layer report authentication outcomes to the same guard.
     const guardReport = reporter(guard, log, (name) => users.idOf(name));
     const report: typeof guardReport = (event) => {
@@ -176,9 +184,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         report,
         userExists: (name) => users.exists(name),
         ipAuthenticate: (ip, dialled, port) => users.ipAuthenticate(ip, dialled, port),
-        calls: billing.calls,
+        calls: countingRefusals(billing.calls, (rule) => metrics.callRefused(rule)),
       },
     });
+    callsActive = () => sip.proxy.calls.table.size;
     cleanups.push(() => sip.close());
     log.info(
       { addresses: sip.transports.addresses(), bindings: restoredBindings },
@@ -319,4 +328,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await close();
     throw err;
   }
+}
+
+/** Billing's decisions, with each refusal counted per rule (tollgate_calls_refused_total). */
+export function countingRefusals(
+  accounting: CallAccounting,
+  refused: (rule: string) => void,
+): CallAccounting {
+  return {
+    authorize: (call) => {
+      const decision = accounting.authorize(call);
+      if (!decision.allow) refused(decision.rule);
+      return decision;
+    },
+    answered: (callId, at) => accounting.answered(callId, at),
+    ended: (call) => accounting.ended(call),
+    trunkUsable: (trunk, at) => accounting.trunkUsable(trunk, at),
+  };
 }
