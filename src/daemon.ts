@@ -299,6 +299,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         calls: sip.proxy.calls,
         // Accounts' money, top-ups and CDRs for the UI, the API and the portal.
         billing,
+        // Trunks and routes for the UI and API (the same tables the console changes).
+        routing: new RoutingService(store, log),
       },
       { address: webListen.webaddress, port: webListen.webport, tls: webTls, metrics },
     );

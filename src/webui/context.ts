@@ -8,6 +8,7 @@ import type { BanService } from '../control/bans.ts';
 import type { BillingService } from '../control/billing/service.ts';
 import type { DetectionRecord } from '../control/guard/index.ts';
 import type { PortBans } from '../control/guard-wiring.ts';
+import type { RoutingService } from '../control/routing/routing.ts';
 import type { UserService } from '../control/users.ts';
 import type { DataplaneStats } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
@@ -33,8 +34,10 @@ export interface WebContext {
   reportAuthFailure(ip: string, port: number, detail: string): void;
   log: Logger;
   dataDir: string;
-  /** Accounts' money, top-ups and CDRs (src/control/billing), when the daemon bills. */
-  billing?: Pick<BillingService, 'account' | 'topUp' | 'cdrs'>;
+  /** Accounts' money, top-ups, CDRs and tariffs (src/control/billing), when the daemon bills. */
+  billing?: Pick<BillingService, 'account' | 'topUp' | 'cdrs' | 'tariffs'>;
+  /** Trunks and outbound routes (what `tollgatectl trunks` / `routes` manage). */
+  routing?: RoutingService;
   /** The proxy's live calls (src/sip/proxy/calls.ts), as the console's calls/hangup see them. */
   calls?: LiveCalls;
 }

@@ -10,9 +10,9 @@
 //                   A refusal is 400 naming the field, like a schema error.
 //   enablejsonp     0: a `callback` parameter is refused; 1: JSONP for the UI's own pages only
 //                   (Sec-Fetch-Site same-origin); 2: for any page. The callback name is checked.
-//   allowhttpfileupload  0: a file upload (text/plain, application/octet-stream or
+//   allowhttpfileupload  0: a file upload (text/plain, text/csv, application/octet-stream or
 //                   multipart body) is refused with 415 before it is read; 1: the routes that
-//                   take a file (config import) accept it.
+//                   take a file (config import, tariff import) accept it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebContext } from './context.ts';
 import { WebErrors } from './errors.ts';
@@ -23,7 +23,7 @@ const FREE_TEXT = new Set(['password', 'current', 'totp']);
 const CALLBACK = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,3}$/;
 const INJECTION =
   /(--|\/\*|\*\/|;\s*(drop|delete|insert|update|select|alter|exec)\b|\bunion\s+(all\s+)?select\b|\b(drop|alter)\s+(table|database)\b|'\s*or\s+'?\d+'?\s*=\s*'?\d)/i;
-const UPLOAD_TYPES = ['text/plain', 'application/octet-stream', 'multipart/form-data'];
+const UPLOAD_TYPES = ['text/plain', 'text/csv', 'application/octet-stream', 'multipart/form-data'];
 /** The largest file an upload route takes (a config file). */
 export const UPLOAD_LIMIT = 64 * 1024;
 

@@ -9,8 +9,10 @@ import { banRoutes } from './bans.ts';
 import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { configRoutes } from './config.ts';
+import { routingRoutes } from './routing.ts';
 import { ERROR, ERROR_RESPONSES } from './schemas.ts';
 import { systemRoutes } from './system.ts';
+import { tariffRoutes } from './tariffs.ts';
 import { userRoutes } from './users.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -75,4 +77,6 @@ export async function apiRoutes(
   await configRoutes(api, ctx);
   await billingRoutes(api, ctx);
   await callRoutes(api, ctx);
+  await routingRoutes(api, ctx);
+  await tariffRoutes(api, ctx);
 }
