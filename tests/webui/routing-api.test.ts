@@ -1,10 +1,16 @@
 // /api/v1/trunks, /api/v1/routes and /api/v1/tariffs over the real RoutingService and
 // BillingService on a real store (src/webui/api/routing.ts, tariffs.ts): what the console's
 // trunks/routes/tariffs commands do, over HTTP, with the same checks.
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { join } from 'node:path';
 import test from 'ava';
 import { BillingService } from '../../src/control/billing/service.ts';
 import { RoutingService } from '../../src/control/routing/routing.ts';
 import { ROUTING_VERSION_KEY } from '../../src/store/records.ts';
+import { freePort, startDaemon, testConfig } from '../helpers/daemon.ts';
+import { eventually } from '../helpers/guarded-link.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { login, startTestWeb, type TestWeb } from './helpers.ts';
 
 const KEY = 'Route-Key-4711-xyz';
@@ -334,4 +340,47 @@ test('without the services the routes say so (501), and the OpenAPI document lis
     '/api/v1/tariffs.csv',
   ])
     t.true(paths.includes(p), `${p} in ${paths.join(' ')}`);
+});
+
+test('the daemon gives the API the routing and tariffs the console changes', async (t) => {
+  const dataDir = tempDir(t);
+  const webport = await freePort();
+  const configFile = await testConfig(dataDir, { webaddress: '127.0.0.1', webport });
+  const d = await startDaemon(t, { dataDir, configFile });
+  t.teardown(() => d.stop());
+  t.true(await eventually(async () => d.log().includes('web UI and API listening')));
+  const added = await d.ctl('admins', 'add', 'ops', '--json');
+  t.is(added.code, 0, added.stderr);
+  const password = JSON.parse(added.stdout).generatedPassword as string;
+  const trunk = await d.ctl('trunks', 'add', 'carrier', '--host', '192.0.2.10');
+  t.is(trunk.code, 0, trunk.stderr);
+  const ca = readFileSync(join(dataDir, 'tls', 'ca.pem'));
+  const get = (path: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const auth = `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: webport,
+          path,
+          agent: new Agent({ ca }),
+          headers: { authorization: auth },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.setTimeout(20_000, () => req.destroy(new Error(`${path}: no answer in 20 s`)));
+      req.end();
+    });
+  const trunks = await get('/api/v1/trunks');
+  t.is(trunks.status, 200, trunks.text);
+  t.is(JSON.parse(trunks.text).items[0].name, 'carrier');
+  const routes = await get('/api/v1/routes');
+  t.is(routes.status, 200, routes.text);
+  const tariffs = await get('/api/v1/tariffs');
+  t.is(tariffs.status, 200, tariffs.text);
 });
