@@ -34,7 +34,7 @@ const WRITES = option('writes', 200_000);
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-policy-'));
 const log = createLogger({ level: 'silent' });
-const store = Store.open(dir, { mapSize: 4 * 1024 ** 3 });
+const store = Store.open(dir);
 const now = Date.now();
 
 function seedAccounts(): void {
@@ -119,12 +119,15 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const t0 = performance.now();
 seedAccounts();
+console.error(`seeded ${ACCOUNTS} accounts`);
 seedCdrs();
+console.error(`seeded ${CDRS} CDRs`);
 const settings = new Settings(store, { offpeakhours: [] }, log);
 const users = new UserService(store, settings, log);
 const billing = new BillingService({ store, settings, accounts: users, log });
 users.useCredit(billing);
 billing.tariffs.importCsv(tariffCsv());
+console.error('billing ready');
 const seeded = performance.now() - t0;
 
 let seq = 0;
@@ -172,6 +175,7 @@ for (let i = 0; i < 20_000; i++) {
   billing.calls.ended(ended(req, d.allow, 30));
 }
 await billing.ledger.flush();
+console.error('warmed up');
 const times = new Float64Array(DECISIONS);
 let allowed = 0;
 for (let i = 0; i < DECISIONS; i++) {
