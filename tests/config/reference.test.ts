@@ -146,6 +146,14 @@ const BOOTSTRAP_DEFAULTS: Record<string, ConfigValue> = {
   sipdomains: [],
   tlscertfile: '',
   tlskeyfile: '',
+  // ACME: read when the certificate manager starts (src/webui/acme/manager.ts).
+  acmedirectory: '',
+  acmedomains: [],
+  acmeemail: '',
+  acmechallenge: 'http-01',
+  acmerenewdays: 30,
+  acmehttpport: 80,
+  acmetlsport: 443,
 };
 
 test('every default the reference states is the schema default', (t) => {
