@@ -21,9 +21,10 @@ APT_PACKAGES=(
 
 # Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
 # linphonec), and the browser the web UI tests drive through playwright-core (Debian's
-# chromium: no browser download), and pebble, the ACME server tests/webui/acme.test.ts issues
-# certificates from, installed when the tests are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble)
+# chromium: no browser download), pebble, the ACME server tests/webui/acme.test.ts issues
+# certificates from, and sshd + sshpass for the SSH console tests (tests/appliance),
+# installed when the tests are what this set-up is for.
+TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass)
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 fi

@@ -25,6 +25,8 @@ declare -A NEEDED=(
   [sipp]=sip-tester [svmap]=sipvicious [svwar]=sipvicious [svcrack]=sipvicious
   [python3]=python3 [trafgen]=netsniff-ng [openssl]=openssl [timeout]=coreutils
   [baresip]=baresip-core [linphonec]=linphone-cli [chromium]=chromium
+  [pebble]=pebble [sshd]=openssh-server [sshpass]=sshpass [ethtool]=ethtool
+  [dpkg-deb]=dpkg [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
