@@ -22,9 +22,10 @@ APT_PACKAGES=(
 # Test-only: the softphones tests/helpers/softphones.ts drives (baresip 1.0, Linphone 5.1's
 # linphonec), and the browser the web UI tests drive through playwright-core (Debian's
 # chromium: no browser download), pebble, the ACME server tests/webui/acme.test.ts issues
-# certificates from, and sshd + sshpass for the SSH console tests (tests/appliance),
+# certificates from, sshd + sshpass for the SSH console tests and systemd-analyze for the
+# unit's exposure score (tests/appliance),
 # installed when the tests are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass)
+TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass systemd)
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 fi
