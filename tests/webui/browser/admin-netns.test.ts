@@ -309,6 +309,13 @@ test.serial(
     const page = await context.newPage();
     ui.watch(page);
     await page.goto(`${a.origin}/`);
+    // The page's script gives the name field the focus once it has run: keys typed before
+    // that would be lost, so type only then (polled over CDP: the CSP forbids page eval).
+    const nameField = page.getByLabel('Name');
+    await nameField.waitFor();
+    for (let i = 0; i < 5000; i++) {
+      if (await nameField.evaluate((el) => el === el.ownerDocument.activeElement)) break;
+    }
     // The name field has the focus; Tab moves to the password, Enter submits.
     await page.keyboard.type(ADMIN.name);
     await page.keyboard.press('Tab');
