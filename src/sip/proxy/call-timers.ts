@@ -9,7 +9,7 @@
 //   maxduration      answer → teardown, from CallAccounting      (calls.ts)
 //   sessionexpires   last refresh → teardown (RFC 4028 §10)      (session-timer.ts, calls.ts)
 //   mediatimeout     last media seen → teardown                  (calls.ts, fed by the relay)
-import type { Clock, TimerHandle } from '../transaction/index.ts';
+import { TimerSet } from '../transaction/index.ts';
 
 export type CallTimerName =
   | 'callinittimeout'
@@ -19,41 +19,5 @@ export type CallTimerName =
   | 'sessionexpires'
   | 'mediatimeout';
 
-export class CallTimers {
-  readonly #clock: Clock;
-  readonly #live = new Map<CallTimerName, TimerHandle>();
-
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
-
-  /** Starts `name` (replacing a running one of that name); fires once after `ms`. */
-  start(name: CallTimerName, ms: number, fire: () => void): void {
-    this.stop(name);
-    const handle = this.#clock.setTimeout(() => {
-      this.#live.delete(name);
-      fire();
-    }, ms);
-    this.#live.set(name, handle);
-  }
-
-  stop(name: CallTimerName): void {
-    const handle = this.#live.get(name);
-    if (handle === undefined) return;
-    this.#clock.clearTimeout(handle);
-    this.#live.delete(name);
-  }
-
-  has(name: CallTimerName): boolean {
-    return this.#live.has(name);
-  }
-
-  stopAll(): void {
-    for (const handle of this.#live.values()) this.#clock.clearTimeout(handle);
-    this.#live.clear();
-  }
-
-  get size(): number {
-    return this.#live.size;
-  }
-}
+/** The same mechanism as a transaction's timers, with the call's names. */
+export class CallTimers extends TimerSet<CallTimerName> {}

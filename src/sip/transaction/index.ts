@@ -16,6 +16,7 @@ export {
 } from './layer.ts';
 export { makeAck, newBranch } from './messages.ts';
 export { type ServerEndReason, type ServerState, ServerTransaction } from './server.ts';
+export { TimerSet } from './timer-set.ts';
 export {
   type BaseTimers,
   backoff,

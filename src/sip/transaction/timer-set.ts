@@ -1,5 +1,6 @@
-// The named timers of one transaction: starting a name replaces its previous timer, and
-// stopAll() on termination guarantees that nothing of a dead transaction fires later.
+// The named timers of one transaction (or one call: proxy/call-timers.ts names its own):
+// starting a name replaces its previous timer, and stopAll() on termination guarantees that
+// nothing of a dead transaction fires later.
 import type { Clock, TimerHandle } from './clock.ts';
 
 export type TimerName =
@@ -18,15 +19,16 @@ export type TimerName =
   | 'M'
   | 'trying';
 
-export class TimerSet {
+export class TimerSet<Name extends string = TimerName> {
   readonly #clock: Clock;
-  readonly #live = new Map<TimerName, TimerHandle>();
+  readonly #live = new Map<Name, TimerHandle>();
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
-  start(name: TimerName, ms: number, fire: () => void): void {
+  /** Starts `name` (replacing a running one of that name); fires once after `ms`. */
+  start(name: Name, ms: number, fire: () => void): void {
     this.stop(name);
     const handle = this.#clock.setTimeout(() => {
       this.#live.delete(name);
@@ -35,12 +37,16 @@ export class TimerSet {
     this.#live.set(name, handle);
   }
 
-  stop(name: TimerName): void {
+  stop(name: Name): void {
     const h = this.#live.get(name);
     if (h !== undefined) {
       this.#clock.clearTimeout(h);
       this.#live.delete(name);
     }
+  }
+
+  has(name: Name): boolean {
+    return this.#live.has(name);
   }
 
   stopAll(): void {
