@@ -39,6 +39,7 @@ import { authorization, challenges, register } from '../../tests/helpers/sip-cli
 import { spawnKamailio } from '../common/kamailio-process.ts';
 import { cpuMs } from '../common/proc.ts';
 import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
+import { teardownScope } from '../common/teardown.ts';
 import { freeUdpPort, waitForOptions } from '../sip-register/kamailio.ts';
 import { type LoadResult, runLoad } from '../sip-register/load.ts';
 
@@ -80,41 +81,14 @@ function withoutSdp(file: string, dir: string): string {
 }
 const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 
-const teardowns: (() => unknown)[] = [];
-const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
-const sippRuns = new AbortController();
-/** Processes to kill if this one exits before the teardowns could stop them. */
-const pidsToKill = new Set<number>();
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    sippRuns.abort();
-    for (const fn of teardowns.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`cleanup: ${(err as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-process.once('exit', () => {
-  for (const pid of pidsToKill) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already stopped by its teardown.
-    }
-  }
+const {
+  scope,
+  cleanup,
+  aborts: sippRuns,
+  pidsToKill,
+} = teardownScope({
+  runBoundMs: RUN_BOUND_MS,
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup().then(() => process.exit(130)));
-}
-setTimeout(() => {
-  console.error(`bench: still running after ${RUN_BOUND_MS / 60_000} min, giving up`);
-  void cleanup().then(() => process.exit(1));
-}, RUN_BOUND_MS).unref();
 
 /**
  * Registers the benchmark account at a proxy from `port` of 127.0.0.1 (digest, 401 then
@@ -173,7 +147,7 @@ function startCallee(port: number, dir: string): ChildProcess {
     { cwd: dir, stdio: 'ignore' },
   );
   if (child.pid !== undefined) pidsToKill.add(child.pid);
-  teardowns.push(() => {
+  scope.teardown(() => {
     child.kill('SIGKILL');
     if (child.pid !== undefined) pidsToKill.delete(child.pid);
   });
@@ -225,7 +199,7 @@ function line(name: string, r: Round): string {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-calls-'));
-  teardowns.push(() => rmSync(tmp, { recursive: true, force: true }));
+  scope.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const sippDir = join(tmp, 'sipp');
   const dataDir = join(tmp, 'tollgate');
   mkdirSync(sippDir);
@@ -244,7 +218,7 @@ async function main(): Promise<void> {
   const daemon = await startDaemon(scope as unknown as ExecutionContext, { dataDir, configFile });
   const tollgatePid = daemon.process.pid!;
   pidsToKill.add(tollgatePid);
-  teardowns.push(async () => {
+  scope.teardown(async () => {
     await Promise.race([daemon.stop(), new Promise((r) => setTimeout(r, 5000))]);
     pidsToKill.delete(tollgatePid);
   });
@@ -271,7 +245,7 @@ async function main(): Promise<void> {
     ready: () => waitForOptions(kamailioPort, 10_000),
   });
   for (const pid of kamailio.pids) pidsToKill.add(pid);
-  teardowns.push(async () => {
+  scope.teardown(async () => {
     await kamailio.stop();
     for (const pid of kamailio.pids) pidsToKill.delete(pid);
   });

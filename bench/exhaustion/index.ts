@@ -78,11 +78,7 @@ const PHONES = 20;
 const PASSWORD = 'Slow-loris-4711';
 const RUN_BOUND_MS = 15 * 60_000;
 
-const { scope, cleanup } = teardownScope();
-setTimeout(() => {
-  console.error(`run exceeded ${RUN_BOUND_MS / 60_000} minutes; cleaning up`);
-  void cleanup().then(() => process.exit(1));
-}, RUN_BOUND_MS).unref();
+const { scope, cleanup } = teardownScope({ runBoundMs: RUN_BOUND_MS });
 
 const PROTECTIONS_OFF = {
   sipfirstmsgtimeout: 0,

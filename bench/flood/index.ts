@@ -75,12 +75,7 @@ const SIP_PORT = 5060;
 const REALM = 'tollgate';
 const CLIENT: SippUser = { user: 'bench', password: 'Amber-flood-2231' };
 
-const { scope, cleanup } = teardownScope();
-const bound = setTimeout(() => {
-  console.error(`run exceeded ${RUN_BOUND_MS / 60_000} minutes; cleaning up`);
-  void cleanup().then(() => process.exit(1));
-}, RUN_BOUND_MS);
-bound.unref();
+const { scope, cleanup } = teardownScope({ runBoundMs: RUN_BOUND_MS });
 
 interface Server {
   pids: () => number[];

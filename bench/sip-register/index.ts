@@ -43,6 +43,7 @@ import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
 import { cpuMs } from '../common/proc.ts';
 import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
+import { teardownScope } from '../common/teardown.ts';
 import { freeUdpPort, type Kamailio, startKamailio, waitForOptions } from './kamailio.ts';
 import { type LoadResult, runLoad } from './load.ts';
 
@@ -71,43 +72,14 @@ const USER = 'bench';
 const TIMER_J_MS = 32_000;
 const TRANSACTION_TABLE_BOUND = 100_000;
 
-const teardowns: (() => unknown)[] = [];
-const scope = { teardown: (fn: () => unknown) => teardowns.push(fn) };
-/** Stops a SIPp run in progress. */
-const sippRuns = new AbortController();
-/** Server processes to kill if the process exits before the teardowns could stop them. */
-const serverPids = new Set<number>();
-let cleaning: Promise<void> | undefined;
-/** Runs the teardowns once, newest first; a second caller waits for the same run. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    sippRuns.abort();
-    for (const fn of teardowns.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`cleanup: ${(err as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-process.once('exit', () => {
-  for (const pid of serverPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already stopped by its teardown.
-    }
-  }
+const {
+  scope,
+  cleanup,
+  aborts: sippRuns,
+  pidsToKill: serverPids,
+} = teardownScope({
+  runBoundMs: RUN_BOUND_MS,
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup().then(() => process.exit(130)));
-}
-setTimeout(() => {
-  console.error(`bench: still running after ${RUN_BOUND_MS / 60_000} min, giving up`);
-  void cleanup().then(() => process.exit(1));
-}, RUN_BOUND_MS).unref();
 
 interface Server {
   name: 'tollgate' | 'kamailio' | 'ceiling';
@@ -167,7 +139,7 @@ const PASSWORD = `Load${randomBytes(12).toString('hex')}9`;
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'tollgate-bench-register-'));
-  teardowns.push(() => rmSync(tmp, { recursive: true, force: true }));
+  scope.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const sippDir = join(tmp, 'sipp');
   const dataDir = join(tmp, 'tollgate');
   mkdirSync(sippDir);
@@ -175,7 +147,7 @@ async function main(): Promise<void> {
 
   const configFile = await testConfig(dataDir, { realm: REALM });
   const daemon = await startDaemon(scope as unknown as ExecutionContext, { dataDir, configFile });
-  teardowns.push(async () => {
+  scope.teardown(async () => {
     await Promise.race([daemon.stop(), new Promise((r) => setTimeout(r, 5000))]);
     if (daemon.process.exitCode !== null || daemon.process.signalCode !== null)
       serverPids.delete(daemon.process.pid!);
@@ -196,14 +168,14 @@ async function main(): Promise<void> {
     stateful: KAMAILIO_STATEFUL,
   });
   for (const pid of kamailio.pids) serverPids.add(pid);
-  teardowns.push(async () => {
+  scope.teardown(async () => {
     await kamailio.stop(); // kills what is left of its processes
     for (const pid of kamailio.pids) serverPids.delete(pid);
   });
 
   const bare = await startBareResponder();
   serverPids.add(bare.pid);
-  teardowns.push(() => {
+  scope.teardown(() => {
     bare.stop();
     serverPids.delete(bare.pid);
   });
