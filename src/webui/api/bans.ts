@@ -6,7 +6,7 @@ import { BanService } from '../../control/bans.ts';
 import type { BanRecord } from '../../store/records.ts';
 import type { WebContext } from '../context.ts';
 import { naming } from '../input.ts';
-import { ANY, PAGE_QUERY } from './schemas.ts';
+import { ANY, PAGE_QUERY, pageOf } from './schemas.ts';
 
 const BAN = {
   type: 'object',
@@ -97,16 +97,7 @@ export async function banRoutes(api: FastifyInstance, ctx: WebContext): Promise<
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['total', 'offset', 'limit', 'items'],
-            properties: {
-              total: { type: 'integer' },
-              offset: { type: 'integer' },
-              limit: { type: 'integer' },
-              items: { type: 'array', items: BAN },
-            },
-          },
+          200: pageOf(BAN),
         },
       },
     },

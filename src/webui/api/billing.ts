@@ -7,7 +7,7 @@ import type { CdrRecord } from '../../store/records.ts';
 import type { WebContext } from '../context.ts';
 import { WebErrors } from '../errors.ts';
 import { naming } from '../input.ts';
-import { ANY, PAGE_QUERY } from './schemas.ts';
+import { ANY, PAGE_QUERY, pageOf } from './schemas.ts';
 
 /** Rows one CSV export may hold (the service's own query bound). */
 export const CSV_MAX_ROWS = 100_000;
@@ -91,17 +91,6 @@ const NAME_PARAM = {
   properties: { name: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
-const page = (items: object) => ({
-  type: 'object',
-  required: ['total', 'offset', 'limit', 'items'],
-  properties: {
-    total: { type: 'integer' },
-    offset: { type: 'integer' },
-    limit: { type: 'integer' },
-    items: { type: 'array', items },
-  },
-});
-
 export async function billingRoutes(api: FastifyInstance, ctx: WebContext): Promise<void> {
   const billing = () => {
     if (!ctx.billing) throw new WebErrors.TG_WEB_NOT_AVAILABLE('billing');
@@ -136,7 +125,7 @@ export async function billingRoutes(api: FastifyInstance, ctx: WebContext): Prom
           additionalProperties: false,
           properties: { ...PAGE_QUERY, q: { type: 'string', maxLength: 64 } },
         },
-        response: { 200: page(ACCOUNT) },
+        response: { 200: pageOf(ACCOUNT) },
       },
     },
     async (req) => {
@@ -200,7 +189,7 @@ export async function billingRoutes(api: FastifyInstance, ctx: WebContext): Prom
           additionalProperties: false,
           properties: { ...PAGE_QUERY, ...CDR_QUERY },
         },
-        response: { 200: page(CDR) },
+        response: { 200: pageOf(CDR) },
       },
     },
     async (req) => {
@@ -244,7 +233,7 @@ export async function billingRoutes(api: FastifyInstance, ctx: WebContext): Prom
         tags: ['me'],
         summary: "the logged-in account's call records, newest first",
         querystring: { type: 'object', additionalProperties: false, properties: PAGE_QUERY },
-        response: { 200: page(CDR) },
+        response: { 200: pageOf(CDR) },
       },
     },
     async (req) => {

@@ -13,7 +13,7 @@ import {
 import type { WebContext } from '../context.ts';
 import { WebErrors } from '../errors.ts';
 import { badField, naming } from '../input.ts';
-import { PAGE_QUERY } from './schemas.ts';
+import { PAGE_QUERY, pageOf } from './schemas.ts';
 
 const TRUNK = {
   type: 'object',
@@ -43,17 +43,6 @@ const ROUTE = {
     createdAt: { type: 'integer', description: 'ms since epoch' },
   },
 } as const;
-
-const page = (items: object) => ({
-  type: 'object',
-  required: ['total', 'offset', 'limit', 'items'],
-  properties: {
-    total: { type: 'integer' },
-    offset: { type: 'integer' },
-    limit: { type: 'integer' },
-    items: { type: 'array', items },
-  },
-});
 
 interface TrunkBody {
   name: string;
@@ -133,7 +122,7 @@ export async function routingRoutes(api: FastifyInstance, ctx: WebContext): Prom
         tags: ['routing'],
         summary: 'the SIP trunks calls are sent to and accepted from, by name',
         querystring: { type: 'object', additionalProperties: false, properties: PAGE_QUERY },
-        response: { 200: page(TRUNK) },
+        response: { 200: pageOf(TRUNK) },
       },
     },
     async (req) => {
@@ -243,7 +232,7 @@ export async function routingRoutes(api: FastifyInstance, ctx: WebContext): Prom
             prefix: { type: 'string', maxLength: 33, description: 'routes starting with this' },
           },
         },
-        response: { 200: page(ROUTE) },
+        response: { 200: pageOf(ROUTE) },
       },
     },
     async (req) => {

@@ -34,3 +34,16 @@ export const PAGE_QUERY = {
   offset: { type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 },
   limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
 } as const;
+
+/** One page of a list: what every paged route answers, `items` one schema each. */
+export const pageOf = (items: object) =>
+  ({
+    type: 'object',
+    required: ['total', 'offset', 'limit', 'items'],
+    properties: {
+      total: { type: 'integer' },
+      offset: { type: 'integer' },
+      limit: { type: 'integer' },
+      items: { type: 'array', items },
+    },
+  }) as const;

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DROP_REASONS } from '../../dataplane/types.ts';
 import type { WebContext } from '../context.ts';
-import { ANY, PAGE_QUERY } from './schemas.ts';
+import { ANY, PAGE_QUERY, pageOf } from './schemas.ts';
 
 const OPEN_OBJECT = { type: 'object', additionalProperties: true } as const;
 const DROPS = {
@@ -165,31 +165,19 @@ export async function systemRoutes(api: FastifyInstance, ctx: WebContext): Promi
           properties: { ...PAGE_QUERY, q: { type: 'string', maxLength: 100 } },
         },
         response: {
-          200: {
+          200: pageOf({
             type: 'object',
-            required: ['total', 'offset', 'limit', 'items'],
+            required: ['aor', 'contact', 'expiresAt', 'transport', 'ip', 'port'],
             properties: {
-              total: { type: 'integer' },
-              offset: { type: 'integer' },
-              limit: { type: 'integer' },
-              items: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['aor', 'contact', 'expiresAt', 'transport', 'ip', 'port'],
-                  properties: {
-                    aor: { type: 'string' },
-                    contact: { type: 'string' },
-                    expiresAt: { type: 'integer' },
-                    transport: { type: 'string', enum: ['udp', 'tcp', 'tls'] },
-                    ip: { type: 'string' },
-                    port: { type: 'integer' },
-                    userAgent: { type: 'string' },
-                  },
-                },
-              },
+              aor: { type: 'string' },
+              contact: { type: 'string' },
+              expiresAt: { type: 'integer' },
+              transport: { type: 'string', enum: ['udp', 'tcp', 'tls'] },
+              ip: { type: 'string' },
+              port: { type: 'integer' },
+              userAgent: { type: 'string' },
             },
-          },
+          }),
         },
       },
     },

@@ -8,7 +8,7 @@ import { MAX_TARIFF_FILE_BYTES } from '../../control/billing/tariff-csv.ts';
 import type { WebContext } from '../context.ts';
 import { WebErrors } from '../errors.ts';
 import { badField } from '../input.ts';
-import { PAGE_QUERY } from './schemas.ts';
+import { PAGE_QUERY, pageOf } from './schemas.ts';
 
 const TARIFF = {
   type: 'object',
@@ -47,16 +47,7 @@ export async function tariffRoutes(api: FastifyInstance, ctx: WebContext): Promi
         summary: 'tariffs with their parent and how many rates each has',
         querystring: { type: 'object', additionalProperties: false, properties: PAGE_QUERY },
         response: {
-          200: {
-            type: 'object',
-            required: ['total', 'offset', 'limit', 'items'],
-            properties: {
-              total: { type: 'integer' },
-              offset: { type: 'integer' },
-              limit: { type: 'integer' },
-              items: { type: 'array', items: TARIFF },
-            },
-          },
+          200: pageOf(TARIFF),
         },
       },
     },

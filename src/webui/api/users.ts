@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebContext } from '../context.ts';
 import { WebErrors } from '../errors.ts';
 import { naming } from '../input.ts';
-import { ANY, PAGE_QUERY } from './schemas.ts';
+import { ANY, PAGE_QUERY, pageOf } from './schemas.ts';
 
 const USER = {
   type: 'object',
@@ -59,16 +59,7 @@ export async function userRoutes(api: FastifyInstance, ctx: WebContext): Promise
           properties: { ...PAGE_QUERY, q: { type: 'string', maxLength: 64 } },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['total', 'offset', 'limit', 'items'],
-            properties: {
-              total: { type: 'integer' },
-              offset: { type: 'integer' },
-              limit: { type: 'integer' },
-              items: { type: 'array', items: USER },
-            },
-          },
+          200: pageOf(USER),
         },
       },
     },
