@@ -14,7 +14,7 @@ import { formatMoney } from '../billing/money.ts';
 import { type BillingService, cdrCsv, parseSince } from '../billing/service.ts';
 import { ControlErrors } from '../errors.ts';
 import type { Reply } from './commands.ts';
-import type { Command } from './grammar.ts';
+import type { Command, CommandSpec } from './grammar.ts';
 import { iso, table } from './render.ts';
 
 export type BillingCommand =
@@ -35,15 +35,8 @@ export type BillingCommand =
   | { name: 'blacklist-del'; entry: string }
   | { name: 'blacklist-list' };
 
-interface BillingSpec {
-  usage: string;
-  help: string;
-  arity: readonly [min: number, max: number];
-  expects: string;
-  options?: readonly string[];
-  flags?: readonly string[];
-  build(args: string[], options: Map<string, string>, flags: Set<string>): Command;
-}
+/** A console command's grammar (grammar.ts), building a billing command. */
+type BillingSpec = CommandSpec<Command>;
 
 function usage(text: string): Error {
   return new ControlErrors.TG_CONSOLE_USAGE(text);

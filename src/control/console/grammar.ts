@@ -69,7 +69,8 @@ export interface ParsedCommand {
   json: boolean;
 }
 
-interface Spec {
+/** One command of the console: its usage, arguments and how it builds the command. */
+export interface CommandSpec<C> {
   usage: string;
   help: string;
   /** How many positional arguments it takes, and how to say so when that is wrong. */
@@ -79,8 +80,10 @@ interface Spec {
   options?: readonly string[];
   /** Options without a value (--force, --accept-unenforced). */
   flags?: readonly string[];
-  build(args: string[], options: Map<string, string>, flags: Set<string>): Command;
+  build(args: string[], options: Map<string, string>, flags: Set<string>): C;
 }
+
+type Spec = CommandSpec<Command>;
 
 export const MAX_ARGS = 16;
 export const MAX_ARG_LENGTH = 1024;
