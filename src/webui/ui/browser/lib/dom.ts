@@ -128,3 +128,12 @@ export function onSubmit(fn: () => unknown): (event: SubmitEvent) => void {
     void fn();
   };
 }
+
+/** A page's search bar: a toolbar form (role search) that runs `fn` on submit. */
+export function searchForm(fn: () => unknown, ...children: Child[]): HTMLFormElement {
+  return h(
+    'form',
+    { class: 'toolbar', attrs: { role: 'search' }, on: { submit: onSubmit(fn) } },
+    ...children,
+  );
+}

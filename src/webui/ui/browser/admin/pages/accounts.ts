@@ -3,7 +3,7 @@
 // in currency units; the server keeps integer micro-units.
 
 import { get, listing, post, seg } from '../../lib/api.ts';
-import { button, debounce, field, h, onSubmit, replace, text } from '../../lib/dom.ts';
+import { button, debounce, field, h, replace, searchForm, text } from '../../lib/dom.ts';
 import { count, money, parseMoney, time, value } from '../../lib/format.ts';
 import { dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
@@ -148,15 +148,7 @@ export const accountsPage: Page = {
     replace(
       main,
       h('h1', null, 'Accounts'),
-      h(
-        'form',
-        {
-          class: 'toolbar',
-          attrs: { role: 'search' },
-          on: { submit: onSubmit(() => load(0)) },
-        },
-        field('Search accounts', search),
-      ),
+      searchForm(() => load(0), field('Search accounts', search)),
       status.element,
       summary,
       table.element,

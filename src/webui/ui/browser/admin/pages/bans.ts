@@ -4,7 +4,7 @@
 // a button to lift it; "Unban all" asks first.
 
 import { del, get, seg } from '../../lib/api.ts';
-import { button, debounce, field, h, onSubmit, replace, text } from '../../lib/dom.ts';
+import { button, debounce, field, h, replace, searchForm, text } from '../../lib/dom.ts';
 import { count, expiry, time } from '../../lib/format.ts';
 import { confirmAction, dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
@@ -139,13 +139,8 @@ export const bansPage: Page = {
     replace(
       main,
       h('h1', null, 'Bans'),
-      h(
-        'form',
-        {
-          class: 'toolbar',
-          attrs: { role: 'search' },
-          on: { submit: onSubmit(() => load(0)) },
-        },
+      searchForm(
+        () => load(0),
         field('Search address, reason or rule', search),
         field('Origin', origin),
         h('div', { class: 'actions' }, unbanAll),

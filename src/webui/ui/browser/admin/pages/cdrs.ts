@@ -2,7 +2,7 @@
 // CSV with the same filters (the browser downloads the server's file; nothing is rebuilt here).
 
 import { get, listing, withQuery } from '../../lib/api.ts';
-import { button, field, h, onSubmit, replace, setAttr, text } from '../../lib/dom.ts';
+import { button, field, h, replace, searchForm, setAttr, text } from '../../lib/dom.ts';
 import { count, duration, money, time } from '../../lib/format.ts';
 import { dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
@@ -96,13 +96,8 @@ export const cdrsPage: Page = {
     replace(
       main,
       h('h1', null, 'Call records'),
-      h(
-        'form',
-        {
-          class: 'toolbar',
-          attrs: { role: 'search' },
-          on: { submit: onSubmit(() => load(0)) },
-        },
+      searchForm(
+        () => load(0),
         field('Account', user),
         field('Dialled number', number),
         field('From', from),

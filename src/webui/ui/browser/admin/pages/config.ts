@@ -5,7 +5,7 @@
 // links here).
 
 import { del, get, listing, put, seg } from '../../lib/api.ts';
-import { button, debounce, field, h, onSubmit, replace, text } from '../../lib/dom.ts';
+import { button, debounce, field, h, replace, searchForm, text } from '../../lib/dom.ts';
 import { value } from '../../lib/format.ts';
 import { statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
@@ -204,13 +204,8 @@ export const configPage: Page = {
     replace(
       main,
       h('h1', null, 'Configuration'),
-      h(
-        'form',
-        {
-          class: 'toolbar',
-          attrs: { role: 'search' },
-          on: { submit: onSubmit(() => show()) },
-        },
+      searchForm(
+        () => show(),
         field('Find a key', search),
         h(
           'div',

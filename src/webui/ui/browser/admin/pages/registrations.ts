@@ -2,7 +2,7 @@
 // registered from and until when. Searched and paged by the server.
 
 import { get, listing } from '../../lib/api.ts';
-import { button, debounce, field, h, onSubmit, replace, text } from '../../lib/dom.ts';
+import { button, debounce, field, h, replace, searchForm, text } from '../../lib/dom.ts';
 import { count, time } from '../../lib/format.ts';
 import { dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
@@ -57,13 +57,8 @@ export const registrationsPage: Page = {
     replace(
       main,
       h('h1', null, 'Registrations'),
-      h(
-        'form',
-        {
-          class: 'toolbar',
-          attrs: { role: 'search' },
-          on: { submit: onSubmit(() => load(0)) },
-        },
+      searchForm(
+        () => load(0),
         field('Search account, address or User-Agent', search),
         h(
           'div',
