@@ -1,8 +1,8 @@
 // /api/v1/accounts, top-up, CDRs (page and CSV) and the portal's own account and calls, over
 // the real BillingService on a real store (src/webui/api/billing.ts).
 import test from 'ava';
+import { csvCell } from '../../src/control/billing/cdr-csv.ts';
 import { BillingService } from '../../src/control/billing/service.ts';
-import { csvCell } from '../../src/webui/api/billing.ts';
 import { basic, login, startTestWeb, type TestWeb } from './helpers.ts';
 
 const ALICE = { name: 'alice', password: 'Wonder-land-42' };

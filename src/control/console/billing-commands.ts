@@ -10,8 +10,10 @@
 // `tariffs import FILE` is read by tollgatectl (the file is the operator's, in the
 // operator's directory) and sent as the request's payload; the daemon never opens a path a
 // console user names.
+
+import { cdrCsvLines } from '../billing/cdr-csv.ts';
 import { formatMoney } from '../billing/money.ts';
-import { type BillingService, cdrCsv, parseSince } from '../billing/service.ts';
+import { type BillingService, parseSince } from '../billing/service.ts';
 import { ControlErrors } from '../errors.ts';
 import type { Reply } from './commands.ts';
 import type { Command, CommandSpec } from './grammar.ts';
@@ -171,7 +173,7 @@ export function runBillingCommand(
           ? { carrierCost: formatMoney(c.carrierCostMicros) }
           : {}),
       }));
-      if (command.csv) return { exit: 0, text: cdrCsv(cdrs).trimEnd(), data };
+      if (command.csv) return { exit: 0, text: cdrCsvLines(cdrs).join('\n'), data };
       const text = cdrs.length
         ? table(
             ['ENDED', 'ACCOUNT', 'DIALLED', 'SECONDS', 'COST', 'STATUS', 'REASON'],

@@ -3,6 +3,7 @@
 // billing views over the same BillingService. Money leaves as integer micro-units (and the
 // service's exact decimal text); a top-up arrives as decimal text, never a float.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { cdrCsvLines } from '../../control/billing/cdr-csv.ts';
 import type { CdrRecord } from '../../store/records.ts';
 import type { WebContext } from '../context.ts';
 import { WebErrors } from '../errors.ts';
@@ -250,45 +251,8 @@ function own(principal: { kind: string; name: string } | undefined): string {
   return principal.name;
 }
 
-const COLUMNS = [
-  'callId',
-  'account',
-  'callerId',
-  'dialled',
-  'destination',
-  'trunk',
-  'sourceIp',
-  'startedAt',
-  'answeredAt',
-  'endedAt',
-  'durationSeconds',
-  'billedSeconds',
-  'status',
-  'disconnectSide',
-  'reason',
-  'refused',
-  'costMicros',
-] as const;
-
-/**
- * One CSV cell (RFC 4180 quoting). A text that a spreadsheet would read as a formula (=, +,
- * -, @, tab, CR) gets a leading apostrophe: a caller ID is attacker-chosen (OWASP "CSV
- * injection"). Times are ISO 8601 UTC.
- */
-export function csvCell(column: string, value: unknown): string {
-  if (value === undefined || value === null) return '';
-  let text =
-    typeof value === 'number' && /At$/.test(column) ? new Date(value).toISOString() : String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 function sendCsv(reply: FastifyReply, rows: readonly CdrRecord[]) {
-  const lines = [COLUMNS.join(',')];
-  for (const row of rows) {
-    const r = row as unknown as Record<string, unknown>;
-    lines.push(COLUMNS.map((c) => csvCell(c, r[c])).join(','));
-  }
+  const lines = cdrCsvLines(rows);
   return reply
     .type('text/csv; charset=utf-8')
     .header('content-disposition', 'attachment; filename="cdrs.csv"')
