@@ -165,6 +165,39 @@ export interface CallAccounting {
   trunkUsable(trunk: string, at: number): boolean;
 }
 
+/** A live call as the operator sees it (`tollgatectl calls`, the web UI's calls page). */
+export interface LiveCall {
+  readonly id: string;
+  readonly state: 'early' | 'confirmed' | 'terminated';
+  /** The From user (what the caller claims; for display). */
+  readonly caller: string;
+  readonly callee: string;
+  /** The account that pays (authenticated user or trunk); '' when none. */
+  readonly account: string;
+  readonly route: string;
+  readonly callerAddress: string;
+  readonly calleeAddress: string;
+  /** Seconds since the INVITE. */
+  readonly ageSeconds: number;
+  /** Seconds since the answer; undefined while in setup. */
+  readonly answeredSeconds: number | undefined;
+  /** The RFC 4028 session interval in force, seconds. */
+  readonly sessionExpires: number | undefined;
+  /** Filled by the media relay; empty / undefined until it reports. */
+  readonly mediaPorts: readonly number[];
+  readonly packetsDropped: number | undefined;
+}
+
+/**
+ * The proxy's call table as the console and the web layer use it (the daemon hands it over;
+ * neither imports src/sip).
+ */
+export interface LiveCallTable {
+  list(): LiveCall[];
+  /** How many calls were ended: a Call-ID, or every call; 0 when there is no such call. */
+  hangup(target: string | { readonly all: true }): number;
+}
+
 /** Everything the SIP engine asks of policy. */
 export interface SipPolicy {
   /** false = drop the message silently (flood, banned session, scanner). */

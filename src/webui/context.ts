@@ -12,6 +12,7 @@ import type { RoutingService } from '../control/routing/routing.ts';
 import type { UserService } from '../control/users.ts';
 import type { DataplaneStats } from '../dataplane/types.ts';
 import type { Logger } from '../log.ts';
+import type { LiveCallTable } from '../policy-port.ts';
 import type { Store } from '../store/store.ts';
 
 export interface WebContext {
@@ -39,12 +40,5 @@ export interface WebContext {
   /** Trunks and outbound routes (what `tollgatectl trunks` / `routes` manage). */
   routing?: RoutingService;
   /** The proxy's live calls (src/sip/proxy/calls.ts), as the console's calls/hangup see them. */
-  calls?: LiveCalls;
-}
-
-/** The call table, structurally (the web layer does not import src/sip). */
-export interface LiveCalls {
-  list(): ReadonlyArray<{ readonly id: string }>;
-  /** How many calls were ended: a Call-ID, or every call. */
-  hangup(target: string | { readonly all: true }): number;
+  calls?: LiveCallTable;
 }

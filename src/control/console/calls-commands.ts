@@ -2,33 +2,12 @@
 // routes, and tollgate's own teardown of them (a confirmed call gets a BYE to each end; one
 // in setup a CANCEL downstream and 487 upstream). The console never imports src/sip: the
 // daemon hands it the proxy's call table as this small interface.
+import type { LiveCall, LiveCallTable } from '../../policy-port.ts';
 import { ControlErrors } from '../errors.ts';
 import { table } from './render.ts';
 
-/** A live call as the console shows it (the proxy's LiveCall has these fields). */
-export interface ConsoleCall {
-  readonly id: string;
-  readonly state: string;
-  readonly caller: string;
-  readonly callee: string;
-  readonly account: string;
-  readonly route: string;
-  readonly callerAddress: string;
-  readonly calleeAddress: string;
-  readonly ageSeconds: number;
-  readonly answeredSeconds: number | undefined;
-  readonly sessionExpires: number | undefined;
-  /** The media relay's ports and drops; empty / undefined until the relay reports them. */
-  readonly mediaPorts: readonly number[];
-  readonly packetsDropped: number | undefined;
-}
-
-/** What the console needs of the call table. */
-export interface CallsConsole {
-  list(): ConsoleCall[];
-  /** How many calls were ended: 0 when there is no such call. */
-  hangup(target: string | { readonly all: true }): number;
-}
+/** What the console needs of the call table (the daemon hands it over). */
+export type CallsConsole = LiveCallTable;
 
 export interface CallsReply {
   exit: 0 | 1;
@@ -71,7 +50,7 @@ function age(seconds: number): string {
   return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
 }
 
-function renderCalls(calls: readonly ConsoleCall[]): string {
+function renderCalls(calls: readonly LiveCall[]): string {
   if (calls.length === 0) return 'no calls';
   const rows = calls.map((c) => [
     c.id,

@@ -11,7 +11,7 @@
 // end, written as the other end would send it; a call in setup is stopped by the INVITE
 // forwarding (stopSetup: CANCEL downstream, 487 upstream). Either way the call ends once,
 // with disconnect side 'proxy' and the rule that ended it.
-import type { CallAccounting } from '../../policy-port.ts';
+import type { CallAccounting, LiveCall } from '../../policy-port.ts';
 import {
   DEFAULT_LIMITS,
   makeHeader,
@@ -23,13 +23,7 @@ import type { Admission } from './admission.ts';
 import { callRequestOf } from './call-admission.ts';
 import { CallTimers } from './call-timers.ts';
 import { contactOf, ownBranch, type ProxyContext } from './context.ts';
-import {
-  type CallEnd,
-  type CallParty,
-  type CallRecord,
-  type CallState,
-  DialogTable,
-} from './dialogs.ts';
+import { type CallEnd, type CallParty, type CallRecord, DialogTable } from './dialogs.ts';
 import { pushVia } from './forward.ts';
 import { intervalFromAnswer } from './session-timer.ts';
 
@@ -45,27 +39,6 @@ export interface CallMedia {
 }
 
 /** A live call as `tollgatectl calls` shows it. */
-export interface LiveCall {
-  readonly id: string;
-  readonly state: CallState;
-  /** The From user (what the caller claims; for display). */
-  readonly caller: string;
-  readonly callee: string;
-  /** The account that pays (authenticated user or trunk); '' when none. */
-  readonly account: string;
-  readonly route: string;
-  readonly callerAddress: string;
-  readonly calleeAddress: string;
-  /** Seconds since the INVITE. */
-  readonly ageSeconds: number;
-  /** Seconds since the answer; undefined while in setup. */
-  readonly answeredSeconds: number | undefined;
-  /** The RFC 4028 session interval in force, seconds. */
-  readonly sessionExpires: number | undefined;
-  /** Filled by the media relay (describeMedia); empty / undefined until it does. */
-  readonly mediaPorts: readonly number[];
-  readonly packetsDropped: number | undefined;
-}
 
 /** What the console's `hangup` ends: a call id, or every call. */
 export type HangupTarget = string | { readonly all: true };

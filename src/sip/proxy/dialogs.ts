@@ -11,7 +11,7 @@
 // call with no request for `idleMs` is forgotten (reported as ended then). Entries are kept
 // in a Map in order of last use, so the expired ones are always at the front: sweeping costs
 // O(expired), done on every insert, with no timer.
-import type { CallRequest } from '../../policy-port.ts';
+import type { CallRequest, LiveCall } from '../../policy-port.ts';
 import type { Endpoint } from '../transaction/index.ts';
 import type { CallTimers } from './call-timers.ts';
 
@@ -38,7 +38,7 @@ export interface CallParty {
  * a call in setup the same way), confirmed once answered, terminated when over (by a BYE, a
  * failure, or tollgate's own teardown). A terminated call is out of the table.
  */
-export type CallState = 'early' | 'confirmed' | 'terminated';
+export type CallState = LiveCall['state'];
 
 /** What policy (CallAccounting) was asked about a call and answered: see calls.ts. */
 export interface CallAuthorization {

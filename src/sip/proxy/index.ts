@@ -13,7 +13,7 @@ export {
   REQUEST_STEPS,
 } from './admission.ts';
 export { CallPolicy, type CallTarget } from './call-policy.ts';
-export { type CallMedia, Calls, type HangupTarget, type LiveCall } from './calls.ts';
+export { type CallMedia, Calls, type HangupTarget } from './calls.ts';
 export { type CallRecord, DIALOG_DEFAULTS, DialogTable } from './dialogs.ts';
 export { type ProxyDeps, type ProxyStats, SipProxy } from './proxy.ts';
 export { FORWARDED_METHODS } from './requests.ts';

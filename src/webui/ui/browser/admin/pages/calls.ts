@@ -8,7 +8,7 @@ import { count, duration } from '../../lib/format.ts';
 import { confirmAction, dataTable, statusLine } from '../../lib/table.ts';
 import type { Page } from '../main.ts';
 
-/** A live call (src/sip/proxy/calls.ts LiveCall, as `tollgatectl calls --json` lists it). */
+/** A live call (src/policy-port.ts LiveCall, as `tollgatectl calls --json` lists it). */
 interface Call {
   id: string;
   state: string;
