@@ -8,6 +8,7 @@
 //   - exact (vgetpriceexactmatch): only a prefix equal to the whole number counts.
 // Numbers are compared as dialled, after "+" or "00" in front is dropped (tariff prefixes are
 // E.164 digits: 49… for Germany).
+import type { TariffRecord } from '../../store/records.ts';
 import type { Store } from '../../store/store.ts';
 import { BillingErrors } from './errors.ts';
 import { type Micros, micros } from './money.ts';
@@ -167,18 +168,7 @@ function toRecord(t: TariffData, now: number) {
   };
 }
 
-function fromRecord(record: {
-  name: string;
-  parent?: string;
-  rates: Array<{
-    prefix: string;
-    priceMicros: number;
-    connectFeeMicros: number;
-    first: number;
-    next: number;
-    description?: string;
-  }>;
-}): TariffData {
+function fromRecord(record: Omit<TariffRecord, 'updatedAt'>): TariffData {
   return {
     name: record.name,
     parent: record.parent,

@@ -24,24 +24,9 @@ const MAX_INBOUND = 32;
 export const MAX_TRUNKS = 1000;
 export const MAX_ROUTES = 100_000;
 
-export interface TrunkInput {
-  name: string;
-  host: string;
-  port: number;
-  transport: TrunkRecord['transport'];
-  inboundIps: string[];
-  techprefix: string;
-  timeoutSeconds: number;
-}
-
-export interface RouteInput {
-  prefix: string;
-  trunk: string;
-  priority: number;
-  weight: number;
-  strip: number;
-  prepend: string;
-}
+/** A trunk or route as given (console, API): its record without the time it was stored. */
+export type TrunkInput = Omit<TrunkRecord, 'createdAt'>;
+export type RouteInput = Omit<RouteRecord, 'createdAt'>;
 
 const trunkError = (what: string) => new ControlErrors.TG_TRUNK_BAD_ARGUMENT(what);
 const routeError = (what: string) => new ControlErrors.TG_ROUTE_BAD_ARGUMENT(what);
