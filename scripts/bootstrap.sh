@@ -23,9 +23,10 @@ APT_PACKAGES=(
 # linphonec), and the browser the web UI tests drive through playwright-core (Debian's
 # chromium: no browser download), pebble, the ACME server tests/webui/acme.test.ts issues
 # certificates from, sshd + sshpass for the SSH console tests and systemd-analyze for the
-# unit's exposure score (tests/appliance),
-# installed when the tests are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass systemd)
+# unit's exposure score (tests/appliance), and OVMF, the UEFI firmware `npm run test:image`
+# boots the installed appliance with (qemu comes with that test), installed when the tests
+# are what this set-up is for.
+TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass systemd ovmf)
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
 fi
