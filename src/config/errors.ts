@@ -21,6 +21,12 @@ export const ConfigErrors = defineErrors('config', {
    */
   TG_CONFIG_NOT_ENFORCED:
     '%s is not enforced by this version of tollgate (issue #%s will enforce it): a value other than its default would have no effect; to store it anyway, add --accept-unenforced (or list the key in acceptunenforced), and tollgate will warn at every start that %s is ignored',
+  /**
+   * A value for a key whose feature tollgate does not have (FTP database access, IVR, …): only
+   * the safe value is accepted, whatever acceptunenforced says, since nothing could act on it.
+   */
+  TG_CONFIG_FIXED:
+    '%s = %s is refused: %s; only %s is accepted (the key is kept so that a migrated configuration validates)',
   /** `config unset` of a key that has no console value. */
   TG_CONFIG_NOT_SET:
     '%s has no value set from the console; its value comes from the config file or the default',

@@ -10,14 +10,12 @@ import type { Store } from '../store/store.ts';
 import { ConfigErrors } from './errors.ts';
 import type { ConfigKey, ConfigShape, ConfigValue, KeySpec, KeyStatus } from './schema.ts';
 import {
-  findKey,
-  findUserField,
-  isAccepted,
-  lookupKey,
+  type ConfigSchema,
   parseValue,
   redactConfig,
+  refusalOf,
+  SCHEMA,
   sameValue,
-  validateConfig,
 } from './validate.ts';
 
 /** Where a value in force came from. */
@@ -80,6 +78,7 @@ function unwrap(entry: StoredConfigEntry): { value: StoredConfigValue; setAt?: n
 }
 
 export class Settings {
+  readonly #schema: ConfigSchema;
   readonly #store: Store;
   readonly #log: Logger;
   readonly #listeners = new Set<Listener>();
@@ -93,39 +92,64 @@ export class Settings {
   #effective: Readonly<Record<string, ConfigValue>>;
   /** Values as they were at start: non-live keys keep these until restart. */
   readonly #atStart: Readonly<Record<string, ConfigValue>>;
+  /**
+   * Stored values an older version accepted for keys now fixed (the feature does not exist):
+   * never in force, warned about at every start until `config unset` removes them.
+   */
+  readonly #ignored = new Map<string, ConfigValue>();
 
   /**
    * `fileValues`: the config file's key → value (text or typed); `fileOrigin` says which file
-   * and lines they came from, for `config get` and the start-up warnings.
+   * and lines they came from, for `config get` and the start-up warnings. `schema` is the key
+   * table (tests pass one with synthetic keys).
    */
   constructor(
     store: Store,
     fileValues: Record<string, unknown>,
     log: Logger,
     fileOrigin?: FileOrigin,
+    schema: ConfigSchema = SCHEMA,
   ) {
+    this.#schema = schema;
     this.#store = store;
     this.#log = log;
     this.#fileOrigin = fileOrigin;
     const stored: Record<string, unknown> = {};
     for (const { key, value } of store.tables.config.getRange()) {
-      if (!lookupKey(key)) {
+      const spec = schema.lookupKey(key);
+      if (!spec) {
         // A key a newer or older tollgate knew: keep it stored, but never let it block a start.
         log.warn({ key }, 'stored config key unknown to this version: ignored');
         continue;
       }
       const entry = unwrap(value);
+      if (spec.status.state === 'fixed') {
+        // An older version stored it (with acceptunenforced): it never had an effect, and
+        // the start must not fail on it. Not in force; warned about (startupWarnings).
+        const parsed = safeParse(spec, entry.value);
+        if (parsed === undefined || !sameValue(parsed, spec.default)) {
+          this.#ignored.set(spec.name, parsed ?? String(entry.value));
+          continue;
+        }
+      }
       stored[key] = entry.value;
       this.#consoleSetAt.set(key, entry.setAt);
     }
     const fromFile: Record<string, ConfigValue> = {};
-    const fileConfig = validateConfig(fileValues, { source: fileOrigin?.path, ...fileOrigin });
+    const fileConfig = schema.validateConfig(fileValues, {
+      source: fileOrigin?.path,
+      ...fileOrigin,
+    });
     for (const raw of Object.keys(fileValues)) {
-      const spec = lookupKey(raw);
+      const spec = schema.lookupKey(raw);
       if (spec && fileValues[raw] !== undefined) fromFile[spec.name] = fileConfig[spec.name]!;
     }
     this.#file = Object.freeze(fromFile);
-    this.#effective = validateConfig({ ...fromFile, ...stored, ...this.#acceptedUnion(stored) });
+    this.#effective = schema.validateConfig({
+      ...fromFile,
+      ...stored,
+      ...this.#acceptedUnion(stored),
+    });
     this.#atStart = this.#effective;
     this.#consoleSetAtStart = new Map(this.#consoleSetAt);
   }
@@ -141,9 +165,12 @@ export class Settings {
     const consoleList =
       stored.acceptunenforced === undefined
         ? []
-        : (parseValue(findKey('acceptunenforced'), stored.acceptunenforced) as readonly string[]);
+        : (parseValue(
+            this.#schema.findKey('acceptunenforced'),
+            stored.acceptunenforced,
+          ) as readonly string[]);
     const inherited = Object.keys(stored).filter((name) => {
-      const spec = findKey(name);
+      const spec = this.#schema.findKey(name);
       return (
         spec.status.state === 'not-enforced' &&
         !sameValue(parseValue(spec, stored[name]), spec.default)
@@ -157,7 +184,7 @@ export class Settings {
   view<const K extends ConfigKey>(keys: readonly K[]): ConfigView<K> {
     const view = {};
     for (const name of keys) {
-      const spec = findKey(name);
+      const spec = this.#schema.findKey(name);
       const read = spec.live ? () => this.#effective[name] : () => this.#atStart[name];
       Object.defineProperty(view, name, { get: read, enumerable: true });
     }
@@ -169,7 +196,7 @@ export class Settings {
    * knows its keys uses view(). A restart-only key gives its value from the start.
    */
   valueOf(key: string): ConfigValue {
-    const spec = findKey(key);
+    const spec = this.#schema.findKey(key);
     return (spec.live ? this.#effective : this.#atStart)[spec.name]!;
   }
 
@@ -181,12 +208,12 @@ export class Settings {
   }
 
   spec(key: string): KeySpec {
-    return findKey(key);
+    return this.#schema.findKey(key);
   }
 
   /** Where the value in force of `key` came from. */
   sourceOf(key: string): ValueSource {
-    const spec = findKey(key);
+    const spec = this.#schema.findKey(key);
     const name = spec.name;
     const fromConsole = spec.live ? this.#consoleSetAt : this.#consoleSetAtStart;
     if (fromConsole.has(name)) return { kind: 'console', setAt: fromConsole.get(name) };
@@ -198,7 +225,7 @@ export class Settings {
   }
 
   describe(key: string): KeyDescription {
-    const spec = findKey(key);
+    const spec = this.#schema.findKey(key);
     const shown = (v: ConfigValue) => redactConfig({ [spec.name]: v })[spec.name]!;
     const value = this.valueOf(spec.name);
     const latest = this.#effective[spec.name]!;
@@ -220,7 +247,7 @@ export class Settings {
 
   /** Validates and stores a new value; a bad key or value throws and changes nothing. */
   set(key: string, raw: unknown, options: SetOptions = {}): SetResult {
-    const spec = findKey(key);
+    const spec = this.#schema.findKey(key);
     const parsed = parseValue(spec, raw);
     // Stored (and held) as its hash: a copy of the store never gives an API key away.
     const value = spec.hashed && typeof parsed === 'string' ? hashSecret(parsed) : parsed;
@@ -228,7 +255,7 @@ export class Settings {
     const previous = this.#effective[spec.name]!;
     const setAt = Date.now();
     // Checked as a whole (conflicts such as sipport = sipsport) before anything is stored.
-    const next = validateConfig({ ...this.#effective, [spec.name]: value, ...accepted });
+    const next = this.#schema.validateConfig({ ...this.#effective, [spec.name]: value, ...accepted });
     this.#store.durable(() => {
       this.#store.tables.config.put(spec.name, { value, setAt });
       if (accepted.acceptunenforced)
@@ -247,7 +274,14 @@ export class Settings {
 
   /** Drops the console value of `key`: the file's value, or the default, is in force again. */
   unset(key: string): SetResult {
-    const spec = findKey(key);
+    const spec = this.#schema.findKey(key);
+    if (this.#ignored.has(spec.name) && !this.#consoleSetAt.has(spec.name)) {
+      // The value an older version stored for a key now fixed: it was never in force.
+      this.#store.durable(() => this.#store.tables.config.remove(spec.name));
+      this.#ignored.delete(spec.name);
+      const value = this.#effective[spec.name]!;
+      return { key: spec.name, value, previous: value, live: spec.live };
+    }
     if (!this.#consoleSetAt.has(spec.name)) {
       throw new ConfigErrors.TG_CONFIG_NOT_SET(spec.name);
     }
@@ -255,7 +289,7 @@ export class Settings {
     const rest = { ...this.#effective };
     delete rest[spec.name];
     const base = spec.name in this.#file ? { [spec.name]: this.#file[spec.name] } : {};
-    const next = validateConfig({ ...rest, ...base });
+    const next = this.#schema.validateConfig({ ...rest, ...base });
     this.#store.durable(() => this.#store.tables.config.remove(spec.name));
     this.#consoleSetAt.delete(spec.name);
     this.#effective = next;
@@ -269,6 +303,7 @@ export class Settings {
    * A value for a key tollgate does not enforce is refused (an operator would believe a
    * protection is on that does not exist) unless accepted; accepting it adds the key to
    * acceptunenforced. Returns the acceptunenforced change to store with the value, if any.
+   * A fixed key's other values are refused whatever the options (there is no such feature).
    */
   #accepting(
     spec: KeySpec,
@@ -276,18 +311,30 @@ export class Settings {
     options: SetOptions,
   ): { acceptunenforced?: readonly string[] } {
     const list = this.#effective.acceptunenforced as readonly string[];
-    if (isAccepted(spec, value, list)) return {};
-    if (!options.acceptUnenforced) throw notEnforced(spec);
+    const refusal = refusalOf(spec, value, list);
+    if (refusal === undefined) return {};
+    if (!options.acceptUnenforced || spec.status.state !== 'not-enforced') throw refusal;
     return { acceptunenforced: [...list, spec.name] };
   }
 
   /** As set()'s check, for a per-user field (`users set NAME KEY VALUE`). */
   acceptUserField(field: string, value: ConfigValue, options: SetOptions = {}): void {
-    const spec = findUserField(field);
+    const spec = this.#schema.findUserField(field);
     const list = this.#effective.acceptunenforced as readonly string[];
-    if (isAccepted(spec, value, list)) return;
-    if (!options.acceptUnenforced) throw notEnforced(spec);
+    const refusal = refusalOf(spec, value, list);
+    if (refusal === undefined) return;
+    if (!options.acceptUnenforced || spec.status.state !== 'not-enforced') throw refusal;
     this.set('acceptunenforced', [...list, spec.name]);
+  }
+
+  /** The spec of a per-user field, or undefined (the key table this Settings runs with). */
+  userField(name: string): KeySpec | undefined {
+    return this.#schema.lookupUserField(name);
+  }
+
+  /** Every per-user field of the key table this Settings runs with. */
+  userFields(): readonly KeySpec[] {
+    return this.#schema.userFields;
   }
 
   #changed(spec: KeySpec, value: ConfigValue, previous: ConfigValue): void {
@@ -320,7 +367,7 @@ export class Settings {
           message: `${name}: the console value ${JSON.stringify(d.value)} hides the file value ${JSON.stringify(d.hiddenFileValue)}${where}; "tollgatectl config unset ${name}" returns to the file`,
         });
       }
-      const spec = findKey(name);
+      const spec = this.#schema.findKey(name);
       if (
         spec.status.state === 'not-enforced' &&
         !sameValue(this.#effective[name]!, spec.default)
@@ -331,13 +378,21 @@ export class Settings {
         });
       }
     }
+    for (const [name, value] of this.#ignored) {
+      const spec = this.#schema.findKey(name);
+      const reason = spec.status.state === 'fixed' ? spec.status.reason : '';
+      out.push({
+        key: name,
+        message: `${name} = ${JSON.stringify(value)} is stored by an older version and IGNORED: ${reason}; only ${JSON.stringify(spec.default)} applies ("tollgatectl config unset ${name}" removes it)`,
+      });
+    }
     return out;
   }
 
   /** Keys changed since start that apply only after a restart. */
   restartPending(): string[] {
     return Object.keys(this.#effective).filter(
-      (k) => !findKey(k).live && !sameValue(this.#effective[k]!, this.#atStart[k]!),
+      (k) => !this.#schema.findKey(k).live && !sameValue(this.#effective[k]!, this.#atStart[k]!),
     );
   }
 
@@ -347,9 +402,11 @@ export class Settings {
   }
 }
 
-function notEnforced(spec: KeySpec): Error {
-  const issue = spec.status.state === 'not-enforced' ? spec.status.issue : 0;
-  const err = new ConfigErrors.TG_CONFIG_NOT_ENFORCED(spec.name, issue, spec.name);
-  Object.assign(err.details, { key: spec.name, issue });
-  return err;
+/** A stored value parsed for its spec, or undefined when this version cannot read it. */
+function safeParse(spec: KeySpec, raw: unknown): ConfigValue | undefined {
+  try {
+    return parseValue(spec, raw);
+  } catch {
+    return undefined;
+  }
 }

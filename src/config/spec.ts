@@ -7,8 +7,11 @@
 // - "0 = no limit" wherever a limit can be switched off; the help says so.
 // - Where the reference gives no default, the default is the safe production choice and
 //   the help says "(reference gives no default; …)".
-// - Keys the reference names but tollgate has no matching subsystem for (FTP, IVR, calling
-//   cards) are still accepted so that a migrated config validates; the help says so.
+// - Keys the reference names but tollgate has no matching subsystem for (FTP database access,
+//   IVR, calling cards, sub-accounts, an internal media server, accounts created from a
+//   REGISTER) are `fixed`: their safe value is accepted, so that a migrated config validates,
+//   and any other value is refused with the reason (never stored, not even with
+//   acceptunenforced: there is no feature to turn on).
 // - Every key says whether it does anything (`status`): `enforced` names the module that
 //   acts on it and the test that sets it to a non-default value and observes the effect;
 //   `not-enforced` names the issue that will enforce it, and setting such a key to anything
@@ -21,7 +24,8 @@ export type TextFormat = 'text' | 'token' | 'ip' | 'cidr' | 'ifname' | 'hostname
 
 export type KeyStatus =
   | { readonly state: 'enforced'; readonly module: string; readonly test: string }
-  | { readonly state: 'not-enforced'; readonly issue: number };
+  | { readonly state: 'not-enforced'; readonly issue: number }
+  | { readonly state: 'fixed'; readonly reason: string };
 
 export interface KeySpec {
   readonly name: string;
@@ -76,6 +80,14 @@ export function enforced(module: string, test: string): KeyStatus {
 /** Accepted so a migrated config validates, but ignored until `issue` lands. */
 export function notEnforced(issue: number): KeyStatus {
   return { state: 'not-enforced', issue };
+}
+
+/**
+ * tollgate has no such feature: only the default (the safe value) is accepted, any other is
+ * refused naming `reason` ("tollgate has no IVR"), with or without acceptunenforced.
+ */
+export function fixed(reason: string): KeyStatus {
+  return { state: 'fixed', reason };
 }
 
 /** Money fields share one shape: currency units, at most micro-unit precision. */

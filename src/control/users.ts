@@ -229,9 +229,10 @@ export class UserService {
       this.#checkPassword(name, raw);
       updated = { ...record, secrets: this.#secrets(name, raw) };
     } else {
-      const spec = USER_FIELDS.find((f) => f.name === key.toLowerCase());
+      // The key table Settings runs with (the daemon's: USER_FIELDS).
+      const spec = this.#settings.userField(key);
       if (!spec) {
-        const known = ['password', ...USER_FIELDS.map((f) => f.name)].join(', ');
+        const known = ['password', ...this.#settings.userFields().map((f) => f.name)].join(', ');
         throw new ControlErrors.TG_USER_BAD_FIELD(key, known);
       }
       const value = parseValue(spec, raw);

@@ -1,5 +1,5 @@
 // User authentication: digest strength, password rules, registration reuse.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, fixed, key, notEnforced } from '../spec.ts';
 
 export const AUTH_KEYS = [
   // ── User authentication ───────────────────────────────────────────────────────────────
@@ -89,11 +89,13 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'autocreatereguserstrict',
-    status: notEnforced(12),
+    status: fixed(
+      'tollgate never creates an account from a REGISTER: accounts are made only by an admin (tollgatectl users add, the admin API or web UI)',
+    ),
     section: 'auth',
     type: 'bool',
     default: true,
-    help: 'never create an account from a REGISTER of an unknown user (reference gives no default and recommends 1)',
+    help: 'never create an account from a REGISTER of an unknown user; tollgate never does, so only true is accepted (reference gives no default and recommends 1)',
   }),
   key({
     name: 'uauthverifypwd',
@@ -113,20 +115,20 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'callingcardauth',
-    status: notEnforced(12),
+    status: fixed('tollgate has no IVR or calling-card service, so no PIN check to relax'),
     section: 'auth',
     type: 'int',
     default: 9,
     min: 0,
     max: 9,
-    help: 'calling card / IVR caller authentication strictness, 9 = PIN code strict only (tollgate has no IVR; accepted for migrated configs, strictest by default)',
+    help: 'calling card / IVR caller authentication strictness, 9 = PIN code strict only; tollgate has no IVR, so only 9 (the strictest) is accepted, for migrated configs'
   }),
   key({
     name: 'anumberhandling',
-    status: notEnforced(12),
+    status: fixed('tollgate has no IVR call forward, so no A-number (caller ID) authentication'),
     section: 'auth',
     type: 'bool',
     default: false,
-    help: 'A-number (caller ID) authentication for IVR call forward (tollgate has no IVR; off, as the reference recommends when not needed)',
+    help: 'A-number (caller ID) authentication for IVR call forward; tollgate has no IVR, so only false (off, as the reference recommends when not needed) is accepted',
   }),
 ];

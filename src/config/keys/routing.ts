@@ -1,5 +1,5 @@
 // SIP routing restrictions.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, fixed, key } from '../spec.ts';
 
 export const ROUTING_KEYS = [
   // ── SIP routing restrictions ──────────────────────────────────────────────────────────
@@ -145,7 +145,9 @@ export const ROUTING_KEYS = [
   }),
   key({
     name: 'fs_restrictsiptolocal',
-    status: notEnforced(11),
+    status: fixed(
+      'tollgate runs no internal media server that takes SIP: its media relay takes only RTP and RTCP, on ports opened per call',
+    ),
     section: 'routing',
     type: 'enum',
     default: 3,
@@ -155,6 +157,6 @@ export const ROUTING_KEYS = [
       '2': 'localhost and configured servers',
       '3': 'localhost only',
     },
-    help: 'who may send SIP to the internal media server (reference recommends 3; tollgate has none exposed, so strictest)',
+    help: 'who may send SIP to the internal media server; tollgate has none, so only 3 (the strictest) is accepted (reference recommends 3)',
   }),
 ];

@@ -1,5 +1,5 @@
 // System.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, fixed, key } from '../spec.ts';
 
 export const SYSTEM_KEYS = [
   // ── System ────────────────────────────────────────────────────────────────────────────
@@ -21,20 +21,23 @@ export const SYSTEM_KEYS = [
   }),
   key({
     name: 'ftpdbuser',
-    status: notEnforced(14),
+    status: fixed(
+      'tollgate has no FTP database access: its store is opened only by the daemon (the console and web UI go through it)',
+    ),
     section: 'system',
-    type: 'enum',
+    type: 'int',
     default: 0,
-    values: { '0': 'disabled (tollgate has no FTP database access)' },
-    help: 'database access over FTP; tollgate has none, the key is accepted for migrated configs (reference recommends 0)',
+    min: 0,
+    max: 1_000_000,
+    help: 'database access over FTP (0 = none); tollgate has none, so only 0 is accepted, for migrated configs (reference recommends 0)',
   }),
   key({
     name: 'autofinetune',
-    status: notEnforced(14),
+    status: enforced('src/control/guard/guard.ts', 'tests/control/guard/thresholds.test.ts'),
     section: 'system',
     type: 'bool',
     default: true,
-    help: 'adapt internal limits to load; 0 gives a consistent service level but is not optimal for high-load servers',
+    help: 'adapt limits to load: when unauthenticated messages from all addresses together reach 10 × fastauthsubswrongusermsg within 90 s, every address gets a tenth of its fastauthsubswrongusermsg budget (at least 10) until the window ends; false keeps every address at its configured budget (a consistent service level, but a flood spread over many addresses gets more through). maxsubsipauthrequest -1 follows the load either way (reference: 0 gives a consistent service level, not optimal for high-load servers)',
   }),
   key({
     name: 'licensecfg',

@@ -1,5 +1,5 @@
 // IP trust and spoofing.
-import { enforced, key, notEnforced } from '../spec.ts';
+import { enforced, fixed, key } from '../spec.ts';
 
 export const TRUST_KEYS = [
   // ── IP trust and spoofing ─────────────────────────────────────────────────────────────
@@ -76,10 +76,12 @@ export const TRUST_KEYS = [
   }),
   key({
     name: 'reuseupperregep',
-    status: notEnforced(11),
+    status: fixed(
+      'tollgate accounts have no parent and sub-accounts: a request reaches only the registrations of the account it names',
+    ),
     section: 'trust',
     type: 'bool',
     default: false,
-    help: 'let sub-accounts reuse the registration of their parent account (reference recommends 0)',
+    help: 'let sub-accounts reuse the registration of their parent account; tollgate has no sub-accounts, so only false is accepted (reference recommends 0)',
   }),
 ];

@@ -25,6 +25,7 @@ export const GUARD_KEYS = [
   'maxfailedauthenabledip',
   'maxsubfailauthperiod',
   'fastauthsubswrongusermsg',
+  'autofinetune',
   'reenabledosblocked',
   'blockua',
   'allowua',

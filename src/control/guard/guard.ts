@@ -154,8 +154,12 @@ export class Guard {
     this.#userAgents = new UserAgentRules(c, capacity, this.#detections, this.#enforcer);
     this.#env = {
       load: () => this.#load(this.#eventNow),
+      // autofinetune 0: every address keeps its configured budget whatever the others send
+      // (a consistent service level; pressure.ts is the adaptation it switches off).
       fastLimit: (configured) =>
-        this.#pressure.limit(configured, this.#eventNow, this.#eventTrust === undefined),
+        this.#cfg.autofinetune
+          ? this.#pressure.limit(configured, this.#eventNow, this.#eventTrust === undefined)
+          : configured,
     };
     this.#onTrip = (event, now, trip) =>
       this.#enforcer.trip(this.#cfg, event, now, trip, this.#eventTrust);

@@ -2,6 +2,8 @@
 // counted over all addresses too; when they reach ten times the per-address limit within the
 // 90 s window there is nobody to ban, so every address gets a tenth of its budget (at least
 // 10) until the window ends. A registering phone needs 1–2 per 90 s.
+// This is the load adaptation autofinetune turns on and off (guard.ts: fastLimit); with
+// autofinetune 0 every address keeps its configured limit.
 import type { Logger } from '../../log.ts';
 import { FAST_AUTH_WINDOW_MS } from './config.ts';
 

@@ -17,10 +17,12 @@ const STATUS = {
   type: 'object',
   required: ['state'],
   properties: {
-    state: { type: 'string', enum: ['enforced', 'not-enforced'] },
+    state: { type: 'string', enum: ['enforced', 'not-enforced', 'fixed'] },
     module: { type: 'string' },
     test: { type: 'string' },
     issue: { type: 'integer' },
+    /** fixed: the feature tollgate does not have (only the safe value is accepted). */
+    reason: { type: 'string' },
   },
 } as const;
 const SOURCE = {

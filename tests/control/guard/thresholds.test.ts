@@ -233,3 +233,22 @@ test('fastauthsubswrongusermsg x10 over all addresses lowers the per-address lim
   g.send(19, { kind: 'unauthorized', ip: '192.0.2.101', port: 5060 });
   t.is(g.bans.length, before + 1, 'back to the configured 20');
 });
+
+test('autofinetune false: many addresses together never lower the per-address limit', (t) => {
+  const g = setup(t, { fastauthsubswrongusermsg: 20, autofinetune: false });
+  // The same 200 messages from 20 addresses that lower the limit with autofinetune on.
+  for (let a = 0; a < 20; a++)
+    g.send(10, { kind: 'unauthorized', ip: `192.0.2.${a + 1}`, port: 5060 });
+  t.false(g.guard.underPressure());
+  t.is(g.bans.length, 0, 'nobody banned at 10: the budget stays 20');
+  g.send(19, { kind: 'unauthorized', ip: '192.0.2.100', port: 5060 });
+  t.is(g.bans.length, 0);
+  g.send(1, { kind: 'unauthorized', ip: '192.0.2.100', port: 5060 });
+  t.is(g.bans.length, 1);
+  t.is(g.bans[0]!.evidence.threshold, 20, 'the configured limit, not a tenth of it');
+  // Switched on at run time, the adaptation is back.
+  g.settings.set('autofinetune', 'true');
+  for (let a = 0; a < 20; a++)
+    g.send(10, { kind: 'unauthorized', ip: `198.18.0.${a + 1}`, port: 5060 });
+  t.true(g.guard.underPressure());
+});

@@ -19,7 +19,8 @@ export interface ConfigKey {
   source?: { kind: string; path?: string; line?: number; setAt?: number };
   status:
     | { state: 'enforced'; module?: string; test?: string }
-    | { state: 'not-enforced'; issue: number };
+    | { state: 'not-enforced'; issue: number }
+    | { state: 'fixed'; reason: string };
   pending?: unknown;
   help?: string;
   section?: string;
@@ -180,10 +181,12 @@ export const configPage: Page = {
           h('dt', null, 'Status'),
           h(
             'dd',
-            { class: enforced ? 'enforced' : 'not-enforced' },
-            enforced
+            { class: enforced ? 'enforced' : k.status.state },
+            k.status.state === 'enforced'
               ? 'enforced'
-              : `not enforced by this version (issue #${(k.status as { issue: number }).issue})`,
+              : k.status.state === 'fixed'
+                ? `fixed: ${k.status.reason} (only the default is accepted)`
+                : `not enforced by this version (issue #${k.status.issue})`,
           ),
         ),
         form,
