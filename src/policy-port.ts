@@ -88,6 +88,11 @@ export interface CredentialSource {
   ha1(user: string, algorithm: DigestAlgorithm): string | undefined;
   /** Told after each success, so audit can list the accounts still authenticating with MD5. */
   authenticatedWith?(user: string, algorithm: DigestAlgorithm): void;
+  /**
+   * The account's own digest algorithm choice (its authtype), as a useshadigestauh level:
+   * 0 MD5, 1 SHA-256, SHA-512-256 and MD5, 2 the SHA ones; undefined = the global level.
+   */
+  digestLevel?(user: string): number | undefined;
 }
 
 /**

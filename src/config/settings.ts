@@ -255,7 +255,11 @@ export class Settings {
     const previous = this.#effective[spec.name]!;
     const setAt = Date.now();
     // Checked as a whole (conflicts such as sipport = sipsport) before anything is stored.
-    const next = this.#schema.validateConfig({ ...this.#effective, [spec.name]: value, ...accepted });
+    const next = this.#schema.validateConfig({
+      ...this.#effective,
+      [spec.name]: value,
+      ...accepted,
+    });
     this.#store.durable(() => {
       this.#store.tables.config.put(spec.name, { value, setAt });
       if (accepted.acceptunenforced)

@@ -83,8 +83,7 @@ export class ConfigSchema {
   /** See the module function validateConfig. */
   validateConfig(input: Record<string, unknown>, from: ConfigSource = {}): Config {
     const merged = mergeOver(this.#defaults, (n) => this.findKey(n), input, from);
-    if (merged.problems.length === 0)
-      merged.problems.push(...this.#conflicts(merged.values, from));
+    if (merged.problems.length === 0) merged.problems.push(...this.#conflicts(merged.values, from));
     if (merged.problems.length === 0)
       merged.problems.push(...refusals(this.keys, merged.values, from));
     if (merged.problems.length > 0) throw invalid(merged.problems, from);

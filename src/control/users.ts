@@ -45,6 +45,14 @@ const HA1_FIELD: Record<DigestAlgorithm, string> = {
 /** Accounts whose digest secrets are kept in memory. */
 const SECRETS_CACHE = 100_000;
 
+/** authtype (per-user field) → the useshadigestauh level it stands for; 0 = none of its own. */
+const AUTHTYPE_LEVEL: Readonly<Record<number, number | undefined>> = {
+  0: undefined,
+  1: 0, // digest MD5 only
+  2: 2, // SHA-256 and SHA-512-256 only
+  3: 1, // SHA first, MD5 too
+};
+
 /** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix, 6 = IP + port. */
 const IP_AUTH = new Set([1, 3, 6]);
 
@@ -102,7 +110,11 @@ export class UserService {
   readonly #log: Logger;
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
   #ipAccounts: IpAccountEntry[] | undefined;
-  readonly #secretsCache = new Map<string, Record<string, string>>();
+  /** Per account: its secrets, and its authtype as a useshadigestauh level (see #credentialsOf). */
+  readonly #secretsCache = new Map<
+    string,
+    { secrets: Record<string, string>; level: number | undefined }
+  >();
   /** The digest algorithm last stored per account: a write only when it changes. */
   readonly #digestSeen = new Map<string, string>();
   /** Told the name of every account added, changed or deleted (billing caches profiles). */
@@ -277,9 +289,17 @@ export class UserService {
 
   /** The stored HA1 for digest verification, or undefined (unknown user, or realm changed). */
   ha1(name: string, algorithm: DigestAlgorithm): string | undefined {
-    const secrets = this.#secretsOf(name);
+    const secrets = this.#credentialsOf(name)?.secrets;
     if (!secrets || secrets.realm !== this.realm) return undefined;
     return secrets[HA1_FIELD[algorithm]];
+  }
+
+  /**
+   * The account's authtype as the useshadigestauh level the authenticator applies to it
+   * (1 MD5 → 0, 2 SHA → 2, 3 both → 1); undefined for authtype 0 or an unknown account.
+   */
+  digestLevel(name: string): number | undefined {
+    return this.#credentialsOf(name)?.level;
   }
 
   /**
@@ -288,16 +308,22 @@ export class UserService {
    * and each write below drops the entry. Unknown names are not cached, so a guesser walking
    * through names cannot push real accounts out with entries of its own.
    */
-  #secretsOf(name: string): Record<string, string> | undefined {
+  #credentialsOf(
+    name: string,
+  ): { secrets: Record<string, string>; level: number | undefined } | undefined {
     const cached = this.#secretsCache.get(name);
     if (cached) return cached;
     const record = this.#store.tables.users.get(name);
     if (!record) return undefined;
-    this.#secretsCache.set(name, record.secrets);
+    const entry = {
+      secrets: record.secrets,
+      level: AUTHTYPE_LEVEL[Number(record.fields.authtype ?? 0)],
+    };
+    this.#secretsCache.set(name, entry);
     if (this.#secretsCache.size > SECRETS_CACHE) {
       this.#secretsCache.delete(this.#secretsCache.keys().next().value!);
     }
-    return record.secrets;
+    return entry;
   }
 
   /**

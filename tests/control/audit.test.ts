@@ -5,7 +5,7 @@ import type { ExecutionContext } from 'ava';
 import test from 'ava';
 import { CONFIG_KEYS, USER_FIELDS } from '../../src/config/schema.ts';
 import { Settings } from '../../src/config/settings.ts';
-import { runAudit } from '../../src/control/audit/audit.ts';
+import { renderAudit, runAudit } from '../../src/control/audit/audit.ts';
 import {
   type AuditFacts,
   isPublicAddress,
@@ -125,6 +125,9 @@ const ITEMS: Array<[string, Record<string, string>, Partial<AuditFacts>?]> = [
   ['apideftrustadmin', { apideftrustadmin: '1' }],
   ['enablejsonp', { enablejsonp: '2' }],
   ['allowhttpfileupload', { allowhttpfileupload: 'true' }],
+  ['cacheregistrations', { cacheregistrations: '2' }],
+  ['authfastusers', { authfastusers: 'false' }],
+  ['autofinetune', { autofinetune: 'true' }],
   [
     'unenforced:blocknotbilledcalls',
     {},
@@ -157,14 +160,37 @@ test('trustlanip and sipport 5060 are fine when the host faces no public network
   t.false(isPublicAddress('100.64.0.1'), 'carrier-grade NAT is not public');
 });
 
-test('checklist items no setting can satisfy are listed apart with their issue', (t) => {
+test('checklist items no setting can satisfy are listed apart with their issue: none is left', (t) => {
   const report = runAudit(facts(t, HARDENED));
   const statusOf = new Map([...CONFIG_KEYS, ...USER_FIELDS].map((s) => [s.name, s.status]));
   for (const { key } of UNAVAILABLE_ITEMS) {
     // When a key becomes enforced, its checklist item needs a real check in checks.ts.
     t.is(statusOf.get(key)?.state, 'not-enforced', `${key} is enforced now: give it a check`);
   }
-  t.true(report.unavailable.some((u) => u.key === 'cacheregistrations' && u.issue === 11));
+  // Every key is enforced or fixed to its safe value since issue #10's wave.
+  t.deepEqual(
+    [...statusOf].filter(([, s]) => s.state === 'not-enforced').map(([name]) => name),
+    [],
+  );
+  t.deepEqual(report.unavailable, []);
+  t.notRegex(renderAudit(report), /not available/);
+});
+
+test('the checklist keys fixed to their safe value (no such feature) cannot be set otherwise', (t) => {
+  const fixedItems = {
+    ftpdbuser: '1',
+    callingcardauth: '5',
+    autocreatereguserstrict: 'false',
+    fs_restrictsiptolocal: '0',
+    reuseupperregep: 'true',
+    anumberhandling: 'true',
+  };
+  for (const [key, value] of Object.entries(fixedItems)) {
+    t.is(CONFIG_KEYS.find((k) => k.name === key)?.status.state, 'fixed', key);
+    t.throws(() => facts(t, { ...HARDENED, [key]: value }), {
+      message: new RegExp(`${key} = ${value} is refused: tollgate`),
+    });
+  }
 });
 
 test('an API key set from the console is stored hashed and not reported; a weak one in the file is', (t) => {

@@ -21,6 +21,9 @@ export const HARDENED: Record<string, string> = {
   blockearlymedia: '1',
   licensecfg: 'maxcalls=500,maxusers=10000',
   apideftrustadmin: '4',
+  cacheregistrations: '1',
+  authfastusers: 'true',
+  autofinetune: 'false',
   sipport: '5080',
   sipsport: '5081',
   // A certificate from a public CA (the audit reads only that one is configured).

@@ -187,3 +187,42 @@ test('the per-address memory is bounded', (t) => {
   const { order } = { order: (r: SipResponse) => challenges(r.headerValues('www-authenticate')) };
   t.is(order(send(ALICE, 'OldPhone/1.0', undefined, '10.1.0.0'))[0]!.algorithm, 'SHA-256');
 });
+
+test('authtype overrides useshadigestauh for its account: challenges and accepted answers', (t) => {
+  const { send, order, users } = setup(t, { useshadigestauh: 0 });
+  users.set('bob', 'authtype', '2');
+  const toBob = send(BOB, LINPHONE);
+  t.deepEqual(order(toBob), ['SHA-256', 'SHA-512-256'], 'SHA only for bob');
+  const toAlice = send(ALICE, LINPHONE);
+  t.deepEqual(order(toAlice), ['MD5'], 'alice keeps the global MD5');
+  // bob may not answer in MD5 (a nonce issued to alice's challenge is as good as any).
+  const md5 = send(BOB, LINPHONE, { algorithm: 'MD5', to: toAlice });
+  t.is(md5.status, 401);
+  t.deepEqual(order(md5), ['SHA-256', 'SHA-512-256']);
+  t.is(send(BOB, LINPHONE, { algorithm: 'SHA-256', to: toBob }).status, 200);
+  t.deepEqual(users.md5Accounts(), []);
+
+  // authtype 3: both, SHA first (useshadigestauh 1's order, its MD5 fall-back included).
+  users.set('alice', 'authtype', '3');
+  t.deepEqual(order(send(ALICE, LINPHONE)), ['SHA-256', 'SHA-512-256', 'MD5']);
+  t.deepEqual(order(send(ALICE, BARESIP)), ['MD5']);
+  // Back to 0: the global level again.
+  users.set('alice', 'authtype', '0');
+  t.deepEqual(order(send(ALICE, LINPHONE)), ['MD5']);
+});
+
+test('authtype 1 keeps an account on MD5 while useshadigestauh 2 refuses MD5 for the others', (t) => {
+  const { send, order, users } = setup(t, { useshadigestauh: 2 });
+  users.set('alice', 'authtype', '1');
+  const toAlice = send(ALICE, LINPHONE);
+  t.deepEqual(order(toAlice), ['MD5']);
+  t.is(send(ALICE, LINPHONE, { algorithm: 'MD5', to: toAlice }).status, 200);
+  t.deepEqual(
+    users.md5Accounts().map((a) => a.name),
+    ['alice'],
+    'audit lists it',
+  );
+  const toBob = send(BOB, LINPHONE);
+  t.deepEqual(order(toBob), ['SHA-256', 'SHA-512-256']);
+  t.is(send(BOB, LINPHONE, { algorithm: 'MD5', to: toAlice }).status, 401);
+});

@@ -1,18 +1,18 @@
 // User authentication: digest strength, password rules, registration reuse.
-import { enforced, fixed, key, notEnforced } from '../spec.ts';
+import { enforced, fixed, key } from '../spec.ts';
 
 export const AUTH_KEYS = [
   // ── User authentication ───────────────────────────────────────────────────────────────
   key({
     name: 'cacheregistrations',
-    status: notEnforced(11),
+    status: enforced('src/sip/auth/authenticator.ts', 'tests/sip/auth-cache.test.ts'),
     section: 'auth',
     type: 'enum',
     default: 1,
     values: {
-      '0': 'never: verify credentials on every REGISTER and INVITE',
-      '1': 'cache successful authentication per source ip:port, dropped when the password changes',
-      '2': 'as 1, and cache failures for a while (fewer lookups; a fixed password may be refused until expiry)',
+      '0': 'never: a nonce answers one request, so every REGISTER and INVITE is challenged (a second use of a nonce gets a fresh 401/407 with stale=true)',
+      '1': 'a nonce answers requests with a growing nonce-count for its lifetime, without a new challenge each time; every request is still checked against the current password hash, so a password change applies at once',
+      '2': 'as 1, and a failed check (wrong password, unknown user) is remembered for 30 s per account and source IP: requests from there for that account get 403 without a digest check, even with the right password, until the 30 s end or the account password changes',
     },
     help: 'caching of device login results (reference gives no default and recommends 0 or 1)',
   }),
@@ -107,11 +107,11 @@ export const AUTH_KEYS = [
   }),
   key({
     name: 'authfastusers',
-    status: notEnforced(12),
+    status: enforced('src/sip/auth/authenticator.ts', 'tests/sip/auth-cache.test.ts'),
     section: 'auth',
     type: 'bool',
     default: true,
-    help: 'users sending requests faster than a phone would are always challenged, never served from the auth cache (reference recommends 1)',
+    help: 'an account whose requests from one IP authenticate faster than a phone would (more than 10 in a 10 s window; it stays so through the next window) is never served on a reused nonce: each request gets a fresh challenge (stale=true) whatever cacheregistrations says (reference recommends 1)',
   }),
   key({
     name: 'callingcardauth',
@@ -121,7 +121,7 @@ export const AUTH_KEYS = [
     default: 9,
     min: 0,
     max: 9,
-    help: 'calling card / IVR caller authentication strictness, 9 = PIN code strict only; tollgate has no IVR, so only 9 (the strictest) is accepted, for migrated configs'
+    help: 'calling card / IVR caller authentication strictness, 9 = PIN code strict only; tollgate has no IVR, so only 9 (the strictest) is accepted, for migrated configs',
   }),
   key({
     name: 'anumberhandling',

@@ -159,6 +159,6 @@ export const NETWORK_KEYS = [
     min: 0,
     max: BIG,
     unit: 'messages per 90 s',
-    help: 'registrar: ban an IP after this many unauthenticated messages from it within 90 s; when all IPs together send 10x this, every IP's limit drops to a tenth (at least 10) for the rest of the window, unless autofinetune is false; 0 = off',
+    help: 'registrar: ban an IP after this many unauthenticated messages from it within 90 s; when all IPs together send 10x this, every IP limit drops to a tenth (at least 10) for the rest of the window, unless autofinetune is false; 0 = off',
   }),
 ];

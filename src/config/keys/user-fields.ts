@@ -1,6 +1,6 @@
 // Per-user fields: stored on each account, validated by the users module with the same
 // machinery. Not global keys, so they are not in CONFIG_KEYS.
-import { DAY, enforced, key, MONEY, notEnforced } from '../spec.ts';
+import { DAY, enforced, key, MONEY } from '../spec.ts';
 
 export const USER_FIELD_KEYS = [
   key({
@@ -31,17 +31,17 @@ export const USER_FIELD_KEYS = [
   }),
   key({
     name: 'authtype',
-    status: notEnforced(12),
+    status: enforced('src/sip/auth/authenticator.ts', 'tests/sip/digest-order.test.ts'),
     section: 'user',
     type: 'enum',
     default: 0,
     values: {
       '0': 'global default (useshadigestauh decides)',
-      '1': 'digest MD5',
-      '2': 'digest SHA-256 (RFC 8760)',
-      '3': 'digest, SHA-256 and MD5 both offered',
+      '1': 'digest MD5 only (as useshadigestauh 0)',
+      '2': 'digest SHA-256 and SHA-512-256 only, RFC 8760 (as useshadigestauh 2)',
+      '3': 'SHA-256, SHA-512-256 and MD5, SHA first (as useshadigestauh 1)',
     },
-    help: 'per-user digest algorithm override (the reference spells it AuthType)',
+    help: 'per-account digest algorithms, overriding useshadigestauh for the challenges to this account and the answers accepted from it (the reference spells it AuthType); a challenge for an account with its own choice differs from one for an unknown name, so a prober can tell that account exists',
   }),
   key({
     name: 'authip',

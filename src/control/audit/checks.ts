@@ -2,7 +2,10 @@
 // network items that apply to an appliance), as checks of the running configuration and
 // system. Each check names the checklist line it comes from, why it matters and the command
 // that fixes it. Items whose key this version does not enforce yet cannot be fixed by a
-// setting; they are listed apart as "not available" with the issue that brings them.
+// setting; they are listed apart as "not available" with the issue that brings them (none
+// is left). Items whose key is fixed to the safe value because tollgate has no such feature
+// (ftpdbuser 0, callingcardauth 9, autocreatereguserstrict 1, fs_restrictsiptolocal 3,
+// reuseupperregep 0, anumberhandling 0) always hold: no other value can be set, so no check.
 import type { ConfigValue } from '../../config/schema.ts';
 import { isSecretHash } from '../../crypto/secret-hash.ts';
 
@@ -556,6 +559,42 @@ export const CHECKS: readonly Check[] = [
       'a request from the address of a registered device is taken as that user without a password: anyone behind the same NAT, or spoofing UDP, calls on its account',
     ),
   ),
+  keyCheck(
+    'cacheregistrations',
+    'set cacheregistrations to 0 or 1',
+    'medium',
+    (v) => v === 2,
+    '1',
+    "failures are remembered for 30 s per account and address: one wrong password sent from a phone's address (spoofed over UDP) keeps that phone out, again and again",
+  ),
+  {
+    id: 'authfastusers',
+    item: 'set authfastusers to 1',
+    run: (facts) =>
+      facts.value('authfastusers') === true
+        ? undefined
+        : {
+            id: 'authfastusers',
+            severity: 'medium',
+            title: 'authfastusers is off',
+            why: 'a client sending authenticated requests far faster than a phone reuses one nonce for all of them: no challenge round trip slows a flood or a toll-fraud burst',
+            fix: set('authfastusers', 'true'),
+          },
+  },
+  {
+    id: 'autofinetune',
+    item: 'you might set autofinetune to 0 for a consistent service level (not optimal for high-load servers)',
+    run: (facts) =>
+      facts.value('autofinetune') === true
+        ? {
+            id: 'autofinetune',
+            severity: 'low',
+            title: 'autofinetune is on: per-address limits drop under a flood from many addresses',
+            why: 'during a flood spread over many addresses every address gets a tenth of its fastauthsubswrongusermsg budget, so legitimate phones are throttled with the flood (keep it on for a high-load server)',
+            fix: set('autofinetune', 'false'),
+          }
+        : undefined,
+  },
   {
     id: 'maxmonthlycredit',
     item: 'set maxmonthlycredit per user',
@@ -620,14 +659,4 @@ export const CHECKS: readonly Check[] = [
  * Checklist items that name keys this version does not enforce: a setting cannot fix them,
  * so they are listed (not counted as findings) with the issue that will enforce each.
  */
-export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [
-  { key: 'callingcardauth', item: 'set callingcardauth to a stricter check' },
-  { key: 'autocreatereguserstrict', item: 'set autocreatereguserstrict to 1' },
-  { key: 'authfastusers', item: 'set authfastusers to 1' },
-  { key: 'fs_restrictsiptolocal', item: 'set fs_restrictsiptolocal to 3' },
-  { key: 'reuseupperregep', item: 'set reuseupperregep to 0' },
-  { key: 'cacheregistrations', item: 'set cacheregistrations to 0 or 1' },
-  { key: 'anumberhandling', item: 'set anumberhandling to 0 if not needed' },
-  { key: 'autofinetune', item: 'set autofinetune to 0 for a consistent service level' },
-  { key: 'ftpdbuser', item: 'set ftpdbuser to 0' },
-];
+export const UNAVAILABLE_ITEMS: ReadonlyArray<{ key: string; item: string }> = [];

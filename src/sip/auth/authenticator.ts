@@ -4,6 +4,10 @@
 //   strongdigestauth  0 and 1 accept RFC 2069 answers without qop (old phones); 2 requires
 //                     qop=auth; 3 as 2 and the nonce is bound to the source address it was
 //                     sent to. With qop, the nonce-count must always grow (no replay).
+//   authtype          (per account, through CredentialSource.digestLevel) overrides
+//                     useshadigestauh for that account's challenges and answers.
+//   cacheregistrations, authfastusers   whether a nonce may answer more than one request,
+//                     and failures remembered (auth-cache.ts).
 // Unknown user and wrong password get the same answer (403), so the responses cannot be
 // used to enumerate accounts (what sipvicious svwar does).
 import type { ConfigView, Settings } from '../../config/settings.ts';
@@ -12,6 +16,7 @@ import type { CredentialSource } from '../../policy-port.ts';
 import type { AuthField } from '../message/auth.ts';
 import type { SipRequest, SipResponse } from '../message/index.ts';
 import { AlgorithmOrder, allowedAlgorithms } from './algorithm-order.ts';
+import { AuthMemory } from './auth-cache.ts';
 import type { NonceManager } from './nonce.ts';
 
 export type AuthFailure =
@@ -24,7 +29,8 @@ export type AuthFailure =
   | 'qop' // qop required by strongdigestauth but absent
   | 'unknown-user'
   | 'wrong-password'
-  | 'replay'; // nonce-count did not grow
+  | 'replay' // nonce-count did not grow
+  | 'cached-failure'; // cacheregistrations 2: failed from this address moments ago
 
 export type AuthOutcome =
   | { ok: true; user: string; algorithm: DigestAlgorithm }
@@ -45,7 +51,16 @@ const CHALLENGE_TAIL: Record<DigestAlgorithm, readonly [string, string]> = {
 };
 
 /** The keys digest authentication reads (realm applies at restart, the others live). */
-const AUTH_KEYS = ['useshadigestauh', 'strongdigestauth', 'realm'] as const;
+const AUTH_KEYS = [
+  'useshadigestauh',
+  'strongdigestauth',
+  'realm',
+  'cacheregistrations',
+  'authfastusers',
+] as const;
+
+/** The nonce-count of a nonce's first use (RFC 7616 §3.4: "00000001"). */
+const FIRST_NC = '00000001';
 
 export class DigestAuthenticator {
   readonly #users: CredentialSource;
@@ -64,8 +79,12 @@ export class DigestAuthenticator {
   #shaLevel = 0;
   #offered: readonly DigestAlgorithm[] = allowedAlgorithms(0);
   #strictLevel = 0;
+  #cacheLevel = 1;
+  #fastUsers = true;
   /** Per account and address: whether its phone needs MD5 alone (see algorithm-order.ts). */
   readonly #order: AlgorithmOrder;
+  /** Failures (cacheregistrations 2) and request rates (authfastusers) per account and address. */
+  readonly #memory: AuthMemory;
 
   constructor(
     users: CredentialSource,
@@ -77,6 +96,7 @@ export class DigestAuthenticator {
     this.#nonces = nonces;
     this.#config = settings.view(AUTH_KEYS);
     this.#order = new AlgorithmOrder(now);
+    this.#memory = new AuthMemory(now);
     this.#readSettings();
     settings.onChange(() => this.#readSettings());
   }
@@ -85,6 +105,10 @@ export class DigestAuthenticator {
     this.#shaLevel = this.#config.useshadigestauh;
     this.#offered = allowedAlgorithms(this.#shaLevel);
     this.#strictLevel = this.#config.strongdigestauth;
+    const cacheLevel = this.#config.cacheregistrations;
+    if (cacheLevel !== this.#cacheLevel) this.#memory.clear();
+    this.#cacheLevel = cacheLevel;
+    this.#fastUsers = this.#config.authfastusers;
   }
 
   get realm(): string {
@@ -97,13 +121,26 @@ export class DigestAuthenticator {
   }
 
   /**
+   * The useshadigestauh level that applies to `user`: its authtype when set, else the global
+   * one. An unknown user gets the global one, like every account without an override.
+   */
+  #levelOf(user: string | undefined): number {
+    if (user === undefined) return this.#shaLevel;
+    return this.#users.digestLevel?.(user) ?? this.#shaLevel;
+  }
+
+  /**
    * The algorithms a challenge to `request` offers, in order: who asks (the account a
-   * REGISTER is for, else the caller in From) and with which client decide the order.
+   * REGISTER is for, else the caller in From; its authtype may override useshadigestauh)
+   * and with which client decide the order.
    */
   orderFor(request: SipRequest | undefined, sourceIp: string): readonly DigestAlgorithm[] {
-    if (request === undefined || this.#shaLevel !== 1) return this.#offered;
+    if (request === undefined) return this.#offered;
+    const user = accountOf(request);
+    const level = this.#levelOf(user);
+    if (level !== 1) return allowedAlgorithms(level);
     const userAgent = request.header('user-agent');
-    return this.#order.choose(this.#shaLevel, accountOf(request), sourceIp, userAgent);
+    return this.#order.choose(level, user, sourceIp, userAgent);
   }
 
   #strictness(): number {
@@ -173,7 +210,7 @@ export class DigestAuthenticator {
       };
     }
     const algorithm = parseAlgorithm(p.get('algorithm'));
-    if (algorithm === null || !this.offered().includes(algorithm)) {
+    if (algorithm === null || !allowedAlgorithms(this.#levelOf(user)).includes(algorithm)) {
       return { ok: false, failure: 'algorithm', status: 401, user };
     }
     const strict = this.#strictness();
@@ -194,15 +231,32 @@ export class DigestAuthenticator {
     }
 
     const stored = this.#users.ha1(user, algorithm);
+    const cacheLevel = this.#cacheLevel;
+    if (cacheLevel === 2 && this.#memory.failedRecently(user, sourceIp, stored)) {
+      return { ok: false, failure: 'cached-failure', status: 403, user };
+    }
     if (!this.#answers(p, request, algorithm, stored) || stored === undefined) {
+      if (cacheLevel === 2) this.#memory.failed(user, sourceIp, stored);
       return { ok: false, failure: stored ? 'wrong-password' : 'unknown-user', status: 403, user };
     }
+    let reused: boolean;
     if (qop !== undefined) {
       // The nonce's MAC and age were checked above: only its count is left.
-      const counted = this.#nonces.count(nonce, p.get('nc') ?? '');
+      const nc = p.get('nc') ?? '';
+      const counted = this.#nonces.count(nonce, nc);
       if (counted === 'stale')
         return { ok: false, failure: 'stale', status: 401, user, stale: true };
       if (counted !== 'valid') return { ok: false, failure: 'replay', status: 403, user };
+      reused = nc !== FIRST_NC;
+    } else {
+      // RFC 2069 has no count: the nonce's first use is recorded as count 1, so a later
+      // answer on the same nonce is known as a reuse.
+      reused = this.#nonces.count(nonce, FIRST_NC) !== 'valid';
+    }
+    const fast = this.#fastUsers && this.#memory.fast(user, sourceIp);
+    if (reused && (cacheLevel === 0 || fast)) {
+      // Right password, but this nonce may not serve another request: a fresh challenge.
+      return { ok: false, failure: 'stale', status: 401, user, stale: true };
     }
     return { ok: true, user, algorithm };
   }
