@@ -214,3 +214,19 @@ test('validateinput: markup and injection refused at 3, control characters at 1,
   });
   t.is(pw.status, 200);
 });
+
+test('a fixed key: the API shows why, and refuses any other value even with acceptUnenforced', async (t) => {
+  const w = await startTestWeb(t);
+  const got = await w.call('GET', '/api/v1/config/ftpdbuser', { headers: ADMIN_AUTH });
+  t.is(got.status, 200, got.text);
+  t.like(got.json, { key: 'ftpdbuser', value: 0, status: { state: 'fixed' } });
+  t.regex(got.json.status.reason, /tollgate has no FTP database access/);
+  const refused = await w.call('PUT', '/api/v1/config/ftpdbuser', {
+    headers: ADMIN_AUTH,
+    body: { value: 1, acceptUnenforced: true },
+  });
+  t.is(refused.status, 409, refused.text); // refused as things stand, like a key not enforced
+  t.is(refused.json.code, 'TG_CONFIG_FIXED');
+  t.regex(refused.json.message, /ftpdbuser = 1 is refused: tollgate has no FTP database access/);
+  t.is(w.settings.valueOf('ftpdbuser'), 0);
+});
