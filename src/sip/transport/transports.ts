@@ -280,12 +280,14 @@ export class SipTransports extends EventEmitter<TransportEvents> {
       if (to.transport === 'udp') {
         const ep = this.udpFor(ip, to);
         const data = wire ?? serialize(msg);
-        if (response || onFailure === undefined) {
-          ep.sendNow(data, ip, to.port);
-          return true;
-        }
-        sending = ep.send(data, ip, to.port);
-      } else sending = this.streamFor(to.transport, ip, to).write(wire ?? serialize(msg));
+        if (response || onFailure === undefined) ep.sendNow(data, ip, to.port);
+        else
+          ep.sendNow(data, ip, to.port, (err) => {
+            if (err !== null) onFailure(sendFailed(to, err));
+          });
+        return true;
+      }
+      sending = this.streamFor(to.transport, ip, to).write(wire ?? serialize(msg));
     } catch (err) {
       this.o.log?.debug({ ip: to.ip, port: to.port, err }, 'SIP message not sent');
       return false;

@@ -9,6 +9,9 @@ import type { ListenAddress, Source } from './types.ts';
 /** The largest UDP payload over IPv4 (65535 - 8 octets UDP header - 20 octets IP header). */
 export const MAX_DATAGRAM = 65_507;
 
+/** Told how a datagram's send went: an error, or null once the kernel took it. */
+export type SendDone = (err: Error | null) => void;
+
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /**
@@ -28,8 +31,8 @@ export class UdpEndpoint {
   private bound: ListenAddress;
   /** '::' without ipv6Only also carries IPv4 (as ::ffff:a.b.c.d). */
   readonly dualStack: boolean;
-  /** sendNow's datagrams waiting for the end of this event-loop turn: data, port, address. */
-  readonly #outbox: (Buffer | number | string)[] = [];
+  /** Datagrams waiting for the end of this event-loop turn: data, port, address, done. */
+  readonly #outbox: (Buffer | number | string | SendDone | undefined)[] = [];
   #flushing: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
   /** SipTransports' cache of the last datagram's Source, and the address it was made from. */
@@ -81,28 +84,25 @@ export class UdpEndpoint {
   }
 
   /**
-   * Sends and settles once the datagram is handed to the kernel (or refused by it). What
-   * sendNow holds goes first: a proxied re-INVITE must not overtake the ACK forwarded just
-   * before it (a UAS may take that as an error, RFC 3261 §14.2).
+   * Sends and settles once the datagram is handed to the kernel (or refused by it). It waits
+   * in the same outbox as sendNow's, so nothing sent before it is overtaken: a proxied
+   * re-INVITE must not overtake the ACK forwarded just before it (a UAS may take that as an
+   * error, RFC 3261 §14.2).
    */
   send(data: Buffer, ip: string, port: number): Promise<void> {
-    if (this.#flushing !== undefined) {
-      clearImmediate(this.#flushing);
-      this.#flush();
-    }
-    const to = this.#to(ip);
     return new Promise((resolve, reject) => {
-      this.socket.send(data, port, to, (err) => (err ? reject(err) : resolve()));
+      this.sendNow(data, ip, port, (err) => (err ? reject(err) : resolve()));
     });
   }
 
   /**
-   * Sends without waiting to hear how it went: no callback, no promise, no tick. What the
-   * kernel refuses is lost like a datagram lost on the way, which is what UDP senders are
-   * built for (RFC 3261 §17: the retransmission timers). The one refusal known in advance,
-   * a datagram too large for UDP, is thrown here.
+   * Sends at the end of this event-loop turn, without a promise or a tick. What the kernel
+   * refuses then goes to `done` (an error; null when sent) when given, and is otherwise lost
+   * like a datagram lost on the way, which is what UDP senders are built for (RFC 3261 §17:
+   * the retransmission timers). The one refusal known in advance, a datagram too large for
+   * UDP, is thrown here.
    */
-  sendNow(data: Buffer, ip: string, port: number): void {
+  sendNow(data: Buffer, ip: string, port: number, done?: SendDone): void {
     if (data.length > MAX_DATAGRAM)
       throw new RangeError(`${data.length} octets do not fit a datagram`);
     if (this.#closed) throw new Error('UDP socket closed');
@@ -110,15 +110,19 @@ export class UdpEndpoint {
     // then sent together. Each send to a peer asleep in poll() wakes it, and on a VM that
     // wake-up (an IPI) stalls the sender for microseconds: answering a burst in one go wakes
     // the peer once instead of once per answer. The delay is one loop turn, not a timer.
-    this.#outbox.push(data, port, this.#to(ip));
+    // Requests (whose sender wants to hear of a refusal) wait here too: one order for all.
+    this.#outbox.push(data, port, this.#to(ip), done);
     this.#flushing ??= setImmediate(this.#flush);
   }
 
   readonly #flush = (): void => {
     this.#flushing = undefined;
     const out = this.#outbox;
-    for (let i = 0; i < out.length; i += 3) {
-      this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string);
+    for (let i = 0; i < out.length; i += 4) {
+      const done = out[i + 3] as SendDone | undefined;
+      if (done === undefined)
+        this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string);
+      else this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string, done);
     }
     out.length = 0;
   };
