@@ -53,6 +53,12 @@ const AUTHTYPE_LEVEL: Readonly<Record<number, number | undefined>> = {
   3: 1, // SHA first, MD5 too
 };
 
+interface CachedAccount {
+  readonly secrets: Record<string, string>;
+  readonly id: number;
+  readonly level: number | undefined;
+}
+
 /** needauth values that authenticate by address: 1 = IP, 3 = IP + tech prefix, 6 = IP + port. */
 const IP_AUTH = new Set([1, 3, 6]);
 
@@ -110,11 +116,8 @@ export class UserService {
   readonly #log: Logger;
   /** IP-authenticated accounts (usually a few trunks), rebuilt whenever an account changes. */
   #ipAccounts: IpAccountEntry[] | undefined;
-  /** Per account: its secrets, and its authtype as a useshadigestauh level (see #credentialsOf). */
-  readonly #secretsCache = new Map<
-    string,
-    { secrets: Record<string, string>; level: number | undefined }
-  >();
+  /** Per account: its secrets, its id, and its authtype as a useshadigestauh level (see #credentialsOf). */
+  readonly #secretsCache = new Map<string, CachedAccount>();
   /** The digest algorithm last stored per account: a write only when it changes. */
   readonly #digestSeen = new Map<string, string>();
   /** Told the name of every account added, changed or deleted (billing caches profiles). */
@@ -303,20 +306,19 @@ export class UserService {
   }
 
   /**
-   * Every REGISTER and INVITE needs an account's HA1: kept in memory (bounded, oldest out)
-   * rather than read and decoded from LMDB each time. Only this process writes accounts,
+   * Every REGISTER and INVITE needs an account's HA1, and every call its id: kept in memory
+   * (bounded, oldest out) rather than read and decoded from LMDB each time. Only this process writes accounts,
    * and each write below drops the entry. Unknown names are not cached, so a guesser walking
    * through names cannot push real accounts out with entries of its own.
    */
-  #credentialsOf(
-    name: string,
-  ): { secrets: Record<string, string>; level: number | undefined } | undefined {
+  #credentialsOf(name: string): CachedAccount | undefined {
     const cached = this.#secretsCache.get(name);
     if (cached) return cached;
     const record = this.#store.tables.users.get(name);
     if (!record) return undefined;
     const entry = {
       secrets: record.secrets,
+      id: record.id,
       level: AUTHTYPE_LEVEL[Number(record.fields.authtype ?? 0)],
     };
     this.#secretsCache.set(name, entry);
@@ -405,8 +407,9 @@ export class UserService {
     return this.#store.tables.users.getCount();
   }
 
+  /** An account's numeric id (the guard's maxcallperuserid asks at every call's start and end). */
   idOf(name: string): number | undefined {
-    return this.#store.tables.users.get(name)?.id;
+    return this.#credentialsOf(name)?.id;
   }
 
   /** Every per-user field of an account, schema defaults for those unset; undefined if unknown. */
