@@ -1051,3 +1051,41 @@ test('a TCP caller whose connection closed is reached over the connection it reg
   t.like(sent.dest, { transport: 'tcp', port: 50002 });
   t.is((sent.dest as { connectionId?: string }).connectionId, 'tcp-a2');
 });
+
+/** A first call authenticated on a fresh nonce, then a second call on the same nonce (nc 2). */
+function secondCallOnTheSameNonce(s: ReturnType<typeof setup>): SipResponse | undefined {
+  s.h.layer.receive(invite({ branch: 'z9hG4bKnc-c' }), ALICE_AT);
+  const c = challenges((s.last(ALICE_AT) as SipResponse).headerValues('proxy-authenticate'))[0]!;
+  const uri = 'sip:bob@tollgate';
+  const withNc = (nc: number, callId: string, branch: string) =>
+    invite({
+      callId,
+      branch,
+      cseq: 2,
+      extra: [`Proxy-Authorization: ${authorization(c, ALICE, { method: 'INVITE', uri }, { nc })}`],
+    });
+  s.h.layer.receive(withNc(1, 'call-1@192.0.2.10', 'z9hG4bKnc1'), ALICE_AT);
+  const forwarded = s.sentTo(BOB_AT).length;
+  s.h.layer.receive(withNc(2, 'call-2@192.0.2.10', 'z9hG4bKnc2'), ALICE_AT);
+  if (s.sentTo(BOB_AT).length > forwarded) return undefined; // the second call went through
+  return s.last(ALICE_AT) as SipResponse;
+}
+
+test('cacheregistrations: at 1 a second INVITE rides on the nonce; at 0 it is challenged afresh', (t) => {
+  t.is(secondCallOnTheSameNonce(setup(t)), undefined, 'default: forwarded to bob');
+  const refused = secondCallOnTheSameNonce(setup(t, { cacheregistrations: 0 }));
+  t.is(refused?.status, 407);
+  t.true(challenges(refused!.headerValues('proxy-authenticate'))[0]!.stale);
+});
+
+test("authtype: the 407 offers the caller's own algorithms", (t) => {
+  const s = setup(t);
+  s.users.set('alice', 'authtype', '2');
+  s.h.layer.receive(invite(), ALICE_AT);
+  const res = s.last(ALICE_AT) as SipResponse;
+  t.is(res.status, 407);
+  t.deepEqual(
+    challenges(res.headerValues('proxy-authenticate')).map((c) => c.algorithm),
+    ['SHA-256', 'SHA-512-256'],
+  );
+});

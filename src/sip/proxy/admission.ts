@@ -145,7 +145,8 @@ export const callerIdentity: AdmissionStep = (a, p) => {
       ...(named ? { user: named } : {}),
     });
     if (outcome.status !== 401) return { status: outcome.status };
-    return { response: d.auth.challenge(createResponse(req, 407), source.ip) };
+    // With the request: the caller's authtype and client decide the algorithms offered.
+    return { response: d.auth.challenge(createResponse(req, 407), source.ip, false, req) };
   }
   // A call routed out through a trunk costs money: only an account may place it.
   const paid = req.method === 'INVITE' && outbound(a, p) !== undefined;
@@ -157,7 +158,7 @@ export const callerIdentity: AdmissionStep = (a, p) => {
     ...(a.fromUser ? { user: a.fromUser } : {}),
   });
   return {
-    response: d.auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false),
+    response: d.auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false, req),
   };
 };
 
