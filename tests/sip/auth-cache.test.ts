@@ -158,6 +158,11 @@ test('authfastusers: an account faster than a phone is challenged on every reque
   // Served all the same, once it answers the fresh challenge.
   t.is(send(authorization(fresh, ALICE, REQUEST, { nc: 1 })).status, 200);
   t.is(send(authorization(fresh, ALICE, REQUEST, { nc: 2 })).status, 401, 'still fast');
+  // Spread over another address, the account is just as fast.
+  const elsewhere = challenge('10.0.0.9');
+  const moved = send(authorization(elsewhere, ALICE, REQUEST, { nc: 1 }), '10.0.0.9');
+  t.is(moved.status, 200);
+  t.is(send(authorization(elsewhere, ALICE, REQUEST, { nc: 2 }), '10.0.0.9').status, 401);
   // At a phone's pace again (two quiet windows), the nonce is reused as before.
   clock.advance(2 * FAST_WINDOW_MS);
   const later = challenge();

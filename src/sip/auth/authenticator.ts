@@ -253,7 +253,7 @@ export class DigestAuthenticator {
       // answer on the same nonce is known as a reuse.
       reused = this.#nonces.count(nonce, FIRST_NC) !== 'valid';
     }
-    const fast = this.#fastUsers && this.#memory.fast(user, sourceIp);
+    const fast = this.#fastUsers && this.#memory.fast(user);
     if (reused && (cacheLevel === 0 || fast)) {
       // Right password, but this nonce may not serve another request: a fresh challenge.
       return { ok: false, failure: 'stale', status: 401, user, stale: true };
