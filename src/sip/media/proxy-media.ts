@@ -51,6 +51,13 @@ function multipartWithSdp(msg: SipRequest | SipResponse, type: string): boolean 
 export class ProxyMedia {
   readonly relay: MediaRelay;
   readonly #advertise: Advertise;
+  /**
+   * The last SDP body rewritten and what it became. An INVITE's offer is asked for at
+   * admission (refusal) and again on every branch it is forwarded on (rewrite), each time
+   * the same Buffer: the relay's answer for it cannot differ while the call's media lives
+   * (same ports, same address), so it is parsed and rewritten once, not once per asking.
+   */
+  #memo: { body: Buffer; callId: string; side: Side; out: Buffer } | undefined;
 
   constructor(relay: MediaRelay, advertise: Advertise) {
     this.relay = relay;
@@ -89,8 +96,19 @@ export class ProxyMedia {
     const ct = msg.tryView('contentType');
     const type = ct.ok ? ct.value?.type : undefined;
     if (type === 'application/sdp') {
+      const memo = this.#memo;
+      if (
+        memo !== undefined &&
+        memo.body === msg.body &&
+        memo.callId === call.callId &&
+        memo.side === side &&
+        this.relay.has(call.callId)
+      )
+        return { body: memo.out };
       const r = this.relay.sdp(call.callId, side, msg.body, this.#context(call));
-      return r.ok ? { body: r.body } : { status: r.status, reason: r.reason };
+      if (!r.ok) return { status: r.status, reason: r.reason };
+      this.#memo = { body: msg.body, callId: call.callId, side, out: r.body };
+      return { body: r.body };
     }
     if (type !== undefined && multipartWithSdp(msg, type))
       return { status: 488, reason: 'SDP In Multipart Body Not Relayed' };
@@ -128,6 +146,7 @@ export class ProxyMedia {
   }
 
   end(call: MediaCall): void {
+    if (this.#memo?.callId === call.callId) this.#memo = undefined;
     this.relay.end(call.callId);
   }
 }

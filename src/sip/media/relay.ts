@@ -150,6 +150,15 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
   return a === b || (a !== undefined && b !== undefined && a.ip === b.ip && a.port === b.port);
 }
 
+/** What a programmed leg is, as one string: the kernel is told again only when it changes. */
+function legKey(l: RelayLeg): string {
+  const p = l.expectedPeer;
+  return (
+    `${l.localPort} ${p ? `${p.ip} ${p.port}` : '-'} ${l.otherSources} ` +
+    `${l.forwardTo.ip} ${l.forwardTo.port} ${l.forwardFrom.ip} ${l.forwardFrom.port}`
+  );
+}
+
 /** The source of a datagram on a dual-stack socket, as the SDP writes it. */
 function sourceIp(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
@@ -199,6 +208,11 @@ export class MediaRelay {
 
   get kernelForwarding(): boolean {
     return this.#kernel.kernelForwarding;
+  }
+
+  /** Does the call have relay ports (its media not ended)? */
+  has(callId: string): boolean {
+    return this.#sessions.has(callId);
   }
 
   /** The call's relay, for `tollgatectl calls`; undefined when it has none. */
@@ -468,7 +482,7 @@ export class MediaRelay {
             };
           }
         }
-        const key = want === undefined ? '' : JSON.stringify(want);
+        const key = want === undefined ? '' : legKey(want);
         if (key === leg.programmed[kind]) continue;
         const was = leg.programmed[kind];
         leg.programmed[kind] = key;
