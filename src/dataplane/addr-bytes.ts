@@ -15,8 +15,20 @@ export interface AddrBytes {
   text: string;
 }
 
+/** A canonical dotted quad's 4 bytes (one pass: a relay leg checks several per call). */
 function v4Bytes(text: string): Uint8Array {
-  return Uint8Array.from(text.split('.').map(Number));
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      out[part++] = value;
+      value = 0;
+    } else value = value * 10 + (c - 0x30);
+  }
+  out[part] = value;
+  return out;
 }
 
 function v6Bytes(text: string): Uint8Array {
