@@ -24,6 +24,23 @@
 //   - Not covered: the daemon's memory (it holds the HA1s it verifies with), swap, and the
 //     blocks of a plaintext store from an older version, which migrate-plaintext.ts
 //     overwrites before removing but which a copy-on-write file system or an SSD may keep.
+//
+// Transactions are small: at most MAX_TXN_WRITES records each. An encrypted lmdb-js
+// environment (3.5.6, LMDB 1.0 with MDB_REMAP_CHUNKS) reads pages through a cache of decrypted
+// 16-page chunks. When one write transaction touches more than ~2,047 chunks (a store over
+// 128 MiB written at random places: one big batch of CDRs across many accounts), LMDB drops
+// chunks from the transaction's list without forgetting which of their pages it had
+// decrypted (mdb_rpage_get's purge; only mdb_txn_end clears that), so a later transaction is
+// served the old cleartext of a page since rewritten: a corrupt free list or B-tree, then a
+// segfault (measured: 100,000 accounts, then 10,000 CDRs per transaction, crashed at 540,000
+// CDRs, 360 MiB). A write touches one leaf page and a few shared branch pages, so 1,000 writes
+// stay well inside the limit whatever the store's size; the ledger seals its CDR batches at
+// that size and bulk writers split theirs (tests/store/large-store.test.ts).
+//
+// The map size is only a ceiling: with encryption lmdb-js maps the file in chunks as it needs
+// them (remapChunks), so nothing of it is reserved, and a store grows past a too small
+// mapSize (tests/store/large-store.test.ts). The default is large enough for tens of millions
+// of CDRs.
 import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
@@ -54,9 +71,17 @@ export const TABLE_NAMES: readonly TableName[] = [
 
 export type Table<V> = Database<V, string>;
 
+/** The most records one write transaction may hold (see the top of the file). */
+export const MAX_TXN_WRITES = 1000;
+
 export interface StoreOptions {
-  /** LMDB map size: the most the data may grow to. 2 GiB covers millions of CDRs. */
+  /** LMDB map size: a ceiling, not a reservation (see the top of the file). */
   mapSize?: number;
+  /**
+   * Page size of a new store (an existing one keeps its own). Tests use small pages to reach,
+   * with a small store, the number of pages a large one has; the default is the OS page.
+   */
+  pageSize?: number;
   /** Where a one-time conversion of an unencrypted store is reported. */
   log?: Logger;
   /** The environment the store key's systemd credential is looked up in (tests). */
@@ -64,6 +89,8 @@ export interface StoreOptions {
 }
 
 const MAX_DBS = 16;
+/** 64 GiB: a ceiling only (nothing is reserved), ~100 million CDRs. */
+const DEFAULT_MAP_SIZE = 64 * 1024 ** 3;
 /** Where the backups taken before a schema migration go, inside the data directory. */
 export const BACKUP_DIR = 'backups';
 
@@ -91,14 +118,20 @@ export class Store {
       throw new StoreErrors.TG_STORE_UNWRITABLE(dir, describe(err));
     }
     const path = join(dir, STORE_FILE);
-    const mapSize = options.mapSize ?? 2 * 1024 ** 3;
+    const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
     let root: RootDatabase;
     let key: Buffer;
     try {
       ({ key } = loadStoreKey(dir, existsSync(path), options.env));
       if (hasPlaintextStore(dir))
         convertPlaintextStore(dir, key, TABLE_NAMES, { maxDbs: MAX_DBS, mapSize }, options.log);
-      root = open({ path, maxDbs: MAX_DBS, mapSize, encryptionKey: lmdbKey(key) });
+      root = open({
+        path,
+        maxDbs: MAX_DBS,
+        mapSize,
+        encryptionKey: lmdbKey(key),
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      });
       recordKeyId(dir, key);
     } catch (err) {
       throw translateError(dir, err);
@@ -175,6 +208,29 @@ export class Store {
       const result = await this.#root.transaction(writes);
       await this.#root.flushed;
       return result;
+    } catch (err) {
+      throw translateError(this.dir, err);
+    }
+  }
+
+  /**
+   * Runs write operations in one asynchronous transaction and resolves once it is committed,
+   * before it is synced: the caller may start its next transaction while this one's fsync
+   * runs, and waits for `synced()` before acknowledging anything. Two transactions started
+   * before either has begun may be merged by lmdb-js into one: await each before the next.
+   */
+  async commit<T>(writes: () => T): Promise<T> {
+    try {
+      return await this.#root.transaction(writes);
+    } catch (err) {
+      throw translateError(this.dir, err);
+    }
+  }
+
+  /** Resolves when every transaction committed so far is on disk. */
+  async synced(): Promise<void> {
+    try {
+      await this.#root.flushed;
     } catch (err) {
       throw translateError(this.dir, err);
     }

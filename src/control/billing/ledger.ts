@@ -3,11 +3,15 @@
 // that changes it, so a kill -9 at any instant leaves money and records agreeing.
 //
 // In memory first: a call's end updates the account's balance at once (the next authorize
-// sees it) and queues its CDR. The queue is written once per event-loop tick, as one
-// asynchronous durable transaction (Store.batch) holding every queued CDR and the current
-// state of every balance and per-IP counter they touched; `acknowledged` counts the CDRs
-// whose transaction is on disk. What a kill -9 loses is the last unwritten tick: its CDRs
-// and their charges together, never one without the other.
+// sees it) and queues its CDR. The queue is written once per event-loop tick, as asynchronous
+// durable transactions (Store.batch), each holding its CDRs and the state, as of its last
+// CDR, of every balance and per-IP counter they touched; `acknowledged` counts the CDRs whose
+// transaction is on disk. A transaction holds at most MAX_TXN_WRITES records (store.ts says
+// why: larger ones corrupt an encrypted store): a busier tick is sealed into several
+// batches, each a snapshot of the balances at its end, written strictly in order, and a
+// failed one is retried before any later one is written. So the store always holds a prefix
+// of the calls: what a kill -9 loses is the unwritten tail, its CDRs and their charges
+// together, never one without the other.
 //
 // Day and month are UTC: day = days since the epoch, month = year × 12 + month index. At
 // the first change of a new day the finished day's spend is folded into the highest daily
@@ -15,7 +19,7 @@
 // new month, an active month (any spend) raises the monthly limit by maxmonthlycreditinc.
 import type { Logger } from '../../log.ts';
 import type { BalanceRecord, CdrRecord } from '../../store/records.ts';
-import type { Store } from '../../store/store.ts';
+import { MAX_TXN_WRITES, type Store } from '../../store/store.ts';
 import { BillingErrors } from './errors.ts';
 import { add, formatMoney, type Micros, micros, parseMoney, sub } from './money.ts';
 
@@ -73,6 +77,18 @@ interface IpWindow {
   cost: number;
 }
 
+/**
+ * One transaction's worth: CDRs and the balances and counters as they were right after the
+ * last of them (the records are never changed in place, so these are snapshots).
+ */
+interface Batch {
+  cdrs: CdrRecord[];
+  balances: Array<[string, BalanceRecord]>;
+  ips: Array<[string, IpWindow]>;
+  /** Committed (by the write loop or by flushSync, whichever came first). */
+  written: boolean;
+}
+
 export class Ledger {
   readonly #store: Store;
   readonly #log: Logger;
@@ -82,8 +98,13 @@ export class Ledger {
   readonly #ipCost = new Map<string, IpWindow>();
   readonly #dirtyIps = new Set<string>();
   #queue: CdrRecord[] = [];
+  /** Batches sealed and not yet on disk, oldest first. */
+  #sealed: Batch[] = [];
   #scheduled = false;
-  #inFlight: Promise<void> = Promise.resolve();
+  /** The write loop (#pump) while it runs. */
+  #pumping: Promise<void> | undefined;
+  /** Resolves when the batches committed so far are synced and counted. */
+  #synced: Promise<void> = Promise.resolve();
   #acknowledged = 0;
   #written = 0;
   #failures = 0;
@@ -154,6 +175,7 @@ export class Ledger {
     }
     if (effects.cost > 0 && cdr.sourceIp) this.#addIpCost(cdr.sourceIp, effects.cost, now);
     this.#queue.push(cdr);
+    this.#sealIfFull();
     this.#schedule();
   }
 
@@ -161,6 +183,7 @@ export class Ledger {
   refused(account: string, refusal: NonNullable<BalanceRecord['lastRefusal']>): void {
     const b = { ...this.balance(account, refusal.at), lastRefusal: refusal };
     this.#set(account, b);
+    this.#sealIfFull();
     this.#schedule();
   }
 
@@ -216,25 +239,41 @@ export class Ledger {
     return this.#acknowledged;
   }
 
+  /** CDRs recorded and not yet on disk. */
   get pending(): number {
-    return this.#queue.length;
+    let n = this.#queue.length;
+    for (const b of this.#sealed) if (!b.written) n += b.cdrs.length;
+    return n;
   }
 
-  /** Writes everything queued now, in one synchronous durable transaction (admin changes). */
+  /**
+   * Writes everything queued now, synchronously and durably (admin changes): each sealed batch
+   * in its own transaction, in order, `extra` in the last one.
+   */
   flushSync(extra?: () => void): void {
-    const { cdrs, balances, ips } = this.#take();
-    this.#store.durable(() => {
-      this.#write(cdrs, balances, ips);
-      extra?.();
+    this.#seal();
+    const batches = this.#sealed.filter((b) => !b.written);
+    if (batches.length === 0) batches.push(emptyBatch());
+    // A batch the write loop has queued but lmdb-js has not run yet will find itself written
+    // and skip its writes: it must not put its older balances over the ones written here.
+    batches.forEach((batch, i) => {
+      this.#store.durable(() => {
+        this.#write(batch);
+        if (i === batches.length - 1) extra?.();
+      });
+      this.#markWritten(batch);
     });
-    this.#done(cdrs.length);
+    this.#sealed = [];
   }
 
   /** Resolves when everything queued so far is on disk. */
   async flush(): Promise<void> {
-    if (this.#queue.length > 0 || this.#dirty.size > 0 || this.#dirtyIps.size > 0)
-      this.#startBatch();
-    await this.#inFlight;
+    this.#seal();
+    while (this.#sealed.length > 0) {
+      this.#pump();
+      await this.#pumping;
+    }
+    await this.#synced;
   }
 
   #schedule(): void {
@@ -242,31 +281,21 @@ export class Ledger {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#startBatch();
+      this.#seal();
+      this.#pump();
     });
   }
 
-  #startBatch(): void {
-    const batch = this.#take();
-    if (batch.cdrs.length === 0 && batch.balances.length === 0 && batch.ips.length === 0) return;
-    const previous = this.#inFlight;
-    this.#inFlight = previous
-      .then(() => this.#store.batch(() => this.#write(batch.cdrs, batch.balances, batch.ips)))
-      .then(
-        () => this.#done(batch.cdrs.length),
-        (err: unknown) => {
-          // Not on disk: keep it for the next tick (balances are re-read from memory then).
-          this.#failures++;
-          this.#queue.unshift(...batch.cdrs);
-          for (const [name] of batch.balances) this.#dirty.add(name);
-          for (const [ip] of batch.ips) this.#dirtyIps.add(ip);
-          this.#log.error({ err, cdrs: batch.cdrs.length }, 'CDR batch not written; retrying');
-          setTimeout(() => this.#schedule(), Math.min(5000, 100 * this.#failures)).unref();
-        },
-      );
+  /** Writes a batch once the current one would exceed what one transaction may hold. */
+  #sealIfFull(): void {
+    // Each CDR may write its caller's and its trunk's balance and its IP's counter too.
+    if (this.#queue.length + this.#dirty.size + this.#dirtyIps.size + 3 >= MAX_TXN_WRITES)
+      this.#seal();
   }
 
-  #take() {
+  /** Closes the current batch: its CDRs with the balances and counters as they are now. */
+  #seal(): void {
+    if (this.#queue.length === 0 && this.#dirty.size === 0 && this.#dirtyIps.size === 0) return;
     const cdrs = this.#queue;
     this.#queue = [];
     const balances: Array<[string, BalanceRecord]> = [];
@@ -281,19 +310,60 @@ export class Ledger {
       if (w) ips.push([ip, w]);
     }
     this.#dirtyIps.clear();
-    return { cdrs, balances, ips };
+    this.#sealed.push({ cdrs, balances, ips, written: false });
   }
 
-  #write(
-    cdrs: readonly CdrRecord[],
-    balances: ReadonlyArray<[string, BalanceRecord]>,
-    ips: ReadonlyArray<[string, IpWindow]>,
-  ): void {
+  /**
+   * The write loop: the oldest sealed batch, one transaction, until none is left. The next
+   * transaction starts once this one is committed (so lmdb-js cannot merge the two into one
+   * too large) while this one's fsync runs; its CDRs count as acknowledged once synced. A
+   * batch that fails is retried (after a pause) before anything later is written, so the
+   * store never holds a later balance without the CDRs before it.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = (async () => {
+      while (this.#sealed.length > 0) {
+        const batch = this.#sealed[0]!;
+        if (!batch.written) {
+          try {
+            await this.#store.commit(() => {
+              if (!batch.written) this.#write(batch);
+            });
+          } catch (err) {
+            this.#failures++;
+            this.#log.error({ err, cdrs: batch.cdrs.length }, 'CDR batch not written; retrying');
+            await new Promise((resolve) =>
+              setTimeout(resolve, Math.min(5000, 100 * this.#failures)).unref(),
+            );
+            continue;
+          }
+          this.#failures = 0;
+          const synced = this.#store.synced();
+          this.#synced = Promise.all([this.#synced, synced]).then(
+            () => this.#markWritten(batch),
+            (err: unknown) => this.#log.error({ err }, 'CDR batch committed but not synced'),
+          );
+        }
+        if (this.#sealed[0] === batch) this.#sealed.shift();
+      }
+    })().finally(() => {
+      this.#pumping = undefined;
+    });
+  }
+
+  #write(batch: Batch): void {
     const t = this.#store.tables;
-    for (const cdr of cdrs) t.cdrs.put(cdrKey(cdr.account, cdr.endedAt, cdr.callId), cdr);
-    for (const [name, b] of balances) t.balances.put(name, b);
-    for (const [ip, w] of ips)
+    for (const cdr of batch.cdrs) t.cdrs.put(cdrKey(cdr.account, cdr.endedAt, cdr.callId), cdr);
+    for (const [name, b] of batch.balances) t.balances.put(name, b);
+    for (const [ip, w] of batch.ips)
       t.counters.put(`ipcost:${ip}`, { count: w.cost, windowStart: w.windowStart });
+  }
+
+  #markWritten(batch: Batch): void {
+    if (batch.written) return;
+    batch.written = true;
+    this.#done(batch.cdrs.length);
   }
 
   #done(count: number): void {
@@ -345,6 +415,10 @@ export class Ledger {
       if (!this.#dirtyIps.has(oldest)) this.#ipCost.delete(oldest);
     }
   }
+}
+
+function emptyBatch(): Batch {
+  return { cdrs: [], balances: [], ips: [], written: false };
 }
 
 /** The balance moved to `now`'s day and month (see the top of the file). */
