@@ -52,8 +52,13 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly #bansAdded: Counter<'origin' | 'rule'>;
-  readonly #sipRequests: Counter<'direction' | 'method'>;
-  readonly #sipResponses: Counter<'direction' | 'class'>;
+  /**
+   * SIP messages counted as they cross the wire: plain numbers, handed to prom-client at
+   * scrape time. prom-client's inc() with labels hashes the label object on every call, and
+   * this runs for every message (14 per proxied call).
+   */
+  readonly #sipRequestCounts = [new Map<string, number>(), new Map<string, number>()];
+  readonly #sipResponseCounts = [new Array<number>(6).fill(0), new Array<number>(6).fill(0)];
   readonly #callsRefused: Counter<'rule'>;
 
   constructor(sources: MetricsSources) {
@@ -166,26 +171,43 @@ export class Metrics {
         this.set(total);
       },
     });
-    this.#sipRequests = new Counter({
+    const requestCounts = this.#sipRequestCounts;
+    new Counter({
       name: 'tollgate_sip_requests_total',
       help: 'SIP requests received (in) and sent (out), per method',
       labelNames: ['direction', 'method'],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [d, direction] of ['in', 'out'].entries())
+          for (const [method, n] of requestCounts[d]!) this.inc({ direction, method }, n);
+      },
     });
-    this.#sipResponses = new Counter({
+    const responseCounts = this.#sipResponseCounts;
+    new Counter({
       name: 'tollgate_sip_responses_total',
       help: 'SIP responses received (in) and sent (out), per class (1xx..6xx)',
       labelNames: ['direction', 'class'],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [d, direction] of ['in', 'out'].entries())
+          for (let c = 0; c < 6; c++) {
+            const n = responseCounts[d]![c]!;
+            if (n > 0) this.inc({ direction, class: `${c + 1}xx` }, n);
+          }
+      },
     });
   }
 
   /** A SIP message crossed the wire (SipServiceDeps.observeMessage). */
   sipMessage(dir: 'in' | 'out', method: string | undefined, status: number | undefined): void {
-    if (method !== undefined)
-      this.#sipRequests.inc({ direction: dir, method: METHODS.has(method) ? method : 'other' });
-    else if (status !== undefined && status >= 100 && status < 700)
-      this.#sipResponses.inc({ direction: dir, class: `${Math.floor(status / 100)}xx` });
+    if (method !== undefined) {
+      const counts = this.#sipRequestCounts[dir === 'in' ? 0 : 1]!;
+      const key = METHODS.has(method) ? method : 'other';
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    } else if (status !== undefined && status >= 100 && status < 700)
+      this.#sipResponseCounts[dir === 'in' ? 0 : 1]![Math.floor(status / 100) - 1]!++;
   }
 
   /** A call was refused by `rule` (a config key or per-user field name). */
