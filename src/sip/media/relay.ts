@@ -33,6 +33,9 @@ import { parseSdp, SDP_REJECTS, type SdpAddress, type SdpMedia } from './sdp.ts'
 
 export type Side = 'caller' | 'callee';
 const OTHER: Record<Side, Side> = { caller: 'callee', callee: 'caller' };
+const SIDES = ['caller', 'callee'] as const;
+/** RTP (0) and RTCP (1). */
+const KINDS = [0, 1] as const;
 
 /** The configuration keys the relay reads. */
 export const MEDIA_KEYS = [
@@ -151,12 +154,16 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
 }
 
 /** What a programmed leg is, as one string: the kernel is told again only when it changes. */
-function legKey(l: RelayLeg): string {
-  const p = l.expectedPeer;
-  return (
-    `${l.localPort} ${p ? `${p.ip} ${p.port}` : '-'} ${l.otherSources} ` +
-    `${l.forwardTo.ip} ${l.forwardTo.port} ${l.forwardFrom.ip} ${l.forwardFrom.port}`
-  );
+function legKey(
+  localPort: number,
+  peer: Endpoint | undefined,
+  othersToUserspace: boolean,
+  to: Endpoint,
+  fromIp: string,
+  fromPort: number,
+): string {
+  const p = peer === undefined ? '-' : `${peer.ip} ${peer.port}`;
+  return `${localPort} ${p} ${othersToUserspace ? 'u' : 'd'} ${to.ip} ${to.port} ${fromIp} ${fromPort}`;
 }
 
 /** The source of a datagram on a dual-stack socket, as the SDP writes it. */
@@ -355,7 +362,7 @@ export class MediaRelay {
   }
 
   #bind(session: Session, stream: Stream, leg: Leg): void {
-    for (const kind of [0, 1] as const) {
+    for (const kind of KINDS) {
       const port = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
       const socket =
         this.#socketType === 'udp6'
@@ -457,33 +464,43 @@ export class MediaRelay {
   #program(session: Session, stream: Stream): void {
     if (session.ended) return;
     const mode = Number(this.#d.config.checkrtpaddr);
-    for (const side of ['caller', 'callee'] as const) {
+    for (const side of SIDES) {
       const leg = stream.legs[side];
       const other = stream.legs[OTHER[side]];
-      for (const kind of [0, 1] as const) {
+      for (const kind of KINDS) {
         const localPort = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
         const forwardTo = other.latched[kind] ?? other.sdp[kind];
         // Mixed rtcp-mux needs a look at each packet: such a stream stays in userspace.
         const muxMatch = leg.rtcpMux === other.rtcpMux;
-        let want: RelayLeg | undefined;
-        if (forwardTo !== undefined && this.#mayFlow(session, side) && muxMatch) {
-          const expectedPeer = mode === 2 ? leg.sdp[kind] : leg.latched[kind];
+        // The leg wanted, first as its key only: most passes change nothing, and build nothing.
+        let key = '';
+        let expectedPeer: Endpoint | undefined;
+        let fromPort = 0;
+        if (forwardTo !== undefined && muxMatch && this.#mayFlow(session, side)) {
+          expectedPeer = mode === 2 ? leg.sdp[kind] : leg.latched[kind];
           if (mode !== 2 || expectedPeer !== undefined) {
-            const fromKind = other.rtcpMux ? 0 : kind;
-            want = {
+            fromPort = (other.rtcpMux ? 0 : kind) === 0 ? other.pair.rtp : other.pair.rtcp;
+            key = legKey(
               localPort,
-              expectedPeer: expectedPeer ?? null,
-              otherSources: mode === 0 ? 'userspace' : 'drop',
+              expectedPeer,
+              mode === 0,
               forwardTo,
-              forwardFrom: {
-                ip: session.relay[OTHER[side]].ip,
-                port: fromKind === 0 ? other.pair.rtp : other.pair.rtcp,
-              },
-            };
+              session.relay[OTHER[side]].ip,
+              fromPort,
+            );
           }
         }
-        const key = want === undefined ? '' : legKey(want);
         if (key === leg.programmed[kind]) continue;
+        const want: RelayLeg | undefined =
+          key === ''
+            ? undefined
+            : {
+                localPort,
+                expectedPeer: expectedPeer ?? null,
+                otherSources: mode === 0 ? 'userspace' : 'drop',
+                forwardTo: forwardTo!,
+                forwardFrom: { ip: session.relay[OTHER[side]].ip, port: fromPort },
+              };
         const was = leg.programmed[kind];
         leg.programmed[kind] = key;
         const op: (() => Promise<unknown>) | undefined =
