@@ -272,6 +272,16 @@ async function main(): Promise<void> {
     `  tollgate: 1 Node process (pid ${tollgatePid}); kamailio: ${KAMAILIO_WORKERS} UDP workers, ` +
       `${kamailio.pids.length} processes in all, tm + rr + dialog + auth (stateful, record-routing)`,
   );
+  // What tollgate does per call that this kamailio does not: counted in its CPU, not hidden.
+  console.log(
+    '  tollgate does more per call: ' +
+      (NO_SDP
+        ? ''
+        : 'media relay (offer and answer rewritten, 4 UDP relay ports bound and closed, ' +
+          'dataplanemode off: userspace relay), ') +
+      'billing (authorization, a durable CDR and balance per call), guard (every message and ' +
+      'call counted), nonce-count replay check, metrics and a log line per call',
+  );
   for (const p of proxies) console.log(line(`${p.name}*`, await measure(p, WARMUP, sippDir)));
   console.log('  (* warm-up, not counted)');
 
