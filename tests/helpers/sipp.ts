@@ -48,6 +48,8 @@ export interface SippOptions {
   extraArgs?: string[];
   /** Measure each registration, first REGISTER to 200 (register.xml-like scenarios). */
   measureRtt?: boolean;
+  /** Stops SIPp (SIGTERM) when aborted; it is stopped at the test's end in any case. */
+  signal?: AbortSignal;
 }
 
 export interface SippResult {
@@ -63,6 +65,10 @@ const TRANSPORT_FLAG = { udp: 'u1', tcp: 't1' } as const;
 
 export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<SippResult> {
   const dir = tempDir(t, 'tollgate-sipp-');
+  // A failed test must not leave SIPp running until its own -timeout.
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   let scenario = join(SCENARIOS, o.scenario);
   if (o.rewrite || o.measureRtt) {
     const rewritten = join(dir, o.scenario);
@@ -122,6 +128,7 @@ export async function runSipp(t: ExecutionContext, o: SippOptions): Promise<Sipp
     const r = await run(command!, argv, {
       cwd: dir,
       timeout: ((o.timeoutSeconds ?? 30) + 30) * 1000,
+      signal,
     });
     output = r.stdout + r.stderr;
   } catch (err) {

@@ -15,12 +15,12 @@
 //   - no in-dialog request reaches a phone with tollgate's Route still on it;
 //   - tollgate logs the end of the call.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
+import { startDaemon, testConfig } from '../helpers/daemon.ts';
 import { createLink } from '../helpers/netns.ts';
 import { runSipp } from '../helpers/sipp.ts';
+import { logLines, received, until } from '../helpers/sipp-world.ts';
 import { tlsRelayIn } from '../helpers/tls-relay-child.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -44,14 +44,6 @@ function expectedRecordRoute(ip: string, caller: Transport, callee: Transport): 
   return `${facing(ip, callee, true)}, ${facing(ip, caller, true)}`;
 }
 
-/** The messages SIPp logged as received (-trace_msg), each as its text. */
-function received(file: string): string[] {
-  return readFileSync(file, 'latin1')
-    .split(/^-{10,}.*$/m)
-    .filter((block) => /message received/.test(block))
-    .map((block) => block.slice(block.indexOf('\n\n') + 2).trim());
-}
-
 const headerLines = (message: string, name: string) =>
   message
     .split(/\r?\n/)
@@ -59,23 +51,6 @@ const headerLines = (message: string, name: string) =>
     .map((l) => l.slice(name.length + 1).trim());
 
 const firstLine = (message: string) => message.split(/\r?\n/, 1)[0] ?? '';
-
-function logLines(d: RunningDaemon): Record<string, unknown>[] {
-  return d
-    .log()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Keeps the BYE block of the side that hangs up, drops the other side's. */
 function hangUpBy(side: 'caller' | 'callee') {

@@ -7,142 +7,28 @@
 //     none the caller receives names the desk's;
 //   - an unknown number (no user, no route) gets 404 after authentication;
 //   - a spoofed From (alice authenticates, From says bob): the call is alice's, in the log.
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { type RunningDaemon, startDaemon, testConfig } from '../helpers/daemon.ts';
-import { createLink, exec, type Link } from '../helpers/netns.ts';
-import { runSipp, type SippResult } from '../helpers/sipp.ts';
-import { tempDir } from '../helpers/tmp.ts';
-
-const DOMAIN = 'tollgate.test';
-const PASSWORD = 'Routing-calls-77';
-const ALICE = { user: 'alice', password: PASSWORD };
-const BOB = { user: 'bob', password: PASSWORD };
-
-/** The messages SIPp logged as received (-trace_msg), each as its text. */
-function received(file: string): string[] {
-  return readFileSync(file, 'latin1')
-    .split(/^-{10,}.*$/m)
-    .filter((block) => /message received/.test(block))
-    .map((block) => block.slice(block.indexOf('\n\n') + 2).trim());
-}
+import test from 'ava';
+import {
+  answering,
+  BOB,
+  call,
+  logLines,
+  received,
+  register,
+  until,
+  world,
+} from '../helpers/sipp-world.ts';
 
 /** A message's start line and headers (no body: the SDP is the media relay's business). */
 const headersOf = (message: string) => message.split(/\r?\n\r?\n/, 1)[0] ?? '';
 
-function logLines(d: RunningDaemon): Record<string, unknown>[] {
-  return d
-    .log()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-interface World {
-  link: Link;
-  d: RunningDaemon;
-  dir: string;
-  target: { ip: string; port: number };
-}
-
-async function world(t: ExecutionContext, hosts: number[]): Promise<World> {
-  const link = await createLink(t);
-  for (const h of hosts) await link.addAddress(link.b, link.hostV4(h));
-  const dir = tempDir(t);
-  const configFile = await testConfig(dir, {
-    sipaddress: link.a.v4,
-    sipport: 5060,
-    realm: DOMAIN,
-    allowcalleridchange: 2,
-  });
-  const d = await startDaemon(t, { dataDir: dir, configFile, netns: link.a.ns });
-  for (const u of [ALICE, BOB]) {
-    const r = await d.ctl('users', 'add', u.user, '--password', u.password);
-    t.is(r.code, 0, r.stderr);
-  }
-  return { link, d, dir, target: { ip: link.a.v4, port: 5060 } };
-}
-
-/** A SIPp in server mode on ip:port of the phones' namespace, bound before this returns. */
-async function answering(
-  t: ExecutionContext,
-  w: World,
-  at: { ip: string; port: number },
-  scenario: string,
-  o: { log?: string; rewrite?: (xml: string) => string } = {},
-): Promise<{ done: Promise<SippResult> }> {
-  const run = runSipp(t, {
-    scenario,
-    target: w.target,
-    transport: 'udp',
-    account: BOB,
-    netns: w.link.b.ns,
-    localIp: at.ip,
-    localPort: at.port,
-    timeoutSeconds: 60,
-    fields: ['x'],
-    extraArgs: o.log ? ['-trace_msg', '-message_file', o.log] : [],
-    ...(o.rewrite ? { rewrite: o.rewrite } : {}),
-  });
-  await until(async () => {
-    const ss = await exec(w.link.b.ns, ['ss', '-Hlun', `sport = :${at.port}`]);
-    return ss.stdout.includes(`${at.ip}:${at.port}`);
-  }, `SIPp listening on ${at.ip}:${at.port}`);
-  // Wrapped: an async function returning the promise itself would wait for SIPp to finish.
-  return { done: run };
-}
-
-function call(
-  t: ExecutionContext,
-  w: World,
-  callee: string,
-  o: { log?: string; scenario?: string; rewrite?: (xml: string) => string; from?: string } = {},
-) {
-  const callIds = `tgroute-${randomBytes(4).toString('hex')}-%u`;
-  return runSipp(t, {
-    scenario: o.scenario ?? 'call-auth.xml',
-    target: w.target,
-    transport: 'udp',
-    account: ALICE,
-    netns: w.link.b.ns,
-    localIp: w.link.b.v4,
-    localPort: 5070,
-    timeoutSeconds: 60,
-    fields: [o.from ?? ALICE.user, DOMAIN, callee],
-    // No IP in the caller's Call-ID: tollgate passes Call-IDs through unchanged.
-    extraArgs: ['-cid_str', callIds, ...(o.log ? ['-trace_msg', '-message_file', o.log] : [])],
-    ...(o.rewrite ? { rewrite: o.rewrite } : {}),
-  });
-}
-
-async function register(t: ExecutionContext, w: World, at: { ip: string; port: number }) {
-  const r = await runSipp(t, {
-    scenario: 'register.xml',
-    target: w.target,
-    transport: 'udp',
-    account: BOB,
-    netns: w.link.b.ns,
-    localIp: at.ip,
-    localPort: at.port,
-    fields: [BOB.user, DOMAIN, '300'],
-  });
-  t.is(r.exitCode, 0, r.output);
-}
+/** The spoofed-From test needs From changes allowed (the call is billed to the digest user). */
+const CONFIG = { allowcalleridchange: 2 };
 
 test('trunk failover: 503 from the first trunk, the call completes through the second; no answer at all from a trunk within its timeout, the same', async (t) => {
   t.timeout(4 * 60_000);
-  const w = await world(t, [3, 4]);
+  const w = await world(t, [3, 4], CONFIG);
   const a = { ip: w.link.hostV4(3), port: 5060 };
   const b = { ip: w.link.hostV4(4), port: 5080 };
   const dead = w.link.hostV4(9); // nobody has this address: the INVITE goes nowhere
@@ -183,7 +69,7 @@ test('trunk failover: 503 from the first trunk, the call completes through the s
 
 test('forking to two phones: both ring, the first 2xx wins, the other gets CANCEL; neither side sees the other side’s addresses', async (t) => {
   t.timeout(4 * 60_000);
-  const w = await world(t, [3, 4]);
+  const w = await world(t, [3, 4], CONFIG);
   const desk = { ip: w.link.hostV4(3), port: 5062 };
   const mobile = { ip: w.link.hostV4(4), port: 5064 };
   await register(t, w, desk);
@@ -214,7 +100,7 @@ test('forking to two phones: both ring, the first 2xx wins, the other gets CANCE
 
 test('an unknown number is 404; a spoofed From is billed to the authenticated user', async (t) => {
   t.timeout(3 * 60_000);
-  const w = await world(t, [3]);
+  const w = await world(t, [3], CONFIG);
   const unknown = await call(t, w, '0099123', {
     scenario: 'call-refused.xml',
     rewrite: (xml) => xml.replace('<recv response="403"/>', '<recv response="404"/>'),

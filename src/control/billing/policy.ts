@@ -506,6 +506,7 @@ export class BillingPolicy implements CallAccounting {
 
     // Prepaid: the credit not held by other calls, what it buys, reserved for this call.
     let maxSeconds: number | undefined;
+    let limitRule: string | undefined;
     let reserved = ZERO;
     if (!profile.postpaid && rate) {
       const available = sub(micros(balance.creditMicros), this.reservedCredit(account));
@@ -514,6 +515,8 @@ export class BillingPolicy implements CallAccounting {
         return deny(402, 'Payment Required (no credit)', 'credit', `available ${available} µ`);
       if (affordable !== undefined) {
         maxSeconds = Math.min(affordable, cfg.absolutetimeout);
+        // The rule the proxy names when this maximum ends the call (BYE Reason, the CDR).
+        limitRule = affordable <= cfg.absolutetimeout ? 'credit' : 'absolutetimeout';
         reserved = callCost(rate.rate, maxSeconds);
       }
     }
@@ -531,7 +534,14 @@ export class BillingPolicy implements CallAccounting {
     };
     this.#lines.set(account, this.linesInUse(account) + 1);
     if (reserved > 0) this.#reserved.set(account, add(this.reservedCredit(account), reserved));
-    return { decision: { allow: true, maxDurationSeconds: maxSeconds }, state };
+    return {
+      decision: {
+        allow: true,
+        maxDurationSeconds: maxSeconds,
+        ...(limitRule ? { rule: limitRule } : {}),
+      },
+      state,
+    };
   }
 
   #state(account: string | undefined, allowed: boolean, rule: string | undefined): CallState {

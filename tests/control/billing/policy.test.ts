@@ -146,7 +146,8 @@ test('prepaid: the maximum duration is what the credit buys; the charge ends at 
   r.users.set('pre', 'credit', '0.30');
   const req = request('pre', '4930', MONDAY);
   const d = r.billing.calls.authorize(req);
-  t.deepEqual(d, { allow: true, maxDurationSeconds: 30 });
+  // The rule named when the proxy cuts the call there (its BYE's Reason, the CDR's reason).
+  t.deepEqual(d, { allow: true, maxDurationSeconds: 30, rule: 'credit' });
   t.is(r.billing.calls.answered(req.callId, MONDAY).maxDurationSeconds, 30);
   // The proxy cuts at 30 s; its clock may say a little more: never charged past the reserve.
   r.billing.calls.ended(end(req, 30.4, { disconnectSide: 'proxy', reason: 'credit' }));
