@@ -62,13 +62,14 @@ export interface World {
 }
 
 /**
- * The daemon in namespace a on 5060 with alice and bob; `hosts` are further addresses (the
- * nth of the subnet) on the phones' side b, for trunks and phones of their own.
+ * The daemon in namespace a on 5060 with `users` (alice and bob); `hosts` are further
+ * addresses (the nth of the subnet) on the phones' side b, for trunks and phones of their own.
  */
 export async function world(
   t: ExecutionContext,
   hosts: number[],
   config: Record<string, string | number> = {},
+  users: ReadonlyArray<{ user: string; password: string }> = [ALICE, BOB],
 ): Promise<World> {
   const link = await createLink(t);
   for (const h of hosts) await link.addAddress(link.b, link.hostV4(h));
@@ -80,7 +81,7 @@ export async function world(
     ...config,
   });
   const d = await startDaemon(t, { dataDir: dir, configFile, netns: link.a.ns });
-  for (const u of [ALICE, BOB]) {
+  for (const u of users) {
     const r = await d.ctl('users', 'add', u.user, '--password', u.password);
     t.is(r.code, 0, r.stderr);
   }

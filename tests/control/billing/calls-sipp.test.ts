@@ -24,6 +24,7 @@ import type { CdrRecord } from '../../../src/store/records.ts';
 import { startDaemon } from '../../helpers/daemon.ts';
 import { keepBlocks } from '../../helpers/sipp-blocks.ts';
 import {
+  ALICE,
   answering,
   call,
   logLines,
@@ -74,7 +75,7 @@ async function billingWorld(
     alice?: Record<string, string>;
   },
 ): Promise<World & { trunkAt: (name: string) => { ip: string; port: number } }> {
-  const w = await world(t, Object.values(o.trunks), o.config);
+  const w = await world(t, Object.values(o.trunks), o.config, [ALICE]);
   const trunkAt = (name: string) => ({ ip: w.link.hostV4(o.trunks[name]!), port: 5060 });
   for (const [i, name] of Object.keys(o.trunks).entries()) {
     await ctl(t, w, 'trunks', 'add', name, '--host', trunkAt(name).ip);
