@@ -99,6 +99,8 @@ export class Store {
   readonly tables: { readonly [K in TableName]: Table<TableRecords[K]> };
   readonly #root: RootDatabase;
   readonly #key: Buffer;
+  /** In-process change counts by topic (see changed()). */
+  readonly #generations = new Map<string, number>();
 
   private constructor(dir: string, root: RootDatabase, key: Buffer) {
     this.dir = dir;
@@ -167,6 +169,21 @@ export class Store {
       if (err instanceof Error && 'code' in err && String(err.code).startsWith('TG_')) throw err;
       throw new StoreErrors.TG_STORE_BACKUP_FAILED(this.dir, file, describe(err));
     }
+  }
+
+  /**
+   * Tells the readers in this process that what `topic` names was written (the routing
+   * tables, say). A reader that keeps a decoded copy compares generation() instead of
+   * reading (and decrypting) a version record from LMDB on every use. Only the daemon writes
+   * its store while it runs (tollgatectl goes through it; restore needs it stopped).
+   */
+  changed(topic: string): void {
+    this.#generations.set(topic, this.generation(topic) + 1);
+  }
+
+  /** How many times changed(topic) was called in this process. */
+  generation(topic: string): number {
+    return this.#generations.get(topic) ?? 0;
   }
 
   get schemaVersion(): number {

@@ -141,6 +141,7 @@ export class RoutingService {
   #bump(): void {
     const meta = this.#store.tables.meta;
     meta.putSync(ROUTING_VERSION_KEY, Number(meta.get(ROUTING_VERSION_KEY) ?? 0) + 1);
+    this.#store.changed(ROUTING_VERSION_KEY);
   }
 
   addTrunk(input: TrunkInput): TrunkRecord {

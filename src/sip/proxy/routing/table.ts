@@ -41,6 +41,8 @@ export function isDiallable(user: string): boolean {
 
 interface Snapshot {
   version: number;
+  /** store.generation(ROUTING_VERSION_KEY) when this was read. */
+  generation: number;
   trunks: Map<string, TrunkRecord>;
   routes: RouteRecord[];
   inbound: Array<{ trunk: TrunkRecord; cidrs: Cidr[] }>;
@@ -55,8 +57,15 @@ export class StoredRouting implements RoutingSource {
   }
 
   #current(): Snapshot {
+    // Every call asks: what changed in this process is known without reading LMDB (an
+    // encrypted page decrypted per read); the stored version is read when that moved.
+    const generation = this.#store.generation(ROUTING_VERSION_KEY);
+    if (this.#snapshot?.generation === generation) return this.#snapshot;
     const version = Number(this.#store.tables.meta.get(ROUTING_VERSION_KEY) ?? 0);
-    if (this.#snapshot?.version === version) return this.#snapshot;
+    if (this.#snapshot?.version === version) {
+      this.#snapshot.generation = generation;
+      return this.#snapshot;
+    }
     const trunks = new Map<string, TrunkRecord>();
     for (const { value } of this.#store.tables.trunks.getRange()) trunks.set(value.name, value);
     const routes = [...this.#store.tables.routes.getRange()].map((e) => e.value);
@@ -66,7 +75,7 @@ export class StoredRouting implements RoutingSource {
         cidrs: trunk.inboundIps.map((c) => parseCidr(c)).filter((c): c is Cidr => c !== null),
       }))
       .filter((e) => e.cidrs.length > 0);
-    this.#snapshot = { version, trunks, routes, inbound };
+    this.#snapshot = { version, generation, trunks, routes, inbound };
     return this.#snapshot;
   }
 
