@@ -28,6 +28,7 @@ import { open } from 'lmdb';
 import type { Logger } from '../log.ts';
 import { StoreErrors } from './errors.ts';
 import { lmdbKey, syncDir } from './key.ts';
+import { copyInChunks } from './limits.ts';
 
 export const PLAINTEXT_DATA = 'data.mdb';
 export const PLAINTEXT_LOCK = 'lock.mdb';
@@ -65,16 +66,13 @@ export function convertPlaintextStore(
     const source = open({ path: dir, ...open_, readOnly: false });
     const dest = open({ path: converting, ...open_, encryptionKey: lmdbKey(key) });
     try {
-      dest.transactionSync(() => {
-        for (const name of tables) {
-          const from = source.openDB({ name });
-          const to = dest.openDB({ name });
-          for (const { key: k, value } of from.getRange()) {
-            to.putSync(k, value);
-            copied++;
-          }
-        }
-      });
+      // In chunks (store.ts says why); the copy is renamed into place only once complete.
+      for (const name of tables) {
+        const to = dest.openDB({ name });
+        copyInChunks(dest, to, source.openDB({ name }).getRange(), () => {
+          copied++;
+        });
+      }
     } finally {
       source.close();
       dest.close();

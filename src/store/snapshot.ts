@@ -5,7 +5,8 @@
 // fails with EFAULT and leaves an empty file (lmdb 3.5.6, measured). So the copy is made the
 // portable way: one read transaction (an MVCC snapshot: every table as of one instant, while
 // writers go on) is copied record by record into a fresh environment encrypted with the same
-// key, in one write transaction, and that environment's file is what the backup carries.
+// key, MAX_TXN_WRITES records per write transaction (store.ts says why; nobody sees the copy
+// before it is complete), and that environment's file is what the backup carries.
 //
 // File format, so a restore can check everything before it touches the data directory:
 //
@@ -35,6 +36,7 @@ import { basename, dirname, join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { StoreErrors } from './errors.ts';
 import { keyId, lmdbKey, syncDir, writePrivateFile } from './key.ts';
+import { copyInChunks, DEFAULT_MAP_SIZE } from './limits.ts';
 import { STORE_FILE } from './migrate-plaintext.ts';
 
 export const BACKUP_FORMAT = 'tollgate-backup';
@@ -43,7 +45,7 @@ export const BACKUP_VERSION = 1;
 const HEADER_MAX = 4096;
 /** What a restore keeps of the store it replaces (one step of undo). */
 export const REPLACED_SUFFIX = '.before-restore';
-const OPEN = { maxDbs: 16, mapSize: 2 * 1024 ** 3 } as const;
+const OPEN = { maxDbs: 16, mapSize: DEFAULT_MAP_SIZE } as const;
 
 export interface BackupHeader {
   format: typeof BACKUP_FORMAT;
@@ -78,16 +80,13 @@ export function writeBackup(
     const sources = tables.map((name) => ({ name, from: root.openDB({ name }) }));
     const snapshot = root.useReadTransaction();
     try {
-      dest.transactionSync(() => {
-        for (const { name, from } of sources) {
-          const to = dest.openDB({ name });
-          for (const { key: k, value } of from.getRange({ transaction: snapshot })) {
-            to.putSync(k, value);
-            records++;
-            if (name === 'meta' && k === 'schemaVersion') schemaVersion = value as number;
-          }
-        }
-      });
+      for (const { name, from } of sources) {
+        const to = dest.openDB({ name });
+        copyInChunks(dest, to, from.getRange({ transaction: snapshot }), (k, value) => {
+          records++;
+          if (name === 'meta' && k === 'schemaVersion') schemaVersion = value as number;
+        });
+      }
     } finally {
       snapshot.done();
       void dest.close();

@@ -35,7 +35,8 @@
 // segfault (measured: 100,000 accounts, then 10,000 CDRs per transaction, crashed at 540,000
 // CDRs, 360 MiB). A write touches one leaf page and a few shared branch pages, so 1,000 writes
 // stay well inside the limit whatever the store's size; the ledger seals its CDR batches at
-// that size and bulk writers split theirs (tests/store/large-store.test.ts).
+// that size and bulk writers split theirs, backups and conversions included (limits.ts,
+// tests/store/large-store.test.ts).
 //
 // The map size is only a ceiling: with encryption lmdb-js maps the file in chunks as it needs
 // them (remapChunks), so nothing of it is reserved, and a store grows past a too small
@@ -47,10 +48,13 @@ import { type Database, open, type RootDatabase } from 'lmdb';
 import type { Logger } from '../log.ts';
 import { StoreErrors } from './errors.ts';
 import { lmdbKey, loadStoreKey, recordKeyId } from './key.ts';
+import { DEFAULT_MAP_SIZE, MAX_TXN_WRITES } from './limits.ts';
 import { convertPlaintextStore, hasPlaintextStore, STORE_FILE } from './migrate-plaintext.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import type { TableRecords } from './records.ts';
 import { type BackupHeader, writeBackup } from './snapshot.ts';
+
+export { DEFAULT_MAP_SIZE, MAX_TXN_WRITES };
 
 export type TableName = keyof TableRecords;
 export const TABLE_NAMES: readonly TableName[] = [
@@ -71,9 +75,6 @@ export const TABLE_NAMES: readonly TableName[] = [
 
 export type Table<V> = Database<V, string>;
 
-/** The most records one write transaction may hold (see the top of the file). */
-export const MAX_TXN_WRITES = 1000;
-
 export interface StoreOptions {
   /** LMDB map size: a ceiling, not a reservation (see the top of the file). */
   mapSize?: number;
@@ -89,8 +90,6 @@ export interface StoreOptions {
 }
 
 const MAX_DBS = 16;
-/** 64 GiB: a ceiling only (nothing is reserved), ~100 million CDRs. */
-const DEFAULT_MAP_SIZE = 64 * 1024 ** 3;
 /** Where the backups taken before a schema migration go, inside the data directory. */
 export const BACKUP_DIR = 'backups';
 

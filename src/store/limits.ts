@@ -1,0 +1,34 @@
+// How big one LMDB transaction and the map may get (store.ts explains both, at its top).
+import type { Database, Key, RootDatabase } from 'lmdb';
+
+/** The most records one write transaction may hold. */
+export const MAX_TXN_WRITES = 1000;
+
+/** The map size: a ceiling only with encryption (nothing is reserved), ~100 million CDRs. */
+export const DEFAULT_MAP_SIZE = 64 * 1024 ** 3;
+
+/**
+ * Puts `entries` into `to` (a table of `dest`), MAX_TXN_WRITES per synchronous transaction;
+ * `seen` is told of each. For copies into an environment nobody reads until it is complete.
+ */
+export function copyInChunks(
+  dest: RootDatabase,
+  to: Database,
+  entries: Iterable<{ key: Key; value: unknown }>,
+  seen?: (key: Key, value: unknown) => void,
+): void {
+  let chunk: Array<{ key: Key; value: unknown }> = [];
+  const write = () => {
+    const writing = chunk;
+    chunk = [];
+    dest.transactionSync(() => {
+      for (const { key, value } of writing) to.putSync(key, value);
+    });
+  };
+  for (const { key, value } of entries) {
+    chunk.push({ key, value });
+    seen?.(key, value);
+    if (chunk.length >= MAX_TXN_WRITES) write();
+  }
+  if (chunk.length > 0) write();
+}
