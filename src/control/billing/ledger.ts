@@ -266,13 +266,14 @@ export class Ledger {
     this.#sealed = [];
   }
 
-  /** Resolves when everything queued so far is on disk. */
+  /**
+   * Resolves when everything queued so far is on disk, or once a write has failed (then the
+   * rest stays queued and is retried after a pause, as every write is).
+   */
   async flush(): Promise<void> {
     this.#seal();
-    while (this.#sealed.length > 0) {
-      this.#pump();
-      await this.#pumping;
-    }
+    this.#pump();
+    await this.#pumping;
     await this.#synced;
   }
 
@@ -317,8 +318,8 @@ export class Ledger {
    * The write loop: the oldest sealed batch, one transaction, until none is left. The next
    * transaction starts once this one is committed (so lmdb-js cannot merge the two into one
    * too large) while this one's fsync runs; its CDRs count as acknowledged once synced. A
-   * batch that fails is retried (after a pause) before anything later is written, so the
-   * store never holds a later balance without the CDRs before it.
+   * batch that fails stops the loop and is retried first (after a pause), before anything
+   * later is written, so the store never holds a later balance without the CDRs before it.
    */
   #pump(): void {
     if (this.#pumping) return;
@@ -333,10 +334,8 @@ export class Ledger {
           } catch (err) {
             this.#failures++;
             this.#log.error({ err, cdrs: batch.cdrs.length }, 'CDR batch not written; retrying');
-            await new Promise((resolve) =>
-              setTimeout(resolve, Math.min(5000, 100 * this.#failures)).unref(),
-            );
-            continue;
+            setTimeout(() => this.#pump(), Math.min(5000, 100 * this.#failures)).unref();
+            return;
           }
           this.#failures = 0;
           const synced = this.#store.synced();
