@@ -83,8 +83,8 @@ interface IpWindow {
  */
 interface Batch {
   cdrs: CdrRecord[];
-  balances: Array<[string, BalanceRecord]>;
-  ips: Array<[string, IpWindow]>;
+  balances: Map<string, BalanceRecord>;
+  ips: Map<string, IpWindow>;
   /** Committed (by the write loop or by flushSync, whichever came first). */
   written: boolean;
 }
@@ -113,10 +113,14 @@ export class Ledger {
   /** Told after each batch is on disk: how many CDRs it held. */
   onAcknowledged: ((count: number) => void) | undefined;
 
-  constructor(store: Store, log: Logger, now: () => number = Date.now) {
+  readonly #cacheSize: number;
+
+  /** `cacheSize`: balances kept in memory (the rest are read from the store when needed). */
+  constructor(store: Store, log: Logger, now: () => number = Date.now, cacheSize = BALANCE_CACHE) {
     this.#store = store;
     this.#log = log;
     this.#now = now;
+    this.#cacheSize = cacheSize;
   }
 
   /** The account's balance, rolled over to `now`'s day and month (read-only: do not change). */
@@ -127,7 +131,10 @@ export class Ledger {
   ): BalanceRecord {
     let b = this.#balances.get(account);
     if (!b) {
-      b = this.#store.tables.balances.get(account) ?? emptyBalance(now);
+      b =
+        this.#unwritten((b) => b.balances, account) ??
+        this.#store.tables.balances.get(account) ??
+        emptyBalance(now);
       this.#remember(account, b);
     }
     if (b.day !== dayOf(now) || b.month !== monthOf(now)) {
@@ -144,7 +151,11 @@ export class Ledger {
 
   /** Whether a balance record exists (an account that never had one reads as empty). */
   hasBalance(account: string): boolean {
-    return this.#balances.has(account) || this.#store.tables.balances.get(account) !== undefined;
+    return (
+      this.#balances.has(account) ||
+      this.#unwritten((b) => b.balances, account) !== undefined ||
+      this.#store.tables.balances.get(account) !== undefined
+    );
   }
 
   /**
@@ -299,16 +310,16 @@ export class Ledger {
     if (this.#queue.length === 0 && this.#dirty.size === 0 && this.#dirtyIps.size === 0) return;
     const cdrs = this.#queue;
     this.#queue = [];
-    const balances: Array<[string, BalanceRecord]> = [];
+    const balances = new Map<string, BalanceRecord>();
     for (const name of this.#dirty) {
       const b = this.#balances.get(name);
-      if (b) balances.push([name, b]);
+      if (b) balances.set(name, b);
     }
     this.#dirty.clear();
-    const ips: Array<[string, IpWindow]> = [];
+    const ips = new Map<string, IpWindow>();
     for (const ip of this.#dirtyIps) {
       const w = this.#ipCost.get(ip);
-      if (w) ips.push([ip, w]);
+      if (w) ips.set(ip, w);
     }
     this.#dirtyIps.clear();
     this.#sealed.push({ cdrs, balances, ips, written: false });
@@ -372,15 +383,31 @@ export class Ledger {
     if (count > 0) this.onAcknowledged?.(count);
   }
 
+  /**
+   * The newest value of `key` in a batch not committed yet. The caches may let a value go
+   * once its batch is sealed (it is no longer dirty), and the store does not hold it until
+   * the batch commits: reading the store then would give the value before that batch.
+   */
+  #unwritten<V>(pick: (batch: Batch) => Map<string, V>, key: string): V | undefined {
+    for (let i = this.#sealed.length - 1; i >= 0; i--) {
+      const batch = this.#sealed[i]!;
+      const value = batch.written ? undefined : pick(batch).get(key);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+
   #set(account: string, b: BalanceRecord): void {
     this.#balances.delete(account);
-    this.#remember(account, b);
+    // Dirty first: #remember never lets a dirty balance go, and this one must not be the
+    // one it lets go (it would be lost, not written).
     this.#dirty.add(account);
+    this.#remember(account, b);
   }
 
   #remember(account: string, b: BalanceRecord): void {
     this.#balances.set(account, b);
-    if (this.#balances.size <= BALANCE_CACHE) return;
+    if (this.#balances.size <= this.#cacheSize) return;
     for (const name of this.#balances.keys()) {
       if (this.#dirty.has(name)) continue;
       this.#balances.delete(name);
@@ -392,8 +419,10 @@ export class Ledger {
     let w = this.#ipCost.get(ip);
     if (!w) {
       const stored = this.#store.tables.counters.get(`ipcost:${ip}`);
-      if (!stored) return undefined;
-      w = { windowStart: stored.windowStart, cost: stored.count };
+      w =
+        this.#unwritten((b) => b.ips, ip) ??
+        (stored && { windowStart: stored.windowStart, cost: stored.count });
+      if (!w) return undefined;
       this.#ipCost.set(ip, w);
     }
     if (now - w.windowStart >= this.ipPeriodMs) {
@@ -417,7 +446,7 @@ export class Ledger {
 }
 
 function emptyBatch(): Batch {
-  return { cdrs: [], balances: [], ips: [], written: false };
+  return { cdrs: [], balances: new Map(), ips: new Map(), written: false };
 }
 
 /** The balance moved to `now`'s day and month (see the top of the file). */

@@ -4,12 +4,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import { cdrKey } from '../../../src/control/billing/ledger.ts';
-import { parseMoney } from '../../../src/control/billing/money.ts';
+import { cdrKey, Ledger } from '../../../src/control/billing/ledger.ts';
+import { type Micros, parseMoney } from '../../../src/control/billing/money.ts';
 import { Guard } from '../../../src/control/guard/index.ts';
+import type { CdrRecord } from '../../../src/store/records.ts';
 import { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
-import { end, MONDAY, request, rig, tariffs } from './helpers.ts';
+import { end, MONDAY, quiet, request, rig, tariffs } from './helpers.ts';
 
 test('credit: `users set NAME credit` and top-ups are exact decimal amounts, stored durably', async (t) => {
   const r = rig(t);
@@ -244,4 +245,46 @@ test('property: the same calls rated twice give the same CDRs and totals; no flo
     { numRuns: 8 },
   );
   t.is(cdrKey('a', 5, 'x'), 'a\u0000000000000000005\u0000x');
+});
+
+test('a balance the cache let go while its batch waits for the disk is read from that batch, not the older stored one', async (t) => {
+  const dir = tempDir(t);
+  const store = Store.open(dir);
+  t.teardown(() => store.close());
+  // Four balances in memory: a batch of 1,000 CDRs seals (the transaction bound) while
+  // later calls push its accounts out of the cache, all before the batch is written.
+  const ledger = new Ledger(store, quiet, () => MONDAY, 4);
+  const started = ledger.topUp('early', '10');
+  const cost = parseMoney('1.5', 'cost');
+  const cdrOf = (callId: string, account: string): CdrRecord => ({
+    callId,
+    account,
+    dialled: '4930123',
+    destination: 'trunk',
+    sourceIp: '198.51.100.7',
+    startedAt: MONDAY - 60_000,
+    answeredAt: MONDAY - 60_000,
+    endedAt: MONDAY,
+    durationSeconds: 60,
+    billedSeconds: 60,
+    status: 200,
+    disconnectSide: 'caller',
+    reason: 'caller',
+    refused: false,
+    costMicros: cost,
+  });
+  const effects = { cost, callerSpeech: 60, monthlyIncrement: parseMoney('0', 'increment') };
+  ledger.record(cdrOf('first', 'early'), effects);
+  for (let i = 0; ledger.pending < 1_000; i++) ledger.record(cdrOf(`fill-${i}`, `u${i}`), effects);
+  t.true(ledger.pending >= 1_000, 'a batch is sealed and not written yet');
+  t.is(
+    store.tables.balances.get('early')?.creditMicros,
+    started,
+    'the store still has the old balance',
+  );
+  // A second call of the same account, while its first is still on its way to the disk.
+  ledger.record(cdrOf('second', 'early'), effects);
+  t.is(ledger.credit('early'), (started - 2 * cost) as Micros);
+  await ledger.flush();
+  t.is(store.tables.balances.get('early')?.creditMicros, started - 2 * cost);
 });
