@@ -25,6 +25,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { ConfigView } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import type { Clock } from '../transaction/clock.ts';
+import { lookupIp } from '../transport/udp.ts';
 import { type CallKinds, type EarlyMediaRule, earlyMediaRule } from './early-media.ts';
 import { type Endpoint, type MediaKernel, NO_KERNEL, type RelayLeg } from './kernel.ts';
 import { type PortPair, RelayPorts } from './ports.ts';
@@ -364,10 +365,12 @@ export class MediaRelay {
   #bind(session: Session, stream: Stream, leg: Leg): void {
     for (const kind of KINDS) {
       const port = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
+      // Bound to, and sending to, IP addresses only: answered at once (lookupIp), not by
+      // dns.lookup on the next tick for the bind and for every packet relayed in userspace.
       const socket =
         this.#socketType === 'udp6'
-          ? createSocket({ type: 'udp6', ipv6Only: false })
-          : createSocket('udp4');
+          ? createSocket({ type: 'udp6', ipv6Only: false, lookup: lookupIp as never })
+          : createSocket({ type: 'udp4', lookup: lookupIp as never });
       socket.on('error', (err) => {
         // Another process holds the port (the range should be the relay's alone): the port
         // is never handed out again, and this stream of this call has no media that way.
@@ -379,12 +382,14 @@ export class MediaRelay {
       socket.on('message', (msg, rinfo) =>
         this.#packet(session, stream, leg, kind, msg, sourceIp(rinfo.address), rinfo.port),
       );
+      // Set before bind: a refused bind reports its error from inside bind() (the address is
+      // looked up at once), and the error handler then takes the socket out again.
+      leg.sockets[kind] = socket;
       socket.bind({
         port,
         address: this.#socketType === 'udp6' ? '::' : '0.0.0.0',
         exclusive: true,
       });
-      leg.sockets[kind] = socket;
     }
   }
 

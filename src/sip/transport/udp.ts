@@ -19,7 +19,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
  * next tick: a closure and a tick per datagram. We only ever send to IP addresses (checked by
  * SipTransports), so those are answered at once; anything else still goes to DNS.
  */
-function lookupIp(address: string, options: unknown, callback: LookupCallback): void {
+export function lookupIp(address: string, options: unknown, callback: LookupCallback): void {
   const family = isIP(address);
   if (family !== 0) callback(null, address, family);
   else lookup(address, options as never, callback as never);

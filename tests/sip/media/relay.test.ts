@@ -3,6 +3,7 @@
 // packets, and that they come from the relay's port (the phone never learns the other's
 // address). checkrtpaddr 0/1/2, early media, the end of a call, port exhaustion and the
 // kernel programming (a recording dataplane: the real one is tests/sip/media/relay-netns).
+import { createSocket } from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
 import { createLogger } from '../../../src/log.ts';
 import type { MediaKernel, RelayLeg } from '../../../src/sip/media/kernel.ts';
@@ -265,6 +266,42 @@ test('bad SDP is refused with 488 and a reason; an exhausted range with 503', as
   const full = r.relay.sdp('call-2', 'caller', sdp(r.c.port), CTX);
   t.deepEqual(full, { ok: false, status: 503, reason: 'Media Ports Exhausted' });
   t.is(r.relay.session('call-2'), undefined, 'nothing is kept of a refused call');
+});
+
+test('a relay port another process holds: the call still gets its SDP, the pair is never handed out again, ending the call is clean', async (t) => {
+  const range = await allocatePortRange(4);
+  const squatter = createSocket({ type: 'udp6', ipv6Only: false });
+  await new Promise<void>((resolve) => squatter.bind({ port: range.min, address: '::' }, resolve));
+  const lines: string[] = [];
+  const log = createLogger({
+    destination: { write: (line: string) => void lines.push(line) } as never,
+  });
+  const relay = new MediaRelay({
+    config: {
+      checkrtpaddr: 1,
+      earlystart: true,
+      blockearlymedia: 0,
+      blockearlymedia_in: 0,
+      mediaportmin: range.min,
+      mediaportmax: range.max,
+      mediatimeout: 60,
+    } as MediaConfig,
+    log,
+    clock: new FakeClock(),
+  });
+  t.teardown(async () => {
+    squatter.close();
+    await relay.close();
+  });
+  const offer = relay.sdp('call-1', 'caller', sdp(40_000), CTX);
+  t.true(offer.ok, 'the offer is still rewritten');
+  t.true(
+    lines.some((l) => l.includes('media port unusable') && l.includes(`"port":${range.min}`)),
+    'the taken port is logged',
+  );
+  t.notThrows(() => relay.end('call-1'), 'no socket is closed twice');
+  const next = relay.sdp('call-2', 'caller', sdp(40_002), CTX);
+  t.false(next.ok, 'only the broken pair was left: the range is exhausted, not reused');
 });
 
 test('one address cannot hold more than its share of the range', (t) => {
