@@ -49,6 +49,8 @@ test('npm run deb: the program, its own Node and production modules, the units a
 
   const info = execFileSync('dpkg-deb', ['-I', deb], { encoding: 'utf8' });
   t.regex(info, /Depends: .*libbpf1.*nftables.*sudo/);
+  // The daemon runs openssl to make its CA and certificate at its first start.
+  t.regex(info, /Depends: .*\bopenssl\b/);
   t.regex(info, /Architecture: amd64/);
   const control = tempDir(t);
   execFileSync('dpkg-deb', ['-e', deb, control]);
