@@ -126,8 +126,9 @@ ok "the daemon runs under the shipped unit and attached XDP"
 # chain it serves), naming the address it has here (10.0.2.15 on qemu's user network), so it
 # was made on this appliance, not at build time (the ISO has no TLS key: checked above).
 wait_for 900 "HTTPS" sh -c "openssl s_client -connect 127.0.0.1:$HTTPS_PORT </dev/null 2>/dev/null | grep -q 'BEGIN CERTIFICATE'"
-openssl s_client -connect 127.0.0.1:$HTTPS_PORT -showcerts </dev/null 2>/dev/null |
-  awk '/BEGIN CERTIFICATE/ { n++ } n { print > (ENVIRON["WORK"] "/chain" n ".pem") } /END CERTIFICATE/ { if (n) close(ENVIRON["WORK"] "/chain" n ".pem") }' WORK="$WORK"
+openssl s_client -connect 127.0.0.1:$HTTPS_PORT -showcerts </dev/null >"$WORK/s_client.txt" 2>/dev/null || true
+# The chain it served, one PEM file per certificate: chain1.pem the server's, chain2.pem the CA.
+awk -v dir="$WORK" '/BEGIN CERTIFICATE/ { n++; out = dir "/chain" n ".pem" } out { print > out } /END CERTIFICATE/ { close(out); out = "" }' "$WORK/s_client.txt"
 [ -f "$WORK/chain1.pem" ] && [ -f "$WORK/chain2.pem" ] || fail "HTTPS did not serve the certificate and its CA"
 openssl verify -CAfile "$WORK/chain2.pem" "$WORK/chain1.pem" >/dev/null 2>&1 || fail "the HTTPS certificate is not issued by the CA it serves"
 san=$(openssl x509 -in "$WORK/chain1.pem" -noout -ext subjectAltName)
