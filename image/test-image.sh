@@ -135,7 +135,11 @@ san=$(openssl x509 -in "$WORK/chain1.pem" -noout -ext subjectAltName)
 grep -q 'IP Address:10.0.2.15' <<<"$san" || fail "the HTTPS certificate does not name the appliance's address: $san"
 ok "HTTPS answers with the appliance's own certificate ($(openssl x509 -in "$WORK/chain1.pem" -noout -fingerprint -sha256 | cut -d= -f2 | cut -c1-23)…, CA $(openssl x509 -in "$WORK/chain2.pem" -noout -subject | sed 's/^subject=//'))"
 
-# The web UI: the admin account first boot made logs in with the admin password.
+# The web UI: the admin account first boot made (once the daemon answers: seconds after the
+# console does) logs in with the admin password. Waited for in the console, not by trying to
+# log in: every failed login counts towards a ban of the address the test comes from.
+admin_made() { printf 'admins list\n' | console 2>/dev/null | grep -qw admin; }
+wait_for 900 "the web admin account" admin_made
 HTTPS=https://127.0.0.1:$HTTPS_PORT
 login=$(curl -sk --max-time 60 -H 'content-type: application/json' \
   --data "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$HTTPS/api/v1/session")
