@@ -171,7 +171,8 @@ if printf 'ls /\n' | sshpass -p "$PASSWORD" sftp -b - -P "$SSH_PORT" -o StrictHo
 fi
 ok "sftp refused"
 # -L: the client listens, the appliance must refuse to open the channel to its own sshd.
-sshpass -p "$PASSWORD" ssh "${SSH[@]}" -o PubkeyAuthentication=no -N -L "127.0.0.1:$FWD_PORT:127.0.0.1:22" console@127.0.0.1 2>"$WORK/forward.log" &
+# (LogLevel INFO: ssh reports a refused channel, "open failed", at that level.)
+sshpass -p "$PASSWORD" ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 -o LogLevel=INFO -o PubkeyAuthentication=no -N -L "127.0.0.1:$FWD_PORT:127.0.0.1:22" console@127.0.0.1 2>"$WORK/forward.log" &
 FWD_PID=$!
 wait_for 120 "the -L listener" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_PORT"
 banner=$(timeout 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_PORT; head -c 20 <&3" 2>/dev/null || true)
