@@ -21,6 +21,7 @@ import { createLogger } from '../../src/log.ts';
 import type { CallEnded, CallRequest } from '../../src/policy-port.ts';
 import type { CdrRecord } from '../../src/store/records.ts';
 import { MAX_TXN_WRITES, Store } from '../../src/store/store.ts';
+import { minuteCdr } from '../../tests/helpers/cdr.ts';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -81,22 +82,14 @@ function seedCdrs(): void {
         const account = `u${i % ACCOUNTS}`;
         const endedAt = now - (CDRS - i) * 1000;
         const cdr: CdrRecord = {
-          callId: `seed-${i}`,
-          account,
-          dialled: `49${30_000_000 + i}`,
-          destination: 'trunk',
-          trunk: 'carrier',
-          sourceIp: '192.0.2.10',
-          startedAt: endedAt - 60_000,
-          answeredAt: endedAt - 60_000,
-          endedAt,
-          durationSeconds: 60,
-          billedSeconds: 60,
-          status: 200,
-          disconnectSide: 'caller',
-          reason: 'BYE',
-          refused: false,
-          costMicros: 20_000,
+          ...minuteCdr({
+            callId: `seed-${i}`,
+            account,
+            endedAt,
+            costMicros: 20_000,
+            dialled: `49${30_000_000 + i}`,
+            sourceIp: '192.0.2.10',
+          }),
           tariff: 'default',
           prefix: '49',
         };

@@ -12,6 +12,7 @@ import { micros } from '../../src/control/billing/money.ts';
 import { createLogger } from '../../src/log.ts';
 import type { CdrRecord } from '../../src/store/records.ts';
 import { MAX_TXN_WRITES, Store } from '../../src/store/store.ts';
+import { minuteCdr } from './cdr.ts';
 
 const [dir, pageSize, accounts, seedCdrs, tickCdrs, rounds] = [
   process.argv[2]!,
@@ -23,26 +24,14 @@ const START_CREDIT = 1_000_000_000;
 const NOW = Date.UTC(2026, 11, 7, 12);
 
 function cdr(callId: string, account: string, endedAt: number, cost: number): CdrRecord {
-  return {
+  return minuteCdr({
     callId,
     account,
-    dialled: `4930${callId.length}${endedAt % 1_000_000}`,
-    destination: 'trunk',
-    trunk: 'carrier',
-    sourceIp: `192.0.2.${endedAt % 200}`,
-    startedAt: endedAt - 60_000,
-    answeredAt: endedAt - 60_000,
     endedAt,
-    durationSeconds: 60,
-    billedSeconds: 60,
-    status: 200,
-    disconnectSide: 'caller',
-    reason: 'BYE',
-    refused: false,
     costMicros: cost,
-    tariff: 'default',
-    prefix: '49',
-  };
+    dialled: `4930${callId.length}${endedAt % 1_000_000}`,
+    sourceIp: `192.0.2.${endedAt % 200}`,
+  });
 }
 
 const store = Store.open(dir, { pageSize });

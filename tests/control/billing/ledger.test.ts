@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { cdrKey, Ledger } from '../../../src/control/billing/ledger.ts';
 import { type Micros, parseMoney } from '../../../src/control/billing/money.ts';
 import { Guard } from '../../../src/control/guard/index.ts';
-import type { CdrRecord } from '../../../src/store/records.ts';
 import { Store } from '../../../src/store/store.ts';
+import { minuteCdr } from '../../helpers/cdr.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { end, MONDAY, quiet, request, rig, tariffs } from './helpers.ts';
 
@@ -256,23 +256,15 @@ test('a balance the cache let go while its batch waits for the disk is read from
   const ledger = new Ledger(store, quiet, () => MONDAY, 4);
   const started = ledger.topUp('early', '10');
   const cost = parseMoney('1.5', 'cost');
-  const cdrOf = (callId: string, account: string): CdrRecord => ({
-    callId,
-    account,
-    dialled: '4930123',
-    destination: 'trunk',
-    sourceIp: '198.51.100.7',
-    startedAt: MONDAY - 60_000,
-    answeredAt: MONDAY - 60_000,
-    endedAt: MONDAY,
-    durationSeconds: 60,
-    billedSeconds: 60,
-    status: 200,
-    disconnectSide: 'caller',
-    reason: 'caller',
-    refused: false,
-    costMicros: cost,
-  });
+  const cdrOf = (callId: string, account: string) =>
+    minuteCdr({
+      callId,
+      account,
+      endedAt: MONDAY,
+      costMicros: cost,
+      dialled: '4930123',
+      sourceIp: '198.51.100.7',
+    });
   const effects = { cost, callerSpeech: 60, monthlyIncrement: parseMoney('0', 'increment') };
   ledger.record(cdrOf('first', 'early'), effects);
   for (let i = 0; ledger.pending < 1_000; i++) ledger.record(cdrOf(`fill-${i}`, `u${i}`), effects);
