@@ -147,6 +147,21 @@ const volatile struct tg_contract tg_contract_anchor = {};
 
 /* ---- parsing ---- */
 
+/*
+ * A 16-bit length field in host order, for pointer arithmetic. Linux 6.1's verifier (the
+ * appliance's kernel) knows nothing of a byte swap's result (BPF_END makes the register an
+ * unbounded scalar), and refuses `pointer + bpf_ntohs(x)` ("math between pkt pointer and
+ * register with unbounded min value"); later kernels bound it, so only 6.1 failed. The mask
+ * is in asm so that clang, which knows the swap is 16 bits wide, cannot drop it.
+ */
+static __always_inline __u32 be16_len(__be16 field)
+{
+	__u32 len = bpf_ntohs(field);
+
+	asm volatile("%0 &= 0xffff" : "+r"(len));
+	return len;
+}
+
 struct cursor {
 	void *pos;
 	void *end;
@@ -225,7 +240,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *pkt)
 	if (!ip || ip->version != 4 || ip->ihl < 5)
 		return -1;
 	hdr_len = ip->ihl * 4;
-	tot_len = bpf_ntohs(ip->tot_len);
+	tot_len = be16_len(ip->tot_len);
 	if (tot_len < hdr_len || (void *)ip + tot_len > c->end)
 		return -1;
 	/* Options: the fixed header was taken above; skip the rest (at most 40 bytes). */
@@ -248,7 +263,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 
 	if (!ip6 || ip6->version != 6)
 		return -1;
-	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end)
+	if ((void *)(ip6 + 1) + be16_len(ip6->payload_len) > c->end)
 		return -1;
 	__builtin_memcpy(pkt->addr, &ip6->saddr, 16);
 	pkt->is_v6 = 1;
