@@ -24,11 +24,17 @@ APT_PACKAGES=(
 # chromium: no browser download), pebble, the ACME server tests/webui/acme.test.ts issues
 # certificates from, sshd + sshpass for the SSH console tests and systemd-analyze for the
 # unit's exposure score (tests/appliance), and OVMF, the UEFI firmware `npm run test:image`
-# boots the installed appliance with (qemu comes with that test), installed when the tests
-# are what this set-up is for.
-TEST_APT_PACKAGES=(baresip-core linphone-cli chromium pebble openssh-server sshpass systemd ovmf)
+# boots the installed appliance with, installed when the tests are what this set-up is
+# for. qemu-system-x86 and cpio: tests/dataplane/verifier-kernel61.test.ts boots the
+# appliance's Linux 6.1 (fetch_test_kernel below) to load the XDP program under its verifier.
+TEST_APT_PACKAGES=(
+  baresip-core linphone-cli chromium pebble openssh-server sshpass systemd ovmf
+  qemu-system-x86 cpio
+)
+FOR_TESTS=
 if [ "${npm_lifecycle_event:-}" = test ] || [ "${1:-}" = --test ]; then
   APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")
+  FOR_TESTS=1
 fi
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -64,6 +70,44 @@ keep_peer_services_off() {
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
     fi
   done
+}
+
+# The appliance's kernel for tests/dataplane/verifier-kernel61.test.ts: the ISO ships
+# linux-image-amd64 (image/auto/config: --linux-flavours amd64), Linux 6.1 on Debian 12,
+# whose BPF verifier is older than this machine's. Its vmlinuz and veth.ko (plus a static
+# busybox for the VM's init) are taken out of the packages into a cache outside the
+# checkout; nothing is installed. Fetched again only when the archive has a newer kernel.
+TEST_KERNEL_CACHE=/var/cache/tollgate-tests/linux-6.1
+fetch_test_kernel() {
+  [ -n "$FOR_TESTS" ] && [ "$(id -u)" -eq 0 ] || return 0
+  local pkg tmp
+  appliance_kernel() { # the package linux-image-amd64 depends on, e.g. linux-image-6.1.0-57-amd64
+    apt-cache depends linux-image-amd64 2>/dev/null |
+      sed -n 's/^ *Depends: \(linux-image-6\.1\.[^ ]*\)$/\1/p' | head -n 1 || true
+  }
+  pkg=$(appliance_kernel)
+  [ -n "$pkg" ] || { apt-get update -q >/dev/null && pkg=$(appliance_kernel); }
+  if [ -z "$pkg" ]; then
+    log "no Linux 6.1 image in the package lists (linux-image-amd64): the kernel 6.1 verifier test cannot run"
+    return 0
+  fi
+  [ -f "$TEST_KERNEL_CACHE/package" ] && [ "$(cat "$TEST_KERNEL_CACHE/package")" = "$pkg" ] && return 0
+  log "fetching $pkg and busybox-static into $TEST_KERNEL_CACHE (for the kernel 6.1 verifier test)"
+  tmp=$(mktemp -d)
+  # apt-get download as root into a root-only directory: apt's sandbox user cannot write
+  # there, and says so; the download itself is fine.
+  (cd "$tmp" && apt-get download -q "$pkg" busybox-static >/dev/null 2>&1) || {
+    apt-get update -q >/dev/null
+    (cd "$tmp" && apt-get download -q "$pkg" busybox-static >/dev/null 2>&1)
+  }
+  mkdir -p "$tmp/x" "$TEST_KERNEL_CACHE"
+  dpkg-deb -x "$tmp/${pkg}_"*.deb "$tmp/x"
+  dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/x"
+  install -m 0644 "$tmp"/x/boot/vmlinuz-* "$TEST_KERNEL_CACHE/vmlinuz"
+  install -m 0644 "$(find "$tmp/x/lib/modules" -name veth.ko -print -quit)" "$TEST_KERNEL_CACHE/veth.ko"
+  install -m 0755 "$tmp/x/bin/busybox" "$TEST_KERNEL_CACHE/busybox"
+  echo "$pkg" >"$TEST_KERNEL_CACHE/package"
+  rm -rf "$tmp"
 }
 
 install_npm_packages() {
@@ -122,6 +166,7 @@ build_web_ui() {
 }
 
 install_debian_packages
+fetch_test_kernel
 keep_peer_services_off
 install_npm_packages
 build_bpf

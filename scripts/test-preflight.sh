@@ -26,7 +26,7 @@ declare -A NEEDED=(
   [python3]=python3 [trafgen]=netsniff-ng [openssl]=openssl [timeout]=coreutils
   [baresip]=baresip-core [linphonec]=linphone-cli [chromium]=chromium
   [pebble]=pebble [sshd]=openssh-server [sshpass]=sshpass [ethtool]=ethtool
-  [dpkg-deb]=dpkg [systemd-analyze]=systemd
+  [dpkg-deb]=dpkg [systemd-analyze]=systemd [qemu-system-x86_64]=qemu-system-x86 [cpio]=cpio
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
