@@ -16,9 +16,10 @@
 // (type XDP, no attach type); it asks only for the verifier's statistics (log level 4),
 // which changes nothing in what is verified. It runs with the capabilities of
 // systemd/tollgate.service and no others (--unit-caps), since they decide what the verifier
-// allows. It then makes the daemon's later calls: map updates, BPF_PROG_TEST_RUN (a ban
-// drops, a signaling budget drops the second packet and sends one flood event through the
-// ring buffer), bpf_xdp_attach in native mode on a veth and generic mode on lo, and
+// allows. It then makes the daemon's later calls: map updates (one by one and batched, the
+// LPM trie and its hint), BPF_PROG_TEST_RUN (a ban, a batched ban and a deny CIDR drop; a
+// signaling budget drops the second packet and sends one flood event through the ring
+// buffer), bpf_xdp_attach in native mode on a veth and generic mode on lo, and
 // bpf_xdp_query_id + bpf_obj_get_info_by_fd, what `tollgate status` reads.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -192,6 +193,8 @@ test('Linux 6.1, the ISO kernel, verifies the XDP program, runs it and attaches 
     'run-banned',
     'run-signaling',
     'run-flood',
+    'run-batch-banned',
+    'run-cidr-deny',
     'flood-event',
     'attach tg0 native',
     'query tg0',

@@ -157,6 +157,27 @@ static void exercise(struct bpf_object *obj, int prog_fd)
 	step("run-signaling", !err && retval == XDP_PASS, "retval=%u (want %u)", retval, XDP_PASS);
 	err = run(prog_fd, flooder, &retval);
 	step("run-flood", !err && retval == XDP_DROP, "retval=%u (want %u)", retval, XDP_DROP);
+	/* Bans restored at start go in batches (xdp-guard.ts banManyV4): BPF_MAP_UPDATE_BATCH. */
+	__u32 batch_keys[2] = { inet_addr("198.51.100.8"), inet_addr("198.51.100.9") };
+	struct tg_ban batch_values[2] = {};
+	__u32 n = 2;
+	err = bpf_map_update_batch(bpf_object__find_map_fd_by_name(obj, "tg_banned_v4"), batch_keys,
+				   batch_values, &n, NULL);
+	step("ban-batch", !err && n == 2, "errno=%d count=%u", -err, n);
+	err = run(prog_fd, batch_keys[1], &retval);
+	step("run-batch-banned", !err && retval == XDP_DROP, "retval=%u (want %u)", retval, XDP_DROP);
+	/* A deny CIDR: LPM trie (BPF_F_NO_PREALLOC) plus its /24 hint bit (cidr-hints.ts). */
+	struct tg_lpm_v4 deny = { .prefixlen = 24, .addr = inet_addr("192.0.2.0") };
+	__u8 one = 1;
+	__u32 block = ntohl(deny.addr) >> 8, word = block / TG_CIDR_HINT_BLOCKS_PER_WORD;
+	__u64 bits = (__u64)TG_HINT_DENY << ((block % TG_CIDR_HINT_BLOCKS_PER_WORD) * 2);
+	err = bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "tg_deny_v4"), &deny, &one, 0);
+	if (!err)
+		err = bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "tg_cidr_hint"), &word,
+					  &bits, 0);
+	step("cidr", !err, "errno=%d", -err);
+	err = run(prog_fd, inet_addr("192.0.2.77"), &retval);
+	step("run-cidr-deny", !err && retval == XDP_DROP, "retval=%u (want %u)", retval, XDP_DROP);
 	rb = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, "tg_events"), on_event, NULL,
 			      NULL);
 	step("ringbuf", rb != NULL, "errno=%d", rb ? 0 : errno);
