@@ -23,6 +23,7 @@ import { OffDataplane } from './off.ts';
 import { NamespaceLock } from './owner.ts';
 import type { AttachMode, Dataplane, DataplaneMode, GuardConfig } from './types.ts';
 import { XdpGuard } from './xdp-guard.ts';
+import { XdpRecord } from './xdp-record.ts';
 
 export interface DataplaneSetup {
   mode: 'auto' | DataplaneMode;
@@ -81,7 +82,7 @@ export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedD
       why = `${setup.sipAddress} is loopback only, so there is nothing to attach XDP to`;
     } else if (wantXdp) {
       try {
-        guard = XdpGuard.load({ logger: log });
+        guard = XdpGuard.load({ logger: log, record: XdpRecord.open(setup.dataDir) });
         guard.configure(setup.guard);
       } catch (err) {
         guard?.close();

@@ -1,9 +1,12 @@
 // Where the XDP program runs: attaching it to interfaces, detaching it, and reading back
-// what an interface runs now. Ownership rule: the program this process loaded (known by its
-// kernel id) is ours; another program named like ours belongs to an earlier tollgate. The
-// caller holds the namespace's dataplane lock (owner.ts) before attaching, so such a
-// program's owner is dead and it is stale: it is replaced. Any other program is foreign and
-// never touched. Detach removes only our own program, never a successor's.
+// what an interface runs now. Ownership, by kernel program id: the program this process
+// loaded is ours; a program whose id the data directory's record holds (xdp-record.ts) was
+// attached by an earlier daemon of this directory during this boot, the predecessor. The
+// caller holds the namespace's dataplane lock (owner.ts) before attaching, so that
+// predecessor is dead and its program stale: it is taken over (replaced by ours, and its
+// maps, which no one could reach any more, go with it). Any other program is foreign and
+// never touched, whatever its name: without CAP_SYS_ADMIN (the shipped unit) a name cannot
+// even be read, and a name proves nothing anyway. Detach removes only our own program.
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.ts';
 import { DataplaneErrors as E } from './errors.ts';
@@ -19,6 +22,7 @@ import {
   xdpQueryId,
 } from './libbpf.ts';
 import type { AttachedMode, AttachMode } from './types.ts';
+import type { XdpRecord } from './xdp-record.ts';
 
 export function ifindexOf(ifname: string): number {
   if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(ifname)) throw new E.TG_DP_NO_INTERFACE(ifname);
@@ -44,16 +48,27 @@ const MODES: [number, AttachedMode][] = [
   [XDP_FLAGS.SKB_MODE, 'xdp-generic'],
 ];
 
+/** A program found on an interface that is ours or our predecessor's, by mode flag. */
+interface Held {
+  id: number;
+  /** An fd for it when the kernel gives one (CAP_SYS_ADMIN): the swap is then exact. */
+  fd: number | null;
+}
+
 export class XdpAttachments {
   readonly #progFd: number;
   readonly #ownId: number;
   readonly #logger: Pick<Logger, 'info' | 'warn'> | undefined;
+  readonly #record: XdpRecord | undefined;
+  #recorded = false;
   readonly #attached = new Map<string, { ifindex: number; mode: AttachedMode }>();
 
-  constructor(progFd: number, logger?: Pick<Logger, 'info' | 'warn'>) {
+  /** `record`: the data directory's (xdp-record.ts); without one nothing is ever taken over. */
+  constructor(progFd: number, logger?: Pick<Logger, 'info' | 'warn'>, record?: XdpRecord) {
     this.#progFd = progFd;
     this.#ownId = progIdOfFd(progFd);
     this.#logger = logger;
+    this.#record = record;
   }
 
   /** The kernel id of our program: what `ip link` shows as `prog/xdp id N`. */
@@ -68,30 +83,30 @@ export class XdpAttachments {
       const id = xdpQueryId(ifindex, flags);
       if (id === 0) continue;
       if (id === this.#ownId) return { ifindex, mode, progId: id, progName: PROG_NAME, ours: true };
-      const prog = progById(id);
-      if (prog !== null) closeFd(prog.fd);
-      return { ifindex, mode, progId: id, progName: prog?.name ?? '', ours: false };
+      return { ifindex, mode, progId: id, progName: this.#nameOf(id), ours: false };
     }
     return { ifindex, mode: null, progId: 0, progName: '', ours: false };
   }
 
   /**
    * Attaches to ifname. 'auto' tries native (driver) XDP and falls back to generic (skb)
-   * with a logged reason. Our program already there: nothing to do. A stale tollgate program
-   * is replaced atomically; a foreign one makes the attach fail (TG_DP_FOREIGN_PROGRAM).
+   * with a logged reason. Our program already there: nothing to do. The predecessor's is
+   * replaced in one step; a foreign one makes the attach fail (TG_DP_FOREIGN_PROGRAM) before
+   * anything is tried, so a refusal is not retried into the kernel at every reconcile pass.
    */
   attach(ifname: string, mode: AttachMode = 'auto'): AttachedMode {
     const ifindex = ifindexOf(ifname);
-    const stale = this.#staleOrOwn(ifname, ifindex);
+    const held = this.#ownOrPredecessor(ifname, ifindex);
     try {
-      for (const [flags, s] of stale) {
+      for (const [flags, h] of held) {
         const name: AttachedMode = flags === XDP_FLAGS.DRV_MODE ? 'xdp' : 'xdp-generic';
         const satisfies = mode === 'auto' || (mode === 'native') === (flags === XDP_FLAGS.DRV_MODE);
-        if (s.id === this.#ownId && satisfies) {
+        if (h.id === this.#ownId && satisfies) {
           this.#attached.set(ifname, { ifindex, mode: name });
           return name;
         }
       }
+      this.#recordOwn();
       const tries: [number, AttachedMode][] =
         mode === 'generic'
           ? [[XDP_FLAGS.SKB_MODE, 'xdp-generic']]
@@ -104,23 +119,31 @@ export class XdpAttachments {
       let lastError = '';
       for (const [flags, name] of tries) {
         const other = flags === XDP_FLAGS.DRV_MODE ? XDP_FLAGS.SKB_MODE : XDP_FLAGS.DRV_MODE;
-        // Native and generic cannot be active together: clear a stale one in the other mode.
-        if (stale.has(other)) {
+        // Native and generic cannot be active together: clear ours or the predecessor's in
+        // the other mode (a foreign one there already made #ownOrPredecessor throw).
+        if (held.has(other)) {
           xdpDetach(ifindex, other);
-          stale.delete(other);
+          held.delete(other);
         }
-        const old = stale.get(flags);
+        const old = held.get(flags);
+        // With an fd for the old program the kernel swaps only that exact program
+        // (XDP_FLAGS_REPLACE). Without one (no CAP_SYS_ADMIN: the shipped unit) the attach
+        // replaces whatever runs there, which we read a moment ago as the predecessor's: only
+        // someone forcing their own program over a dead tollgate's within that moment could
+        // lose it, and its owner would see it replaced by ours, named tollgate.
         const rc =
           old === undefined
             ? xdpAttach(ifindex, this.#progFd, flags | XDP_FLAGS.UPDATE_IF_NOEXIST)
-            : xdpAttach(ifindex, this.#progFd, flags, old.fd);
+            : old.fd === null
+              ? xdpAttach(ifindex, this.#progFd, flags)
+              : xdpAttach(ifindex, this.#progFd, flags, old.fd);
         if (rc === 0) {
           if (old !== undefined) {
             this.#logger?.warn(
-              { ifname, staleId: old.id, mode: name },
-              'replaced a stale tollgate XDP program (its owner is gone)',
+              { ifname, previousId: old.id, mode: name },
+              'took over the XDP program of a previous tollgate (it died without detaching)',
             );
-            stale.delete(flags);
+            held.delete(flags);
           }
           this.#attached.set(ifname, { ifindex, mode: name });
           this.#logger?.info({ ifname, mode: name }, 'XDP guard attached');
@@ -135,7 +158,7 @@ export class XdpAttachments {
       }
       throw new E.TG_DP_ATTACH(ifname, lastError);
     } finally {
-      for (const s of stale.values()) closeFd(s.fd);
+      for (const h of held.values()) if (h.fd !== null) closeFd(h.fd);
     }
   }
 
@@ -168,7 +191,10 @@ export class XdpAttachments {
     return [...this.#attached].map(([ifname, a]) => ({ ifname, mode: a.mode }));
   }
 
-  /** Detaches from every interface; throws the first error after trying all. */
+  /**
+   * Detaches from every interface; throws the first error after trying all. When all went,
+   * our id leaves the record: nothing of ours is left for a successor to take over.
+   */
   detachAll(): void {
     const errors: unknown[] = [];
     for (const ifname of [...this.#attached.keys()]) {
@@ -179,25 +205,69 @@ export class XdpAttachments {
       }
     }
     if (errors.length > 0) throw errors[0];
+    try {
+      this.#record?.remove(this.#ownId);
+    } catch (err) {
+      this.#logger?.warn({ err, record: this.#record?.path }, 'could not update the XDP record');
+    }
   }
 
-  /** Tollgate programs (ours or stale) on ifindex by mode flag; throws if a foreign one is there. */
-  #staleOrOwn(ifname: string, ifindex: number): Map<number, { id: number; fd: number }> {
-    const found = new Map<number, { id: number; fd: number }>();
+  /**
+   * Our id goes into the record before the program is attached anywhere, so a daemon that
+   * dies right after attaching still leaves it to its successor. A record that cannot be
+   * written costs only that takeover: it is logged, and the attach goes on.
+   */
+  #recordOwn(): void {
+    if (this.#recorded || this.#record === undefined) return;
+    try {
+      this.#record.add(this.#ownId);
+      this.#recorded = true;
+    } catch (err) {
+      this.#logger?.warn(
+        { err, record: this.#record.path },
+        'could not record the XDP program id; a restart after a crash will not take it over',
+      );
+    }
+  }
+
+  /** The program's name, when the kernel lets us read it (CAP_SYS_ADMIN). */
+  #nameOf(id: number): string {
+    const prog = progById(id);
+    if (prog !== null) {
+      closeFd(prog.fd);
+      return prog.name;
+    }
+    if (this.#record?.has(id)) return `${PROG_NAME} (a previous tollgate's)`;
+    return '';
+  }
+
+  /**
+   * Our program and the predecessor's on ifindex, by mode flag; throws TG_DP_FOREIGN_PROGRAM
+   * (naming the program as far as it can be read) if any other program is there.
+   */
+  #ownOrPredecessor(ifname: string, ifindex: number): Map<number, Held> {
+    const found = new Map<number, Held>();
     try {
       for (const [flags] of MODES) {
         const id = xdpQueryId(ifindex, flags);
         if (id === 0) continue;
-        const prog = progById(id);
-        if (prog === null) continue; // went away meanwhile
-        if (prog.name !== PROG_NAME) {
-          closeFd(prog.fd);
-          throw new E.TG_DP_FOREIGN_PROGRAM(ifname, prog.name, id);
+        if (id === this.#ownId) {
+          found.set(flags, { id, fd: null });
+          continue;
         }
-        found.set(flags, { id, fd: prog.fd });
+        if (this.#record?.has(id)) {
+          found.set(flags, { id, fd: progById(id)?.fd ?? null });
+          continue;
+        }
+        const name = this.#nameOf(id);
+        throw new E.TG_DP_FOREIGN_PROGRAM(
+          ifname,
+          name === '' ? 'of unknown name (reading it needs CAP_SYS_ADMIN)' : `"${name}"`,
+          id,
+        );
       }
     } catch (err) {
-      for (const s of found.values()) closeFd(s.fd);
+      for (const h of found.values()) if (h.fd !== null) closeFd(h.fd);
       throw err;
     }
     return found;

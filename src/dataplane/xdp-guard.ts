@@ -56,6 +56,7 @@ import type {
 import { XdpAttachments } from './xdp-attach.ts';
 import { type Counter, dropBytesOf, dropsOf, passedOf, readCounters } from './xdp-counters.ts';
 import { FloodEvents, monotonicNs } from './xdp-events.ts';
+import type { XdpRecord } from './xdp-record.ts';
 
 export { DEFAULT_GUARD_CONFIG } from './guard-config.ts';
 export type { Counter } from './xdp-counters.ts';
@@ -78,6 +79,11 @@ export interface XdpGuardOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
   /** How often the ring buffer is drained while someone listens for flood events. */
   eventPollMs?: number;
+  /**
+   * The data directory's record of attached programs (xdp-record.ts): the daemon passes it
+   * so a restart takes over its crashed predecessor's program. Without it nothing is.
+   */
+  record?: XdpRecord;
 }
 
 export interface TestRunVerdict {
@@ -125,7 +131,7 @@ export class XdpGuard {
       Object.entries(MAP_NAMES).map(([k, name]) => [k, object.map(name)]),
     ) as { [K in keyof typeof MAP_NAMES]: BpfMap };
     this.events = new FloodEvents(this.maps.events.fd, options.eventPollMs ?? 100, options.logger);
-    this.attachments = new XdpAttachments(this.progFd, options.logger);
+    this.attachments = new XdpAttachments(this.progFd, options.logger, options.record);
     this.hints = new CidrHints(this.maps.cidrHint);
   }
 

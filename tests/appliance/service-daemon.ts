@@ -3,6 +3,7 @@
 // CapabilityBoundingSet= give), inside a test namespace. Stopped when the test ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { run, TOLLGATE, TOLLGATECTL, testConfig } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -17,6 +18,8 @@ export interface ServiceDaemon {
   log: () => string;
   ctl(...args: string[]): ReturnType<typeof run>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or the OOM killer: nothing is cleaned up. Resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 export async function startAs(
@@ -28,16 +31,20 @@ export async function startAs(
     uid?: number;
     gid?: number;
     config?: Record<string, string | number>;
+    /** A restart: the data directory (and its config) of an earlier startAs. */
+    dataDir?: string;
   },
 ): Promise<ServiceDaemon> {
   const uid = opts.uid ?? NOBODY;
   const gid = opts.gid ?? NOBODY;
-  const dataDir = tempDir(t);
-  const configFile = await testConfig(dataDir, {
-    sipaddress: opts.sipAddress,
-    dataplanemode: 'auto',
-    ...opts.config,
-  });
+  const dataDir = opts.dataDir ?? tempDir(t);
+  const configFile = opts.dataDir
+    ? join(dataDir, 'tollgate.conf')
+    : await testConfig(dataDir, {
+        sipaddress: opts.sipAddress,
+        dataplanemode: 'auto',
+        ...opts.config,
+      });
   chownSync(dataDir, uid, gid);
   chownSync(configFile, uid, gid);
   chmodSync(dataDir, 0o700);
@@ -76,6 +83,12 @@ export async function startAs(
       child.once('close', () => resolve());
       child.kill('SIGTERM');
     });
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('close', () => resolve());
+      child.kill('SIGKILL');
+    });
   return {
     dataDir,
     socket: `${dataDir}/tollgate.sock`,
@@ -83,5 +96,6 @@ export async function startAs(
     log: () => stdout,
     ctl,
     stop,
+    kill,
   };
 }

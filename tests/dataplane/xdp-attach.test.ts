@@ -1,16 +1,17 @@
 // Attaching the guard to real interfaces: native XDP where the driver has it (veth), generic
-// as a logged fallback (a bridge has no native XDP), a stale tollgate program (left by a crash)
-// replaced rather than duplicated, and someone else's XDP program left alone.
+// as a logged fallback (a bridge has no native XDP), the program of a crashed predecessor
+// (same data directory) taken over rather than duplicated, and anyone else's XDP program
+// left alone, another tollgate's included.
 // The interfaces are created here with unique names, carry no addresses and no traffic,
 // and are deleted even when a test fails.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { PROG_NAME } from '../../src/dataplane/layout.ts';
-import { XDP_FLAGS, xdpAttach } from '../../src/dataplane/libbpf.ts';
 import { XdpGuard } from '../../src/dataplane/xdp-guard.ts';
+import { XdpRecord } from '../../src/dataplane/xdp-record.ts';
 import { buildBpfObject } from './helpers.ts';
 
 const IP = '/usr/sbin/ip';
@@ -91,32 +92,81 @@ test('no native XDP in the driver: generic, with the reason logged', (t) => {
   t.deepEqual(xdpOn(ifname), []);
 });
 
-test('a stale tollgate program left by a crash is replaced, not duplicated', (t) => {
+test("a crashed predecessor's program (recorded in the data directory) is taken over, not duplicated", async (t) => {
   const ifname = makeInterface(t, 'veth');
-  const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
-  // "Crash": a guard attaches behind XdpGuard's back and goes away without detaching.
-  const crashed = XdpGuard.load();
-  t.is(xdpAttach(ifindex, crashed.programFd, XDP_FLAGS.DRV_MODE), 0);
-  crashed.close();
-  t.deepEqual(xdpOn(ifname), [{ mode: 'native', name: PROG_NAME }], 'the stale program stays');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tg-record-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  // "Crash": a guard of this data directory attaches and is killed (SIGKILL).
+  t.is(await attachAndDie(dataDir, ifname, 'auto'), 'xdp');
   const staleId = progIdOn(ifname);
+  t.deepEqual(xdpOn(ifname), [{ mode: 'native', name: PROG_NAME }], 'the stale program stays');
+  t.is(progIdOn(ifname), staleId);
 
   const log = recordingLogger();
-  const guard = XdpGuard.load({ logger: log as never });
+  const guard = XdpGuard.load({ logger: log as never, record: XdpRecord.open(dataDir) });
   t.teardown(() => guard.close());
   t.is(guard.attach(ifname), 'xdp');
   t.deepEqual(xdpOn(ifname), [{ mode: 'native', name: PROG_NAME }]);
-  t.not(progIdOn(ifname), staleId);
-  t.truthy(log.lines.find((l) => /replaced a stale/.test(l.msg)));
+  t.is(progIdOn(ifname), guard.attachments.programId);
+  t.truthy(log.lines.find((l) => /took over the XDP program of a previous tollgate/.test(l.msg)));
 
   // A stale one in generic mode is cleared too when the new one goes native.
   guard.detach(ifname);
-  const crashed2 = XdpGuard.load();
-  t.is(xdpAttach(ifindex, crashed2.programFd, XDP_FLAGS.SKB_MODE), 0);
-  crashed2.close();
-  t.is(guard.attach(ifname), 'xdp');
+  t.is(await attachAndDie(dataDir, ifname, 'generic'), 'xdp-generic');
+  t.deepEqual(xdpOn(ifname), [{ mode: 'generic', name: PROG_NAME }]);
+  const guard2 = XdpGuard.load({ record: XdpRecord.open(dataDir) });
+  t.teardown(() => guard2.close());
+  t.is(guard2.attach(ifname), 'xdp');
   t.deepEqual(xdpOn(ifname), [{ mode: 'native', name: PROG_NAME }]);
 });
+
+test('a tollgate program another data directory attached is not ours to take over', async (t) => {
+  const ifname = makeInterface(t, 'veth');
+  const mine = mkdtempSync(join(tmpdir(), 'tg-record-'));
+  const theirs = mkdtempSync(join(tmpdir(), 'tg-record-'));
+  t.teardown(() => {
+    rmSync(mine, { recursive: true, force: true });
+    rmSync(theirs, { recursive: true, force: true });
+  });
+  t.is(await attachAndDie(theirs, ifname, 'auto'), 'xdp');
+  const otherId = progIdOn(ifname);
+  const guard = XdpGuard.load({ record: XdpRecord.open(mine) });
+  t.teardown(() => guard.close());
+  const err = t.throws(() => guard.attach(ifname), { code: 'TG_DP_FOREIGN_PROGRAM' });
+  t.regex(err?.message ?? '', new RegExp(`id ${otherId}\\), not attached by this tollgate`));
+  t.is(progIdOn(ifname), otherId, 'left alone');
+  ip('link', 'set', 'dev', ifname, 'xdp', 'off');
+});
+
+/**
+ * A guard of dataDir, in a child process, attaches to ifname and is killed (SIGKILL): its
+ * program stays attached, and only the record says whose it was. Returns the mode.
+ */
+async function attachAndDie(dataDir: string, ifname: string, mode: string): Promise<string> {
+  const script = `
+    import { XdpGuard } from ${JSON.stringify(new URL('../../src/dataplane/xdp-guard.ts', import.meta.url).href)};
+    import { XdpRecord } from ${JSON.stringify(new URL('../../src/dataplane/xdp-record.ts', import.meta.url).href)};
+    const guard = XdpGuard.load({ record: XdpRecord.open(${JSON.stringify(dataDir)}) });
+    process.stdout.write(guard.attach(${JSON.stringify(ifname)}, ${JSON.stringify(mode)}) + '\\n');
+    setInterval(() => {}, 60_000);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const attached = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: string) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before attaching`)));
+  });
+  const gone = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGKILL');
+  await gone;
+  return attached;
+}
 
 function progIdOn(ifname: string): number {
   const [link] = JSON.parse(ip('-d', '-j', 'link', 'show', 'dev', ifname)) as {
