@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     '  tollgate does more per call: ' +
       (NO_SDP
         ? ''
-        : 'media relay (offer and answer rewritten, 4 UDP relay ports bound and closed, ' +
+        : 'media relay (offer and answer rewritten, 4 UDP relay ports taken and released, ' +
           'dataplanemode off: userspace relay), ') +
       'billing (authorization, a durable CDR and balance per call), guard (every message and ' +
       'call counted), nonce-count replay check, metrics and a log line per call',

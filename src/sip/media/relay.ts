@@ -21,6 +21,14 @@
 // whose source is known (at once with checkrtpaddr 2, after the first packet with 1 and 0)
 // is programmed into the kernel, which then forwards without waking this process; in nft
 // and off modes the sockets below forward every packet (the kernel only filters sources).
+//
+// A released port keeps its socket, bound, for a while (IDLE_CLOSE_MS): creating, binding
+// and closing four sockets per call was a tenth of the daemon's CPU under load. While
+// released, the socket belongs to no call and drops whatever reaches it. A pair is handed
+// out again only after every other free pair (ports.ts), and its sockets are reused only
+// when it was released at least QUARANTINE_MS before: a socket released more recently is
+// closed and bound afresh, so a datagram of the old call still queued in it is discarded
+// with it and never reaches the next call.
 import { createSocket, type Socket } from 'node:dgram';
 import type { ConfigView } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
@@ -64,8 +72,12 @@ export type SdpOutcome =
   | { ok: true; body: Buffer }
   | { ok: false; status: 488 | 503; reason: string };
 
-/** Why the relay dropped a packet. */
-export type MediaDropReason = 'source' | 'early' | 'nopeer';
+/**
+ * Why the relay dropped a packet: a source the leg does not accept, early media muted, no
+ * address known to send it to, or a port no call holds (its socket kept after the call:
+ * userspace sees those in mode off only, the kernel drops them in the other modes).
+ */
+export type MediaDropReason = 'source' | 'early' | 'nopeer' | 'released';
 
 export interface MediaStats {
   sessions: number;
@@ -101,11 +113,31 @@ export interface MediaRelayDeps {
 /** Socket index: 0 RTP, 1 RTCP. */
 type Kind = 0 | 1;
 
+/** A released port's socket is reused only after this long (a late datagram is dropped). */
+export const QUARANTINE_MS = 2_000;
+/** A released port's socket is closed when no call has taken it for this long. */
+export const IDLE_CLOSE_MS = 60_000;
+
+/** A bound relay socket: serving one leg of a call, or released (everything dropped). */
+interface RelaySocket {
+  readonly port: number;
+  readonly socket: Socket;
+  /** The call, stream, leg and kind it serves; undefined while released. */
+  session: Session | undefined;
+  stream: Stream | undefined;
+  leg: Leg | undefined;
+  kind: Kind;
+  /** When it was last released (clock time), for the quarantine and the idle close. */
+  releasedAt: number;
+  /** Its port turned out to be another process's: closed, never used again. */
+  broken: boolean;
+}
+
 /** The pair of ports facing one side of one stream. */
 interface Leg {
   readonly side: Side;
   readonly pair: PortPair;
-  readonly sockets: [Socket | undefined, Socket | undefined];
+  readonly sockets: [RelaySocket | undefined, RelaySocket | undefined];
   /** Where the side receives RTP and RTCP (its SDP); undefined: not known, or on hold. */
   sdp: [Endpoint | undefined, Endpoint | undefined];
   rtcpMux: boolean;
@@ -177,6 +209,8 @@ export class MediaRelay {
   readonly #kernel: MediaKernel;
   readonly #ports: RelayPorts;
   readonly #sessions = new Map<string, Session>();
+  /** Sockets of released ports, still bound, by port (first released first). */
+  readonly #idle = new Map<number, RelaySocket>();
   readonly #socketType: 'udp4' | 'udp6';
   #sweep: unknown;
   /**
@@ -193,7 +227,7 @@ export class MediaRelay {
     portsFree: 0,
     forwarded: 0,
     received: 0,
-    dropped: { source: 0, early: 0, nopeer: 0 },
+    dropped: { source: 0, early: 0, nopeer: 0, released: 0 },
   };
 
   constructor(d: MediaRelayDeps) {
@@ -330,6 +364,8 @@ export class MediaRelay {
       this.#sessions.delete(s.callId);
       this.#release(s);
     }
+    for (const r of this.#idle.values()) r.socket.close();
+    this.#idle.clear();
     await Promise.allSettled([...this.#releasing]);
   }
 
@@ -365,31 +401,76 @@ export class MediaRelay {
   #bind(session: Session, stream: Stream, leg: Leg): void {
     for (const kind of KINDS) {
       const port = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
-      // Bound to, and sending to, IP addresses only: answered at once (lookupIp), not by
-      // dns.lookup on the next tick for the bind and for every packet relayed in userspace.
-      const socket =
-        this.#socketType === 'udp6'
-          ? createSocket({ type: 'udp6', ipv6Only: false, lookup: lookupIp as never })
-          : createSocket({ type: 'udp4', lookup: lookupIp as never });
-      socket.on('error', (err) => {
-        // Another process holds the port (the range should be the relay's alone): the port
-        // is never handed out again, and this stream of this call has no media that way.
-        this.#d.log.warn({ port, err }, 'media port unusable');
-        this.#ports.markBroken(leg.pair.rtp);
-        socket.close();
-        leg.sockets[kind] = undefined;
-      });
-      socket.on('message', (msg, rinfo) =>
-        this.#packet(session, stream, leg, kind, msg, sourceIp(rinfo.address), rinfo.port),
-      );
-      // Set before bind: a refused bind reports its error from inside bind() (the address is
-      // looked up at once), and the error handler then takes the socket out again.
-      leg.sockets[kind] = socket;
-      socket.bind({
-        port,
-        address: this.#socketType === 'udp6' ? '::' : '0.0.0.0',
-        exclusive: true,
-      });
+      let r = this.#idle.get(port);
+      if (r !== undefined) {
+        this.#idle.delete(port);
+        if (this.#d.clock.now() - r.releasedAt < QUARANTINE_MS) {
+          // Released too recently: what it may still hold of the old call goes with it.
+          r.socket.close();
+          r = undefined;
+        }
+      }
+      r ??= this.#open(port, leg.pair.rtp);
+      r.session = session;
+      r.stream = stream;
+      r.leg = leg;
+      r.kind = kind;
+      // A refused bind reports its error from inside bind() (#open: the address is looked up
+      // at once): that socket is already closed and marked, and the leg goes without it.
+      if (!r.broken) leg.sockets[kind] = r;
+    }
+  }
+
+  /** A socket bound to `port`, serving nothing yet. */
+  #open(port: number, pairRtp: number): RelaySocket {
+    // Bound to, and sending to, IP addresses only: answered at once (lookupIp), not by
+    // dns.lookup on the next tick for the bind and for every packet relayed in userspace.
+    const socket =
+      this.#socketType === 'udp6'
+        ? createSocket({ type: 'udp6', ipv6Only: false, lookup: lookupIp as never })
+        : createSocket({ type: 'udp4', lookup: lookupIp as never });
+    const r: RelaySocket = {
+      port,
+      socket,
+      session: undefined,
+      stream: undefined,
+      leg: undefined,
+      kind: 0,
+      releasedAt: 0,
+      broken: false,
+    };
+    socket.on('error', (err) => {
+      // Another process holds the port (the range should be the relay's alone): the port
+      // is never handed out again, and this stream of this call has no media that way.
+      this.#d.log.warn({ port, err }, 'media port unusable');
+      this.#ports.markBroken(pairRtp);
+      r.broken = true;
+      socket.close();
+      if (r.leg !== undefined && r.leg.sockets[r.kind] === r) r.leg.sockets[r.kind] = undefined;
+      if (this.#idle.get(port) === r) this.#idle.delete(port);
+      r.session = r.stream = r.leg = undefined;
+    });
+    socket.on('message', (msg, rinfo) => {
+      // Released: no call's datagram any more (a late one of the call that had it).
+      if (r.session === undefined) return void this.#stats.dropped.released++;
+      this.#packet(r.session, r.stream!, r.leg!, r.kind, msg, sourceIp(rinfo.address), rinfo.port);
+    });
+    socket.bind({
+      port,
+      address: this.#socketType === 'udp6' ? '::' : '0.0.0.0',
+      exclusive: true,
+    });
+    return r;
+  }
+
+  /** Sockets of ports no call has taken for IDLE_CLOSE_MS are closed (file descriptors). */
+  #closeIdle(): void {
+    const now = this.#d.clock.now();
+    for (const [port, r] of this.#idle) {
+      // In release order: the first one released recently enough ends the walk.
+      if (now - r.releasedAt < IDLE_CLOSE_MS) break;
+      r.socket.close();
+      this.#idle.delete(port);
     }
   }
 
@@ -451,7 +532,7 @@ export class MediaRelay {
     if (dest === undefined || socket === undefined) return void this.#drop(session, 'nopeer');
     const to =
       this.#socketType === 'udp6' && !dest.ip.includes(':') ? `::ffff:${dest.ip}` : dest.ip;
-    socket.send(msg, dest.port, to);
+    socket.socket.send(msg, dest.port, to);
     st.forwarded++;
     session.forwarded++;
   }
@@ -530,7 +611,18 @@ export class MediaRelay {
   /** Ports closed, kernel legs removed, then the ports go back to the pool. */
   #releaseStream(stream: Stream): void {
     for (const leg of [stream.legs.caller, stream.legs.callee]) {
-      for (const s of leg.sockets) s?.close();
+      const now = this.#d.clock.now();
+      for (const r of leg.sockets) {
+        if (r === undefined) continue;
+        r.session = r.stream = r.leg = undefined;
+        if (this.#closed) {
+          r.socket.close();
+          continue;
+        }
+        r.releasedAt = now;
+        this.#idle.delete(r.port); // re-inserted last: the map stays in release order
+        this.#idle.set(r.port, r);
+      }
       leg.sockets[0] = leg.sockets[1] = undefined;
       const programmed = leg.programmed;
       leg.programmed = ['', ''];
@@ -560,6 +652,7 @@ export class MediaRelay {
   #armSweep(): void {
     if (this.#closed) return;
     this.#sweep = this.#d.clock.setTimeout(() => {
+      this.#closeIdle();
       void this.#checkMedia().finally(() => this.#armSweep());
     }, this.#sweepMs());
   }

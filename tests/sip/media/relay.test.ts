@@ -8,7 +8,13 @@ import test, { type ExecutionContext } from 'ava';
 import { createLogger } from '../../../src/log.ts';
 import type { MediaKernel, RelayLeg } from '../../../src/sip/media/kernel.ts';
 import { RelayPorts } from '../../../src/sip/media/ports.ts';
-import { type MediaConfig, MediaRelay, type SdpContext } from '../../../src/sip/media/relay.ts';
+import {
+  IDLE_CLOSE_MS,
+  type MediaConfig,
+  MediaRelay,
+  QUARANTINE_MS,
+  type SdpContext,
+} from '../../../src/sip/media/relay.ts';
 import { parseSdp } from '../../../src/sip/media/sdp.ts';
 import { FakeClock } from '../../helpers/fake-clock.ts';
 import { allocatePortRange, Peer, rtp } from '../../helpers/media.ts';
@@ -256,6 +262,88 @@ test('after the end of the call its ports relay nothing and go back to the pool'
   t.is(got.length, 1);
   t.is(got[0]!.data.readUInt16BE(2), 7);
   t.not(portOf(back.body), r.callerFacing, 'a freed port is reused last');
+});
+
+/** Resolves once `n` datagrams in all reached released ports (a counter, not a sleep). */
+async function droppedReleased(relay: MediaRelay, n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (relay.stats.dropped.released < n) {
+    if (Date.now() > deadline) throw new Error(`${relay.stats.dropped.released} of ${n} dropped`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Resolves once every port is back in the pool (releases finish on a promise). */
+async function allFree(relay: MediaRelay): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (relay.stats.portsInUse > 0) {
+    if (Date.now() > deadline) throw new Error(`${relay.stats.portsInUse} ports still in use`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A new call between `caller` and the rig's callee B; its callee-facing relay port. */
+function call(r: Rig, callId: string, caller: Peer): number {
+  const offer = r.relay.sdp(callId, 'caller', sdp(caller.port), CTX);
+  const answer = r.relay.sdp(callId, 'callee', sdp(r.b.port), CTX);
+  if (!offer.ok || !answer.ok) throw new Error(`${callId} refused`);
+  r.relay.answered(callId);
+  return portOf(answer.body);
+}
+
+test('a released port keeps dropping what reaches it; its pair serves later calls, before and after the quarantine', async (t) => {
+  const r = await rig(t, {}, { pairs: 2 }); // call-1 holds the whole range
+  r.relay.end('call-1');
+  // The old caller goes on sending: the port, no call's now, drops it and counts it.
+  await r.a.send(rtp(1), r.callerFacing);
+  await droppedReleased(r.relay, 1);
+  t.is(r.relay.stats.received, 0, 'no call saw it');
+  await allFree(r.relay);
+
+  // Within the quarantine the same pair is bound afresh (whatever the old socket still held
+  // goes with it); after it, the kept sockets serve the next call. Both relay.
+  const inQuarantine = call(r, 'call-2', r.c);
+  await r.c.send(rtp(7), inQuarantine);
+  t.is((await r.b.waitFor(1))[0]!.data.readUInt16BE(2), 7);
+  r.relay.end('call-2');
+  await allFree(r.relay);
+  r.clock.advance(QUARANTINE_MS);
+  const reused = call(r, 'call-3', r.c);
+  t.true([r.callerFacing, r.calleeFacing].includes(reused), 'the same two pairs, in turn');
+  await r.c.send(rtp(8), reused);
+  const got = await r.b.waitFor(2);
+  t.is(got[1]!.data.readUInt16BE(2), 8);
+  t.true(
+    [r.callerFacing, r.calleeFacing].includes(got[1]!.port) && got[1]!.port !== reused,
+    'the callee hears the relay port facing it, from the kept socket',
+  );
+  t.is(r.relay.stats.forwarded, 2);
+  t.is(r.relay.stats.dropped.released, 1, 'nothing of call-3 counted as released');
+});
+
+test('a released port no call takes for IDLE_CLOSE_MS is closed: another socket may then bind it', async (t) => {
+  const r = await rig(t);
+  r.relay.end('call-1');
+  const bind = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createSocket({ type: 'udp6', ipv6Only: false });
+      s.once('error', (err) => {
+        s.close();
+        reject(err);
+      });
+      s.bind({ port: r.callerFacing, address: '::', exclusive: true }, () => {
+        s.close();
+        resolve();
+      });
+    });
+  await t.throwsAsync(bind, { code: 'EADDRINUSE' }, 'the relay still holds the port');
+  // The sweeps (every 15 s with mediatimeout 60) until one after the idle time: each sweep
+  // arms the next once its media check has settled.
+  for (let t0 = 0; t0 <= IDLE_CLOSE_MS; t0 += 15_000) {
+    r.clock.advance(15_000);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await t.notThrowsAsync(bind);
 });
 
 test('bad SDP is refused with 488 and a reason; an exhausted range with 503', async (t) => {
