@@ -88,6 +88,7 @@ export class KernelDataplane implements Dataplane {
   #closed = false;
   #restores = 0;
   #ticks = 0;
+  #predecessorReleased = false;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #lastError = '';
@@ -148,6 +149,12 @@ export class KernelDataplane implements Dataplane {
       const wanted = plan.filter((p) => p.protect);
       const names = wanted.map((p) => p.name);
       for (const p of wanted) this.#placeXdp(p);
+      // First pass: a crashed predecessor's program on an interface no longer protected
+      // goes (the protected ones were taken over just above). It cannot appear later.
+      if (!this.#predecessorReleased) {
+        for (const p of plan) if (!p.protect) this.#releasePredecessor(p);
+        this.#predecessorReleased = true;
+      }
       for (const [name] of this.#outcomes) {
         if (names.includes(name)) continue;
         this.#outcomes.delete(name);
@@ -217,6 +224,17 @@ export class KernelDataplane implements Dataplane {
       set(mode, fellBack ? `${p.reason}; native XDP refused, generic XDP` : p.reason);
     } catch (err) {
       set('nft', `XDP refused (${(err as Error).message}); nftables ingress only`);
+    }
+  }
+
+  #releasePredecessor(p: PlannedInterface): void {
+    try {
+      this.#o.guard?.attachments.releasePredecessor(p.name);
+    } catch (err) {
+      this.#o.log.warn(
+        { err, ifname: p.name },
+        "could not remove a previous tollgate's XDP program from an unprotected interface",
+      );
     }
   }
 

@@ -182,6 +182,28 @@ export class XdpAttachments {
     }
   }
 
+  /**
+   * Detaches the predecessor's program from an interface this daemon does not protect (the
+   * config changed between the crash and the restart): left there it would go on dropping
+   * with the dead daemon's maps, which no unban reaches. Anything else there stays.
+   * Returns the id removed, or 0.
+   */
+  releasePredecessor(ifname: string): number {
+    const ifindex = ifindexOf(ifname);
+    for (const [flags] of MODES) {
+      const id = xdpQueryId(ifindex, flags);
+      if (id === 0 || id === this.#ownId || !this.#record?.has(id)) continue;
+      const rc = xdpDetach(ifindex, flags);
+      if (rc < 0) throw new E.TG_DP_DETACH(ifname, errorText(rc));
+      this.#logger?.warn(
+        { ifname, previousId: id },
+        'removed the XDP program a previous tollgate left on an interface no longer protected',
+      );
+      return id;
+    }
+    return 0;
+  }
+
   /** Forgets ifname without touching the kernel (it was removed, or our program was). */
   forget(ifname: string): void {
     this.#attached.delete(ifname);

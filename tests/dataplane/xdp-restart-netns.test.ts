@@ -6,7 +6,7 @@
 // (the dead daemon's maps, which nobody could clear, are gone with its program). A program
 // someone else attached is never replaced: the daemon stays on nftables and names it.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { startAs } from '../appliance/service-daemon.ts';
@@ -16,6 +16,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { arrives, bannedAndDropped, iface, status, until, xdpProgId } from './daemon-kernel.ts';
 
 const UDP_PORT = 7073;
+const SPARE = 'tgspare0';
 const caps = unitValues('AmbientCapabilities');
 
 /** Warnings that would repeat every reconcile pass if the takeover failed. */
@@ -30,15 +31,25 @@ function warnings(log: string): string[] {
 test("after kill -9 the restarted daemon (unit's capabilities) takes over its predecessor's XDP program", async (t) => {
   const link = await createLink(t);
   const path = { fromNs: link.a.ns, toNs: link.b.ns, to: link.b.v4, port: UDP_PORT };
-  const first = await startAs(t, { ns: link.b.ns, caps, sipAddress: link.b.v4 });
+  // A second interface the first daemon protects and the restarted one no longer does.
+  await exec(link.b.ns, ['ip', 'link', 'add', SPARE, 'type', 'veth', 'peer', 'name', `${SPARE}p`]);
+  await exec(link.b.ns, ['ip', 'link', 'set', SPARE, 'up']);
+  const first = await startAs(t, {
+    ns: link.b.ns,
+    caps,
+    sipAddress: link.b.v4,
+    config: { dataplaneinterfaces: `${link.b.ifname}, ${SPARE}` },
+  });
   t.is(first.status.dataplane.mode, 'xdp', first.status.dataplane.reason);
   t.is((await first.ctl('ban', link.a.v4, '--reason', 'restart test')).code, 0);
   t.deepEqual(await bannedAndDropped(first, path), { dropped: 20, delivered: 0 });
   const old = await xdpProgId(link.b.ns, link.b.ifname);
   t.true(old > 0);
+  t.is(await xdpProgId(link.b.ns, SPARE), old);
 
   await first.kill();
   t.is(await xdpProgId(link.b.ns, link.b.ifname), old, 'the dead daemon left its program');
+  appendFileSync(join(first.dataDir, 'tollgate.conf'), `dataplaneexclude = ${SPARE}\n`);
 
   const second = await startAs(t, {
     ns: link.b.ns,
@@ -53,6 +64,8 @@ test("after kill -9 the restarted daemon (unit's capabilities) takes over its pr
   const now = await xdpProgId(link.b.ns, link.b.ifname);
   t.true(now > 0 && now !== old, `the predecessor's program ${old} was replaced (now ${now})`);
   t.regex(second.log(), /took over the XDP program of a previous tollgate/);
+  t.is(await xdpProgId(link.b.ns, SPARE), 0, 'and removed it where it no longer protects');
+  t.regex(second.log(), /removed the XDP program a previous tollgate left/);
 
   // The ban is in the store: the new daemon's maps hold it and its program drops it.
   t.deepEqual(await bannedAndDropped(second, path), { dropped: 20, delivered: 0 });
