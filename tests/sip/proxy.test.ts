@@ -260,6 +260,30 @@ test('provisional and final responses are relayed to the caller without our Via'
   t.is(s.proxy.stats.pendingInvites, 0);
 });
 
+test("a 2xx the callee sends again (RFC 6026 §7.2) reaches the caller like the first, the caller's path and our Contact on it", (t) => {
+  const s = setup(t);
+  const fwd = answeredCall(s);
+  const first = s.last(ALICE_AT) as SipResponse;
+  t.is(first.status, 200);
+  // Timer M keeps the branch's transaction; all it keeps of the call is what this needs.
+  s.h.layer.receive(answer(fwd, 200), BOB_AT);
+  const again = s.last(ALICE_AT) as SipResponse;
+  t.not(again, first, 'relayed again');
+  t.is(again.status, 200);
+  t.deepEqual(
+    again.via().map((v) => v.branch),
+    first.via().map((v) => v.branch),
+    "the caller's own Via",
+  );
+  t.is(again.header('record-route'), first.header('record-route'));
+  t.is(again.header('contact'), first.header('contact'), 'our Contact, not the callee’s');
+  t.false(again.header('contact')!.includes('10.1.1.5'));
+  // A provisional after the answer is not passed on (Accepted passes only 2xx).
+  const sent = s.sentTo(ALICE_AT).length;
+  s.h.layer.receive(answer(fwd, 180), BOB_AT);
+  t.is(s.sentTo(ALICE_AT).length, sent);
+});
+
 test('the ACK of the 2xx follows the dialog: our Route popped, stateless, same branch again', (t) => {
   const s = setup(t);
   answeredCall(s);

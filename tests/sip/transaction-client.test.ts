@@ -176,8 +176,10 @@ test('INVITE 2xx (RFC 6026 Accepted): no ACK from the transaction, every 2xx rea
   const tu = collect();
   const invite = outgoing('INVITE');
   const tx = h.layer.sendRequest(invite, UDP_NEXT_HOP, tu);
+  t.is(tx.request, invite);
   h.layer.receive(answer(invite, 200, 'OK'), UDP_NEXT_HOP);
   t.is(tx.state, 'accepted');
+  t.is(tx.request, undefined, 'the INVITE is not kept for the 32 s of Timer M');
   t.is((await tx.done).status, 200);
   h.layer.receive(answer(invite, 200, 'OK'), UDP_NEXT_HOP); // retransmission
   h.layer.receive(answer(invite, 200, 'OK', 'fork-2'), UDP_NEXT_HOP); // another fork

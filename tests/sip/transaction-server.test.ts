@@ -225,6 +225,8 @@ test('INVITE 200 (RFC 6026 Accepted): INVITE copies are absorbed, the TU may res
   const ok = createResponse(req, 200, 'OK', { toTag: TAG });
   tx.respond(ok);
   t.is(tx.state, 'accepted');
+  t.is(tx.lastResponse, undefined, 'the 2xx is not kept for the 32 s of Timer L');
+  t.true(tx.responded);
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
   t.is(
     h.requests.length,

@@ -23,8 +23,15 @@
 // Hook points of a call's life: #provisional, #answered (calls.answered: limits and timers
 // start), #finish (calls.finish: the call failed, how it ended). Tollgate's own teardown of
 // the setup (calls.hangUp: ringtimeout, the admin) goes through call.stopSetup.
+
+import type { MediaCall } from '../media/proxy-media.ts';
 import { createResponse, makeHeader, SipRequest, type SipResponse } from '../message/index.ts';
-import type { ClientTransaction, ServerTransaction, TimerHandle } from '../transaction/index.ts';
+import type {
+  ClientTransaction,
+  Endpoint,
+  ServerTransaction,
+  TimerHandle,
+} from '../transaction/index.ts';
 import { type Admission, callerName } from './admission.ts';
 import type { CallPolicy } from './call-policy.ts';
 import type { Calls } from './calls.ts';
@@ -48,6 +55,8 @@ import { hideContact, hideRequestPath, restoreResponsePath } from './topology.ts
 /** One target the INVITE was sent to (a client transaction of ours, §16.6). */
 interface Branch {
   readonly target: Target;
+  /** What its client transaction calls back with each response. */
+  readonly route: BranchRoute;
   readonly forwarded: SipRequest;
   /** Our Record-Route values on it, top first (restored on responses when hiding). */
   readonly recordRoutes: readonly string[];
@@ -59,6 +68,30 @@ interface Branch {
   cancelSent: boolean;
   /** The trunk's own timeout: no answer at all → 408, next stage. */
   timer: TimerHandle | undefined;
+}
+
+/**
+ * What a branch's client transaction holds to hand its responses back: the whole INVITE's
+ * state while its answer is open. Once the branch has answered for good, it is let go: a
+ * 3xx-6xx ends what the transaction passes on, and after the winning 2xx the transaction
+ * waits out Timer M (32 s on UDP) passing on only that 2xx's retransmissions (RFC 6026
+ * §7.2), for which `answered` holds enough. Held for those 32 s by every call, the INVITE,
+ * its copies and the call's setup were most of what the garbage collector kept moving.
+ */
+interface BranchRoute {
+  readonly tx: ServerTransaction;
+  pending: PendingInvite | undefined;
+  branch: Branch | undefined;
+  answered: AnsweredRoute | undefined;
+}
+
+/** Relaying a retransmitted 2xx of the winning branch to the caller (#toCaller). */
+interface AnsweredRoute {
+  readonly call: MediaCall;
+  readonly source: Endpoint;
+  /** The caller's INVITE's Vias and Record-Routes (restoreResponsePath). */
+  readonly original: Pick<SipRequest, 'headerValues'>;
+  readonly recordRoutes: readonly string[];
 }
 
 /** An INVITE we forwarded and whose final answer has not gone to the caller yet. */
@@ -233,8 +266,10 @@ export class InviteForwarding {
     applySessionPolicy(out, config);
     this.#ctx.media?.rewrite(out, pending.call, 'caller');
     pushVia(out, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
+    const route: BranchRoute = { tx, pending, branch: undefined, answered: undefined };
     const branch: Branch = {
       target,
+      route,
       forwarded: out,
       recordRoutes: rr,
       client: undefined,
@@ -243,6 +278,7 @@ export class InviteForwarding {
       cancelSent: false,
       timer: undefined,
     };
+    route.branch = branch;
     pending.branches.push(branch);
     if (target.answerMs !== undefined) {
       branch.timer = this.#ctx.clock.setTimeout(() => {
@@ -253,13 +289,56 @@ export class InviteForwarding {
       }, target.answerMs);
     }
     try {
-      branch.client = d.transactions.sendRequest(out, dest, {
-        onResponse: (res) => this.#response(tx, pending, branch, res),
-      });
+      branch.client = d.transactions.sendRequest(out, dest, this.#handlers(route));
     } catch (err) {
       d.log.warn({ ip: dest.ip, port: dest.port, err }, 'INVITE not forwarded');
       this.#failed(tx, pending, branch, createResponse(out, 503, 'Service Unavailable'));
     }
+  }
+
+  /** A branch's handlers: a closure over its route alone (nothing else of this call). */
+  #handlers(route: BranchRoute): { onResponse: (res: SipResponse) => void } {
+    return { onResponse: (res) => this.#routeResponse(route, res) };
+  }
+
+  #routeResponse(route: BranchRoute, res: SipResponse): void {
+    const { pending, branch, answered } = route;
+    if (pending !== undefined && branch !== undefined) {
+      this.#response(route.tx, pending, branch, res);
+      // A 3xx-6xx (or the transaction's own 408/503) is the last thing it passes on.
+      if (res.status >= 300 && route.answered === undefined)
+        route.pending = route.branch = undefined;
+      return;
+    }
+    // The winning 2xx, again (RFC 6026 §7.2: the transaction passes only 2xx in Accepted).
+    if (answered === undefined || res.status < 200 || res.status >= 300) return;
+    this.#ctx.media?.rewrite(res, answered.call, 'callee');
+    if (this.#toCaller(answered.source, answered.original, answered.recordRoutes, res))
+      route.tx.respond(res);
+  }
+
+  /** After the winning 2xx: what its retransmissions need, and nothing else, stays. */
+  #slim(pending: PendingInvite, branch: Branch): void {
+    const { call, a } = pending;
+    const party = (p: MediaCall['caller']) => ({
+      endpoint: p.endpoint,
+      ...(p.aor === undefined ? {} : { aor: p.aor }),
+    });
+    const vias = a.req.headerValues('via');
+    const recordRoutes = a.req.headerValues('record-route');
+    branch.route.answered = {
+      call: {
+        callId: call.callId,
+        caller: party(call.caller),
+        callee: party(call.callee),
+        ...(call.kind === undefined ? {} : { kind: call.kind }),
+        ...(call.route === undefined ? {} : { route: call.route }),
+      },
+      source: a.source,
+      original: { headerValues: (name) => (name === 'via' ? vias : recordRoutes) },
+      recordRoutes: branch.recordRoutes,
+    };
+    branch.route.pending = branch.route.branch = undefined;
   }
 
   /** §16.7: every response of one branch. */
@@ -283,7 +362,8 @@ export class InviteForwarding {
       }
       this.#provisional(pending, branch, res);
       this.#ctx.media?.rewrite(res, pending.call, 'callee'); // early media (183)
-      if (this.#toCaller(pending, branch, res)) tx.respond(res);
+      if (this.#toCaller(pending.a.source, pending.a.req, branch.recordRoutes, res))
+        tx.respond(res);
       return;
     }
     if (res.status < 400 && this.#recurse(tx, pending, branch, res)) return;
@@ -327,8 +407,9 @@ export class InviteForwarding {
       this.#answered(pending, branch, res);
     }
     // Further 2xx of the same branch (RFC 6026) pass the Accepted server transaction too.
-    if (this.#toCaller(pending, branch, res)) tx.respond(res);
+    if (this.#toCaller(pending.a.source, pending.a.req, branch.recordRoutes, res)) tx.respond(res);
     pending.finished = true;
+    if (first) this.#slim(pending, branch);
   }
 
   /**
@@ -401,7 +482,8 @@ export class InviteForwarding {
     // §16.7 step 6: a 503 would tell the caller *we* are unavailable: it becomes 500.
     const answer =
       best.status === 503 ? createResponse(pending.a.req, 500, 'No Route Available') : best;
-    if (answer === best && !this.#toCaller(pending, undefined, best)) return;
+    if (answer === best && !this.#toCaller(pending.a.source, pending.a.req, undefined, best))
+      return;
     const reason = `${best.status} ${best.reason}`.slice(0, 100);
     this.#finish(tx, pending, answer, { side: 'callee', reason, status: answer.status });
   }
@@ -420,18 +502,23 @@ export class InviteForwarding {
   }
 
   /**
-   * A response of `branch` made ready for the caller: our Via off (false when nothing is
-   * left under it: not ours to relay), and with topology hiding the caller's own path back
-   * and the callee's Contact replaced by ours. `branch` undefined: one of ours (already
+   * A response of a branch (with our Record-Routes on it, `recordRoutes`) made ready for the
+   * caller at `source`, who sent `original`: our Via off (false when nothing is left under
+   * it: not ours to relay), and with topology hiding the caller's own path back and the
+   * callee's Contact replaced by ours. `recordRoutes` undefined: one of ours (already
    * addressed).
    */
-  #toCaller(pending: PendingInvite, branch: Branch | undefined, res: SipResponse): boolean {
+  #toCaller(
+    source: Endpoint,
+    original: Pick<SipRequest, 'headerValues'>,
+    recordRoutes: readonly string[] | undefined,
+    res: SipResponse,
+  ): boolean {
     const { d, config } = this.#ctx;
     const hide = !config.forwardclientaddress;
     if (!popTopVia(res) && !hide) return false;
     if (!hide) return true;
-    const source = pending.a.source;
-    restoreResponsePath(res, pending.a.req, branch?.recordRoutes);
+    restoreResponsePath(res, original, recordRoutes);
     // A redirect's Contacts are where to call next, not where the callee is: left as they are.
     if (res.status < 300) hideContact(res, d.own, source.transport, source.ip);
     return true;

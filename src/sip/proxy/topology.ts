@@ -63,7 +63,7 @@ export function hideRequestPath(out: SipRequest): void {
  */
 export function restoreResponsePath(
   res: SipMessage,
-  original: SipRequest,
+  original: Pick<SipRequest, 'headerValues'>,
   ownRecordRoutes: readonly string[] | undefined,
 ): void {
   res.removeHeader('via');

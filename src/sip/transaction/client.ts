@@ -46,7 +46,11 @@ export interface ClientHandlers {
 }
 
 export class ClientTransaction {
-  readonly request: SipRequest;
+  /**
+   * The request, until an INVITE's 2xx: Accepted never resends it nor answers from it, and
+   * waits out Timer M (32 s on UDP), so it lets go of it.
+   */
+  #request: SipRequest | undefined;
   readonly dest: Endpoint;
   readonly isInvite: boolean;
   readonly keys: readonly string[];
@@ -72,7 +76,7 @@ export class ClientTransaction {
     ctx: TransactionContext,
     handlers: ClientHandlers,
   ) {
-    this.request = request;
+    this.#request = request;
     this.dest = dest;
     this.keys = [key];
     this.isInvite = request.method === 'INVITE';
@@ -85,6 +89,10 @@ export class ClientTransaction {
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
+  }
+
+  get request(): SipRequest | undefined {
+    return this.#request;
   }
 
   get state(): ClientState {
@@ -145,10 +153,11 @@ export class ClientTransaction {
     this.#timers.stopAll();
     if (res.status < 300) {
       this.#state = 'accepted';
+      this.#request = undefined;
       this.#timers.start('M', this.#t.M, () => this.#terminate());
     } else {
       this.#state = 'completed';
-      this.#ack = makeAck(this.request, res);
+      this.#ack = makeAck(this.#request!, res);
       this.#ctx.send(this.#ack, this.dest, this.#lateFailure);
     }
     this.#final(res, 'response');
@@ -184,7 +193,8 @@ export class ClientTransaction {
   }
 
   #transmit(): boolean {
-    if (this.#ctx.send(this.request, this.dest, this.#lateFailure)) return true;
+    const request = this.#request;
+    if (request !== undefined && this.#ctx.send(request, this.dest, this.#lateFailure)) return true;
     this.#fail('transport-error');
     return false;
   }
@@ -192,12 +202,15 @@ export class ClientTransaction {
   #fail(outcome: 'timeout' | 'transport-error'): void {
     if (this.#state === 'terminated') return;
     this.#timers.stopAll();
-    const res =
-      outcome === 'timeout'
-        ? createResponse(this.request, 408, 'Request Timeout')
-        : createResponse(this.request, 503, 'Service Unavailable');
     // A failure after the final answer (e.g. an ACK that cannot be sent) only ends things.
-    if (this.#outcome === undefined) this.#final(res, outcome);
+    const request = this.#request;
+    if (this.#outcome === undefined && request !== undefined) {
+      const res =
+        outcome === 'timeout'
+          ? createResponse(request, 408, 'Request Timeout')
+          : createResponse(request, 503, 'Service Unavailable');
+      this.#final(res, outcome);
+    }
     this.#terminate();
   }
 

@@ -242,7 +242,7 @@ export class TransactionLayer {
       this.#opts.onRequest(created, req);
     } catch (err) {
       this.#tuError(err);
-      if (created.lastResponse === undefined) {
+      if (!created.responded) {
         created.respond(createResponse(req, 500, 'Server Internal Error', { toTag: newTag() }));
       }
     }

@@ -85,9 +85,11 @@ export class ServerTransaction implements DeadlineEntry {
    * sent (see reread): where they lie in their ArrayBuffer, and the limits to re-read them
    * with. Fields, not a wrapper, and not the Buffer either: a Buffer is a heap object of
    * about 100 bytes over octets that its ArrayBuffer (most often Node's pool, shared by many
-   * such responses) holds anyway.
+   * such responses) holds anyway. For an Accepted INVITE, '' unless an RFC 2543 ACK may need
+   * its 2xx (acceptsAck): Accepted only absorbs retransmissions (RFC 6026 §7.1), and the 2xx
+   * and its body would be kept 32 s (Timer L) for nothing.
    */
-  #last: SipResponse | ArrayBuffer | undefined;
+  #last: SipResponse | ArrayBuffer | string | undefined;
   #wireOffset = 0;
   #wireLength = 0;
   #wireLimits: ParseLimits | undefined;
@@ -180,9 +182,15 @@ export class ServerTransaction implements DeadlineEntry {
   /** The last response sent (what a retransmitted request gets again). */
   get lastResponse(): SipResponse | undefined {
     const last = this.#last;
+    if (typeof last === 'string') return undefined;
     if (!(last instanceof ArrayBuffer)) return last;
     const wire = Buffer.from(last, this.#wireOffset, this.#wireLength);
     return reread(wire, this.#wireLimits!);
+  }
+
+  /** Has the TU answered (anything: a 1xx, or a final)? */
+  get responded(): boolean {
+    return this.#last !== undefined;
   }
 
   /**
@@ -234,6 +242,7 @@ export class ServerTransaction implements DeadlineEntry {
     if (!this.#send(res, true)) return false;
     if (res.status < 300) {
       this.#state = 'accepted';
+      if (this.ackKey === undefined) this.#last = '';
       this.#timers.start('L', this.#t.L, () => this.#terminate('done'));
     } else {
       this.#state = 'completed';
@@ -281,9 +290,13 @@ export class ServerTransaction implements DeadlineEntry {
    * the one of the response we sent.
    */
   acceptsAck(ack: SipRequest): boolean {
-    // #last is a message here: only a non-INVITE keeps octets, and this is an INVITE's ACK.
+    // #last is a message here: only a non-INVITE keeps octets, and an INVITE with an RFC
+    // 2543 key keeps its 2xx in Accepted.
     const last = this.#last;
-    const sent = last === undefined || last instanceof ArrayBuffer ? undefined : last.tryView('to');
+    const sent =
+      last === undefined || typeof last === 'string' || last instanceof ArrayBuffer
+        ? undefined
+        : last.tryView('to');
     const got = ack.tryView('to');
     return sent?.ok === true && got.ok && sent.value.tag === got.value.tag;
   }
@@ -331,7 +344,8 @@ export class ServerTransaction implements DeadlineEntry {
   /** Timer G (§17.2.1): resend the final response, doubling the interval up to T2. */
   #timerG(): void {
     const last = this.#last;
-    if (this.#state !== 'completed' || last === undefined || last instanceof ArrayBuffer) return;
+    if (this.#state !== 'completed' || last === undefined || typeof last === 'string') return;
+    if (last instanceof ArrayBuffer) return;
     if (!this.#send(last, false)) return;
     this.#retransmitInterval = backoff(this.#retransmitInterval, this.#t.T2, true);
     this.#timers!.start('G', this.#retransmitInterval, () => this.#timerG());
