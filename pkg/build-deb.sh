@@ -31,6 +31,8 @@ cp bin/tollgate bin/tollgatectl "$LIB/bin/"
 cp bpf/tollgate.bpf.o "$LIB/bpf/"
 # dist/ without source maps (they point at src/, which is not shipped).
 (cd dist && find . -name '*.js' -print0 | cpio -0pdm --quiet "$LIB/dist")
+# lmdb-js's native part, optimized (scripts/build-lmdb.sh), which the store loads first.
+[ -f dist/lmdb/build/Release/lmdb.node ] && cp -a dist/lmdb "$LIB/dist/"
 cp -a pkg/files/. "$STAGE/"
 cp systemd/tollgate.service systemd/tollgate-sshfeed.service "$STAGE/lib/systemd/system/"
 ln -s ../lib/tollgate/bin/tollgatectl "$STAGE/usr/bin/tollgatectl"

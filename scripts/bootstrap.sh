@@ -136,6 +136,13 @@ install_npm_packages() {
   echo "$want" >"$stamp"
 }
 
+# lmdb-js's native part built optimized into dist/lmdb (scripts/build-lmdb.sh says why: the
+# published binary is unoptimized, and the encrypted store's page cipher is most of a CDR
+# write's CPU). If it cannot be built, the store loads the published binary: same format, slower.
+build_lmdb() {
+  bash scripts/build-lmdb.sh || log "lmdb's optimized build failed: the store uses lmdb-js's published binary (slower)"
+}
+
 build_bpf() {
   [ -f bpf/Makefile ] || return 0
   command -v clang >/dev/null || { log "clang missing: BPF program not built"; return 0; }
@@ -169,6 +176,7 @@ install_debian_packages
 fetch_test_kernel
 keep_peer_services_off
 install_npm_packages
+build_lmdb
 build_bpf
 build_typescript
 build_web_ui

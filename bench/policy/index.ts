@@ -19,6 +19,7 @@ import { BillingService } from '../../src/control/billing/service.ts';
 import { UserService } from '../../src/control/users.ts';
 import { createLogger } from '../../src/log.ts';
 import type { CallEnded, CallRequest } from '../../src/policy-port.ts';
+import { lmdbBuild } from '../../src/store/lmdb.ts';
 import type { CdrRecord } from '../../src/store/records.ts';
 import { MAX_TXN_WRITES, Store } from '../../src/store/store.ts';
 import { minuteCdr } from '../../tests/helpers/cdr.ts';
@@ -249,7 +250,9 @@ console.log(
 console.log(
   `  = ${Math.round(1e6 / median(cpus))} CDRs/s per core; at most ${MAX_TXN_WRITES} records per transaction`,
 );
-console.log(`  (day ${dayOf(now)}, month ${monthOf(now)})`);
+console.log(
+  `  (day ${dayOf(now)}, month ${monthOf(now)}; lmdb-js native part: ${lmdbBuild}, scripts/build-lmdb.sh)`,
+);
 await billing.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });

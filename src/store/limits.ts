@@ -1,5 +1,5 @@
 // How big one LMDB transaction and the map may get (store.ts explains both, at its top).
-import type { Database, Key, RootDatabase } from 'lmdb';
+import type { Database, Key, RootDatabase } from './lmdb.ts';
 
 /** The most records one write transaction may hold. */
 export const MAX_TXN_WRITES = 1000;

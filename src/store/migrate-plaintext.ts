@@ -24,11 +24,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { open } from 'lmdb';
 import type { Logger } from '../log.ts';
 import { StoreErrors } from './errors.ts';
 import { lmdbKey, syncDir } from './key.ts';
 import { copyInChunks } from './limits.ts';
+import { open } from './lmdb.ts';
 
 export const PLAINTEXT_DATA = 'data.mdb';
 export const PLAINTEXT_LOCK = 'lock.mdb';

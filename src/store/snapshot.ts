@@ -33,10 +33,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
 import { StoreErrors } from './errors.ts';
 import { keyId, lmdbKey, syncDir, writePrivateFile } from './key.ts';
 import { copyInChunks, DEFAULT_MAP_SIZE } from './limits.ts';
+import { open, type RootDatabase } from './lmdb.ts';
 import { STORE_FILE } from './migrate-plaintext.ts';
 
 export const BACKUP_FORMAT = 'tollgate-backup';

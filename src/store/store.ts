@@ -24,6 +24,9 @@
 //   - Not covered: the daemon's memory (it holds the HA1s it verifies with), swap, and the
 //     blocks of a plaintext store from an older version, which migrate-plaintext.ts
 //     overwrites before removing but which a copy-on-write file system or an SSD may keep.
+// The cipher runs on every page a write transaction reads or writes, so its speed is the
+// write rate: lmdb-js's native part is loaded from the optimized build the bootstrap makes
+// (lmdb.ts, scripts/build-lmdb.sh), not the unoptimized published binary (~3× the CPU).
 //
 // Transactions are small: at most MAX_TXN_WRITES records each. An encrypted lmdb-js
 // environment (3.5.6, LMDB 1.0 with MDB_REMAP_CHUNKS) reads pages through a cache of decrypted
@@ -44,11 +47,11 @@
 // of CDRs.
 import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
 import type { Logger } from '../log.ts';
 import { StoreErrors } from './errors.ts';
 import { lmdbKey, loadStoreKey, recordKeyId } from './key.ts';
 import { DEFAULT_MAP_SIZE, MAX_TXN_WRITES } from './limits.ts';
+import { type Database, lmdbBuild, open, type RootDatabase } from './lmdb.ts';
 import { convertPlaintextStore, hasPlaintextStore, STORE_FILE } from './migrate-plaintext.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import type { TableRecords } from './records.ts';
@@ -138,6 +141,11 @@ export class Store {
       throw translateError(dir, err);
     }
     const store = new Store(dir, root, key);
+    if (lmdbBuild === 'published')
+      options.log?.warn(
+        { dir },
+        "store: lmdb-js's published native binary is in use (unoptimized: an encrypted write costs ~3× the CPU); scripts/build-lmdb.sh builds the optimized one",
+      );
     try {
       // An upgrade's schema migration rewrites records: a backup of the store as it was
       // comes first, in DIR/backups (restore it with `tollgatectl restore FILE`).

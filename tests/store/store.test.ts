@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import test from 'ava';
-import { open } from 'lmdb';
 import { createLogger } from '../../src/log.ts';
+import { open } from '../../src/store/lmdb.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -8,8 +8,8 @@
 // credential from, /etc/tollgate/credentials (TOLLGATE_CREDENTIALS overrides it).
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { open } from 'lmdb';
 import { CREDENTIAL_NAME, lmdbKey, loadStoreKey } from '../../store/key.ts';
+import { open } from '../../store/lmdb.ts';
 import { STORE_FILE } from '../../store/migrate-plaintext.ts';
 import { SCHEMA_VERSION } from '../../store/migrations.ts';
 import { type BackupHeader, restoreBackup, writeBackup } from '../../store/snapshot.ts';
