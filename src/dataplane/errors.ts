@@ -14,7 +14,7 @@ export const DataplaneErrors = defineErrors('dataplane', {
   TG_DP_ATTACH: 'cannot attach XDP program to %s: %s',
   TG_DP_DETACH: 'cannot detach XDP program from %s: %s',
   TG_DP_FOREIGN_PROGRAM:
-    'interface %s already runs XDP program %s (id %s), not attached by this tollgate; refusing to replace it',
+    'interface %s already runs XDP program %s, not attached by this tollgate; refusing to replace it',
   TG_DP_NO_INTERFACE: 'no network interface named "%s"',
   TG_DP_BAD_ADDRESS: 'not an IPv4 or IPv6 address: "%s"',
   TG_DP_BAD_CIDR: 'not a CIDR prefix: "%s"',

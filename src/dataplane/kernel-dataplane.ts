@@ -45,12 +45,16 @@ import {
   type RelayCounters,
   type RelayLeg,
 } from './types.ts';
+import { releasePredecessor } from './xdp-attach.ts';
 import type { XdpGuard } from './xdp-guard.ts';
+import type { XdpRecord } from './xdp-record.ts';
 
 export interface KernelDataplaneOptions {
   lock: NamespaceLock;
   /** null: mode nft (no XDP). */
   guard: XdpGuard | null;
+  /** The data directory's record of attached programs: a crashed predecessor's are cleared. */
+  record?: XdpRecord;
   attachMode: AttachMode;
   nft: NftDataplane;
   nftInit: { sipTcpPorts: readonly number[]; maxConnPerSource: number };
@@ -149,10 +153,11 @@ export class KernelDataplane implements Dataplane {
       const wanted = plan.filter((p) => p.protect);
       const names = wanted.map((p) => p.name);
       for (const p of wanted) this.#placeXdp(p);
-      // First pass: a crashed predecessor's program on an interface no longer protected
-      // goes (the protected ones were taken over just above). It cannot appear later.
+      // First pass: a crashed predecessor's program goes wherever ours will not replace it
+      // (an interface no longer protected; every interface in mode nft). The protected ones
+      // were taken over just above. None can appear later: its owner is dead.
       if (!this.#predecessorReleased) {
-        for (const p of plan) if (!p.protect) this.#releasePredecessor(p);
+        for (const p of plan) if (!p.protect || this.#o.guard === null) this.#releasePredecessor(p);
         this.#predecessorReleased = true;
       }
       for (const [name] of this.#outcomes) {
@@ -228,13 +233,17 @@ export class KernelDataplane implements Dataplane {
   }
 
   #releasePredecessor(p: PlannedInterface): void {
+    const { record, guard, log } = this.#o;
+    if (record === undefined) return;
     try {
-      this.#o.guard?.attachments.releasePredecessor(p.name);
+      const id = releasePredecessor(p.name, record, guard?.attachments.programId);
+      if (id !== 0)
+        log.warn(
+          { ifname: p.name, previousId: id, protected: p.protect },
+          "removed a previous tollgate's XDP program where this one puts none (it died without detaching)",
+        );
     } catch (err) {
-      this.#o.log.warn(
-        { err, ifname: p.name },
-        "could not remove a previous tollgate's XDP program from an unprotected interface",
-      );
+      log.warn({ err, ifname: p.name }, "could not remove a previous tollgate's XDP program");
     }
   }
 

@@ -78,11 +78,12 @@ export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedD
     const wantXdp = setup.mode === 'auto' || setup.mode === 'xdp' || setup.mode === 'xdp-generic';
     let guard: XdpGuard | null = null;
     let why = '';
+    const record = XdpRecord.open(setup.dataDir);
     if (wantXdp && loopbackOnly) {
       why = `${setup.sipAddress} is loopback only, so there is nothing to attach XDP to`;
     } else if (wantXdp) {
       try {
-        guard = XdpGuard.load({ logger: log, record: XdpRecord.open(setup.dataDir) });
+        guard = XdpGuard.load({ logger: log, record });
         guard.configure(setup.guard);
       } catch (err) {
         guard?.close();
@@ -103,6 +104,7 @@ export async function prepareDataplane(setup: DataplaneSetup): Promise<PreparedD
     const dataplane = new KernelDataplane({
       lock,
       guard,
+      record,
       attachMode,
       nft,
       nftInit: { sipTcpPorts: setup.sipTcpPorts, maxConnPerSource: setup.maxConnPerSource },

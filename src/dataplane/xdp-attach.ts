@@ -33,6 +33,24 @@ export function ifindexOf(ifname: string): number {
   }
 }
 
+/**
+ * Detaches a crashed predecessor's program (an id in `record`, other than `ownId`) from
+ * ifname: used where this daemon will not put its own program (an interface no longer
+ * protected, or mode nft), since left there it would go on dropping with the dead daemon's
+ * maps, which no unban reaches. Anything else there stays. Returns the id removed, or 0.
+ */
+export function releasePredecessor(ifname: string, record: XdpRecord, ownId = 0): number {
+  const ifindex = ifindexOf(ifname);
+  for (const [flags] of MODES) {
+    const id = xdpQueryId(ifindex, flags);
+    if (id === 0 || id === ownId || !record.has(id)) continue;
+    const rc = xdpDetach(ifindex, flags);
+    if (rc < 0) throw new E.TG_DP_DETACH(ifname, errorText(rc));
+    return id;
+  }
+  return 0;
+}
+
 /** What an interface runs now, read from the kernel. */
 export interface XdpProbe {
   ifindex: number;
@@ -182,28 +200,6 @@ export class XdpAttachments {
     }
   }
 
-  /**
-   * Detaches the predecessor's program from an interface this daemon does not protect (the
-   * config changed between the crash and the restart): left there it would go on dropping
-   * with the dead daemon's maps, which no unban reaches. Anything else there stays.
-   * Returns the id removed, or 0.
-   */
-  releasePredecessor(ifname: string): number {
-    const ifindex = ifindexOf(ifname);
-    for (const [flags] of MODES) {
-      const id = xdpQueryId(ifindex, flags);
-      if (id === 0 || id === this.#ownId || !this.#record?.has(id)) continue;
-      const rc = xdpDetach(ifindex, flags);
-      if (rc < 0) throw new E.TG_DP_DETACH(ifname, errorText(rc));
-      this.#logger?.warn(
-        { ifname, previousId: id },
-        'removed the XDP program a previous tollgate left on an interface no longer protected',
-      );
-      return id;
-    }
-    return 0;
-  }
-
   /** Forgets ifname without touching the kernel (it was removed, or our program was). */
   forget(ifname: string): void {
     this.#attached.delete(ifname);
@@ -284,8 +280,9 @@ export class XdpAttachments {
         const name = this.#nameOf(id);
         throw new E.TG_DP_FOREIGN_PROGRAM(
           ifname,
-          name === '' ? 'of unknown name (reading it needs CAP_SYS_ADMIN)' : `"${name}"`,
-          id,
+          name === ''
+            ? `id ${id} (its name cannot be read without CAP_SYS_ADMIN)`
+            : `"${name}" (id ${id})`,
         );
       }
     } catch (err) {

@@ -6,7 +6,7 @@
 // (the dead daemon's maps, which nobody could clear, are gone with its program). A program
 // someone else attached is never replaced: the daemon stays on nftables and names it.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { startAs } from '../appliance/service-daemon.ts';
@@ -65,7 +65,7 @@ test("after kill -9 the restarted daemon (unit's capabilities) takes over its pr
   t.true(now > 0 && now !== old, `the predecessor's program ${old} was replaced (now ${now})`);
   t.regex(second.log(), /took over the XDP program of a previous tollgate/);
   t.is(await xdpProgId(link.b.ns, SPARE), 0, 'and removed it where it no longer protects');
-  t.regex(second.log(), /removed the XDP program a previous tollgate left/);
+  t.regex(second.log(), /removed a previous tollgate's XDP program where this one puts none/);
 
   // The ban is in the store: the new daemon's maps hold it and its program drops it.
   t.deepEqual(await bannedAndDropped(second, path), { dropped: 20, delivered: 0 });
@@ -81,6 +81,37 @@ test("after kill -9 the restarted daemon (unit's capabilities) takes over its pr
   t.is((await status(second)).dataplane.restores, 0);
   await second.stop();
   t.is(await xdpProgId(link.b.ns, link.b.ifname), 0, 'a clean stop detaches its program');
+});
+
+test("restarted in mode nft after kill -9, the daemon removes its predecessor's program: an unban is not stuck in it", async (t) => {
+  const link = await createLink(t);
+  const path = { fromNs: link.a.ns, toNs: link.b.ns, to: link.b.v4, port: UDP_PORT };
+  const first = await startAs(t, { ns: link.b.ns, caps, sipAddress: link.b.v4 });
+  t.is(first.status.dataplane.mode, 'xdp', first.status.dataplane.reason);
+  t.is((await first.ctl('ban', link.a.v4, '--reason', 'restart test')).code, 0);
+  const old = await xdpProgId(link.b.ns, link.b.ifname);
+  await first.kill();
+  t.is(await xdpProgId(link.b.ns, link.b.ifname), old, 'the dead daemon left its program');
+
+  const conf = join(first.dataDir, 'tollgate.conf');
+  writeFileSync(
+    conf,
+    readFileSync(conf, 'utf8').replace(/^dataplanemode = auto$/m, 'dataplanemode = nft'),
+  );
+  const second = await startAs(t, {
+    ns: link.b.ns,
+    caps,
+    sipAddress: link.b.v4,
+    dataDir: first.dataDir,
+  });
+  t.is(second.status.dataplane.mode, 'nft', second.status.dataplane.reason);
+  t.is(await xdpProgId(link.b.ns, link.b.ifname), 0, "the predecessor's program is gone");
+  t.regex(second.log(), /removed a previous tollgate's XDP program where this one puts none/);
+  // nftables drops the stored ban; the unban lifts it, and no dead XDP map holds it back.
+  t.deepEqual(await bannedAndDropped(second, path), { dropped: 20, delivered: 0 });
+  t.is((await second.ctl('unban', link.a.v4)).code, 0);
+  t.true(await arrives(path), 'the unbanned source gets through');
+  await second.stop();
 });
 
 /** A trivial XDP program (passes everything) that is not tollgate's. */
