@@ -31,6 +31,8 @@ test('npm run deb: the program, its own Node and production modules, the units a
     'usr/lib/tollgate/bpf/tollgate.bpf.o',
     'usr/lib/tollgate/node_modules/node/bin/node',
     'usr/lib/tollgate/node_modules/lmdb/package.json',
+    // lmdb-js's native part built optimized (scripts/build-lmdb.sh), which the store loads.
+    'usr/lib/tollgate/dist/lmdb/build/Release/lmdb.node',
     'usr/lib/tollgate/node_modules/fastify/package.json',
     'lib/systemd/system/tollgate.service',
     'lib/systemd/system/tollgate-sshfeed.service',
