@@ -194,6 +194,22 @@ test('INVITE 2xx (RFC 6026 Accepted): no ACK from the transaction, every 2xx rea
   t.is(h.strays.length, 1);
 });
 
+test('finalToTuOnly: the final goes to onResponse and is not kept; done asked before it still resolves', async (t) => {
+  const h = harness();
+  const tu = collect();
+  const invite = outgoing('INVITE');
+  const tx = h.layer.sendRequest(invite, UDP_NEXT_HOP, { ...tu, finalToTuOnly: true });
+  h.layer.receive(answer(invite, 200, 'OK'), UDP_NEXT_HOP);
+  t.deepEqual(tu.seen, ['200'], 'the TU has it');
+  t.throws(() => tx.done, { code: 'TG_SIPTX_FINAL_NOT_KEPT' });
+  // Asked before the final, done is kept and resolves with it, as without the option.
+  const bye = outgoing('BYE'); // its own transaction: the key holds the method
+  const byeTx = h.layer.sendRequest(bye, UDP_NEXT_HOP, { finalToTuOnly: true });
+  const done = byeTx.done;
+  h.layer.receive(answer(bye, 200, 'OK'), UDP_NEXT_HOP);
+  t.is((await done).status, 200);
+});
+
 test('INVITE over TCP: no Timer A, Timer D is zero after a 3xx-6xx', (t) => {
   const h = harness();
   const invite = outgoing('INVITE', 'TCP');

@@ -340,7 +340,7 @@ export class Calls {
     const dest = to.endpoint;
     pushVia(bye, dest.transport, d.own.advertised(dest.transport, dest.ip), ownBranch());
     try {
-      d.transactions.sendRequest(bye, dest, {});
+      d.transactions.sendRequest(bye, dest, { finalToTuOnly: true });
     } catch (err) {
       d.log.warn({ ip: dest.ip, port: dest.port, err }, 'BYE not sent');
     }

@@ -119,6 +119,7 @@ export class DialogRouting {
             this.#calls.refreshed(call, out, res);
           tx.respond(res);
         },
+        finalToTuOnly: true,
       });
     } catch (err) {
       d.log.warn({ ip: dest.ip, port: dest.port, err }, `${req.method} not forwarded`);

@@ -27,6 +27,7 @@
 import type { MediaCall } from '../media/proxy-media.ts';
 import { createResponse, makeHeader, SipRequest, type SipResponse } from '../message/index.ts';
 import type {
+  ClientHandlers,
   ClientTransaction,
   Endpoint,
   ServerTransaction,
@@ -297,8 +298,8 @@ export class InviteForwarding {
   }
 
   /** A branch's handlers: a closure over its route alone (nothing else of this call). */
-  #handlers(route: BranchRoute): { onResponse: (res: SipResponse) => void } {
-    return { onResponse: (res) => this.#routeResponse(route, res) };
+  #handlers(route: BranchRoute): ClientHandlers {
+    return { onResponse: (res) => this.#routeResponse(route, res), finalToTuOnly: true };
   }
 
   #routeResponse(route: BranchRoute, res: SipResponse): void {
@@ -581,7 +582,7 @@ export class InviteForwarding {
     fields.push(makeHeader('CSeq', `${inv.cseq().seq} CANCEL`));
     const cancel = new SipRequest('CANCEL', inv.uriText, inv.uri, fields, Buffer.alloc(0));
     try {
-      this.#ctx.d.transactions.sendRequest(cancel, client.dest, {});
+      this.#ctx.d.transactions.sendRequest(cancel, client.dest, { finalToTuOnly: true });
     } catch (err) {
       this.#ctx.d.log.warn({ ip: client.dest.ip, err }, 'CANCEL not forwarded');
     }
@@ -615,7 +616,7 @@ export class InviteForwarding {
       pushVia(req, dest.transport, at, vbranch);
       try {
         if (method === 'ACK') d.transactions.sendStateless(req, dest);
-        else d.transactions.sendRequest(req, dest, {});
+        else d.transactions.sendRequest(req, dest, { finalToTuOnly: true });
       } catch (err) {
         d.log.warn({ ip: dest.ip, err }, `${method} of an unwanted answer not sent`);
       }

@@ -76,7 +76,7 @@ export class RequestForwarding {
       tx.respond(res);
     };
     try {
-      d.transactions.sendRequest(out, dest, { onResponse: relay });
+      d.transactions.sendRequest(out, dest, { onResponse: relay, finalToTuOnly: true });
     } catch (err) {
       d.log.warn({ ip: dest.ip, port: dest.port, err }, `${req.method} not forwarded`);
       relay(createResponse(out, 503, 'Service Unavailable'));

@@ -21,6 +21,7 @@
 import { createResponse, type SipRequest, type SipResponse } from '../message/index.ts';
 import type { TransactionContext } from './context.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
+import { TransactionErrors } from './errors.ts';
 import { makeAck } from './messages.ts';
 import { TimerSet } from './timer-set.ts';
 import { backoff, type TimerValues } from './timers.ts';
@@ -43,6 +44,12 @@ export interface ClientHandlers {
    * which a UAC must ACK and a proxy must forward). Local 408/503 finals included.
    */
   onResponse?(res: SipResponse, tx: ClientTransaction): void;
+  /**
+   * The TU takes the final response from onResponse and never reads `done` after it: the
+   * transaction then does not keep it (a proxy's INVITE would hold its 2xx through Timer M,
+   * 32 s on UDP, and a BYE its 200 through Timer K).
+   */
+  readonly finalToTuOnly?: boolean;
 }
 
 export class ClientTransaction {
@@ -54,14 +61,16 @@ export class ClientTransaction {
   readonly dest: Endpoint;
   readonly isInvite: boolean;
   readonly keys: readonly string[];
-  /** The first final response: from the peer, or a local 408 (timeout) / 503 (transport error). */
-  readonly done: Promise<SipResponse>;
+  /** Made when first asked for: most TUs take the final from onResponse. */
+  #done: Promise<SipResponse> | undefined;
+  /** The first final response, once known (unless handlers.finalToTuOnly). */
+  #finalResponse: SipResponse | undefined;
   readonly #ctx: TransactionContext;
   readonly #handlers: ClientHandlers;
   readonly #t: TimerValues;
   readonly #timers: TimerSet;
   readonly #reliable: boolean;
-  #resolve!: (res: SipResponse) => void;
+  #resolve: ((res: SipResponse) => void) | undefined;
   #state: ClientState;
   #outcome: ClientOutcome | undefined;
   #ack: SipRequest | undefined;
@@ -86,9 +95,23 @@ export class ClientTransaction {
     this.#t = ctx.timersFor(this.#reliable);
     this.#timers = new TimerSet(ctx.clock);
     this.#state = this.isInvite ? 'calling' : 'trying';
-    this.done = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
+  }
+
+  /** The first final response: from the peer, or a local 408 (timeout) / 503 (transport error). */
+  get done(): Promise<SipResponse> {
+    if (this.#done !== undefined) return this.#done;
+    if (this.#outcome !== undefined) {
+      if (this.#finalResponse === undefined)
+        throw new TransactionErrors.TG_SIPTX_FINAL_NOT_KEPT(
+          this.isInvite ? 'INVITE' : 'non-INVITE',
+        );
+      this.#done = Promise.resolve(this.#finalResponse);
+    } else {
+      this.#done = new Promise((resolve) => {
+        this.#resolve = resolve;
+      });
+    }
+    return this.#done;
   }
 
   get request(): SipRequest | undefined {
@@ -217,7 +240,9 @@ export class ClientTransaction {
   #final(res: SipResponse, outcome: ClientOutcome): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
-    this.#resolve(res);
+    if (this.#resolve !== undefined) this.#resolve(res);
+    else if (this.#handlers.finalToTuOnly !== true) this.#finalResponse = res;
+    this.#resolve = undefined;
     this.#handlers.onResponse?.(res, this);
   }
 

@@ -8,4 +8,5 @@ export const TransactionErrors = defineErrors('sip-transaction', {
   TG_SIPTX_BAD_REQUEST: 'cannot start a client transaction: %s',
   TG_SIPTX_BAD_RESPONSE: 'cannot send this response: %s',
   TG_SIPTX_BAD_OPTION: 'transaction layer option %s: %s',
+  TG_SIPTX_FINAL_NOT_KEPT: 'the final response went to the TU only (%s): done was not kept',
 });
