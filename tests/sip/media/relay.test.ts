@@ -12,6 +12,7 @@ import {
   IDLE_CLOSE_MS,
   type MediaConfig,
   MediaRelay,
+  type MediaStats,
   QUARANTINE_MS,
   type SdpContext,
 } from '../../../src/sip/media/relay.ts';
@@ -70,6 +71,23 @@ interface Rig {
   calleeFacing: number;
 }
 
+/** The relay's settings for a test: the defaults, the given port range, then `overrides`. */
+function mediaConfig(
+  range: { min: number; max: number },
+  overrides: Partial<MediaConfig> = {},
+): MediaConfig {
+  return {
+    checkrtpaddr: 1,
+    earlystart: true,
+    blockearlymedia: 0,
+    blockearlymedia_in: 0,
+    mediaportmin: range.min,
+    mediaportmax: range.max,
+    mediatimeout: 60,
+    ...overrides,
+  } as MediaConfig;
+}
+
 async function rig(
   t: ExecutionContext,
   config: Partial<MediaConfig> = {},
@@ -89,16 +107,7 @@ async function rig(
   };
   const clock = new FakeClock();
   const relay = new MediaRelay({
-    config: {
-      checkrtpaddr: 1,
-      earlystart: true,
-      blockearlymedia: 0,
-      blockearlymedia_in: 0,
-      mediaportmin: range.min,
-      mediaportmax: range.max,
-      mediatimeout: 60,
-      ...config,
-    } as MediaConfig,
+    config: mediaConfig(range, config),
     log: createLogger({ level: 'silent' }),
     clock,
     kernel,
@@ -264,23 +273,21 @@ test('after the end of the call its ports relay nothing and go back to the pool'
   t.not(portOf(back.body), r.callerFacing, 'a freed port is reused last');
 });
 
-/** Resolves once `n` datagrams in all reached released ports (a counter, not a sleep). */
-async function droppedReleased(relay: MediaRelay, n: number): Promise<void> {
+/** Resolves once the relay's counters show `what` (a counter, not a sleep; 5 s safety net). */
+async function untilStats(
+  relay: MediaRelay,
+  holds: (s: MediaStats) => boolean,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (relay.stats.dropped.released < n) {
-    if (Date.now() > deadline) throw new Error(`${relay.stats.dropped.released} of ${n} dropped`);
+  while (!holds(relay.stats)) {
+    if (Date.now() > deadline) throw new Error(`no ${what}: ${JSON.stringify(relay.stats)}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
-
-/** Resolves once every port is back in the pool (releases finish on a promise). */
-async function allFree(relay: MediaRelay): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (relay.stats.portsInUse > 0) {
-    if (Date.now() > deadline) throw new Error(`${relay.stats.portsInUse} ports still in use`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Every port back in the pool (releases finish on a promise). */
+const allFree = (relay: MediaRelay) =>
+  untilStats(relay, (s) => s.portsInUse === 0, 'port left in use');
 
 /** A new call between `caller` and the rig's callee B; its callee-facing relay port. */
 function call(r: Rig, callId: string, caller: Peer): number {
@@ -296,7 +303,7 @@ test('a released port keeps dropping what reaches it; its pair serves later call
   r.relay.end('call-1');
   // The old caller goes on sending: the port, no call's now, drops it and counts it.
   await r.a.send(rtp(1), r.callerFacing);
-  await droppedReleased(r.relay, 1);
+  await untilStats(r.relay, (s) => s.dropped.released >= 1, 'drop at the released port');
   t.is(r.relay.stats.received, 0, 'no call saw it');
   await allFree(r.relay);
 
@@ -365,15 +372,7 @@ test('a relay port another process holds: the call still gets its SDP, the pair 
     destination: { write: (line: string) => void lines.push(line) } as never,
   });
   const relay = new MediaRelay({
-    config: {
-      checkrtpaddr: 1,
-      earlystart: true,
-      blockearlymedia: 0,
-      blockearlymedia_in: 0,
-      mediaportmin: range.min,
-      mediaportmax: range.max,
-      mediatimeout: 60,
-    } as MediaConfig,
+    config: mediaConfig(range),
     log,
     clock: new FakeClock(),
   });
@@ -460,15 +459,7 @@ test('mediatimeout: the proxy is told of media once per sweep, and a call it no 
 test('an IPv6 caller and an IPv4 callee: the relay translates, each side hearing it in its own family', async (t) => {
   const range = await allocatePortRange(4);
   const relay = new MediaRelay({
-    config: {
-      checkrtpaddr: 1,
-      earlystart: true,
-      blockearlymedia: 0,
-      blockearlymedia_in: 0,
-      mediaportmin: range.min,
-      mediaportmax: range.max,
-      mediatimeout: 60,
-    } as MediaConfig,
+    config: mediaConfig(range),
     log: createLogger({ level: 'silent' }),
     clock: new FakeClock(),
   });
