@@ -57,7 +57,10 @@ find "$LIB/node_modules" -path '*/prebuilds/*' -type d \( -name 'darwin-*' -o -n
 # Maintainer scripts and control file.
 install -m 0755 pkg/debian/preinst pkg/debian/postinst pkg/debian/prerm pkg/debian/postrm "$STAGE/DEBIAN/"
 install -m 0644 pkg/debian/conffiles "$STAGE/DEBIAN/"
-SIZE=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
+# Installed-Size in KiB from the files' own sizes (du counts the blocks of whatever file
+# system the stage is on, which would make two builds of the same tree differ).
+SIZE=$(find "$STAGE" -path "$STAGE/DEBIAN" -prune -o \( -type f -o -type l \) -printf '%s\n' |
+  awk '{ kib += int(($1 + 1023) / 1024) } END { print kib }')
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE@/$SIZE/" pkg/debian/control.in >"$STAGE/DEBIAN/control"
 cat >"$STAGE/usr/share/doc/tollgate/copyright" <<'C'
 tollgate: UNLICENSED (proprietary). Bundled npm packages keep their own licenses, in

@@ -151,6 +151,7 @@ build_bpf() {
 
 build_typescript() {
   local stamp=dist/.tollgate-build-stamp
+  prune_stale_outputs
   if [ -f "$stamp" ] && [ -z "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer "$stamp" -print -quit)" ]; then
     return 0
   fi
@@ -158,6 +159,20 @@ build_typescript() {
   # node_modules/.bin first so tsc runs on the project's Node 24, not the machine's.
   PATH="$PWD/node_modules/.bin:$PATH" tsc -p tsconfig.build.json
   touch "$stamp"
+}
+
+# tsc never deletes what it emitted for a source since removed or renamed: drop each
+# dist/**/*.js (and its map) without its src/**/*.ts, so nothing stale runs or ships in the
+# .deb. dist/lmdb and dist/ui are built by other steps.
+prune_stale_outputs() {
+  [ -d dist ] || return 0
+  local f rel
+  while IFS= read -r -d '' f; do
+    rel=${f#dist/}
+    rel=${rel%.map}
+    [ -f "src/${rel%.js}.ts" ] || rm -f "$f"
+  done < <(find dist \( -path dist/lmdb -o -path dist/ui \) -prune -o -type f \( -name '*.js' -o -name '*.js.map' \) -print0)
+  find dist -mindepth 1 -type d -empty -delete
 }
 
 # The browser side of the web UI (src/webui/ui/browser): bundled by esbuild into dist/ui,
