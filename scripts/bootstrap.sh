@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Runtime: libbpf1 (loaded through koffi), nftables, iproute2.
-# Build: clang/llvm/libbpf-dev/linux-libc-dev for bpf/, bpftool for inspection.
+# Build: clang/llvm/libbpf-dev/linux-libc-dev for bpf/, bpftool for inspection, patch for
+# LMDB's fixes (scripts/build-lmdb.sh).
 # Tests and benches: real peers (sipp, sipvicious, trafgen, kamailio, tcpdump, and
 # rtpengine for bench:media's side-by-side), ethtool for the relay tests' veth offloads.
 APT_PACKAGES=(
-  libbpf1 libbpf-dev clang llvm linux-libc-dev bpftool nftables iproute2 make
+  libbpf1 libbpf-dev clang llvm linux-libc-dev bpftool nftables iproute2 make patch
   sip-tester sipvicious netsniff-ng kamailio tcpdump openssl ethtool rtpengine-daemon
 )
 

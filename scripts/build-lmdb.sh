@@ -23,7 +23,7 @@ out=dist/lmdb
 lib=build/Release/lmdb.node
 [ -f "$pkg/package.json" ] || { log "no $pkg: run npm ci first"; exit 1; }
 version=$(sed -n 's/^[[:space:]]*"version": "\(.*\)",$/\1/p' "$pkg/package.json" | head -1)
-stamp="$version $(sha256sum "$0" | cut -c1-16)"
+stamp="$version $(cat "$0" scripts/lmdb-patches/*.patch | sha256sum | cut -c1-16)"
 if [ -f "$out/$lib" ] && [ "$(cat "$out/STAMP" 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
@@ -34,7 +34,7 @@ cc=$(command -v clang || command -v cc)
 cxx=$(command -v clang++ || command -v c++)
 
 liblmdb=$pkg/dependencies/lmdb/libraries/liblmdb
-c_sources=("$liblmdb/chacha8.c" "$liblmdb/mdb.c" "$liblmdb/midl.c" "$pkg/dependencies/lz4/lib/lz4.c")
+c_sources=("$liblmdb/chacha8.c" "$liblmdb/midl.c" "$pkg/dependencies/lz4/lib/lz4.c")
 cxx_sources=(lmdb-js writer env compression ordered-binary misc txn dbi cursor v8-functions)
 includes=(-I"$headers" -I"node_modules/node-addon-api" -I"$pkg/dependencies/lz4/lib" -I"$liblmdb")
 # binding.gyp's defines (MDB_MAXKEYSIZE=0: the key size follows the page size; robust
@@ -46,6 +46,13 @@ flags=(-O3 -fPIC -pthread -fvisibility=hidden -fno-omit-frame-pointer -w)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log "building lmdb $version's native addon, optimized ($cc, $cxx)"
+# LMDB itself with tollgate's fixes (scripts/lmdb-patches/*.patch, each says what it fixes);
+# a patch that no longer applies stops the build rather than shipping LMDB without it.
+cp "$liblmdb/mdb.c" "$work/mdb.c"
+for p in scripts/lmdb-patches/*.patch; do
+  patch --quiet --no-backup-if-mismatch "$work/mdb.c" "$p" || { log "$p does not apply to lmdb $version"; exit 1; }
+done
+c_sources+=("$work/mdb.c")
 pids=()
 for f in "${c_sources[@]}"; do
   "$cc" "${flags[@]}" "${defines[@]}" "${includes[@]}" -c "$f" -o "$work/$(basename "$f").o" &
@@ -61,4 +68,6 @@ mkdir -p "$out/build/Release"
 "$cxx" -shared -pthread -o "$work/lmdb.node" "$work"/*.o
 mv "$work/lmdb.node" "$out/$lib"
 echo "$stamp" >"$out/STAMP"
+# What the store may rely on (src/store/lmdb-native.ts): the patches this build carries.
+for p in scripts/lmdb-patches/*.patch; do basename "$p" .patch; done >"$out/PATCHES"
 log "built $out/$lib"

@@ -206,6 +206,10 @@ for (let round = 0; round < ROUNDS; round++) {
 // ── CDR writes ──────────────────────────────────────────────────────────────────────────
 const rates: number[] = [];
 const cpus: number[] = [];
+// A ban (Store.durable) written meanwhile waits on the main thread for the CDR transaction
+// lmdb-js is committing: the price of large transactions, measured once per tick.
+const banWaits: number[] = [];
+const transactions0 = billing.ledger.transactions;
 let written = 0;
 const PER_TICK = 2000;
 for (let round = 0; round < ROUNDS; round++) {
@@ -219,6 +223,9 @@ for (let round = 0; round < ROUNDS; round++) {
       billing.calls.ended(ended(req, d.allow, 60));
     }
     await new Promise((resolve) => setImmediate(resolve));
+    const b0 = performance.now();
+    store.durable(() => store.tables.meta.put('benchBanProbe', i));
+    banWaits.push(performance.now() - b0);
   }
   await billing.ledger.flush();
   const seconds = (performance.now() - w0) / 1000;
@@ -247,8 +254,13 @@ console.log(
 console.log(
   `  ${spread(rates, (r) => `${Math.round(r)}`)} CDRs/s   CPU ${spread(cpus, (c) => `${Math.round(c)} µs`)} per CDR (user+system, all threads)`,
 );
+const transactions = billing.ledger.transactions - transactions0;
+banWaits.sort((a, b) => a - b);
 console.log(
-  `  = ${Math.round(1e6 / median(cpus))} CDRs/s per core; at most ${MAX_TXN_WRITES} records per transaction`,
+  `  = ${Math.round(1e6 / median(cpus))} CDRs/s per core; ${Math.round(written / transactions)} CDRs per transaction (at most ${MAX_TXN_WRITES} records)`,
+);
+console.log(
+  `  a ban written meanwhile (Store.durable, ${banWaits.length} of them) took median ${banWaits[banWaits.length >> 1]!.toFixed(1)} ms, p99 ${percentile(Float64Array.from(banWaits), 0.99).toFixed(1)} ms, max ${banWaits.at(-1)!.toFixed(1)} ms`,
 );
 console.log(
   `  (day ${dayOf(now)}, month ${monthOf(now)}; lmdb-js native part: ${lmdbBuild}, scripts/build-lmdb.sh)`,

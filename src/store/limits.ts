@@ -1,8 +1,17 @@
 // How big one LMDB transaction and the map may get (store.ts explains both, at its top).
 import type { Database, Key, RootDatabase } from './lmdb.ts';
+import { lmdbPatches } from './lmdb-native.ts';
 
-/** The most records one write transaction may hold. */
-export const MAX_TXN_WRITES = 1000;
+/**
+ * The most records one write transaction may hold. 1,000 with an LMDB that lacks
+ * scripts/lmdb-patches/rpage-purge.patch (the published lmdb-js binary): larger transactions
+ * corrupt a large encrypted store (store.ts). 5,000 with the patched build the bootstrap
+ * makes: a busy ledger then needs a fifth of the fsyncs (bench:policy: ~12,000 CDRs/s, where
+ * 1,000 gave ~4,000), and a ban written meanwhile (Store.durable, which waits for the writer
+ * on the main thread) still waits only for a transaction of a few hundred milliseconds at
+ * worst; 20,000 wrote no faster.
+ */
+export const MAX_TXN_WRITES = lmdbPatches.includes('rpage-purge') ? 5000 : 1000;
 
 /** The map size: a ceiling only with encryption (nothing is reserved), ~100 million CDRs. */
 export const DEFAULT_MAP_SIZE = 64 * 1024 ** 3;

@@ -35,8 +35,22 @@ function builtVersion(): string | undefined {
   }
 }
 
+function builtPatches(): string[] {
+  try {
+    return readFileSync(`${built}/PATCHES`, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** 'optimized' when lmdb-js loads dist/lmdb, 'published' when it loads its own binary. */
 export let lmdbBuild: 'optimized' | 'published' | 'environment' = 'published';
+
+/**
+ * The fixes of scripts/lmdb-patches the loaded build carries (none for the published binary
+ * or one named by LMDB_PREBUILD): limits.ts sizes transactions by them.
+ */
+export let lmdbPatches: readonly string[] = [];
 
 if (process.env.LMDB_PREBUILD) lmdbBuild = 'environment';
 else {
@@ -44,5 +58,6 @@ else {
   if (want !== undefined && builtVersion() === want) {
     process.env.LMDB_PREBUILD = built;
     lmdbBuild = 'optimized';
+    lmdbPatches = builtPatches();
   }
 }

@@ -5,4 +5,4 @@ import './lmdb-native.ts';
 
 export type { Database, Key, RootDatabase } from 'lmdb';
 export { open } from 'lmdb';
-export { lmdbBuild } from './lmdb-native.ts';
+export { lmdbBuild, lmdbPatches } from './lmdb-native.ts';

@@ -28,18 +28,19 @@
 // write rate: lmdb-js's native part is loaded from the optimized build the bootstrap makes
 // (lmdb.ts, scripts/build-lmdb.sh), not the unoptimized published binary (~3× the CPU).
 //
-// Transactions are small: at most MAX_TXN_WRITES records each. An encrypted lmdb-js
+// Transactions are bounded: at most MAX_TXN_WRITES records each. An encrypted lmdb-js
 // environment (3.5.6, LMDB 1.0 with MDB_REMAP_CHUNKS) reads pages through a cache of decrypted
-// 16-page chunks. When one write transaction touches more than ~2,047 chunks (a store over
-// 128 MiB written at random places: one big batch of CDRs across many accounts), LMDB drops
-// chunks from the transaction's list without forgetting which of their pages it had
-// decrypted (mdb_rpage_get's purge; only mdb_txn_end clears that), so a later transaction is
-// served the old cleartext of a page since rewritten: a corrupt free list or B-tree, then a
-// segfault (measured: 100,000 accounts, then 10,000 CDRs per transaction, crashed at 540,000
-// CDRs, 360 MiB). A write touches one leaf page and a few shared branch pages, so 1,000 writes
-// stay well inside the limit whatever the store's size; the ledger seals its CDR batches at
-// that size and bulk writers split theirs, backups and conversions included (limits.ts,
-// tests/store/large-store.test.ts).
+// 16-page chunks. When one write transaction touches more than its chunk list holds (4,096; a
+// store over 128 MiB written at random places: one big batch of CDRs across many accounts),
+// LMDB's purge drops chunks from the list without forgetting which of their pages it had
+// decrypted (only mdb_txn_end clears that), so a later transaction is served the old
+// cleartext of a page since rewritten: a corrupt free list or B-tree, then a segfault
+// (measured: 100,000 accounts, then 10,000 CDRs per transaction, crashed at 540,000 CDRs,
+// 360 MiB). The build the bootstrap makes carries the fix (scripts/lmdb-patches/
+// rpage-purge.patch) and allows 5,000 records; the published binary, a fallback only, keeps
+// 1,000, where a write's one leaf page and few shared branch pages stay well inside the list
+// whatever the store's size (limits.ts). The ledger seals its CDR batches at that size and
+// bulk writers split theirs, backups and conversions included (tests/store/large-store.test.ts).
 //
 // The map size is only a ceiling: with encryption lmdb-js maps the file in chunks as it needs
 // them (remapChunks), so nothing of it is reserved, and a store grows past a too small

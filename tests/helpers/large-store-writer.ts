@@ -4,8 +4,11 @@
 // account. A crash of the store (the failure class store.ts describes) kills this process, not
 // the test runner, which then reports how it died.
 //
-//   node large-store-writer.ts DIR PAGE_SIZE ACCOUNTS SEED_CDRS TICK_CDRS ROUNDS
+//   node large-store-writer.ts DIR PAGE_SIZE ACCOUNTS SEED_CDRS TICK_CDRS ROUNDS [one-txn]
 //
+// With one-txn, each tick's CDRs and balances are put in one transaction of their own,
+// whatever MAX_TXN_WRITES says: LMDB itself on transactions past its chunk list (the patch in
+// scripts/lmdb-patches/rpage-purge.patch).
 // Prints "seeded N", "acked N" as CDRs reach the disk, and "done" once every tick is there.
 import { cdrKey, emptyBalance, Ledger } from '../../src/control/billing/ledger.ts';
 import { micros } from '../../src/control/billing/money.ts';
@@ -14,6 +17,7 @@ import type { CdrRecord } from '../../src/store/records.ts';
 import { MAX_TXN_WRITES, Store } from '../../src/store/store.ts';
 import { minuteCdr } from './cdr.ts';
 
+const oneTxn = process.argv[8] === 'one-txn';
 const [dir, pageSize, accounts, seedCdrs, tickCdrs, rounds] = [
   process.argv[2]!,
   ...process.argv.slice(3, 8).map(Number),
@@ -59,6 +63,7 @@ ledger.onAcknowledged = () => process.stdout.write(`acked ${ledger.acknowledged}
 let n = 0;
 /** `calls` calls end in one tick (before the ledger gets to write). */
 async function tick(calls: number): Promise<void> {
+  if (oneTxn) return oneTransactionTick(calls);
   for (let i = 0; i < calls; i++, n++) {
     const account = `a${(n * 104_729) % accounts}`;
     const cost = micros((n % 1000) + 1);
@@ -70,6 +75,22 @@ async function tick(calls: number): Promise<void> {
   }
   await ledger.flush();
 }
+/** `calls` calls' CDRs and balances as one transaction, past the ledger's limit. */
+function oneTransactionTick(calls: number): void {
+  store.durable(() => {
+    for (let i = 0; i < calls; i++, n++) {
+      const account = `a${(n * 104_729) % accounts}`;
+      const cost = (n % 1000) + 1;
+      const c = cdr(`tick-${n}`, account, NOW + n, cost);
+      t.cdrs.put(cdrKey(c.account, c.endedAt, c.callId), c);
+      const balance = t.balances.get(account)!;
+      t.balances.put(account, { ...balance, creditMicros: balance.creditMicros - cost });
+    }
+  });
+  acked += calls;
+  process.stdout.write(`acked ${acked}\n`);
+}
+let acked = 0;
 for (let round = 0; round < rounds; round++) {
   // A burst, then ordinary traffic: the small transactions after a large one are the ones
   // that would read the pages it left stale.

@@ -10,6 +10,7 @@ import test from 'ava';
 import { Ledger } from '../../src/control/billing/ledger.ts';
 import { micros } from '../../src/control/billing/money.ts';
 import { createLogger } from '../../src/log.ts';
+import { lmdbPatches } from '../../src/store/lmdb.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -85,6 +86,28 @@ test('a store past the pages one transaction may touch takes ticks of 20,000 CDR
   const store = Store.open(dir);
   t.teardown(() => store.close());
   t.is(store.tables.cdrs.getCount(), 120_000 + run.acked, 'every CDR, the history and the ticks');
+  const check = checkLedger(store);
+  t.is(check.tickCdrs, run.acked);
+  t.is(check.accounts, 20_000);
+  t.deepEqual(check.mismatched.slice(0, 5), [], 'every credit is its start minus its CDRs');
+});
+
+test('one transaction of 40,000 writes over a store past what a transaction can keep mapped: LMDB with the rpage-purge patch neither crashes nor serves stale pages', async (t) => {
+  // 20,000 CDRs and their balances per transaction, each at a random page: far more chunks
+  // than one transaction's list holds (4,096), so LMDB purges it mid-transaction. Without
+  // scripts/lmdb-patches/rpage-purge.patch this writer died in its first tick and the store
+  // read back 7 CDRs (measured with the same arguments).
+  t.timeout(700_000);
+  t.true(lmdbPatches.includes('rpage-purge'), 'the bootstrap built dist/lmdb with the patch');
+  const dir = tempDir(t);
+  const run = await runWriter([dir, '1024', '20000', '120000', '20000', '3', 'one-txn']);
+  t.is(run.signal, null, `the writer died of ${run.signal} after ${run.acked} CDRs`);
+  t.is(run.code, 0);
+  t.is(run.lines.at(-1), 'done');
+  t.is(run.acked, 3 * (20_000 + 40 * 50));
+  const store = Store.open(dir);
+  t.teardown(() => store.close());
+  t.is(store.tables.cdrs.getCount(), 120_000 + run.acked);
   const check = checkLedger(store);
   t.is(check.tickCdrs, run.acked);
   t.is(check.accounts, 20_000);

@@ -7,8 +7,9 @@
 // durable transactions (Store.batch), each holding its CDRs and the state, as of its last
 // CDR, of every balance and per-IP counter they touched; `acknowledged` counts the CDRs whose
 // transaction is on disk. A transaction holds at most MAX_TXN_WRITES records (store.ts says
-// why: larger ones corrupt an encrypted store): a busier tick is sealed into several
-// batches, each a snapshot of the balances at its end, written strictly in order, and a
+// why): a busier tick is sealed into several batches, each a snapshot of the balances at its
+// end; batches sealed while a transaction commits share the next one (as many as fit), so
+// a busy ledger makes few, large transactions. They are written strictly in order, and a
 // failed one is retried before any later one is written. So the store always holds a prefix
 // of the calls: what a kill -9 loses is the unwritten tail, its CDRs and their charges
 // together, never one without the other.
@@ -107,6 +108,7 @@ export class Ledger {
   #synced: Promise<void> = Promise.resolve();
   #acknowledged = 0;
   #written = 0;
+  #transactions = 0;
   #failures = 0;
   /** Per-IP cost window length (maxcallperperiod), ms. */
   ipPeriodMs = DAY_MS;
@@ -250,6 +252,11 @@ export class Ledger {
     return this.#acknowledged;
   }
 
+  /** Transactions the write loop has committed (several batches may share one). */
+  get transactions(): number {
+    return this.#transactions;
+  }
+
   /** CDRs recorded and not yet on disk. */
   get pending(): number {
     let n = this.#queue.length;
@@ -266,10 +273,10 @@ export class Ledger {
     const batches = this.#sealed.filter((b) => !b.written);
     if (batches.length === 0) batches.push(emptyBatch());
     // A batch the write loop has queued but lmdb-js has not run yet will find itself written
-    // and skip its writes: it must not put its older balances over the ones written here.
+    // and skip its writes (#write).
     batches.forEach((batch, i) => {
       this.#store.durable(() => {
-        this.#write(batch);
+        this.#write([batch]);
         if (i === batches.length - 1) extra?.();
       });
       this.#markWritten(batch);
@@ -326,47 +333,84 @@ export class Ledger {
   }
 
   /**
-   * The write loop: the oldest sealed batch, one transaction, until none is left. The next
-   * transaction starts once this one is committed (so lmdb-js cannot merge the two into one
-   * too large) while this one's fsync runs; its CDRs count as acknowledged once synced. A
-   * batch that fails stops the loop and is retried first (after a pause), before anything
-   * later is written, so the store never holds a later balance without the CDRs before it.
+   * The write loop: the oldest sealed batches, as many as fit in one transaction together,
+   * until none is left. Batches sealed while a transaction commits are written together in
+   * the next one, so the number of commits and fsyncs follows the disk, not the event loop's
+   * ticks: a busy ledger writes fewer, larger transactions. The next transaction starts once
+   * this one is committed (so lmdb-js cannot merge the two into one too large) while this
+   * one's fsync runs; its CDRs count as acknowledged once synced. A transaction that fails
+   * stops the loop and is retried first (after a pause), before anything later is written,
+   * so the store never holds a later balance without the CDRs before it.
    */
   #pump(): void {
     if (this.#pumping) return;
     this.#pumping = (async () => {
       while (this.#sealed.length > 0) {
-        const batch = this.#sealed[0]!;
-        if (!batch.written) {
+        const group = this.#nextGroup();
+        if (group.length > 0) {
           try {
-            await this.#store.commit(() => {
-              if (!batch.written) this.#write(batch);
-            });
+            await this.#store.commit(() => this.#write(group));
           } catch (err) {
             this.#failures++;
-            this.#log.error({ err, cdrs: batch.cdrs.length }, 'CDR batch not written; retrying');
+            const cdrs = group.reduce((n, b) => n + b.cdrs.length, 0);
+            this.#log.error({ err, cdrs }, 'CDR batch not written; retrying');
             setTimeout(() => this.#pump(), Math.min(5000, 100 * this.#failures)).unref();
             return;
           }
           this.#failures = 0;
+          this.#transactions++;
           const synced = this.#store.synced();
           this.#synced = Promise.all([this.#synced, synced]).then(
-            () => this.#markWritten(batch),
+            () => {
+              for (const batch of group) this.#markWritten(batch);
+            },
             (err: unknown) => this.#log.error({ err }, 'CDR batch committed but not synced'),
           );
         }
-        if (this.#sealed[0] === batch) this.#sealed.shift();
+        // flushSync may have written (and dropped) some of them meanwhile.
+        while (
+          this.#sealed.length > 0 &&
+          (this.#sealed[0]!.written || group.includes(this.#sealed[0]!))
+        )
+          this.#sealed.shift();
       }
     })().finally(() => {
       this.#pumping = undefined;
     });
   }
 
-  #write(batch: Batch): void {
+  /** The oldest unwritten batches whose records fit in one transaction together. */
+  #nextGroup(): Batch[] {
+    const group: Batch[] = [];
+    let records = 0;
+    for (const batch of this.#sealed) {
+      if (batch.written) continue;
+      const size = batch.cdrs.length + batch.balances.size + batch.ips.size;
+      if (group.length > 0 && records + size > MAX_TXN_WRITES) break;
+      group.push(batch);
+      records += size;
+    }
+    return group;
+  }
+
+  /**
+   * Puts batches, in order, in the current transaction: their CDRs, and each balance and
+   * counter as the last of them left it. One already written (by flushSync, which may run
+   * while the write loop waits for lmdb-js) is skipped: its older balances must not go over
+   * the ones written since.
+   */
+  #write(batches: readonly Batch[]): void {
     const t = this.#store.tables;
-    for (const cdr of batch.cdrs) t.cdrs.put(cdrKey(cdr.account, cdr.endedAt, cdr.callId), cdr);
-    for (const [name, b] of batch.balances) t.balances.put(name, b);
-    for (const [ip, w] of batch.ips)
+    const balances = new Map<string, BalanceRecord>();
+    const ips = new Map<string, IpWindow>();
+    for (const batch of batches) {
+      if (batch.written) continue;
+      for (const cdr of batch.cdrs) t.cdrs.put(cdrKey(cdr.account, cdr.endedAt, cdr.callId), cdr);
+      for (const [name, b] of batch.balances) balances.set(name, b);
+      for (const [ip, w] of batch.ips) ips.set(ip, w);
+    }
+    for (const [name, b] of balances) t.balances.put(name, b);
+    for (const [ip, w] of ips)
       t.counters.put(`ipcost:${ip}`, { count: w.cost, windowStart: w.windowStart });
   }
 

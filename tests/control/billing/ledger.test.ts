@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { cdrKey, Ledger } from '../../../src/control/billing/ledger.ts';
 import { type Micros, parseMoney } from '../../../src/control/billing/money.ts';
 import { Guard } from '../../../src/control/guard/index.ts';
-import { Store } from '../../../src/store/store.ts';
+import { MAX_TXN_WRITES, Store } from '../../../src/store/store.ts';
 import { minuteCdr } from '../../helpers/cdr.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { end, MONDAY, quiet, request, rig, tariffs } from './helpers.ts';
@@ -251,7 +251,7 @@ test('a balance the cache let go while its batch waits for the disk is read from
   const dir = tempDir(t);
   const store = Store.open(dir);
   t.teardown(() => store.close());
-  // Four balances in memory: a batch of 1,000 CDRs seals (the transaction bound) while
+  // Four balances in memory: a batch seals (MAX_TXN_WRITES, the transaction bound) while
   // later calls push its accounts out of the cache, all before the batch is written.
   const ledger = new Ledger(store, quiet, () => MONDAY, 4);
   const started = ledger.topUp('early', '10');
@@ -267,8 +267,9 @@ test('a balance the cache let go while its batch waits for the disk is read from
     });
   const effects = { cost, callerSpeech: 60, monthlyIncrement: parseMoney('0', 'increment') };
   ledger.record(cdrOf('first', 'early'), effects);
-  for (let i = 0; ledger.pending < 1_000; i++) ledger.record(cdrOf(`fill-${i}`, `u${i}`), effects);
-  t.true(ledger.pending >= 1_000, 'a batch is sealed and not written yet');
+  for (let i = 0; ledger.pending < MAX_TXN_WRITES; i++)
+    ledger.record(cdrOf(`fill-${i}`, `u${i}`), effects);
+  t.true(ledger.pending >= MAX_TXN_WRITES, 'a batch is sealed and not written yet');
   t.is(
     store.tables.balances.get('early')?.creditMicros,
     started,
@@ -279,4 +280,42 @@ test('a balance the cache let go while its batch waits for the disk is read from
   t.is(ledger.credit('early'), (started - 2 * cost) as Micros);
   await ledger.flush();
   t.is(store.tables.balances.get('early')?.creditMicros, started - 2 * cost);
+});
+
+test('batches sealed while a transaction commits are written together in the next one, in order, each CDR once', async (t) => {
+  const store = Store.open(tempDir(t));
+  t.teardown(() => store.close());
+  const ledger = new Ledger(store, quiet, () => MONDAY);
+  const cost = parseMoney('0.25', 'cost');
+  const effects = { cost, callerSpeech: 60, monthlyIncrement: parseMoney('0', 'increment') };
+  const started = ledger.topUp('busy', '100');
+  const before = ledger.transactions;
+  // Ten ticks' worth: the first flush starts a commit with batch 1 alone; the nine sealed
+  // while it runs must share the next transaction, not take one each.
+  const flushes: Promise<void>[] = [];
+  for (let i = 0; i < 10; i++) {
+    ledger.record(
+      minuteCdr({
+        callId: `tick-${i}`,
+        account: 'busy',
+        endedAt: MONDAY + i,
+        costMicros: cost,
+        dialled: '4930123',
+        sourceIp: '198.51.100.7',
+      }),
+      effects,
+    );
+    flushes.push(ledger.flush());
+  }
+  await Promise.all(flushes);
+  t.is(ledger.acknowledged, 10);
+  t.is(ledger.transactions - before, 2, 'batch 1, then batches 2–10 together');
+  const stored = [...store.tables.cdrs.getRange({ snapshot: false })].map(
+    ({ value }) => value.callId,
+  );
+  t.deepEqual(
+    stored,
+    Array.from({ length: 10 }, (_, i) => `tick-${i}`),
+  );
+  t.is(store.tables.balances.get('busy')?.creditMicros, started - 10 * cost, 'the last balance');
 });
