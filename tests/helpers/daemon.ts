@@ -71,11 +71,19 @@ export async function testConfig(
 
 export async function startDaemon(
   t: ExecutionContext,
-  opts: { dataDir?: string; configFile?: string; netns?: string } = {},
+  opts: {
+    dataDir?: string;
+    configFile?: string;
+    netns?: string;
+    /** Another checkout whose daemon and tollgatectl run (bench:calls --before). */
+    root?: string;
+  } = {},
 ): Promise<RunningDaemon> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const configFile = opts.configFile ?? (await testConfig(dataDir));
-  const argv = [process.execPath, TOLLGATE, 'serve', '--data', dataDir, '--config', configFile];
+  const tollgate = opts.root ? join(opts.root, 'src/cli/tollgate.ts') : TOLLGATE;
+  const tollgatectl = opts.root ? join(opts.root, 'src/cli/tollgatectl.ts') : TOLLGATECTL;
+  const argv = [process.execPath, tollgate, 'serve', '--data', dataDir, '--config', configFile];
   // `ip netns exec` execs the daemon, so signals sent to the child reach it directly.
   const [command, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,7 +115,7 @@ export async function startDaemon(
     process: child,
     stderr: () => stderr,
     log: () => stdout,
-    ctl: (...args) => run(TOLLGATECTL, ['--data', dataDir, ...args]),
+    ctl: (...args) => run(tollgatectl, ['--data', dataDir, ...args]),
     stop: () => {
       child.kill('SIGTERM');
       return exited;
