@@ -11,7 +11,10 @@
 #      the API key works and is stored hashed; ssh console@ lands in the tollgate shell and
 #      delbanned,all works; `ssh console@ /bin/sh`, -L forwarding and sftp are refused; a
 #      SIPp REGISTER with digest succeeds for an account made in the console;
-#   4. logs in as root on the serial console: tollgate-install refuses a mounted disk and a
+#   4. the guard: with trustlanip off (the host is a LAN address to the VM), svcrack from the
+#      host is banned, SSH with it, and the ban is lifted from the root shell on the serial
+#      console, after which SSH works again;
+#   5. as root on the serial console: tollgate-install refuses a mounted disk and a
 #      too small one, then installs to /dev/sda; powers off, boots that disk alone (BIOS),
 #      checks the ban and the account are still there, and again with UEFI firmware (OVMF).
 # Not part of `npm test`: it takes long (README: "Testing the image"). The VM runs niced.
@@ -21,9 +24,9 @@ ROOT=$PWD
 VERSION=$(node -p 'require("./package.json").version')
 ISO=${ISO:-$ROOT/image/out/tollgate-$VERSION-amd64.iso}
 [ -f "$ISO" ] || bash image/build.sh >/dev/null
-for cmd in qemu-system-x86_64 qemu-img sshpass sipp openssl xorriso unsquashfs curl; do
+for cmd in qemu-system-x86_64 qemu-img sshpass sipp svcrack openssl xorriso unsquashfs curl; do
   command -v "$cmd" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    qemu-system-x86 qemu-utils ovmf sshpass sip-tester openssl xorriso squashfs-tools curl >/dev/null
+    qemu-system-x86 qemu-utils ovmf sshpass sip-tester sipvicious openssl xorriso squashfs-tools curl >/dev/null
 done
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-image-test.XXXXXX")
@@ -191,8 +194,25 @@ printf 'SEQUENTIAL\nimagetest;tollgate;60\n' >"$WORK/users.csv"
   fail "SIPp REGISTER with digest failed: $(tail -5 "$WORK/sipp.err" 2>/dev/null)"
 ok "SIPp REGISTER with digest succeeded"
 
-# ── 4. Install from the local (serial) console, then boot the disk alone ─────────────────
+# ── 4. The guard, and the local console as the way back in ──────────────────────────────
+# To the appliance the host is 10.0.2.2 (qemu's user network), a private address, which the
+# default trustlanip trusts: the operator turns that off in the console first. SIPVicious'
+# svcrack, as itself, is then banned at its first request (blockua). The ban covers every
+# port of the address, SSH included, so it is lifted from the local (serial) console, as an
+# operator locked out would; SSH works again after.
+out=$(printf 'config set trustlanip false\nconfig get trustlanip\n' | console)
+grep -qE 'trustlanip.*false' <<<"$out" || fail "config set trustlanip false: $out"
+timeout 30 svcrack -u imagetest -r 100000-100100 --maximumtime 5 "udp://127.0.0.1:$SIP_PORT" >"$WORK/svcrack.out" 2>&1 || true
 root_login
+out=$(as_root 120 'tollgatectl bans')
+grep -q '10\.0\.2\.2' <<<"$out" || fail "svcrack from the host (10.0.2.2) was not banned: $out"
+grep -q 'blockua' <<<"$out" || fail "the ban of svcrack does not name blockua: $out"
+console_up && fail "SSH from the banned address still reaches the console"
+out=$(as_root 120 'tollgatectl delbanned,10.0.2.2')
+wait_for 300 "the SSH console after the unban" console_up
+ok "svcrack from the host banned at its first request (blockua), SSH with it; lifted from the local console, SSH back"
+
+# ── 5. Install from the local (serial) console, then boot the disk alone ─────────────────
 out=$(as_root 300 'mkfs.ext4 -q -F /dev/sdb && mount /dev/sdb /mnt && tollgate-install /dev/sdb; umount /mnt')
 grep -q '/dev/sdb is mounted' <<<"$out" || fail "tollgate-install did not refuse a mounted disk: $out"
 out=$(as_root 300 'tollgate-install /dev/sdb')
