@@ -98,6 +98,7 @@ test('non-INVITE: the final goes to the TU once; copies are absorbed; Timer K (T
   t.is(tx.outcome, 'response');
   t.deepEqual(tu.seen, ['100', '200']);
   t.is(tx.state, 'completed');
+  t.is(tx.request, undefined, 'nothing is resent in Completed: the request is not kept');
   h.clock.advance(4999);
   t.is(tx.state, 'completed');
   h.clock.advance(1);
@@ -147,6 +148,7 @@ test('INVITE: a provisional stops retransmissions; a 486 is ACKed by the transac
   t.is(h.sent.length, 2, 'sent at 0 and 500 only');
   h.layer.receive(answer(invite, 486, 'Busy Here'), UDP_NEXT_HOP);
   t.is(tx.state, 'completed');
+  t.is(tx.request, undefined, 'the INVITE is not kept for the 32 s of Timer D: the ACK is');
   t.is((await tx.done).status, 486);
   const ack = h.sent.at(-1)!.message as SipRequest;
   t.is(ack.method, 'ACK');

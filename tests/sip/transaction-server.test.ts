@@ -176,6 +176,8 @@ test('INVITE 486: the ACK confirms, stops retransmissions, and Timer I (T4) abso
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER); // INVITE again: 486 again
   h.layer.receive(inviteAck(), UDP_PEER);
   t.is(tx.state, 'confirmed');
+  t.is(tx.lastResponse, undefined, 'the 486 is not kept for the 5 s of Timer I');
+  t.true(tx.responded);
   h.layer.receive(inviteAck(), UDP_PEER); // ACK retransmission: absorbed
   h.layer.receive(request({ method: 'INVITE' }), UDP_PEER); // late INVITE copy: absorbed
   h.clock.advance(4999);

@@ -31,6 +31,7 @@ export {
 } from './response.ts';
 export type { CSeq } from './scalars.ts';
 export { serialize, serializeHead } from './serialize.ts';
+export { detach } from './text-cache.ts';
 export {
   classifyHost,
   isSipUri,

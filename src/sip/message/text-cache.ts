@@ -44,8 +44,9 @@ export class TextCache<V> {
 /**
  * A copy of `s` that shares no memory with the string it was cut from. V8 keeps a substring
  * of 13 or more chars as a view into its parent; a concatenation is flattened into fresh
- * memory when sliced, and shorter substrings are always copies.
+ * memory when sliced, and shorter substrings are always copies. For a header value kept
+ * longer than its message: as a slice it would keep the whole message's text alive.
  */
-function detach(s: string): string {
+export function detach(s: string): string {
   return s.length < 13 ? s : ` ${s}`.slice(1);
 }

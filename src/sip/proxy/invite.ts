@@ -25,7 +25,13 @@
 // the setup (calls.hangUp: ringtimeout, the admin) goes through call.stopSetup.
 
 import type { MediaCall } from '../media/proxy-media.ts';
-import { createResponse, makeHeader, SipRequest, type SipResponse } from '../message/index.ts';
+import {
+  createResponse,
+  detach,
+  makeHeader,
+  SipRequest,
+  type SipResponse,
+} from '../message/index.ts';
 import type {
   ClientHandlers,
   ClientTransaction,
@@ -318,22 +324,25 @@ export class InviteForwarding {
       route.tx.respond(res);
   }
 
-  /** After the winning 2xx: what its retransmissions need, and nothing else, stays. */
+  /**
+   * After the winning 2xx: what its retransmissions need, and nothing else, stays. Header
+   * values are slices of the INVITE's text and would keep all of it for those 32 s: copies.
+   */
   #slim(pending: PendingInvite, branch: Branch): void {
     const { call, a } = pending;
     const party = (p: MediaCall['caller']) => ({
       endpoint: p.endpoint,
-      ...(p.aor === undefined ? {} : { aor: p.aor }),
+      ...(p.aor === undefined ? {} : { aor: detach(p.aor) }),
     });
-    const vias = a.req.headerValues('via');
-    const recordRoutes = a.req.headerValues('record-route');
+    const vias = a.req.headerValues('via').map(detach);
+    const recordRoutes = a.req.headerValues('record-route').map(detach);
     branch.route.answered = {
       call: {
-        callId: call.callId,
+        callId: detach(call.callId),
         caller: party(call.caller),
         callee: party(call.callee),
         ...(call.kind === undefined ? {} : { kind: call.kind }),
-        ...(call.route === undefined ? {} : { route: call.route }),
+        ...(call.route === undefined ? {} : { route: detach(call.route) }),
       },
       source: a.source,
       original: { headerValues: (name) => (name === 'via' ? vias : recordRoutes) },

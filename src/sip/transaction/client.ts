@@ -52,6 +52,9 @@ export interface ClientHandlers {
   readonly finalToTuOnly?: boolean;
 }
 
+/** A Completed transaction's handlers: it passes nothing more to the TU. */
+const NO_HANDLERS: ClientHandlers = Object.freeze({});
+
 export class ClientTransaction {
   /**
    * The request, until an INVITE's 2xx: Accepted never resends it nor answers from it, and
@@ -66,7 +69,8 @@ export class ClientTransaction {
   /** The first final response, once known (unless handlers.finalToTuOnly). */
   #finalResponse: SipResponse | undefined;
   readonly #ctx: TransactionContext;
-  readonly #handlers: ClientHandlers;
+  /** Until Completed, which only absorbs (or ACKs) retransmitted finals: see #letGo. */
+  #handlers: ClientHandlers;
   readonly #t: TimerValues;
   readonly #timers: TimerSet;
   readonly #reliable: boolean;
@@ -184,7 +188,10 @@ export class ClientTransaction {
       this.#ctx.send(this.#ack, this.dest, this.#lateFailure);
     }
     this.#final(res, 'response');
-    if (this.#state === 'completed') this.#after('D', this.#t.D);
+    if (this.#state === 'completed') {
+      this.#letGo();
+      this.#after('D', this.#t.D);
+    }
   }
 
   #receiveNonInvite(res: SipResponse): void {
@@ -198,7 +205,18 @@ export class ClientTransaction {
     this.#timers.stopAll();
     this.#state = 'completed';
     this.#final(res, 'response');
+    this.#letGo();
     this.#after('K', this.#t.K);
+  }
+
+  /**
+   * Completed waits out retransmitted finals (Timer D 32 s, Timer K 5 s on UDP) and only
+   * absorbs them, or ACKs them from #ack (§17.1.1.2, §17.1.2.2): it needs neither the
+   * request nor the TU's handlers, whose closures hold the TU's messages.
+   */
+  #letGo(): void {
+    this.#request = undefined;
+    this.#handlers = NO_HANDLERS;
   }
 
   /** Timers A and E: retransmit, then back off (A doubles, E doubles up to T2; §17.1.2.2). */

@@ -311,6 +311,9 @@ export class ServerTransaction implements DeadlineEntry {
         timers.stop('G');
         timers.stop('H');
         this.#state = 'confirmed';
+        // Confirmed only absorbs ACKs (§17.2.1): the final response, which holds the
+        // INVITE's header values and with them its text, is not kept for Timer I.
+        this.#last = '';
         // Timer I is 0 on reliable transports: Terminated at once.
         if (this.#t.I === 0) this.#terminate('done');
         else timers.start('I', this.#t.I, () => this.#terminate('done'));
