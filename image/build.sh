@@ -36,6 +36,9 @@ mkdir -p "$WORK" "$OUT"
 (cd "$WORK" && [ -d config ] && lb clean noauto >/dev/null 2>&1 || true)
 rm -rf "$WORK/config" "$WORK/auto" "$WORK"/*.iso "$WORK/build.log"
 cp -a image/auto image/config "$WORK/"
+# live-build copies the includes with their mtimes, which are when this checkout was made:
+# give every file of the definition the build's time instead.
+find "$WORK/auto" "$WORK/config" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$WORK/config/packages.chroot"
 cp "$DEB" "$WORK/config/packages.chroot/"
 cd "$WORK"
