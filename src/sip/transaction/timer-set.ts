@@ -1,7 +1,15 @@
 // The named timers of one transaction (or one call: proxy/call-timers.ts names its own):
 // starting a name replaces its previous timer, and stopAll() on termination guarantees that
 // nothing of a dead transaction fires later.
-import type { Clock, TimerHandle } from './clock.ts';
+//
+// A timer is a place in a queue of the timers of the same duration (deadline-queue.ts),
+// shared by every set on the same clock, not a clock timer of its own: timers of one
+// duration expire in the order they were started, so one clock timer per duration does. A
+// call's INVITE transactions wait out Timers L and M (32 s on UDP) this way, tens of
+// thousands at once under load, each an entry of a few fields instead of a Node timer, a
+// closure and a Map.
+import type { Clock } from './clock.ts';
+import { type DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 
 export type TimerName =
   | 'A'
@@ -19,9 +27,58 @@ export type TimerName =
   | 'M'
   | 'trying';
 
+/** Queues by duration, per clock. Empty ones are dropped once there are this many. */
+const QUEUES_BEFORE_SWEEP = 256;
+const queuesByClock = new WeakMap<Clock, Map<number, DeadlineQueue>>();
+
+function queueFor(clock: Clock, ms: number): DeadlineQueue {
+  let queues = queuesByClock.get(clock);
+  if (queues === undefined) {
+    queues = new Map();
+    queuesByClock.set(clock, queues);
+  }
+  let q = queues.get(ms);
+  if (q === undefined) {
+    // Durations come from configuration and from peers (session timers): the map is kept to
+    // the durations in use, plus a bounded number of idle ones.
+    if (queues.size >= QUEUES_BEFORE_SWEEP)
+      for (const [d, idle] of queues) if (idle.size === 0) queues.delete(d);
+    q = new DeadlineQueue(clock, ms);
+    queues.set(ms, q);
+  }
+  return q;
+}
+
+/** One running timer: its place in its duration's queue, and in its set's list. */
+class Timer<Name extends string> implements DeadlineEntry {
+  readonly name: Name;
+  readonly fire: () => void;
+  readonly set: TimerSet<Name>;
+  /** The next timer of the same set. */
+  next: Timer<Name> | undefined;
+  deadlineDue = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineQueue: DeadlineQueue | undefined = undefined;
+
+  constructor(name: Name, fire: () => void, set: TimerSet<Name>, next: Timer<Name> | undefined) {
+    this.name = name;
+    this.fire = fire;
+    this.set = set;
+    this.next = next;
+  }
+
+  deadlineExpired(): void {
+    this.set.unlink(this);
+    this.fire();
+  }
+}
+
 export class TimerSet<Name extends string = TimerName> {
   readonly #clock: Clock;
-  readonly #live = new Map<Name, TimerHandle>();
+  /** Running timers, newest first (a transaction has at most a few). */
+  #live: Timer<Name> | undefined = undefined;
+  #size = 0;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -30,31 +87,46 @@ export class TimerSet<Name extends string = TimerName> {
   /** Starts `name` (replacing a running one of that name); fires once after `ms`. */
   start(name: Name, ms: number, fire: () => void): void {
     this.stop(name);
-    const handle = this.#clock.setTimeout(() => {
-      this.#live.delete(name);
-      fire();
-    }, ms);
-    this.#live.set(name, handle);
+    const timer = new Timer(name, fire, this, this.#live);
+    this.#live = timer;
+    this.#size++;
+    queueFor(this.#clock, Math.max(0, ms)).add(timer);
   }
 
   stop(name: Name): void {
-    const h = this.#live.get(name);
-    if (h !== undefined) {
-      this.#clock.clearTimeout(h);
-      this.#live.delete(name);
+    for (let t = this.#live; t !== undefined; t = t.next) {
+      if (t.name === name) {
+        t.deadlineQueue?.remove(t);
+        this.unlink(t);
+        return;
+      }
     }
   }
 
   has(name: Name): boolean {
-    return this.#live.has(name);
+    for (let t = this.#live; t !== undefined; t = t.next) if (t.name === name) return true;
+    return false;
   }
 
   stopAll(): void {
-    for (const h of this.#live.values()) this.#clock.clearTimeout(h);
-    this.#live.clear();
+    for (let t = this.#live; t !== undefined; t = t.next) t.deadlineQueue?.remove(t);
+    this.#live = undefined;
+    this.#size = 0;
   }
 
   get size(): number {
-    return this.#live.size;
+    return this.#size;
+  }
+
+  /** Takes a timer out of the list (it fired, or was stopped). For Timer only. */
+  unlink(timer: Timer<Name>): void {
+    if (this.#live === timer) this.#live = timer.next;
+    else
+      for (let t = this.#live; t !== undefined; t = t.next)
+        if (t.next === timer) {
+          t.next = timer.next;
+          break;
+        }
+    this.#size--;
   }
 }
