@@ -185,8 +185,12 @@ export class Settings {
     const view = {};
     for (const name of keys) {
       const spec = this.#schema.findKey(name);
-      const read = spec.live ? () => this.#effective[name] : () => this.#atStart[name];
-      Object.defineProperty(view, name, { get: read, enumerable: true });
+      // A restart-only key keeps its value from the start for the whole run: a plain
+      // property, read like any field (hot paths read several per call); a live key is
+      // looked up in the values in force at each read.
+      if (spec.live)
+        Object.defineProperty(view, name, { get: () => this.#effective[name], enumerable: true });
+      else Object.defineProperty(view, name, { value: this.#atStart[name], enumerable: true });
     }
     return Object.freeze(view) as ConfigView<K>;
   }

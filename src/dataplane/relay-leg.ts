@@ -21,11 +21,31 @@ export interface CheckedLeg {
   from: CheckedEndpoint;
 }
 
+/**
+ * Addresses already checked, by their text. A call's legs name the same few addresses (the
+ * relay's own, each phone's) several times each, and a busy relay the same ones call after
+ * call: parsing them into two byte arrays every time was most of a leg's check. Bounded
+ * (a new Map when full); an address that does not parse is never kept. The byte arrays are
+ * shared by every leg that names the address: the modes only copy them into their keys.
+ */
+const CHECKED_MAX = 4096;
+let checked = new Map<string, AddrBytes>();
+
+function checkedAddr(ip: string): AddrBytes {
+  let a = checked.get(ip);
+  if (a === undefined) {
+    a = addrBytes(ip); // throws TG_DP_BAD_ADDRESS
+    if (checked.size >= CHECKED_MAX) checked = new Map();
+    checked.set(ip, a);
+  }
+  return a;
+}
+
 function endpoint(localPort: number, what: string, e: Endpoint | undefined): CheckedEndpoint {
   if (typeof e !== 'object' || e === null)
     throw new E.TG_DP_BAD_RELAY(localPort, `${what} is missing (expected { ip, port })`);
   if (!portOk(e.port)) throw new E.TG_DP_BAD_PORT(`${what} port`, e.port, '1..65535');
-  return { addr: addrBytes(String(e.ip)), port: e.port };
+  return { addr: checkedAddr(String(e.ip)), port: e.port };
 }
 
 /**
