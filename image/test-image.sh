@@ -218,8 +218,8 @@ grep -q '/dev/sdb is mounted' <<<"$out" || fail "tollgate-install did not refuse
 out=$(as_root 300 'tollgate-install /dev/sdb')
 grep -q '/dev/sdb is too small' <<<"$out" || fail "tollgate-install did not refuse a 1 GiB disk: $out"
 ok "tollgate-install refuses a mounted disk and a too small one, saying why"
-log "tollgate-install /dev/sda (copies the system: 30–50 minutes under TCG on a busy host)"
-out=$(as_root 5400 'tollgate-install /dev/sda')
+log "tollgate-install /dev/sda (copies the system: 30–90 minutes under TCG on a busy host)"
+out=$(as_root 7200 'tollgate-install /dev/sda')
 grep -qE 'DONE[0-9]+=0' <<<"$out" || fail "tollgate-install /dev/sda: $(tail -c 800 <<<"$out")"
 ok "tollgate-install /dev/sda ($(($(date +%s) - started)) s since power-on)"
 halt
