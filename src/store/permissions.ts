@@ -38,6 +38,10 @@ function walk(dir: string, depth: number, fixes: PermissionFix[], budget: { left
     if (--budget.left < 0) return;
     const path = join(dir, entry.name);
     if (entry.isSymbolicLink()) continue;
+    // The appliance's installer gives the data directory a partition of its own, whose
+    // lost+found belongs to the file system (root's, 0700): the daemon's user can neither
+    // list nor change it, and it holds no tollgate state.
+    if (depth === 0 && entry.name === 'lost+found') continue;
     if (entry.isDirectory()) {
       tighten(path, DIR_MODE, fixes);
       walk(path, depth + 1, fixes, budget);
