@@ -1,6 +1,5 @@
 // How big one LMDB transaction and the map may get (store.ts explains both, at its top).
-import type { Database, Key, RootDatabase } from './lmdb.ts';
-import { lmdbPatches } from './lmdb-native.ts';
+import { type Database, type Key, lmdbPatches, type RootDatabase } from './lmdb.ts';
 
 /**
  * The most records one write transaction may hold. 1,000 with an LMDB that lacks
