@@ -222,6 +222,8 @@ log "tollgate-install /dev/sda (copies the system: 30–90 minutes under TCG on 
 out=$(as_root 7200 'tollgate-install /dev/sda')
 grep -qE 'DONE[0-9]+=0' <<<"$out" || fail "tollgate-install /dev/sda: $(tail -c 800 <<<"$out")"
 ok "tollgate-install /dev/sda ($(($(date +%s) - started)) s since power-on)"
+# Where the install's time went, as it reported its steps.
+grep -o 'tollgate-install \[[0-9]*s\]: [^.;(]*' <<<"$out" | while read -r line; do log "  $line"; done
 halt
 
 survived() { # survived FIRMWARE: the ban and the account are there after booting the disk
