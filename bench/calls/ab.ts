@@ -8,7 +8,7 @@
 // the median of the per-round ratios after/before of CPU per call (below 1: after spends
 // less). Each daemon has a media port range of its own, as large as a plain run's.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
 import { freeUdpPort } from '../sip-register/kamailio.ts';
@@ -36,6 +36,11 @@ export interface AbOptions {
   shape: LoadShape;
   /** The callee's scenario. */
   uas: string;
+  /**
+   * Both daemons under load at the same time in every round (each with its own SIPp), rather
+   * than one after the other: whatever else the machine runs meanwhile weighs on both alike.
+   */
+  together: boolean;
 }
 
 /** 4,950 pairs each (a plain run's range has 5,000), below the test port allocator's. */
@@ -98,23 +103,39 @@ export async function runAb(t: Teardown, o: AbOptions): Promise<void> {
   console.log(
     `calls A/B: ${o.shape.calls} authenticated calls (${o.noSdp ? 'no SDP' : 'SDP offer/answer'}) ` +
       `per daemon per round, UDP on 127.0.0.1, SIPp -r ${o.shape.rate} -l ${o.shape.limit}, ` +
-      `${o.rounds} rounds each, alternating, after ${o.warmup} warm-up`,
+      `${o.rounds} rounds each, ${o.together ? 'side by side' : 'alternating'}, after ${o.warmup} warm-up`,
   );
   console.log(`  before: ${beforeRoot}: ${describe(beforeRoot)}`);
   const here = resolve(import.meta.dirname, '../..');
   console.log(`  after:  ${here}: ${describe(here)}`);
-  for (const p of sides)
-    console.log(line(`${p.name}*`, await measure(p, { ...o.shape, calls: o.warmup })));
+  // Side by side, each SIPp needs a directory of its own (its users, statistics, errors).
+  const shapes = new Map(
+    sides.map((p) => {
+      const dir = o.together ? join(o.shape.dir, p.name) : o.shape.dir;
+      mkdirSync(dir, { recursive: true });
+      return [p.name, { ...o.shape, dir }];
+    }),
+  );
+  const measureAll = async (list: Target[], calls: number): Promise<Round[]> => {
+    const one = (p: Target) => measure(p, { ...shapes.get(p.name)!, calls });
+    if (o.together) return Promise.all(list.map(one));
+    const out: Round[] = [];
+    for (const p of list) out.push(await one(p));
+    return out;
+  };
+  const warm = await measureAll(sides, o.warmup);
+  for (const [i, p] of sides.entries()) console.log(line(`${p.name}*`, warm[i]!));
   console.log('  (* warm-up, not counted)');
 
   const rounds = new Map<string, Round[]>(sides.map((p) => [p.name, []]));
   for (let i = 0; i < o.rounds; i++) {
     console.log(`round ${i + 1}`);
-    // before, after / after, before / …: neither side always runs first after a pause.
-    for (const p of i % 2 === 0 ? sides : [...sides].reverse()) {
-      const r = await measure(p, o.shape);
-      rounds.get(p.name)!.push(r);
-      console.log(line(p.name, r));
+    // before, after / after, before / …: neither side always runs (or starts) first.
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    const results = await measureAll(order, o.shape.calls);
+    for (const [j, p] of order.entries()) {
+      rounds.get(p.name)!.push(results[j]!);
+      console.log(line(p.name, results[j]!));
     }
     const b = rounds.get('before')!.at(-1)!;
     const a = rounds.get('after')!.at(-1)!;

@@ -2,7 +2,7 @@
 //
 //   node bench/calls/index.ts [--calls 4000] [--rate 100000] [--limit 100] [--rounds 5]
 //                             [--warmup 1000] [--kamailio-workers 2] [--no-sdp]
-//   node bench/calls/index.ts --before DIR [--rounds 8] [...]   (A/B: ab.ts)
+//   node bench/calls/index.ts --before DIR [--rounds 8] [--together] [...]   (A/B: ab.ts)
 //
 // Both proxies run on this machine, on 127.0.0.1, UDP, and do the same work per call (see
 // kamailio.cfg): INVITE → 407 (qop=auth MD5 challenge, stateless nonce) → ACK absorbed →
@@ -65,6 +65,7 @@ const { values: args } = parseArgs({
     'kamailio-workers': { type: 'string', default: '2' },
     'no-sdp': { type: 'boolean', default: false },
     before: { type: 'string' },
+    together: { type: 'boolean', default: false },
   },
 });
 const CALLS = Number(args.calls);
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
       tmp,
       shape,
       uas,
+      together: args.together,
     });
     return;
   }
