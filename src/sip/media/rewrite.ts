@@ -14,8 +14,7 @@
 //
 // The address family follows the receiver: an IPv6 caller's offer reaches an IPv4 callee with
 // IN IP4 addresses of the relay, and the relay translates between them.
-import type { Sdp, SdpAddress, SdpLine, SdpMedia, SdpMediaOut } from './sdp.ts';
-import { serializeSdp } from './sdp.ts';
+import type { Sdp, SdpAddress, SdpMedia } from './sdp.ts';
 
 /** Attributes that carry ICE state (RFC 8839 §5): meaningless once the relay is the path. */
 const ICE_ATTRIBUTES = new Set([
@@ -57,53 +56,52 @@ function connection(relay: SdpAddress, original: string): string {
 
 /**
  * The SDP as the receiver must see it. `ports[i]` is the relay's RTP port for media
- * section i (RTCP on the next port), or undefined to disable the stream.
+ * section i (RTCP on the next port), or undefined to disable the stream. Written straight
+ * into the text, CRLF line ends (RFC 4566 §5): as serializeSdp would write the lines
+ * rewritten, without building them first.
  */
 export function rewriteSdp(
   sdp: Sdp,
   relay: SdpAddress,
   ports: readonly (number | undefined)[],
 ): string {
-  const session: SdpLine[] = [];
+  let out = '';
   for (const l of sdp.session) {
     if (l.type === 'a' && ICE_ATTRIBUTES.has(attrName(l.value))) continue;
     if (l.type === 'o') {
-      const p = l.value.split(' ');
-      session.push({
-        type: 'o',
-        value: [...p.slice(0, 3), 'IN', relay.family, relay.ip].join(' '),
-      });
-    } else if (l.type === 'c') session.push({ type: 'c', value: connection(relay, l.value) });
-    else session.push(l);
+      // o=<username> <sess-id> <sess-version> IN <family> <relay>: the first three kept.
+      const v = l.value;
+      const third = v.indexOf(' ', v.indexOf(' ', v.indexOf(' ') + 1) + 1);
+      out += `o=${third < 0 ? v : v.slice(0, third)} IN ${relay.family} ${relay.ip}\r\n`;
+    } else if (l.type === 'c') out += `c=${connection(relay, l.value)}\r\n`;
+    else out += `${l.type}=${l.value}\r\n`;
   }
-  const media: SdpMediaOut[] = sdp.media.map((m, i) => {
+  for (let i = 0; i < sdp.media.length; i++) {
+    const m = sdp.media[i]!;
     const port = ports[i];
-    const lines: SdpLine[] = [];
+    const formats = m.formats.length ? ` ${m.formats.join(' ')}` : '';
     // A disabled stream keeps only its m= line (RFC 3264 §6): its attributes may name the
     // sender's addresses (a=path, a=setup with a:...), and nothing will use them.
-    if (port === undefined)
-      return { media: m.media, port: 0, proto: m.proto, formats: m.formats, lines };
+    out += `m=${m.media} ${port ?? 0} ${m.proto}${formats}\r\n`;
+    if (port === undefined) continue;
     for (const l of m.lines) {
       if (l.type === 'c') {
-        lines.push({ type: 'c', value: connection(relay, l.value) });
+        out += `c=${connection(relay, l.value)}\r\n`;
         continue;
       }
-      if (l.type !== 'a') {
-        lines.push(l);
-        continue;
+      if (l.type === 'a') {
+        const name = attrName(l.value);
+        if (ICE_ATTRIBUTES.has(name)) continue;
+        if (name === 'rtcp') {
+          // RFC 3605: the port (and address) RTCP is to be sent to; ours is RTP's + 1.
+          out += `a=rtcp:${port + 1} IN ${relay.family} ${relay.ip}\r\n`;
+          continue;
+        }
       }
-      const name = attrName(l.value);
-      if (ICE_ATTRIBUTES.has(name)) continue;
-      if (name === 'rtcp') {
-        // RFC 3605: the port (and address) RTCP is to be sent to; ours is RTP's + 1.
-        lines.push({ type: 'a', value: `rtcp:${port + 1} IN ${relay.family} ${relay.ip}` });
-        continue;
-      }
-      lines.push(l);
+      out += `${l.type}=${l.value}\r\n`;
     }
     // A section that had no c= of its own while the session had none cannot occur (the parser
     // refuses it); one that relied on the session's c= is covered by the session's rewrite.
-    return { media: m.media, port, proto: m.proto, formats: m.formats, lines };
-  });
-  return serializeSdp(session, media);
+  }
+  return out;
 }
