@@ -41,9 +41,23 @@ trap cleanup EXIT
 started=$(date +%s)
 log() { printf 'test:image [%4ss] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
 fail() {
+  trap - ERR
   log "FAIL: $*"
   tail -40 "$WORK/serial.log" >&2 || true
+  diagnose
   exit 1
+}
+# A command that fails outside a check (a console session that answers nothing, say) fails
+# the test with its line, and the appliance's side of the story.
+trap 'fail "line $LINENO: a command exited $?"' ERR
+diagnose() { # best effort: the daemon's journal and memory, from a root shell on the serial console
+  [ -n "${PASSWORD:-}" ] && [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null || return 0
+  log "the appliance's journal (tollgate, first boot) and memory, from the serial console:"
+  # Logs in if the console is at its login prompt; if a root shell is already open this waits
+  # for a prompt that does not come, and the next step types into that shell.
+  python3 image/serial.py "$WORK/serial.sock" 60 '' '' 'login: *$' root 'Password: *$' "$PASSWORD" 'root@[^ ]*# *$' - >/dev/null 2>&1 || true
+  python3 image/serial.py "$WORK/serial.sock" 180 '' \
+    'journalctl -b --no-pager -o short-monotonic -u tollgate -u tollgate-firstboot-admin | tail -80; free -m; echo DIAG=$?' 'DIAG=[0-9]+' - || true
 }
 ok() { log "ok: $*"; }
 
@@ -97,7 +111,9 @@ wait_for() { # wait_for SECONDS WHAT COMMAND...
 }
 SSH=(-p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 -o LogLevel=ERROR)
 console() { sshpass -p "$PASSWORD" ssh "${SSH[@]}" -o PubkeyAuthentication=no console@127.0.0.1 "$@"; }
-console_up() { printf 'status\n' | console 2>/dev/null | grep -q dataplane; }
+# Up: the console answers and the daemon has finished its start (the kernel holds its
+# ruleset: `enforcing: true`); before that the console already answers, the guard not yet.
+console_up() { printf 'status\n' | console 2>/dev/null | grep -q 'enforcing: true'; }
 root_login() { # root on the serial console, as at the local console
   python3 image/serial.py "$WORK/serial.sock" 300 '' '' 'login: *$' root 'Password: *$' "$PASSWORD" 'root@[^ ]*# *$' - ||
     fail "root login on the serial console"

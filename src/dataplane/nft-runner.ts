@@ -47,8 +47,11 @@ export class NftRunner {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** Applies a batch of commands atomically. */
-  async apply(commands: NftCommand[]): Promise<void> {
+  /**
+   * Applies a batch of commands atomically, within the runner's limit or `timeoutMs` (the
+   * ruleset's first build, much larger than an update, has its own).
+   */
+  async apply(commands: NftCommand[], timeoutMs = this.#timeoutMs): Promise<void> {
     if (commands.length === 0) return;
     // Not `-f -`: nft opens /dev/stdin by name, which fails (ENXIO) on the socketpair Node
     // gives a child as stdin. A private file (0700 directory, 0600 file) has no such issue.
@@ -56,15 +59,15 @@ export class NftRunner {
     try {
       const file = join(dir, 'batch.json');
       await writeFile(file, JSON.stringify({ nftables: commands }), { mode: 0o600 });
-      await this.#run('batch', ['-j', '-f', file]);
+      await this.#run('batch', ['-j', '-f', file], timeoutMs);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
   /** Runs one `nft -j list …` and returns the listed objects (metainfo removed). */
-  async list(what: string[]): Promise<NftCommand[]> {
-    const out = await this.#run(`list ${what.join(' ')}`, ['-j', 'list', ...what]);
+  async list(what: string[], timeoutMs = this.#timeoutMs): Promise<NftCommand[]> {
+    const out = await this.#run(`list ${what.join(' ')}`, ['-j', 'list', ...what], timeoutMs);
     let parsed: unknown;
     try {
       parsed = JSON.parse(out);
@@ -79,7 +82,7 @@ export class NftRunner {
     );
   }
 
-  #run(what: string, args: string[]): Promise<string> {
+  #run(what: string, args: string[], timeoutMs: number): Promise<string> {
     const [command, ...prefixArgs] = this.#argvPrefix as [string, ...string[]];
     return new Promise((resolve, reject) => {
       const child = spawn(command, [...prefixArgs, ...args], {
@@ -91,9 +94,9 @@ export class NftRunner {
       let outBytes = 0;
       let failure: Error | undefined;
       const timer = setTimeout(() => {
-        failure = new NftErrors.TG_NFT_TIMEOUT(what, this.#timeoutMs);
+        failure = new NftErrors.TG_NFT_TIMEOUT(what, timeoutMs);
         child.kill('SIGKILL');
-      }, this.#timeoutMs);
+      }, timeoutMs);
       child.stdout.on('data', (chunk: Buffer) => {
         outBytes += chunk.length;
         if (outBytes > MAX_OUTPUT_BYTES) {

@@ -163,6 +163,15 @@ function addCounters(a: RelayCounters, b: RelayCounters): RelayCounters {
 
 const FAMILY_KEY = (family: IpFamily): AddressFamily => (family === 4 ? 'v4' : 'v6');
 
+/**
+ * The deadline of the ruleset's build (tables, chains, sets: ~0.1 s here). It is the
+ * largest batch and it runs at start, when nothing else protects the host yet; on an
+ * emulated or starved CPU it took over 30 s, the deadline of an update (test:image, qemu
+ * TCG beside other work), and the daemon then failed its start and restarted. A hung nft
+ * still ends the start, after this.
+ */
+export const INIT_TIMEOUT_MS = 300_000;
+
 export class NftDataplane implements Dataplane {
   readonly mode = 'nft' as const;
   /** nftables filters media sources; the userspace relay forwards. */
@@ -219,14 +228,17 @@ export class NftDataplane implements Dataplane {
             connTrackedSources,
             guard,
           }) as NftCommand[],
+          INIT_TIMEOUT_MS,
         );
         this.#interfaces = interfaces;
         this.#guard = guard;
         // The relay's legs and gate survive a rebuild (their counts start again).
         const replay = this.#relayReplay();
-        if (replay.length > 0) await this.#runner.apply(replay as NftCommand[]);
+        if (replay.length > 0) await this.#runner.apply(replay as NftCommand[], INIT_TIMEOUT_MS);
         this.#carried.clear();
-        this.#handles = new Map((await this.#tables()).map((t) => [t.family, t.handle]));
+        this.#handles = new Map(
+          (await this.#tables(INIT_TIMEOUT_MS)).map((t) => [t.family, t.handle]),
+        );
         this.#allow.clear();
         this.#deny.clear();
         this.#initialized = true;
@@ -652,9 +664,9 @@ export class NftDataplane implements Dataplane {
     );
   }
 
-  async #tables(): Promise<{ family: TableFamily; handle: number }[]> {
+  async #tables(timeoutMs?: number): Promise<{ family: TableFamily; handle: number }[]> {
     const out: { family: TableFamily; handle: number }[] = [];
-    for (const item of await this.#runner.list(['tables'])) {
+    for (const item of await this.#runner.list(['tables'], timeoutMs)) {
       const t = (item as { table?: { family?: unknown; name?: unknown; handle?: unknown } }).table;
       if (t?.name !== TABLE_NAME || typeof t.handle !== 'number') continue;
       if (t.family === 'inet' || t.family === 'netdev')

@@ -1,8 +1,12 @@
 // The nftables dataplane against the real kernel. Every test builds its own pair of network
 // namespaces (tests/helpers/netns.ts) and runs nft inside the receiving one, so the host's
 // ruleset is never read or touched; real UDP datagrams and TCP handshakes cross the veth.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { NftDataplane, type NftInitOptions } from '../../src/dataplane/nft.ts';
+import { INIT_TIMEOUT_MS, NftDataplane, type NftInitOptions } from '../../src/dataplane/nft.ts';
 import { createLink, exec, type Link, sweepStaleNamespaces } from '../helpers/netns.ts';
 import {
   connectTcp,
@@ -395,6 +399,25 @@ test('nft failures surface as TG_NFT_FAILED with the message, and leave the driv
   t.is((err as { code?: string }).code, 'TG_NFT_FAILED');
   t.regex(err?.message ?? '', /does-not-exist/);
   await t.throwsAsync(dp.ban('192.0.2.1', 0, 'x'), { code: 'TG_NFT_NOT_INITIALIZED' });
+});
+
+test('the ruleset build has its own deadline: a slow machine starts, an update still times out', async (t) => {
+  // An nft that takes 2 s for anything, as on a starved or emulated CPU, against a per-update
+  // deadline of 0.5 s: the build (init) waits for it (INIT_TIMEOUT_MS), a ban does not.
+  const link = await createLink(t);
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-slow-nft-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const slowNft = join(dir, 'nft');
+  await writeFile(slowNft, `#!/bin/sh\nsleep 2\nexec ${NFT} "$@"\n`, { mode: 0o700 });
+  const dp = new NftDataplane({ netns: link.b.ns, binary: slowNft, timeoutMs: 500 });
+  t.true(INIT_TIMEOUT_MS >= 60_000);
+  await dp.init({ maxConnPerSource: 3 });
+  t.deepEqual(
+    (await tables(link.b.ns)).filter((x) => x.name === 'tollgate'),
+    [{ family: 'inet', name: 'tollgate' }],
+    'the ruleset was built',
+  );
+  await t.throwsAsync(dp.ban('192.0.2.9', 60, 'x'), { code: 'TG_NFT_TIMEOUT' });
 });
 
 test('relay legs are validated as in every mode; flood events are XDP-only', async (t) => {
