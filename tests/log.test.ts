@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
-import { createLogger } from '../src/log.ts';
+import { createLogger, StreamDestination } from '../src/log.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -46,4 +48,82 @@ test('secrets are censored in an error and in a field that is not an object, the
   t.is(err.token, 's3cret-token', 'the logged error itself is not changed');
   t.deepEqual(fields.secret, { nested: 'deep' });
   t.deepEqual(lines[1], { ...lines[1], callId: 'c1', seconds: 0, msg: 'plain' });
+});
+
+// The default destination when stdout is a pipe (journald, a supervisor): a libuv stream.
+const LOG_MODULE = new URL('../src/log.ts', import.meta.url).href;
+
+/** A node process that logs `count` lines through the default destination, then runs `then`. */
+function logger(count: number, then: string) {
+  const code = `import { createLogger } from ${JSON.stringify(LOG_MODULE)};
+    const log = createLogger();
+    for (let i = 0; i < ${count}; i++) log.info({ i, pad: 'x'.repeat(200) }, 'line');
+    ${then}`;
+  return spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+function untilStderr(child: ReturnType<typeof logger>, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+      if (stderr.includes(text)) resolve(stderr);
+    });
+    child.on('close', () => resolve(stderr));
+  });
+}
+
+test('stdout as a pipe: a reader that falls behind gets every line, in order, before the process exits', async (t) => {
+  // 20,000 lines of ~270 octets, all logged while nobody reads: far more than a pipe holds,
+  // so most wait in the stream, and the process waits for them.
+  const child = logger(20_000, "console.error('logged');");
+  child.stdout.pause();
+  const stderr = await untilStderr(child, 'logged');
+  t.true(stderr.includes('logged'), stderr);
+  t.is(child.exitCode, null);
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (text += c));
+  child.stdout.resume();
+  const code = await new Promise((r) => child.on('close', r));
+  t.is(code, 0);
+  const lines = text.trimEnd().split('\n');
+  t.is(lines.length, 20_000);
+  t.true(lines.every((l, i) => JSON.parse(l).i === i));
+});
+
+test('stdout as a pipe whose reader is gone: logging stops, the process carries on', async (t) => {
+  // The parent closes the pipe, then the child's stdin: the child then logs on, and lives.
+  const child = logger(
+    1,
+    "process.stdin.resume().on('end', () => { for (let i = 0; i < 1000; i++) log.info('after'); console.error('alive'); });",
+  );
+  const stderr = untilStderr(child, 'alive');
+  child.stdout.once('data', () => {
+    child.stdout.destroy();
+    child.stdin.end();
+  });
+  const code = await new Promise((r) => child.on('close', r));
+  t.is(code, 0, await stderr);
+  t.true((await stderr).includes('alive'));
+});
+test('a stream destination past its bound drops lines and counts them', async (t) => {
+  const server = createServer((s) => s.pause()); // a reader that never reads
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  await new Promise((r) => socket.once('connect', r));
+  const dest = new StreamDestination(socket, 64 * 1024);
+  const line = `${'x'.repeat(1023)}\n`;
+  // Until the kernel's buffers are full, then 64 KB more: everything after is dropped.
+  for (let i = 0; i < 200_000 && dest.dropped === 0; i++) dest.write(line);
+  t.true(dest.dropped > 0);
+  t.true(socket.writableLength >= 64 * 1024 && socket.writableLength < 64 * 1024 + 2048);
+  const before = socket.writableLength;
+  for (let i = 0; i < 10; i++) dest.write(line);
+  t.is(socket.writableLength, before);
+  t.is(dest.dropped, 11);
 });
