@@ -27,14 +27,14 @@ test('a full table answers new requests 503 without state, counts them, and stil
   // An ACK is never answered, full or not.
   h.layer.receive(request({ branch: 'z9hG4bK6', method: 'ACK', cseqMethod: 'ACK' }), UDP_PEER);
   t.is(h.sent.length, 2);
+  // The client side shares the bound (nothing here is answered, so nothing is reclaimed).
+  const err = t.throws(() => h.layer.sendRequest(request({ branch: 'z9hG4bKout' }), UDP_PEER));
+  t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
   // Retransmissions of live transactions are still absorbed and answered.
   const { tx, req } = h.requests[0]!;
   tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
   h.layer.receive(request({ branch: 'z9hG4bK1' }), UDP_PEER);
   t.deepEqual(h.lines().slice(2), ['200 OK', '200 OK']);
-  // The client side shares the bound.
-  const err = t.throws(() => h.layer.sendRequest(request({ branch: 'z9hG4bKout' }), UDP_PEER));
-  t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
   // Once transactions end there is room again.
   h.clock.runAll();
   t.is(h.layer.size, 0);
@@ -66,6 +66,25 @@ test('a full table makes room by ending the oldest answered non-INVITE, not by r
   full.layer.receive(request({ branch: 'z9hG4bKc' }), UDP_PEER);
   t.is(full.layer.stats.refusedFull, 1);
   t.is(full.layer.stats.reclaimed, 0);
+});
+
+test('an outgoing request makes room the same way: a forwarded INVITE is not refused while the table holds answered BYEs', (t) => {
+  const h = harness({ maxTransactions: 2 });
+  for (const b of ['z9hG4bK1', 'z9hG4bK2']) {
+    h.layer.receive(request({ branch: b, method: 'BYE' }), UDP_PEER);
+    const { tx, req } = h.requests.at(-1)!;
+    tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
+  }
+  t.is(h.layer.size, 2);
+  const out = h.layer.sendRequest(request({ branch: 'z9hG4bKout', method: 'INVITE' }), UDP_PEER);
+  t.is(h.layer.stats.reclaimed, 1);
+  t.is(h.layer.size, 2);
+  t.is(out.request?.method, 'INVITE');
+  // With nothing left to reclaim (an INVITE client and an unanswered request), it throws.
+  h.layer.receive(request({ branch: 'z9hG4bK3' }), UDP_PEER);
+  const err = t.throws(() => h.layer.sendRequest(request({ branch: 'z9hG4bKout2' }), UDP_PEER));
+  t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
+  t.is(h.layer.stats.reclaimed, 2, 'the second BYE made room for the unanswered request');
 });
 
 test('the default bound is 100k and bad bounds are refused', (t) => {

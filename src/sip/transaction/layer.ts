@@ -174,7 +174,9 @@ export class TransactionLayer {
   /**
    * Starts a client transaction for `req` (not ACK: an ACK is sent with sendStateless). The
    * request must already carry its top Via with a fresh RFC 3261 branch (messages.newBranch).
-   * Throws TG_SIPTX_TABLE_FULL when the table is full.
+   * Throws TG_SIPTX_TABLE_FULL when the table is full of what cannot be reclaimed (as an
+   * incoming request, it first ends the oldest answered non-INVITE: a proxy's forwarded INVITE
+   * must not fail while the table only holds BYEs waiting out Timer J).
    */
   sendRequest(req: SipRequest, dest: Endpoint, handlers: ClientHandlers = {}): ClientTransaction {
     if (req.method === 'ACK') {
@@ -187,7 +189,8 @@ export class TransactionLayer {
     if (this.#clients.has(key)) {
       throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('branch already in use');
     }
-    if (this.size >= this.#max) throw new TransactionErrors.TG_SIPTX_TABLE_FULL(this.size);
+    if (this.size >= this.#max && !this.#reclaimOne())
+      throw new TransactionErrors.TG_SIPTX_TABLE_FULL(this.size);
     const tx = new ClientTransaction(req, dest, key, this.#ctx, handlers);
     this.#clients.set(key, tx);
     tx.start();
