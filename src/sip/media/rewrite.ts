@@ -57,8 +57,8 @@ function connection(relay: SdpAddress, original: string): string {
 /**
  * The SDP as the receiver must see it. `ports[i]` is the relay's RTP port for media
  * section i (RTCP on the next port), or undefined to disable the stream. Written straight
- * into the text, CRLF line ends (RFC 4566 §5): as serializeSdp would write the lines
- * rewritten, without building them first.
+ * into the text, CRLF line ends (RFC 4566 §5), without building the rewritten lines first
+ * (once per offer and answer of every call).
  */
 export function rewriteSdp(
   sdp: Sdp,

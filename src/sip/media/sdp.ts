@@ -289,24 +289,3 @@ export function parseSdp(body: Buffer | string, limits: SdpLimits = SDP_LIMITS):
   }
   return { ok: true, session, media, origin, sessionAddress };
 }
-
-/** Back to text, CRLF line ends (RFC 4566 §5). */
-export function serializeSdp(session: readonly SdpLine[], media: readonly SdpMediaOut[]): string {
-  const out: string[] = [];
-  for (const l of session) out.push(`${l.type}=${l.value}`);
-  for (const m of media) {
-    out.push(
-      `m=${m.media} ${m.port} ${m.proto}${m.formats.length ? ` ${m.formats.join(' ')}` : ''}`,
-    );
-    for (const l of m.lines) out.push(`${l.type}=${l.value}`);
-  }
-  return `${out.join('\r\n')}\r\n`;
-}
-
-export interface SdpMediaOut {
-  media: string;
-  port: number;
-  proto: string;
-  formats: readonly string[];
-  lines: readonly SdpLine[];
-}
