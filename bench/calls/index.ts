@@ -2,6 +2,7 @@
 //
 //   node bench/calls/index.ts [--calls 4000] [--rate 100000] [--limit 100] [--rounds 5]
 //                             [--warmup 1000] [--kamailio-workers 2] [--no-sdp]
+//                             [--kamailio-media rtpengine|none]
 //   node bench/calls/index.ts --before DIR [--rounds 8] [--together] [...]   (A/B: ab.ts)
 //
 // Both proxies run on this machine, on 127.0.0.1, UDP, and do the same work per call (see
@@ -22,8 +23,13 @@
 // (every kamailio process summed); both SIPp processes share the same two cores.
 //
 // The calls carry SDP, so tollgate's media relay takes part (the offer and answer rewritten
-// to relay ports, a port pair per side allocated and released per call), which kamailio
-// without rtpengine does not: --no-sdp sends the same calls without bodies, signalling only.
+// to relay ports, a port pair per side allocated and released per call). kamailio does the
+// same with rtpengine, as operators run it to anchor media: Debian's rtpengine in userspace
+// (--table=-1, as tollgate's dataplanemode=off), its CPU counted with kamailio's, the offer
+// and answer rewritten through kamailio's rtpengine module, the session deleted by the BYE.
+// --kamailio-media none runs kamailio without it (signalling only against tollgate's
+// signalling and media); --no-sdp sends the same calls without bodies, signalling only on
+// both sides.
 //
 // With --before DIR the run compares two tollgate builds instead (ab.ts): DIR's and this
 // checkout's, on the same load in alternating rounds; kamailio does not run.
@@ -36,6 +42,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnKamailio } from '../common/kamailio-process.ts';
 import { formatSpread, ratioSummary, summarize } from '../common/rounds.ts';
+import { ngSessions, spawnRtpengine, waitForNg } from '../common/rtpengine-process.ts';
 import { teardownScope } from '../common/teardown.ts';
 import { freeUdpPort, waitForOptions } from '../sip-register/kamailio.ts';
 import { runAb } from './ab.ts';
@@ -64,6 +71,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1000' },
     'kamailio-workers': { type: 'string', default: '2' },
     'no-sdp': { type: 'boolean', default: false },
+    'kamailio-media': { type: 'string', default: 'rtpengine' },
     before: { type: 'string' },
     together: { type: 'boolean', default: false },
   },
@@ -75,6 +83,15 @@ const ROUNDS = Number(args.rounds ?? (args.before === undefined ? 5 : 8));
 const WARMUP = Number(args.warmup);
 const KAMAILIO_WORKERS = Number(args['kamailio-workers']);
 const NO_SDP = args['no-sdp'];
+if (!['rtpengine', 'none'].includes(args['kamailio-media']))
+  throw new Error(`--kamailio-media: expected rtpengine or none, got ${args['kamailio-media']}`);
+// Media to relay only when the calls carry SDP.
+const KAMAILIO_RTPENGINE = !NO_SDP && args['kamailio-media'] === 'rtpengine';
+// rtpengine's relay ports: clear of tollgate's media range (10000-20000 by default) and of
+// the kernel's ephemeral ports (32768-60999), where SIPp and the proxies have their SIP
+// sockets: rtpengine binds with SO_REUSEADDR, and a relay port bound over a SIPp socket
+// takes its datagrams.
+const RTPENGINE_PORTS = { min: 21000, max: 30999 };
 const RUN_BOUND_MS = (args.before === undefined ? 10 : 20) * 60_000;
 const KAMAILIO_CFG = join(import.meta.dirname, 'kamailio.cfg');
 
@@ -116,6 +133,7 @@ async function main(): Promise<void> {
   });
   const tollgatePid = tollgate.pids()[0]!;
 
+  const rtpengine = KAMAILIO_RTPENGINE ? await startRtpengine() : undefined;
   const kamailioPort = await freeUdpPort();
   const kamailio = await spawnKamailio({
     cfg: KAMAILIO_CFG,
@@ -124,7 +142,12 @@ async function main(): Promise<void> {
     realm: REALM,
     user: USER,
     password: PASSWORD,
-    args: [...['-n', String(KAMAILIO_WORKERS)], ...['-m', '1024', '-M', '8']],
+    args: [
+      ...['-n', String(KAMAILIO_WORKERS)],
+      ...['-m', '1024', '-M', '8'],
+      ...(rtpengine ? ['-A', 'WITH_RTPENGINE'] : []),
+    ],
+    env: rtpengine ? { BENCH_RTPENGINE: `udp:${rtpengine.ng}` } : {},
     ready: () => waitForOptions(kamailioPort, 10_000),
   });
   for (const pid of kamailio.pids) pidsToKill.add(pid);
@@ -135,7 +158,11 @@ async function main(): Promise<void> {
 
   const proxies: Target[] = [
     tollgate,
-    { name: 'kamailio', port: kamailioPort, pids: () => kamailio.pids },
+    {
+      name: 'kamailio',
+      port: kamailioPort,
+      pids: () => (rtpengine ? [...kamailio.pids, rtpengine.relay.pid] : kamailio.pids),
+    },
   ];
   for (const p of proxies) {
     const calleePort = await freeUdpPort();
@@ -153,20 +180,27 @@ async function main(): Promise<void> {
   );
   console.log(
     `  tollgate: 1 Node process (pid ${tollgatePid}); kamailio: ${KAMAILIO_WORKERS} UDP workers, ` +
-      `${kamailio.pids.length} processes in all, tm + rr + dialog + auth (stateful, record-routing)`,
+      `${kamailio.pids.length} processes in all, tm + rr + dialog + auth (stateful, record-routing)` +
+      (rtpengine
+        ? `, media through rtpengine (userspace, pid ${rtpengine.relay.pid}, CPU counted)`
+        : ''),
   );
   // What tollgate does per call that this kamailio does not: counted in its CPU, not hidden.
   console.log(
     '  tollgate does more per call: ' +
-      (NO_SDP
+      (NO_SDP || rtpengine
         ? ''
         : 'media relay (offer and answer rewritten, 4 UDP relay ports taken and released, ' +
           'dataplanemode off: userspace relay), ') +
       'billing (authorization, a durable CDR and balance per call), guard (every message and ' +
       'call counted), nonce-count replay check, metrics and a log line per call',
   );
-  for (const p of proxies)
-    console.log(line(`${p.name}*`, await measure(p, { ...shape, calls: WARMUP })));
+  let kamailioCalls = 0;
+  for (const p of proxies) {
+    const r = await measure(p, { ...shape, calls: WARMUP });
+    if (p.name === 'kamailio') kamailioCalls += r.load.successful;
+    console.log(line(`${p.name}*`, r));
+  }
   console.log('  (* warm-up, not counted)');
 
   const rounds = new Map<string, Round[]>(proxies.map((p) => [p.name, []]));
@@ -175,10 +209,24 @@ async function main(): Promise<void> {
     for (const p of i % 2 === 0 ? proxies : [...proxies].reverse()) {
       const r = await measure(p, shape);
       rounds.get(p.name)!.push(r);
+      if (p.name === 'kamailio') kamailioCalls += r.load.successful;
       console.log(line(p.name, r));
     }
   }
 
+  if (rtpengine) {
+    // Proof that kamailio's calls had their media anchored, not just their signalling relayed.
+    const sessions = await ngSessions(rtpengine.ng);
+    const offered = sessions.managed + sessions.open;
+    console.log(
+      `rtpengine: ${offered} sessions for kamailio's ${kamailioCalls} calls ` +
+        `(${sessions.managed} ended, ${sessions.open} in its 30 s delete delay)`,
+    );
+    if (offered < kamailioCalls)
+      throw new Error(
+        `rtpengine relayed fewer calls than kamailio completed: ${rtpengine.relay.log().slice(-3000)}`,
+      );
+  }
   console.log('median of the rounds (min-max, ±half the range in % of the median)');
   const medians: Record<string, { perSecond: number; cpu: number }> = {};
   for (const p of proxies) {
@@ -204,6 +252,23 @@ async function main(): Promise<void> {
     `ratio kamailio/tollgate CPU per call (above 1: tollgate spends less): ${(k.cpu / t.cpu).toFixed(2)}` +
       ` (per round: ${formatSpread(ratioSummary(cpus('kamailio'), cpus('tollgate')), 2)})`,
   );
+}
+
+/** rtpengine for kamailio on 127.0.0.1, serving ng commands once it answers a ping. */
+async function startRtpengine() {
+  const ng = `127.0.0.1:${await freeUdpPort()}`;
+  const relay = spawnRtpengine({ address: '127.0.0.1', ng, ports: RTPENGINE_PORTS });
+  pidsToKill.add(relay.pid);
+  scope.teardown(async () => {
+    await relay.stop();
+    pidsToKill.delete(relay.pid);
+  });
+  try {
+    await waitForNg(ng, 10_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${relay.log()}`);
+  }
+  return { ng, relay };
 }
 
 let code = 0;

@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { fillChecksums } from '../../tests/dataplane/checksums.ts';
 import { frame } from '../../tests/dataplane/frames.ts';
 import { relayRunNamespace } from '../../tests/helpers/relay-run.ts';
+import { spawnRtpengine } from '../common/rtpengine-process.ts';
 import { teardownScope } from '../common/teardown.ts';
 
 const { values: args } = parseArgs({
@@ -320,39 +321,14 @@ async function benchTollgate(rtpgen: string): Promise<Step[]> {
 
 async function benchRtpengine(rtpgen: string): Promise<Step[]> {
   const { gen, relay } = topology('re');
-  const child = spawn(
-    IP,
-    [
-      'netns',
-      'exec',
-      relay,
-      'rtpengine',
-      '--foreground',
-      '--log-stderr',
-      '--log-level=4',
-      '--config-file=none',
-      `--interface=${RELAY_IP}`,
-      `--listen-ng=${RELAY_IP}:2223`,
-      '--table=-1',
-      `--port-min=${RANGE.min}`,
-      `--port-max=${RANGE.max}`,
-      `--num-threads=${Math.max(2, cpus().length)}`,
-      '--pidfile=none',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    if (stderr.length < 20000) stderr += c.toString();
+  const rtpengine = spawnRtpengine({
+    address: RELAY_IP,
+    ng: `${RELAY_IP}:2223`,
+    ports: RANGE,
+    netns: relay,
   });
-  const exited = new Promise<void>((r) => child.once('close', () => r()));
-  scope.teardown(async () => {
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  });
-  const pid = child.pid!;
+  scope.teardown(() => rtpengine.stop());
+  const pid = rtpengine.pid;
   const ng = (op: 'setup' | 'delete', n: number, base: number): number[] => {
     const out = inNs(gen, [
       process.execPath,
@@ -368,8 +344,8 @@ async function benchRtpengine(rtpgen: string): Promise<Step[]> {
       ng('delete', 1, 1_000_000);
       break;
     } catch (err) {
-      if (i > 50 || child.exitCode !== null)
-        throw new Error(`rtpengine did not come up: ${stderr || (err as Error).message}`);
+      if (i > 50 || rtpengine.exited())
+        throw new Error(`rtpengine did not come up: ${rtpengine.log() || (err as Error).message}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
