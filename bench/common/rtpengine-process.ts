@@ -35,7 +35,6 @@ export function spawnRtpengine(o: RtpengineSpawn): RtpengineProcess {
     `--port-min=${o.ports.min}`,
     `--port-max=${o.ports.max}`,
     `--num-threads=${Math.max(2, cpus().length)}`,
-    '--pidfile=none',
   ];
   const [command, ...args] = o.netns ? ['/usr/sbin/ip', 'netns', 'exec', o.netns, ...argv] : argv;
   const child: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
