@@ -226,6 +226,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         // The media relay: sessions, ports, and the packets this process saw and forwarded
         // (in XDP mode none once a stream is latched: the kernel forwards them).
         media: sip.media.stats,
+        // The SIP transaction table: live transactions, and what it absorbed or refused.
+        transactions: sip.transactions.stats,
       };
     };
     const audit = () =>

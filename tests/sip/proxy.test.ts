@@ -14,7 +14,7 @@ import type { SipRequest, SipResponse } from '../../src/sip/message/index.ts';
 import { INVITE_STEPS, OwnAddresses, REQUEST_STEPS, SipProxy } from '../../src/sip/proxy/index.ts';
 import { recordRoutes } from '../../src/sip/proxy/record-route.ts';
 import { BindingStore } from '../../src/sip/registrar/bindings.ts';
-import type { Endpoint } from '../../src/sip/transaction/index.ts';
+import { type Endpoint, isChallengeTag } from '../../src/sip/transaction/index.ts';
 import { Store } from '../../src/store/store.ts';
 import { authorization, challenges } from '../helpers/sip-client.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -212,6 +212,115 @@ test('an INVITE without credentials is challenged with 407 and the challenge is 
     port: 5070,
     user: 'alice',
   });
+});
+
+/** The ACK alice sends for a non-2xx `res` to `inv` (§17.1.1.3: same branch, the To of `res`). */
+function ackOf(inv: SipRequest, res: SipResponse, extra: string[] = []): SipRequest {
+  return sipRequest(
+    [
+      `ACK ${inv.uriText} SIP/2.0`,
+      `Via: ${inv.headerValues('via')[0]}`,
+      ...extra,
+      'Max-Forwards: 70',
+      `From: ${inv.header('from')}`,
+      `To: ${res.header('to')}`,
+      `Call-ID: ${inv.header('call-id')}`,
+      `CSeq: ${inv.cseq().seq} ACK`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+test('an INVITE without credentials is challenged statelessly: 407 sent once, nothing kept; its ACK, a forged ACK and a CANCEL go nowhere; the call then proceeds', (t) => {
+  const s = setup(t);
+  const first = invite({ branch: 'z9hG4bKsl1' });
+  s.h.layer.receive(first, ALICE_AT);
+  const challenge = s.last(ALICE_AT) as SipResponse;
+  t.is(challenge.status, 407);
+  t.true(isChallengeTag(challenge.to().tag), "the 407's To tag is a challenge tag");
+  t.is(s.h.layer.size, 0, 'no INVITE transaction left behind');
+  // Past Timer G, H and I: the 407 went out once.
+  s.h.clock.advance(40_000);
+  t.is(s.sentTo(ALICE_AT).length, 1, 'no Timer G retransmission');
+  // The INVITE again (the 407 lost): challenged again, with a fresh nonce and tag.
+  s.h.layer.receive(invite({ branch: 'z9hG4bKsl1' }), ALICE_AT);
+  const again = s.last(ALICE_AT) as SipResponse;
+  t.is(again.status, 407);
+  t.not(again.to().tag, challenge.to().tag);
+  t.is(s.h.layer.size, 0);
+  // CANCEL of the challenged INVITE: no transaction to cancel (§9.2).
+  s.h.layer.receive(
+    sipRequest(
+      [
+        'CANCEL sip:bob@tollgate SIP/2.0',
+        'Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKsl1;rport',
+        'Max-Forwards: 70',
+        'From: <sip:alice@tollgate>;tag=alice-tag',
+        'To: <sip:bob@tollgate>',
+        'Call-ID: call-1@192.0.2.10',
+        'CSeq: 1 CANCEL',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\n'),
+    ),
+    ALICE_AT,
+  );
+  t.is((s.last(ALICE_AT) as SipResponse).status, 481);
+  const reportsBefore = s.reports.length;
+  const sentBefore = s.h.sent.length;
+  // Its ACK, plain and with a Route to elsewhere: dropped by the layer, the proxy never sees it.
+  s.h.layer.receive(ackOf(first, challenge), ALICE_AT);
+  s.h.layer.receive(ackOf(first, again, ['Route: <sip:198.51.100.20:40000;lr>']), ALICE_AT);
+  t.is(s.h.layer.stats.challengeAcks, 2);
+  t.is(s.h.layer.stats.acksToTu, 0);
+  // A forged ACK: a To tag that is not ours, no dialog (with and without a Route).
+  const forged = (branch: string) =>
+    inDialog('ACK', {
+      from: FROM_ALICE,
+      to: '<sip:bob@tollgate>;tag=forged-tag',
+      cseq: 1,
+      branch,
+      route: false,
+      callId: 'no-such-call',
+    });
+  s.h.layer.receive(forged('z9hG4bKf1'), ALICE_AT);
+  const routed = forged('z9hG4bKf2');
+  routed.addHeader('Route', '<sip:198.51.100.20:40000;lr>');
+  s.h.layer.receive(routed, ALICE_AT);
+  t.is(s.h.sent.length, sentBefore, 'nothing forwarded, nothing answered');
+  t.is(s.reports.length, reportsBefore, 'no report to the guard: not an attack, not wrong');
+  // With credentials the call proceeds as usual (the CANCEL's 481 waits out Timer J).
+  const live = s.h.layer.stats.server;
+  s.h.layer.receive(authenticatedInvite(s, { branch: 'z9hG4bKsl2' }), ALICE_AT);
+  const forwarded = s.last(BOB_AT) as SipRequest;
+  t.is(forwarded.method, 'INVITE');
+  t.is(s.h.layer.stats.server, live + 1, 'the authenticated INVITE has its server transaction');
+  s.h.layer.receive(answer(forwarded, 200), BOB_AT);
+  t.is((s.last(ALICE_AT) as SipResponse).status, 200);
+  // The 407's ACK late (same Call-ID and From tag as the live call), and an ACK of the call
+  // with a To tag that is not bob's: neither reaches bob.
+  const toBob = s.sentTo(BOB_AT).length;
+  s.h.layer.receive(ackOf(first, challenge), ALICE_AT);
+  s.h.layer.receive(
+    inDialog('ACK', {
+      from: FROM_ALICE,
+      to: '<sip:bob@tollgate>;tag=x1',
+      cseq: 2,
+      branch: 'z9hG4bKx',
+    }),
+    ALICE_AT,
+  );
+  t.is(s.sentTo(BOB_AT).length, toBob);
+  // The call's own ACK still is.
+  s.h.layer.receive(
+    inDialog('ACK', { from: FROM_ALICE, to: TO_BOB, cseq: 2, branch: 'z9hG4bKok' }),
+    ALICE_AT,
+  );
+  t.is((s.last(BOB_AT) as SipRequest).method, 'ACK');
+  t.is(s.sentTo(BOB_AT).length, toBob + 1);
 });
 
 test('a wrong password is refused with 403 and reported as auth-fail', (t) => {

@@ -1,6 +1,7 @@
 // Server transactions (RFC 3261 §17.2, RFC 6026 §7.1) on a fake clock.
 import test from 'ava';
 import { createResponse } from '../../src/sip/message/index.ts';
+import { challengeTag, isChallengeTag } from '../../src/sip/transaction/index.ts';
 import {
   harness,
   request,
@@ -94,6 +95,106 @@ test('non-INVITE challenged 401/407: nothing is kept (stateless UAS, RFC 3261 §
   h.layer.receive(request(), UDP_PEER);
   t.is(h.requests.length, 1);
   t.deepEqual(timeline(h), ['0 403', '0 403']);
+});
+
+test('INVITE challenged 407/401 with a challenge tag: sent once, no Timer G/H/I, nothing kept; a retransmission is challenged again (RFC 3261 §8.2.7)', (t) => {
+  for (const status of [407, 401]) {
+    const h = harness();
+    h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+    const { tx, req } = h.requests[0]!;
+    const tag = challengeTag();
+    t.true(isChallengeTag(tag));
+    t.true(tx.respond(createResponse(req, status, 'Challenge', { toTag: tag })));
+    t.is(tx.state, 'terminated');
+    t.is(h.layer.size, 0, 'no INVITE transaction waits for the ACK');
+    t.is(h.clock.pending, 0, 'no Timer G, H or I (nor 100 Trying or Timer C)');
+    t.deepEqual(
+      h.ends.map((e) => e.reason),
+      ['done'],
+    );
+    // Past every INVITE timer (64·T1): the challenge went out once.
+    h.clock.advance(40_000);
+    t.deepEqual(timeline(h), [`0 ${status}`]);
+    // The retransmitted INVITE (the challenge lost) is a new request: challenged anew.
+    h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+    t.is(h.requests.length, 2);
+    const again = h.requests[1]!;
+    again.tx.respond(createResponse(again.req, status, 'Challenge', { toTag: challengeTag() }));
+    t.deepEqual(timeline(h), [`0 ${status}`, `40000 ${status}`]);
+    t.is(h.layer.size, 0);
+  }
+});
+
+test('the ACK of a stateless challenge is dropped by its tag, before matching and never to the TU, Route or not', (t) => {
+  const h = harness();
+  h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+  const { tx, req } = h.requests[0]!;
+  const tag = challengeTag();
+  tx.respond(createResponse(req, 407, 'Proxy Authentication Required', { toTag: tag }));
+  h.layer.receive(inviteAck('z9hG4bKa1b2c3', tag), UDP_PEER);
+  h.layer.receive(
+    request({
+      method: 'ACK',
+      toTag: tag,
+      cseqMethod: 'ACK',
+      extra: ['Route: <sip:203.0.113.9:5060;lr>'],
+    }),
+    UDP_PEER,
+  );
+  // Another branch, another Call-ID: the tag alone decides (an RFC 2543 ACK as well).
+  h.layer.receive(
+    request({ method: 'ACK', branch: null, toTag: challengeTag(), cseqMethod: 'ACK' }),
+    UDP_PEER,
+  );
+  t.deepEqual(h.acks, [], 'nothing reaches the TU (the proxy would route it)');
+  t.is(h.layer.stats.challengeAcks, 3);
+  t.is(h.layer.stats.matched, 0);
+  t.is(h.layer.stats.acksToTu, 0);
+  t.is(h.layer.size, 0);
+  // An ACK with any other tag that matches no transaction still goes to the TU, which routes
+  // only the ACK of a 2xx of a dialog it knows (in-dialog.ts).
+  h.layer.receive(inviteAck('z9hG4bKother', 'not-ours'), UDP_PEER);
+  t.is(h.acks.length, 1);
+  t.false(isChallengeTag('not-ours'));
+  t.false(isChallengeTag(`${tag}x`), 'the length is part of the form');
+  t.false(isChallengeTag(undefined));
+});
+
+test('an INVITE challenged with a tag of its own stays stateful: Timer G resends, its ACK is absorbed in Confirmed', (t) => {
+  const h = harness();
+  h.layer.receive(request({ method: 'INVITE' }), UDP_PEER);
+  const { tx, req } = h.requests[0]!;
+  tx.respond(createResponse(req, 407, 'Proxy Authentication Required', { toTag: TAG }));
+  t.is(tx.state, 'completed');
+  h.clock.advance(600);
+  h.layer.receive(inviteAck(), UDP_PEER);
+  t.is(tx.state, 'confirmed');
+  t.deepEqual(timeline(h), ['0 407', '500 407']);
+  t.deepEqual(h.acks, []);
+  // Any other final (403, 486…) to an INVITE is stateful as before (the tests below).
+});
+
+test('a flood of INVITEs without credentials leaves no transaction and no timer behind; CANCEL of one finds nothing', (t) => {
+  const h = harness({
+    onRequest: (tx, req) => {
+      if (req.method === 'INVITE')
+        tx.respond(
+          createResponse(req, 407, 'Proxy Authentication Required', { toTag: challengeTag() }),
+        );
+    },
+  });
+  for (let i = 0; i < 2000; i++) {
+    h.layer.receive(
+      request({ method: 'INVITE', branch: `z9hG4bKflood${i}`, callId: `flood-${i}` }),
+      UDP_PEER,
+    );
+  }
+  t.is(h.sent.length, 2000);
+  t.is(h.layer.size, 0);
+  t.is(h.layer.stats.server, 0);
+  t.is(h.clock.pending, 0);
+  const cancel = request({ method: 'CANCEL', branch: 'z9hG4bKflood7', callId: 'flood-7' });
+  t.is(h.layer.findInviteFor(cancel), undefined, '§9.2: the TU answers such a CANCEL 481');
 });
 
 test('non-INVITE: a provisional moves to Proceeding and retransmissions get it again; a second final is discarded', (t) => {

@@ -32,7 +32,7 @@ import {
   type SipResponse,
 } from '../message/index.ts';
 import { type Binding, transportRefusal } from '../registrar/bindings.ts';
-import type { Endpoint } from '../transaction/index.ts';
+import { challengeTag, type Endpoint } from '../transaction/index.ts';
 import { callAuthorized, sessionIntervalAllowed } from './call-admission.ts';
 import type { CallPolicy, CallTarget } from './call-policy.ts';
 import type { ProxyContext } from './context.ts';
@@ -146,7 +146,7 @@ export const callerIdentity: AdmissionStep = (a, p) => {
     });
     if (outcome.status !== 401) return { status: outcome.status };
     // With the request: the caller's authtype and client decide the algorithms offered.
-    return { response: d.auth.challenge(createResponse(req, 407), source.ip, false, req) };
+    return { response: d.auth.challenge(challengeResponse(req), source.ip, false, req) };
   }
   // A call routed out through a trunk costs money: only an account may place it.
   const paid = req.method === 'INVITE' && outbound(a, p) !== undefined;
@@ -158,9 +158,18 @@ export const callerIdentity: AdmissionStep = (a, p) => {
     ...(a.fromUser ? { user: a.fromUser } : {}),
   });
   return {
-    response: d.auth.challenge(createResponse(req, 407), source.ip, outcome.stale ?? false, req),
+    response: d.auth.challenge(challengeResponse(req), source.ip, outcome.stale ?? false, req),
   };
 };
+
+/**
+ * A 407 whose To tag the transaction layer knows (challengeTag): the INVITE transaction ends
+ * when it is sent (no retransmission by Timer G, no state kept for its ACK, §8.2.7), and its
+ * ACK is dropped before it reaches the proxy, like kamailio's auth_challenge through sl.
+ */
+function challengeResponse(req: SipRequest): SipResponse {
+  return createResponse(req, 407, undefined, { toTag: challengeTag() });
+}
 
 /** A trunk or an IP-authenticated account recognised by the source address; true if so. */
 function byAddress(a: Admission, p: AdmissionPorts): boolean {

@@ -68,6 +68,13 @@ export class DialogRouting {
     // Only the dialog's own ends may use it: a Call-ID and tags seen on the wire are not
     // enough to tear down someone's call or to relay through us.
     if (source.ip !== sender.endpoint.ip) return void refuse(481);
+    // An ACK reaches us with no transaction and is never answered: it must name the dialog
+    // whole (§12: Call-ID and both tags), the other end's tag included, not only the Call-ID
+    // and the sender's tag. The ACK of a 407 to this call's first INVITE carries the same
+    // Call-ID and From tag as the call the authenticated INVITE set up; the layer drops it
+    // by its tag (challenge-tag.ts), and this drops any other ACK that is not the dialog's.
+    if (req.method === 'ACK' && (receiver.tag === undefined || toTagOf(req) !== receiver.tag))
+      return;
     const cseq = req.tryView('cseq');
     if (cseq.ok && req.method !== 'ACK') sender.cseq = Math.max(sender.cseq, cseq.value.seq);
 
@@ -151,4 +158,9 @@ export class DialogRouting {
     }
     return at;
   }
+}
+
+function toTagOf(req: SipRequest): string | undefined {
+  const to = req.tryView('to');
+  return to.ok ? to.value.tag : undefined;
 }

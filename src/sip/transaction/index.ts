@@ -1,4 +1,5 @@
 // The SIP transaction layer (RFC 3261 §17, RFC 6026). See layer.ts for the picture.
+export { challengeTag, isChallengeTag } from './challenge-tag.ts';
 export {
   type ClientHandlers,
   type ClientOutcome,

@@ -3,6 +3,10 @@
 // It meets the transport only through `send(message, dest)` and `receive(message, source)`,
 // and the TU only through the handlers below, sipgo-style.
 //
+// A digest challenge (401/407) is answered statelessly, to an INVITE too (server.ts): the
+// ACK of such a 407 finds no transaction, and is recognised by its To tag and dropped here,
+// before any lookup and before the TU (challenge-tag.ts).
+//
 // The table is bounded (`maxTransactions`): a request that would open one more transaction
 // is answered 503 without state (RFC 3261 §21.5.4) and counted, so a flood of distinct
 // requests costs a bounded amount of memory. Transactions leave the table the moment they
@@ -21,6 +25,7 @@
 // transaction, so whatever the transport put in it (a connection id) comes back unchanged.
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag } from '../message/index.ts';
+import { isChallengeTag } from './challenge-tag.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
@@ -87,6 +92,8 @@ export interface TransactionStats {
   strayResponses: number;
   /** ACKs handed to the TU (ACKs of 2xx, §17; unmatched ACKs). */
   acksToTu: number;
+  /** ACKs of a stateless challenge (their To tag is a challengeTag), dropped. */
+  challengeAcks: number;
   /** Exceptions thrown by the TU's handlers. */
   tuErrors: number;
 }
@@ -121,6 +128,7 @@ export class TransactionLayer {
     matched: 0,
     strayResponses: 0,
     acksToTu: 0,
+    challengeAcks: 0,
     tuErrors: 0,
   };
 
@@ -213,13 +221,20 @@ export class TransactionLayer {
   }
 
   #receiveRequest(req: SipRequest, source: Endpoint): void {
+    const isAck = req.method === 'ACK';
+    if (isAck && isChallengeAck(req)) {
+      // The ACK of a 401/407 sent statelessly: it belongs to no transaction (the INVITE's
+      // ended with the challenge) and to no dialog. Dropped whatever else it carries (a
+      // Route, a body): an ACK is never answered, and nothing is forwarded on its account.
+      this.#stats.challengeAcks++;
+      return;
+    }
     const key = serverKey(req);
     if (key === undefined) {
       this.#stats.unmatchable++;
       return;
     }
     const tx = this.#servers.get(key);
-    const isAck = req.method === 'ACK';
     if (tx !== undefined && (!isAck || !isRfc2543Key(key) || tx.acceptsAck(req))) {
       // §17.2.1 / §17.2.2: retransmissions and the non-2xx ACK stay in the transaction; an ACK
       // in Accepted goes on to the TU (RFC 6026 §7.1).
@@ -328,4 +343,10 @@ export class TransactionLayer {
     this.#stats.tuErrors++;
     this.#opts.onError?.(err);
   }
+}
+
+/** An ACK whose To tag is a challengeTag: the ACK of a 401/407 we sent statelessly. */
+function isChallengeAck(ack: SipRequest): boolean {
+  const to = ack.tryView('to');
+  return to.ok && isChallengeTag(to.value.tag);
 }

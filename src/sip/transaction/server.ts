@@ -7,9 +7,11 @@
 //     ├─ 2xx from TU: send ──► Accepted ── INVITE again: absorb; ACK: to TU;
 //     │                          │         more 2xx from TU: send (the TU retransmits them)
 //     │                          └─ Timer L ──► Terminated
-//     └─ 3xx-6xx from TU: send ──► Completed ── INVITE again / Timer G: resend final
-//                                    ├─ ACK ──► Confirmed ── (absorb) ── Timer I ──► Terminated
-//                                    └─ Timer H (no ACK): inform TU ──► Terminated
+//     ├─ 3xx-6xx from TU: send ──► Completed ── INVITE again / Timer G: resend final
+//     │                              ├─ ACK ──► Confirmed ── (absorb) ── Timer I ──► Terminated
+//     │                              └─ Timer H (no ACK): inform TU ──► Terminated
+//     └─ 401/407 with a challenge tag from TU: send once ──► Terminated (stateless, §8.2.7;
+//        its ACK is dropped by the layer, challenge-tag.ts)
 //
 // non-INVITE (§17.2.2, Figure 8):
 //
@@ -27,6 +29,7 @@
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
 import type { ParseLimits, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag, parseMessage, serialize } from '../message/index.ts';
+import { isChallengeTag } from './challenge-tag.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
@@ -54,7 +57,8 @@ export interface ServerHooks {
   end(tx: ServerTransaction, reason: ServerEndReason): void;
 }
 
-// Timers: an INVITE transaction has several, of several lengths, in a TimerSet. A non-INVITE
+// Timers: an INVITE transaction has several, of several lengths, in a TimerSet (made when the
+// first is started: an INVITE challenged at once never needs one). A non-INVITE
 // one only ever waits for Timer F, then for Timer J, both of fixed length: it takes a place in
 // the layer's shared queues for those (deadline-queue.ts) instead of a Node timer each, and
 // carries its place in them itself (the deadline* fields).
@@ -71,8 +75,8 @@ export class ServerTransaction implements DeadlineEntry {
   // #ctx, not copied into a field each.
   readonly #ctx: TransactionContext;
   readonly #hooks: ServerHooks;
-  /** INVITE only. */
-  readonly #timers: TimerSet | undefined;
+  /** INVITE only, once a timer is needed (#inviteTimers). */
+  #timers: TimerSet | undefined = undefined;
   /** Non-INVITE only: its place in queues.F, then in queues.J (the queue's to write). */
   deadlineDue = 0;
   deadlinePrev: DeadlineEntry | undefined = undefined;
@@ -113,18 +117,10 @@ export class ServerTransaction implements DeadlineEntry {
     this.#hooks = hooks;
     this.#last = undefined;
     this.#wireLimits = undefined;
-    if (this.isInvite) {
-      this.#timers = new TimerSet(ctx.clock);
-      // §17.2.1: Proceeding at once; a 100 Trying if the TU stays silent for 200 ms.
-      this.#state = 'proceeding';
-      const t = this.#t;
-      this.#timers.start('trying', t.trying, () => this.#sendTrying());
-      this.#timers.start('C', t.C, () => this.#abandonInvite());
-    } else {
-      this.#timers = undefined;
-      this.#state = 'trying';
-      // Timer F starts in handedToTu(): most are answered before it would be worth a timer.
-    }
+    // §17.2.1: an INVITE is Proceeding at once. Its 100 Trying timer and Timer C start in
+    // handedToTu(), as a non-INVITE's Timer F does: most INVITEs without credentials are
+    // challenged before either would be worth starting.
+    this.#state = this.isInvite ? 'proceeding' : 'trying';
   }
 
   get isInvite(): boolean {
@@ -145,12 +141,25 @@ export class ServerTransaction implements DeadlineEntry {
    * The layer calls this once the TU's handler has returned. A non-INVITE still unanswered
    * starts Timer F now: at the same instant as it was opened, since a handler does not wait.
    * One answered at once (a REGISTER, an OPTIONS) never takes a place in Timer F's queue,
-   * which would otherwise go from empty to one and back, a clock timer each time.
+   * which would otherwise go from empty to one and back, a clock timer each time. An INVITE
+   * the TU has not answered yet starts its 100 Trying timer (§17.2.1: sent if the TU stays
+   * silent for 200 ms) and Timer C; one it answered with a 1xx already runs Timer C.
    */
   handedToTu(): void {
-    if (this.#timers === undefined && (this.#state === 'trying' || this.#state === 'proceeding')) {
+    if (this.isInvite) {
+      if (this.#state !== 'proceeding' || this.#last !== undefined) return;
+      const t = this.#t;
+      const timers = this.#inviteTimers();
+      timers.start('trying', t.trying, () => this.#sendTrying());
+      timers.start('C', t.C, () => this.#abandonInvite());
+    } else if (this.#state === 'trying' || this.#state === 'proceeding') {
       this.#queues.F.add(this);
     }
+  }
+
+  #inviteTimers(): TimerSet {
+    if (this.#timers === undefined) this.#timers = new TimerSet(this.#ctx.clock);
+    return this.#timers;
   }
 
   /**
@@ -230,27 +239,35 @@ export class ServerTransaction implements DeadlineEntry {
       default:
         return false;
     }
-    if (this.#timers === undefined) return this.#respondNonInvite(res, provisional);
-    this.#timers.stop('trying');
+    if (!this.isInvite) return this.#respondNonInvite(res, provisional);
+    this.#timers?.stop('trying');
     if (provisional) {
       this.#state = 'proceeding';
-      this.#timers.start('C', this.#t.C, () => this.#abandonInvite());
+      this.#inviteTimers().start('C', this.#t.C, () => this.#abandonInvite());
       return this.#send(res, true);
     }
-    this.#timers.stop('C');
+    this.#timers?.stop('C');
     this.#request = undefined;
     if (!this.#send(res, true)) return false;
+    if (isStatelessChallenge(res)) {
+      // Sent once, nothing kept (§8.2.7, as for a non-INVITE below): no Timer G resends it,
+      // no Timer H or I waits for its ACK, which the layer drops by its tag (challenge-tag.ts).
+      // A retransmitted INVITE (this 407 lost) opens a new transaction and is challenged again.
+      this.#terminate('done');
+      return true;
+    }
+    const timers = this.#inviteTimers();
     if (res.status < 300) {
       this.#state = 'accepted';
       if (this.ackKey === undefined) this.#last = '';
-      this.#timers.start('L', this.#t.L, () => this.#terminate('done'));
+      timers.start('L', this.#t.L, () => this.#terminate('done'));
     } else {
       this.#state = 'completed';
       if (!isReliable(this.source.transport)) {
         this.#retransmitInterval = this.#t.G;
-        this.#timers.start('G', this.#retransmitInterval, () => this.#timerG());
+        timers.start('G', this.#retransmitInterval, () => this.#timerG());
       }
-      this.#timers.start('H', this.#t.H, () => this.#terminate('timeout'));
+      timers.start('H', this.#t.H, () => this.#terminate('timeout'));
     }
     return true;
   }
@@ -416,6 +433,17 @@ function internMethod(method: string): string {
 /** 401 (a UAS or registrar) and 407 (a proxy) ask for credentials (RFC 3261 §22). */
 function isChallenge(status: number): boolean {
   return status === 401 || status === 407;
+}
+
+/**
+ * A 401/407 to an INVITE whose To tag the layer will know its ACK by (challengeTag): only
+ * then may the transaction end at once. A challenge with any other tag keeps the INVITE
+ * transaction of §17.2.1, so that its ACK is absorbed there and never reaches the TU.
+ */
+function isStatelessChallenge(res: SipResponse): boolean {
+  if (!isChallenge(res.status)) return false;
+  const to = res.tryView('to');
+  return to.ok && isChallengeTag(to.value.tag);
 }
 
 /** A response that cannot be serialized is the transport's to refuse (a transport error). */
