@@ -150,24 +150,52 @@ function parsePort(text: string): number | undefined {
   return n <= 65535 ? n : undefined;
 }
 
-/** Splits a body into lines, CRLF or bare LF (RFC 4566 §5 asks CRLF, §5 tolerates LF). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const LINE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/**
+ * A control character anywhere in a body, but for LF and a CR before LF or at the end: what
+ * LINE_CONTROL finds in one of its lines. A body without one (nearly every body) skips the
+ * per-line test.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const BODY_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n|$)/;
+
+/**
+ * Splits a body into lines, CRLF or bare LF (RFC 4566 §5 asks CRLF, §5 tolerates LF). One
+ * pass by index: each line costs its value's string and nothing else.
+ */
 function splitLines(text: string, limits: SdpLimits): SdpLine[] | SdpReject {
-  const raw = text.split('\n');
-  if (raw.length > 0 && raw[raw.length - 1] === '') raw.pop();
-  if (raw.length > limits.maxLines) return reject('too_many_lines', `${raw.length} lines`);
+  const len = text.length;
+  // As many lines as text.split('\n') has pieces, less the empty one after a final LF.
+  let count = len === 0 ? 0 : 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+  if (len > 0 && text.charCodeAt(len - 1) === 0x0a) count--;
+  if (count > limits.maxLines) return reject('too_many_lines', `${count} lines`);
+  const clean = !BODY_CONTROL.test(text);
   const out: SdpLine[] = [];
-  for (let line of raw) {
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.length > limits.maxLineBytes) return reject('line_too_long', line.slice(0, 20));
-    if (line === '') continue; // a trailing blank line some stacks add
-    const type = line.charCodeAt(0);
-    if (type < 0x61 || type > 0x7a || line.charCodeAt(1) !== 0x3d)
-      return reject('bad_line', line.slice(0, 20));
+  for (let start = 0; start < len; ) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = len;
+    let end = nl;
+    if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
+    const lineStart = start;
+    start = nl + 1;
+    if (end - lineStart > limits.maxLineBytes)
+      return reject('line_too_long', text.slice(lineStart, lineStart + 20));
+    if (end === lineStart) continue; // a trailing blank line some stacks add
+    const type = text.charCodeAt(lineStart);
+    if (
+      type < 0x61 ||
+      type > 0x7a ||
+      lineStart + 1 >= end ||
+      text.charCodeAt(lineStart + 1) !== 0x3d
+    )
+      return reject('bad_line', text.slice(lineStart, Math.min(lineStart + 20, end)));
     // RFC 4566 §5: text fields may be any octet but NUL, CR and LF; CR is already gone here
     // except inside a line, which is as malformed as any other control character.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return reject('bad_line', 'control character');
-    out.push({ type: line[0]!, value: line.slice(2) });
+    if (!clean && LINE_CONTROL.test(text.slice(lineStart, end)))
+      return reject('bad_line', 'control character');
+    out.push({ type: text[lineStart]!, value: text.slice(lineStart + 2, end) });
   }
   return out;
 }
@@ -177,13 +205,6 @@ function parseConnection(value: string): SdpAddress | SdpReject {
   if (parts.length !== 3) return reject('bad_connection', value);
   const a = parseAddress(parts[0]!, parts[1]!, parts[2]!);
   return a ?? reject('bad_connection', value);
-}
-
-function attr(value: string): { name: string; rest: string } {
-  const colon = value.indexOf(':');
-  return colon < 0
-    ? { name: value.toLowerCase(), rest: '' }
-    : { name: value.slice(0, colon).toLowerCase(), rest: value.slice(colon + 1) };
 }
 
 interface MediaDraft {
@@ -268,12 +289,15 @@ export function parseSdp(body: Buffer | string, limits: SdpLimits = SDP_LIMITS):
         if ('ok' in c) return c;
         address = c;
       } else if (l.type === 'a') {
-        const { name, rest } = attr(l.value);
+        const v = l.value;
+        const colon = v.indexOf(':');
+        const name = (colon < 0 ? v : v.slice(0, colon)).toLowerCase();
         if (name === 'rtcp-mux') rtcpMux = true;
-        else if (DIRECTIONS.has(name) && rest === '') direction = name as Direction;
+        else if (DIRECTIONS.has(name) && (colon < 0 || colon === v.length - 1))
+          direction = name as Direction;
         else if (name === 'rtcp') {
           // a=rtcp:<port> [<nettype> <addrtype> <connection-address>] (RFC 3605 §2.1)
-          const p = rest.split(' ');
+          const p = (colon < 0 ? '' : v.slice(colon + 1)).split(' ');
           const port = parsePort(p[0] ?? '');
           if (port === undefined || (p.length !== 1 && p.length !== 4))
             return reject('bad_rtcp', l.value);
@@ -285,7 +309,17 @@ export function parseSdp(body: Buffer | string, limits: SdpLimits = SDP_LIMITS):
     }
     address ??= sessionAddress;
     if (address === undefined && d.port !== 0) return reject('missing_connection', d.media);
-    media.push({ ...d, address, rtcp, rtcpMux, direction });
+    media.push({
+      media: d.media,
+      port: d.port,
+      proto: d.proto,
+      formats: d.formats,
+      lines: d.lines,
+      address,
+      rtcp,
+      rtcpMux,
+      direction,
+    });
   }
   return { ok: true, session, media, origin, sessionAddress };
 }
