@@ -199,8 +199,13 @@ interface Leg {
   latched: [Endpoint | undefined, Endpoint | undefined];
   /** What the kernel was last told per socket (undefined: nothing), so it is told only changes. */
   programmed: [RelayLeg | undefined, RelayLeg | undefined];
-  /** Kernel operations on this pair, in order. */
-  ops: Promise<unknown>;
+  /**
+   * Kernel operations on this pair, in order: the last one queued, undefined when none is
+   * pending (the next one then starts at once, with no wait on a settled promise).
+   */
+  ops: Promise<void> | undefined;
+  /** Bumped per operation queued: the last one to finish sees its own and clears `ops`. */
+  opSeq: number;
 }
 
 interface Stream {
@@ -219,7 +224,7 @@ interface Session {
   /** A packet was seen (by a socket or a kernel counter) since the last sweep. */
   active: boolean;
   /** Kernel forwarded-packet totals at the last sweep, per port. */
-  kernelSeen: Map<number, number>;
+  kernelSeen: Map<number, number> | undefined;
   /** Packets the kernel dropped on the call's ports (other sources), as of the last sweep. */
   kernelDropped: number;
   forwarded: number;
@@ -355,12 +360,12 @@ export class MediaRelay {
         callId,
         owner: ctx.owner,
         streams: [],
-        relay: { ...ctx.relay },
+        relay: { caller: ctx.relay.caller, callee: ctx.relay.callee },
         early: earlyMediaRule(this.#d.config, ctx.kinds),
         answered: false,
         ended: false,
         active: false,
-        kernelSeen: new Map(),
+        kernelSeen: undefined, // XDP mode only: made at its first sweep
         kernelDropped: 0,
         forwarded: 0,
         dropped: 0,
@@ -459,7 +464,8 @@ export class MediaRelay {
       rtcpMux: false,
       latched: [undefined, undefined],
       programmed: [undefined, undefined],
-      ops: Promise.resolve(),
+      ops: undefined,
+      opSeq: 0,
     };
   }
 
@@ -620,6 +626,9 @@ export class MediaRelay {
     for (const side of SIDES) {
       const leg = stream.legs[side];
       const other = stream.legs[OTHER[side]];
+      // The ports of this leg whose kernel state changes (bit 0 RTP, bit 1 RTCP): one
+      // queued operation for both.
+      let changed = 0;
       for (const kind of KINDS) {
         const localPort = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
         const forwardTo = other.latched[kind] ?? other.sdp[kind];
@@ -650,20 +659,40 @@ export class MediaRelay {
         }
         if (want === undefined && was === undefined) continue;
         leg.programmed[kind] = want;
-        leg.ops = this.#kernelOp(leg.ops, localPort, want);
+        changed |= 1 << kind;
+      }
+      if (changed !== 0) {
+        const seq = ++leg.opSeq;
+        leg.ops = this.#kernelOps(leg, leg.ops, seq, changed, leg.programmed[0], leg.programmed[1]);
       }
     }
   }
 
-  /** After the leg's earlier operations: `want` opened in the kernel, or the port closed. */
-  async #kernelOp(before: Promise<unknown>, localPort: number, want: RelayLeg | undefined) {
-    await before; // never rejects: each operation catches its own failure
-    try {
-      if (want === undefined) await this.#kernel.closeRelay(localPort);
-      else await this.#kernel.openRelay(want);
-    } catch (err: unknown) {
-      this.#d.log.warn({ port: localPort, err }, 'media relay leg not programmed');
+  /**
+   * After the leg's earlier operations: for each port in `changed`, its wanted leg opened
+   * in the kernel, or the port closed. Never rejects: each operation catches its own failure.
+   */
+  async #kernelOps(
+    leg: Leg,
+    before: Promise<void> | undefined,
+    seq: number,
+    changed: number,
+    rtp: RelayLeg | undefined,
+    rtcp: RelayLeg | undefined,
+  ): Promise<void> {
+    if (before !== undefined) await before;
+    for (const kind of KINDS) {
+      if ((changed & (1 << kind)) === 0) continue;
+      const localPort = kind === 0 ? leg.pair.rtp : leg.pair.rtcp;
+      const want = kind === 0 ? rtp : rtcp;
+      try {
+        if (want === undefined) await this.#kernel.closeRelay(localPort);
+        else await this.#kernel.openRelay(want);
+      } catch (err: unknown) {
+        this.#d.log.warn({ port: localPort, err }, 'media relay leg not programmed');
+      }
     }
+    if (leg.opSeq === seq) leg.ops = undefined;
   }
 
   #release(session: Session): void {
@@ -692,7 +721,9 @@ export class MediaRelay {
     leg.sockets[0] = leg.sockets[1] = undefined;
     const programmed = leg.programmed;
     leg.programmed = [undefined, undefined];
-    const done = this.#unprogram(leg, programmed);
+    // An operation still pending must not clear leg.ops (it is `done` from here on).
+    leg.opSeq++;
+    const done = this.#unprogram(leg, leg.ops, programmed);
     leg.ops = done;
     this.#releasing.add(done);
   }
@@ -704,10 +735,13 @@ export class MediaRelay {
    */
   async #unprogram(
     leg: Leg,
+    before: Promise<void> | undefined,
     programmed: readonly [RelayLeg | undefined, RelayLeg | undefined],
   ): Promise<void> {
     try {
-      await leg.ops; // never rejects: every operation catches its own failure
+      // Never rejects (see #kernelOps). Awaited even when undefined: what follows, the
+      // finally included, must run after #releaseLeg has made this promise leg.ops.
+      await before;
       if (programmed[0] !== undefined) await this.#kernel.closeRelay(leg.pair.rtp);
       if (programmed[1] !== undefined) await this.#kernel.closeRelay(leg.pair.rtcp);
     } catch (err: unknown) {
@@ -716,7 +750,7 @@ export class MediaRelay {
       this.#ports.release(leg.pair.rtp);
       // This very promise: nothing programs a released leg again (its stream has left its
       // session, or its session has ended), so leg.ops is still what #releaseLeg set.
-      this.#releasing.delete(leg.ops);
+      if (leg.ops !== undefined) this.#releasing.delete(leg.ops);
     }
   }
 
@@ -768,6 +802,7 @@ export class MediaRelay {
           const c = await this.#kernel.relayCounters(port).catch(() => null);
           if (c === null) continue;
           dropped += c.droppedPackets;
+          s.kernelSeen ??= new Map();
           if (c.forwardedPackets !== (s.kernelSeen.get(port) ?? 0)) {
             s.kernelSeen.set(port, c.forwardedPackets);
             s.active = true;
