@@ -117,6 +117,26 @@ function stdoutDestination(): pino.DestinationStream {
   return pino.destination({ dest: 1, sync: false });
 }
 
+/** The second isoTime last wrote, and its text up to the milliseconds. */
+let timeSecond = Number.NaN;
+let timePrefix = '';
+
+/**
+ * pino's isoTime (`,"time":"2026-12-06T23:30:00.123Z"`), the same text, without a Date and a
+ * toISOString per line: the text up to the second is made once per second and the
+ * milliseconds appended (a tenth of a log line's cost under bench:calls went to the Date).
+ */
+export function isoTime(now: number = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== timeSecond) {
+    const iso = new Date(second * 1000).toISOString(); // ….sssZ, sss = 000
+    timePrefix = `,"time":"${iso.slice(0, -4)}`;
+    timeSecond = second;
+  }
+  const ms = now - second * 1000;
+  return `${timePrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
 export interface LogOptions {
   level?: string;
   /** Where lines go; stdout by default (journald on the appliance). */
@@ -129,7 +149,7 @@ export function createLogger(options: LogOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { name: 'tollgate' },
       formatters: { log: censor },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: () => isoTime(),
     },
     options.destination ?? stdoutDestination(),
   );

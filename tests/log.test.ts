@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
-import { createLogger, StreamDestination } from '../src/log.ts';
+import { createLogger, isoTime, StreamDestination } from '../src/log.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -126,4 +126,17 @@ test('a stream destination past its bound drops lines and counts them', async (t
   for (let i = 0; i < 10; i++) dest.write(line);
   t.is(socket.writableLength, before);
   t.is(dest.dropped, 11);
+});
+
+test('the time of a line is the ISO 8601 text pino writes, for any millisecond', (t) => {
+  const base = Date.UTC(2026, 11, 31, 23, 59, 58, 0);
+  for (let now = base; now < base + 3000; now += 1)
+    t.is(isoTime(now), `,"time":"${new Date(now).toISOString()}"`);
+  for (const now of [0, 999, 1000, 86_399_999, 951_782_400_000, Date.now()])
+    t.is(isoTime(now), `,"time":"${new Date(now).toISOString()}"`);
+  const { lines, destination } = capture();
+  const before = Date.now();
+  createLogger({ destination }).info('x');
+  const at = Date.parse(lines[0]!.time as string);
+  t.true(at >= before && at <= Date.now());
 });
