@@ -32,6 +32,7 @@ const expected = [
   '.drops',
   '.media',
   '.passed',
+  '.transactions',
   'dataplane.counted',
   'dataplane.counters',
   'dataplane.interfaces',
