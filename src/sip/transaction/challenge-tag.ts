@@ -15,7 +15,7 @@
 // (48 random bits). A peer that learnt it from a 407 and uses it as its own tag only has the
 // ACKs of its own dialogs dropped.
 import { randomBytes } from 'node:crypto';
-import { newTag } from '../message/index.ts';
+import { newTag, type SipMessage } from '../message/index.ts';
 
 /** 8 base64url characters (48 bits), once per process. */
 const PREFIX = randomBytes(6).toString('base64url');
@@ -30,4 +30,10 @@ export function challengeTag(): string {
 /** Whether `tag` is one challengeTag() made: its ACK belongs to no transaction and no dialog. */
 export function isChallengeTag(tag: string | undefined): boolean {
   return tag !== undefined && tag.length === LENGTH && tag.startsWith(PREFIX);
+}
+
+/** Whether a message's To tag is one challengeTag() made (a 401/407 of ours, or its ACK). */
+export function hasChallengeTag(m: SipMessage): boolean {
+  const to = m.tryView('to');
+  return to.ok && isChallengeTag(to.value.tag);
 }

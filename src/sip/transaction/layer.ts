@@ -25,7 +25,7 @@
 // transaction, so whatever the transport put in it (a connection id) comes back unchanged.
 import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag } from '../message/index.ts';
-import { isChallengeTag } from './challenge-tag.ts';
+import { hasChallengeTag } from './challenge-tag.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
@@ -222,7 +222,7 @@ export class TransactionLayer {
 
   #receiveRequest(req: SipRequest, source: Endpoint): void {
     const isAck = req.method === 'ACK';
-    if (isAck && isChallengeAck(req)) {
+    if (isAck && hasChallengeTag(req)) {
       // The ACK of a 401/407 sent statelessly: it belongs to no transaction (the INVITE's
       // ended with the challenge) and to no dialog. Dropped whatever else it carries (a
       // Route, a body): an ACK is never answered, and nothing is forwarded on its account.
@@ -343,10 +343,4 @@ export class TransactionLayer {
     this.#stats.tuErrors++;
     this.#opts.onError?.(err);
   }
-}
-
-/** An ACK whose To tag is a challengeTag: the ACK of a 401/407 we sent statelessly. */
-function isChallengeAck(ack: SipRequest): boolean {
-  const to = ack.tryView('to');
-  return to.ok && isChallengeTag(to.value.tag);
 }

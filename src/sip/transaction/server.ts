@@ -29,7 +29,7 @@
 // 64·T1 ends silently (its client gave up at Timer F, §17.1.2.2).
 import type { ParseLimits, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag, parseMessage, serialize } from '../message/index.ts';
-import { isChallengeTag } from './challenge-tag.ts';
+import { hasChallengeTag } from './challenge-tag.ts';
 import type { NonInviteQueues, TransactionContext } from './context.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
@@ -441,9 +441,7 @@ function isChallenge(status: number): boolean {
  * transaction of §17.2.1, so that its ACK is absorbed there and never reaches the TU.
  */
 function isStatelessChallenge(res: SipResponse): boolean {
-  if (!isChallenge(res.status)) return false;
-  const to = res.tryView('to');
-  return to.ok && isChallengeTag(to.value.tag);
+  return isChallenge(res.status) && hasChallengeTag(res);
 }
 
 /** A response that cannot be serialized is the transport's to refuse (a transport error). */
