@@ -4,8 +4,8 @@
 // rtpengine module talks to it over the ng protocol) so that kamailio relays the calls'
 // media as tollgate does; bench/media drives it directly.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { cpus } from 'node:os';
+import { type Bencode, NgClient } from './ng.ts';
 
 export interface RtpengineSpawn {
   /** The address it relays media on (--interface). */
@@ -62,52 +62,28 @@ export function spawnRtpengine(o: RtpengineSpawn): RtpengineProcess {
  * rejects after `ms`.
  */
 export async function waitForNg(ng: string, ms: number): Promise<void> {
-  const reply = await ngRequest(ng, 'd7:command4:pinge', ms);
-  if (!reply.includes('4:pong')) throw new Error(`rtpengine at ${ng}: ping answered ${reply}`);
-}
-
-/** Sessions rtpengine has managed since it started, and those open now. */
-export async function ngSessions(ng: string): Promise<{ managed: number; open: number }> {
-  const reply = await ngRequest(ng, 'd7:command10:statisticse', 5000);
-  const count = (key: string) => {
-    const m = new RegExp(`${key.length}:${key}i(\\d+)e`).exec(reply);
-    if (m === null) throw new Error(`rtpengine statistics without ${key}: ${reply.slice(0, 200)}`);
-    return Number(m[1]);
-  };
-  return { managed: count('managedsessions'), open: count('sessionsown') };
-}
-
-/**
- * One ng command (a bencoded dict) and its reply's dict, as text. UDP: the command is sent
- * again every 200 ms under a fresh cookie until a reply comes or `ms` have passed.
- */
-async function ngRequest(ng: string, command: string, ms: number): Promise<string> {
-  const [address, port] = splitHostPort(ng);
-  const socket = createSocket('udp4');
-  let timer: NodeJS.Timeout | undefined;
+  const client = new NgClient(ng);
   try {
-    return await new Promise<string>((resolve, reject) => {
-      const deadline = Date.now() + ms;
-      socket.on('message', (m) => {
-        const text = m.toString('latin1');
-        resolve(text.slice(text.indexOf(' ') + 1));
-      });
-      socket.on('error', reject);
-      let n = 0;
-      const send = () => {
-        if (Date.now() > deadline) return reject(new Error(`rtpengine at ${ng}: no answer`));
-        socket.send(`bench-${process.pid}-${Date.now()}-${n++} ${command}`, port, address);
-        timer = setTimeout(send, 200);
-      };
-      send();
-    });
+    const reply = await client.request({ command: 'ping' }, ms, 200);
+    if (reply.result !== 'pong')
+      throw new Error(`rtpengine at ${ng}: ping answered ${JSON.stringify(reply)}`);
   } finally {
-    clearTimeout(timer);
-    socket.close();
+    client.close();
   }
 }
 
-function splitHostPort(hostPort: string): [string, number] {
-  const at = hostPort.lastIndexOf(':');
-  return [hostPort.slice(0, at), Number(hostPort.slice(at + 1))];
+/** Sessions rtpengine has managed (and ended) since it started, and those open now. */
+export async function ngSessions(ng: string): Promise<{ managed: number; open: number }> {
+  const client = new NgClient(ng);
+  try {
+    const reply = await client.request({ command: 'statistics' }, 5000, 200);
+    const stats = reply.statistics as Record<string, Record<string, Bencode>> | undefined;
+    const managed = stats?.totalstatistics?.managedsessions;
+    const open = stats?.currentstatistics?.sessionsown;
+    if (typeof managed !== 'number' || typeof open !== 'number')
+      throw new Error(`rtpengine statistics without session counts: ${JSON.stringify(reply)}`);
+    return { managed, open };
+  } finally {
+    client.close();
+  }
 }
