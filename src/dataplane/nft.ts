@@ -631,8 +631,11 @@ export class NftDataplane implements Dataplane {
   async check(): Promise<NftCheck> {
     return this.#serial(
       async () => {
-        const tables = await this.#tables();
+        // Two nft calls, so something may change between them. Chains first: a ruleset
+        // flushed between the reads is then reported as what it is, the table missing (a
+        // table read first, then its chains, would name a chain instead).
         const chains = await this.#chains();
+        const tables = await this.#tables();
         const names = tables.map((t) => `${t.family} ${TABLE_NAME}`);
         const problems: string[] = [];
         const expected: TableFamily[] = this.#guard === 'netdev' ? ['inet', 'netdev'] : ['inet'];
