@@ -1,7 +1,7 @@
 // The header surgery of forwarding (RFC 3261 §16.6 for requests, §16.7 for responses). Each
 // function does one step on a message the proxy owns (a copy: the server transaction keeps
 // the received request to build its own 100 and 408, whose Vias must stay the caller's).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   BRANCH_MAGIC_COOKIE,
   type HeaderField,
@@ -83,10 +83,8 @@ export function pushVia(
  * retransmission of the same request: derived from the branch it arrived with.
  */
 export function statelessBranch(incomingBranch: string | undefined, salt: string): string {
-  const digest = createHash('sha256')
-    .update(`${salt}\n${incomingBranch ?? ''}`)
-    .digest('base64url')
-    .slice(0, 16);
+  // The one-shot hash: no Hash object per ACK (a quarter of createHash's CPU).
+  const digest = hash('sha256', `${salt}\n${incomingBranch ?? ''}`, 'base64url').slice(0, 16);
   return `${OWN_BRANCH_PREFIX}s${digest}`;
 }
 
