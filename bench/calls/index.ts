@@ -2,7 +2,7 @@
 //
 //   node bench/calls/index.ts [--calls 4000] [--rate 100000] [--limit 100] [--rounds 5]
 //                             [--warmup 1000] [--kamailio-workers 2] [--no-sdp]
-//                             [--kamailio-media rtpengine|none]
+//                             [--kamailio-media rtpengine|none] [--kamailio-guard]
 //   node bench/calls/index.ts --before DIR [--rounds 8] [--together] [...]   (A/B: ab.ts)
 //
 // Both proxies run on this machine, on 127.0.0.1, UDP, and do the same work per call (see
@@ -31,12 +31,19 @@
 // signalling and media); --no-sdp sends the same calls without bodies, signalling only on
 // both sides.
 //
+// --kamailio-guard gives kamailio the per-call work tollgate does beyond proxying, built from
+// kamailio's own modules as an operator would (kamailio.cfg, WITH_GUARD): every request
+// counted per source (pike) against a ban list (htable), failed digests counted, nonce-count
+// replay check, calls in progress counted per user (dialog profile), a CDR record per answered
+// INVITE and per BYE (acc through db_flatstore, flushed per record) and a log line per call.
+// The run checks afterwards that kamailio wrote the records.
+//
 // With --before DIR the run compares two tollgate builds instead (ab.ts): DIR's and this
 // checkout's, on the same load in alternating rounds; kamailio does not run.
 //
 // Everything started here (daemon, kamailio and its workers, SIPp callees, temporary
 // directory) is removed at the end, on failure, on Ctrl-C, and when the run exceeds its bound.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,6 +79,7 @@ const { values: args } = parseArgs({
     'kamailio-workers': { type: 'string', default: '2' },
     'no-sdp': { type: 'boolean', default: false },
     'kamailio-media': { type: 'string', default: 'rtpengine' },
+    'kamailio-guard': { type: 'boolean', default: false },
     before: { type: 'string' },
     together: { type: 'boolean', default: false },
   },
@@ -87,6 +95,7 @@ if (!['rtpengine', 'none'].includes(args['kamailio-media']))
   throw new Error(`--kamailio-media: expected rtpengine or none, got ${args['kamailio-media']}`);
 // Media to relay only when the calls carry SDP.
 const KAMAILIO_RTPENGINE = !NO_SDP && args['kamailio-media'] === 'rtpengine';
+const KAMAILIO_GUARD = args['kamailio-guard'];
 // rtpengine's relay ports: clear of tollgate's media range (10000-20000 by default) and of
 // the kernel's ephemeral ports (32768-60999), where SIPp and the proxies have their SIP
 // sockets: rtpengine binds with SO_REUSEADDR, and a relay port bound over a SIPp socket
@@ -135,6 +144,8 @@ async function main(): Promise<void> {
 
   const rtpengine = KAMAILIO_RTPENGINE ? await startRtpengine() : undefined;
   const kamailioPort = await freeUdpPort();
+  const accDir = join(tmp, 'kamailio-acc');
+  if (KAMAILIO_GUARD) mkdirSync(accDir);
   const kamailio = await spawnKamailio({
     cfg: KAMAILIO_CFG,
     listen: `udp:127.0.0.1:${kamailioPort}`,
@@ -146,8 +157,15 @@ async function main(): Promise<void> {
       ...['-n', String(KAMAILIO_WORKERS)],
       ...['-m', '1024', '-M', '8'],
       ...(rtpengine ? ['-A', 'WITH_RTPENGINE'] : []),
+      ...(KAMAILIO_GUARD ? ['-A', 'WITH_GUARD'] : []),
     ],
-    env: rtpengine ? { BENCH_RTPENGINE: `udp:${rtpengine.ng}` } : {},
+    env: {
+      ...(rtpengine ? { BENCH_RTPENGINE: `udp:${rtpengine.ng}` } : {}),
+      // tollgate's maxlines in the bench (harness.ts): the same limit, never reached.
+      ...(KAMAILIO_GUARD
+        ? { BENCH_ACC_URL: `flatstore:${accDir}`, BENCH_MAXLINES: String(Math.max(100, LIMIT * 2)) }
+        : {}),
+    },
     ready: () => waitForOptions(kamailioPort, 10_000),
   });
   for (const pid of kamailio.pids) pidsToKill.add(pid);
@@ -181,6 +199,9 @@ async function main(): Promise<void> {
   console.log(
     `  tollgate: 1 Node process (pid ${tollgatePid}); kamailio: ${KAMAILIO_WORKERS} UDP workers, ` +
       `${kamailio.pids.length} processes in all, tm + rr + dialog + auth (stateful, record-routing)` +
+      (KAMAILIO_GUARD
+        ? ', + pike, htable bans, nonce_count, dialog profile per user, acc CDRs (db_flatstore), xlog per call'
+        : '') +
       (rtpengine
         ? `, media through rtpengine (userspace, pid ${rtpengine.relay.pid}, CPU counted)`
         : ''),
@@ -192,8 +213,11 @@ async function main(): Promise<void> {
         ? ''
         : 'media relay (offer and answer rewritten, 4 UDP relay ports taken and released, ' +
           'dataplanemode off: userspace relay), ') +
-      'billing (authorization, a durable CDR and balance per call), guard (every message and ' +
-      'call counted), nonce-count replay check, metrics and a log line per call',
+      (KAMAILIO_GUARD
+        ? "a balance per call, CDRs synced to disk (kamailio's are flushed, not synced), " +
+          'responses counted by the guard too'
+        : 'billing (authorization, a durable CDR and balance per call), guard (every message ' +
+          'and call counted), nonce-count replay check, metrics and a log line per call'),
   );
   let kamailioCalls = 0;
   for (const p of proxies) {
@@ -226,6 +250,16 @@ async function main(): Promise<void> {
       throw new Error(
         `rtpengine relayed fewer calls than kamailio completed: ${rtpengine.relay.log().slice(-3000)}`,
       );
+  }
+  if (KAMAILIO_GUARD) {
+    // Proof that kamailio did the accounting: a record per answered INVITE and per BYE.
+    const records = readdirSync(accDir).reduce(
+      (n, f) => n + readFileSync(join(accDir, f), 'latin1').split('\n').length - 1,
+      0,
+    );
+    console.log(`kamailio acc: ${records} CDR records for its ${kamailioCalls} calls`);
+    if (records < 2 * kamailioCalls)
+      throw new Error(`kamailio wrote ${records} acc records, expected ${2 * kamailioCalls}`);
   }
   console.log('median of the rounds (min-max, ±half the range in % of the median)');
   const medians: Record<string, { perSecond: number; cpu: number }> = {};
