@@ -6,8 +6,15 @@ import { TOKEN, workMeter } from './chars.ts';
 import { headerKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import type { Uri } from './uri.ts';
-import type { ViewResult } from './value-scan.ts';
-import { SLOT_OF_HEADER, VIEW_COUNT, VIEWS, type ViewName, type ViewTypes } from './views.ts';
+import { ok, type ViewResult } from './value-scan.ts';
+import {
+  SLOT_OF_HEADER,
+  type SlottedViewSpec,
+  VIEW_COUNT,
+  VIEWS,
+  type ViewName,
+  type ViewTypes,
+} from './views.ts';
 
 export interface HeaderField {
   /** Name as received or given ("v", "VIA", "Via"). */
@@ -16,6 +23,19 @@ export interface HeaderField {
   readonly key: string;
   /** Unfolded value, surrounding whitespace trimmed. */
   readonly value: string;
+  /**
+   * The message layer's own: the view of this field's header parsed from this field alone
+   * (see SipMessageBase.tryView), and the limits it was parsed under. A field never changes,
+   * and the copies a proxy forwards and the responses built from a request share their
+   * fields: each is parsed once however many messages it is part of.
+   */
+  parsed?: ViewResult<unknown> | undefined;
+  parsedUnder?: ParseLimits | undefined;
+}
+
+/** A field as the parser and makeHeader make it (every field has the same shape). */
+export function newField(name: string, key: string, value: string): HeaderField {
+  return { name, key, value, parsed: undefined, parsedUnder: undefined };
 }
 
 /** Slots up to those of the views createResponse adopts (views.ts lists them first). */
@@ -39,7 +59,7 @@ export function makeHeader(name: string, value: string): HeaderField {
   if (!isTokenName(name) || value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
     throw new SipErrors.TG_SIP_HEADER_INJECTION(JSON.stringify(name));
   }
-  return { name, key: headerKey(name), value };
+  return newField(name, headerKey(name), value);
 }
 
 abstract class SipMessageBase {
@@ -82,6 +102,16 @@ abstract class SipMessageBase {
   // Lookups scan the fields: a message has a dozen or so, fewer than it costs to index them,
   // and the parsed views that are asked for repeatedly are cached. Every scan is bounded by
   // maxHeaderCount and counted in workMeter.
+
+  private firstField(key: string): HeaderField | undefined {
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.key === key) return f;
+    }
+    return undefined;
+  }
 
   private first(key: string): string | undefined {
     const fields = this.fields;
@@ -136,13 +166,55 @@ abstract class SipMessageBase {
     const spec = VIEWS[name];
     let cached = this.views?.[spec.slot];
     if (cached === undefined) {
-      cached =
-        spec.first !== undefined
-          ? spec.first(this.first(spec.header), this.limits)
-          : spec.parse!(this.all(spec.header), this.limits);
+      cached = spec.first !== undefined ? this.firstView(spec) : this.listView(spec);
       this.allViews()[spec.slot] = cached;
     }
     return cached as ViewResult<ViewTypes[K]>;
+  }
+
+  /** A one-value header's view: its first field's, parsed once per field (see `parsed`). */
+  private firstView(spec: SlottedViewSpec<unknown>): ViewResult<unknown> {
+    const f = this.firstField(spec.header);
+    if (f === undefined) return spec.first!(undefined, this.limits);
+    return fieldView(f, this.limits, spec.first!, f.value);
+  }
+
+  /**
+   * A list header's view. One field (most headers of most messages): that field's own view,
+   * parsed once per field. Several fields of a header whose view is the concatenation of its
+   * fields' (Via, Route, Record-Route: each element parsed on its own), each field's view
+   * concatenated when all are good; otherwise (or an error anywhere) all values parsed
+   * together, which is what decides the error reported.
+   */
+  private listView(spec: SlottedViewSpec<unknown>): ViewResult<unknown> {
+    const key = spec.header;
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    let only: HeaderField | undefined;
+    let count = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.key === key) {
+        if (count === 0) only = f;
+        count++;
+      }
+    }
+    const parse = spec.parse!;
+    if (count === 0) return parse(NONE, this.limits);
+    if (count === 1) return fieldView(only!, this.limits, parse, [only!.value]);
+    if (spec.elementwise === true) {
+      const out: unknown[] = [];
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i]!;
+        if (f.key !== key) continue;
+        const v = fieldView(f, this.limits, parse, [f.value]);
+        if (!v.ok) return parse(this.all(key), this.limits);
+        const list = v.value as readonly unknown[];
+        for (let k = 0; k < list.length; k++) out.push(list[k]);
+      }
+      return ok(out);
+    }
+    return parse(this.all(key), this.limits);
   }
 
   /** The view cache with a slot for every view (a response's may have only ADOPTABLE). */
@@ -212,7 +284,15 @@ abstract class SipMessageBase {
    * tests/sip/transport-stamp.test.ts checks that the derived view is the parsed one.
    */
   seedView<K extends ViewName>(name: K, view: ViewResult<ViewTypes[K]>): void {
-    this.allViews()[VIEWS[name].slot] = view;
+    const spec = VIEWS[name];
+    this.allViews()[spec.slot] = view;
+    // The view of a header in one field is that field's own (see `parsed`): a copy of this
+    // message (a proxy's forwarded request) finds it there.
+    if (this.countFields(spec.header) === 1) {
+      const f = this.firstField(spec.header)!;
+      f.parsed = view;
+      f.parsedUnder = this.limits;
+    }
   }
 
   /** Fields of `key` changed: forget the view parsed from them. */
@@ -326,6 +406,21 @@ export class SipResponse extends SipMessageBase {
 }
 
 export type SipMessage = SipRequest | SipResponse;
+
+/** `f`'s own view (see HeaderField.parsed): parsed from `input` once per field and limits. */
+function fieldView<I>(
+  f: HeaderField,
+  limits: ParseLimits,
+  parse: (input: I, limits: ParseLimits) => ViewResult<unknown>,
+  input: I,
+): ViewResult<unknown> {
+  const known = f.parsed;
+  if (known !== undefined && f.parsedUnder === limits) return known;
+  const v = parse(input, limits);
+  f.parsed = v;
+  f.parsedUnder = limits;
+  return v;
+}
 
 /**
  * For parser.ts and response.ts: every field of `m` was checked when it was read or made.

@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import {
   type HeaderField,
   markFieldsChecked,
+  newField,
   type SipMessage,
   SipRequest,
   SipResponse,
@@ -160,7 +161,7 @@ function fieldOf(
   if (folded !== undefined) {
     value = value.length === 0 ? folded.join(' ') : `${value} ${folded.join(' ')}`;
   }
-  return { name, key, value };
+  return newField(name, key, value);
 }
 
 function tooManyVia(limits: ParseLimits, isRequest: boolean): ParseResult {

@@ -60,9 +60,14 @@ interface ViewSpec<T> {
   readonly parse?: (values: readonly string[], limits: ParseLimits) => ViewResult<T>;
   /** A one-value header's view: from its first field's value (undefined when absent). */
   readonly first?: (value: string | undefined, limits: ParseLimits) => ViewResult<T>;
+  /**
+   * A list view that is the concatenation of each field's (every element parsed on its own):
+   * a message may build it from views of its fields parsed before (message.ts).
+   */
+  readonly elementwise?: boolean;
 }
 
-interface SlottedViewSpec<T> extends ViewSpec<T> {
+export interface SlottedViewSpec<T> extends ViewSpec<T> {
   /** Where a message caches this view (message.ts). */
   readonly slot: number;
 }
@@ -89,7 +94,7 @@ function optional<T>(parse: (v: string) => ViewResult<T | undefined>) {
 }
 
 const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
-  via: { header: 'via', label: 'Via', parse: (v) => parseViaList(v) },
+  via: { header: 'via', label: 'Via', parse: (v) => parseViaList(v), elementwise: true },
   from: { header: 'from', label: 'From', first: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
   to: { header: 'to', label: 'To', first: (v, l) => parseSingleAddress(v, l.maxUriBytes) },
   cseq: { header: 'cseq', label: 'CSeq', first: parseCSeq },
@@ -103,11 +108,13 @@ const SPECS: { readonly [K in ViewName]: ViewSpec<ViewTypes[K]> } = {
     header: 'route',
     label: 'Route',
     parse: list((v, l) => parseRouteList(v, l.maxUriBytes)),
+    elementwise: true,
   },
   recordRoute: {
     header: 'record-route',
     label: 'Record-Route',
     parse: list((v, l) => parseRouteList(v, l.maxUriBytes)),
+    elementwise: true,
   },
   maxForwards: {
     header: 'max-forwards',
