@@ -6,7 +6,7 @@
 //   and re-parsed all 26 paths for every field of every line (a fifth of what the daemon
 //   allocated under bench:calls, for one line per call); censor() below walks a line's
 //   fields once and copies only a line that has a secret.
-import { fstatSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 
@@ -71,17 +71,24 @@ export const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024;
 
 /**
  * stdout when it is a pipe or a socket (journald, a supervisor, a test), written through a
- * libuv stream: each line is written by the event loop's thread at once when the reader keeps
- * up (one write(2)), and queued by libuv, never blocking, when it does not. pino's own
- * asynchronous destination hands every write to the thread pool instead (a wake-up of a
- * worker thread and one back per line): bench:calls measured ~84 µs of CPU per line that
- * way, ~28 µs this way, at one line per call. Pending writes keep the process alive until
- * done (the stream itself does not); a crash loses only what the reader had not taken yet.
+ * libuv stream by the event loop's thread: the lines of one event-loop turn together at its
+ * end (one write(2) when the reader keeps up), queued by libuv, never blocking, when it does
+ * not. pino's own asynchronous destination hands every write to the thread pool instead (a
+ * wake-up of a worker thread and one back per line): bench:calls measured ~84 µs of CPU per
+ * line that way, ~28 µs with a write(2) per line. A write(2) to a pipe wakes its reader, and
+ * on a VM that wake-up costs the writer more than the copy: under load a turn ends several
+ * calls, and their lines now share one. Pending lines keep the process alive until written
+ * (the stream itself does not); at exit the turn's lines are written at once; a crash loses
+ * only what the reader had not taken yet.
  */
 export class StreamDestination {
   readonly #socket: Socket;
   readonly #maxPending: number;
   #failed = false;
+  /** This turn's lines, written together at its end (#flush). */
+  #batch: string[] = [];
+  #batchBytes = 0;
+  #flushing: ReturnType<typeof setImmediate> | undefined;
   /** Lines dropped because the reader was `maxPending` bytes behind. */
   dropped = 0;
 
@@ -93,16 +100,38 @@ export class StreamDestination {
       this.#failed = true;
     });
     socket.unref();
+    // process.exit() and a crash end the loop before the turn's end: its lines go out then,
+    // unless older ones still wait in the stream (they would be overtaken).
+    process.once('exit', () => {
+      if (this.#batch.length === 0 || this.#failed || this.#socket.writableLength > 0) return;
+      const fd = (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      try {
+        if (fd !== undefined && fd >= 0) writeSync(fd, this.#batch.join(''));
+      } catch {
+        // The reader is gone: nothing to do at exit.
+      }
+    });
   }
 
   write(line: string): void {
     if (this.#failed) return;
-    if (this.#socket.writableLength >= this.#maxPending) {
+    if (this.#socket.writableLength + this.#batchBytes >= this.#maxPending) {
       this.dropped++;
       return;
     }
-    this.#socket.write(line);
+    this.#batch.push(line);
+    this.#batchBytes += line.length;
+    this.#flushing ??= setImmediate(this.#flush);
   }
+
+  readonly #flush = (): void => {
+    this.#flushing = undefined;
+    const lines = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (this.#failed) return;
+    this.#socket.write(lines.length === 1 ? lines[0]! : lines.join(''));
+  };
 }
 
 /** Where lines go by default: fd 1, as a stream when it is a pipe or a socket (see above). */

@@ -118,14 +118,65 @@ test('a stream destination past its bound drops lines and counts them', async (t
   await new Promise((r) => socket.once('connect', r));
   const dest = new StreamDestination(socket, 64 * 1024);
   const line = `${'x'.repeat(1023)}\n`;
-  // Until the kernel's buffers are full, then 64 KB more: everything after is dropped.
-  for (let i = 0; i < 200_000 && dest.dropped === 0; i++) dest.write(line);
+  const turnEnd = () => new Promise((r) => setImmediate(r));
+  // Turn after turn (a turn's lines are written at its end) until the kernel's buffers are
+  // full, then 64 KB more: everything after is dropped.
+  for (let turn = 0; turn < 20_000 && dest.dropped === 0; turn++) {
+    for (let i = 0; i < 16 && dest.dropped === 0; i++) dest.write(line);
+    await turnEnd();
+  }
   t.true(dest.dropped > 0);
   t.true(socket.writableLength >= 64 * 1024 && socket.writableLength < 64 * 1024 + 2048);
   const before = socket.writableLength;
   for (let i = 0; i < 10; i++) dest.write(line);
+  await turnEnd();
   t.is(socket.writableLength, before);
   t.is(dest.dropped, 11);
+});
+
+test('a stream destination writes the lines of one event-loop turn together, in order', async (t) => {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const received = new Promise<string>((resolve) =>
+    server.once('connection', (s) => {
+      let text = '';
+      s.setEncoding('utf8').on('data', (c: string) => {
+        text += c;
+        if (text.split('\n').length > 300) resolve(text);
+      });
+    }),
+  );
+  const socket = connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  await new Promise((r) => socket.once('connect', r));
+  const writes: number[] = [];
+  const write = socket.write.bind(socket);
+  socket.write = ((chunk: string) => {
+    writes.push(chunk.split('\n').length - 1);
+    return write(chunk);
+  }) as typeof socket.write;
+  const dest = new StreamDestination(socket);
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 100; i++) dest.write(`${turn * 100 + i}\n`);
+    t.deepEqual(writes.length, turn, 'nothing written before the turn ends');
+    await new Promise((r) => setImmediate(r));
+  }
+  t.deepEqual(writes, [100, 100, 100], 'one write per turn');
+  const lines = (await received).trimEnd().split('\n');
+  t.deepEqual(lines.map(Number), [...Array(300).keys()]);
+});
+
+test('stdout as a pipe: the lines of the last turn reach the reader when the process exits at once', async (t) => {
+  const child = logger(50, 'process.exit(0);');
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (text += c));
+  const code = await new Promise((r) => child.on('close', r));
+  t.is(code, 0);
+  const lines = text.trimEnd().split('\n');
+  t.is(lines.length, 50);
+  t.true(lines.every((l, i) => JSON.parse(l).i === i));
 });
 
 test('the time of a line is the ISO 8601 text pino writes, for any millisecond', (t) => {
