@@ -23,7 +23,7 @@ import { guardConfigFrom, KERNEL_POLICY_KEYS } from './control/kernel-policy.ts'
 import { RoutingService } from './control/routing/routing.ts';
 import { UserService } from './control/users.ts';
 import { type DataplaneSetup, prepareDataplane } from './dataplane/select.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, droppedLogLines, type Logger } from './log.ts';
 import { PACKAGE_ROOT } from './paths.ts';
 import type { CallAccounting } from './policy-port.ts';
 import { DigestAuthenticator } from './sip/auth/authenticator.ts';
@@ -228,6 +228,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         media: sip.media.stats,
         // The SIP transaction table: live transactions, and what it absorbed or refused.
         transactions: sip.transactions.stats,
+        // Lines lost because the log's reader (journald) fell 16 MB behind.
+        log: { droppedLines: droppedLogLines() },
       };
     };
     const audit = () =>

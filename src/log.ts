@@ -69,6 +69,17 @@ export function censor(obj: Record<string, unknown>): Record<string, unknown> {
 /** Lines held while the reader of stdout is behind; past this, lines are dropped and counted. */
 export const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024;
 
+let droppedInProcess = 0;
+
+/**
+ * Log lines this process dropped because the reader of its log fell `MAX_PENDING_LOG_BYTES`
+ * behind (every StreamDestination): shown by `tollgatectl stats` and /metrics, so lost lines
+ * are seen, not silent.
+ */
+export function droppedLogLines(): number {
+  return droppedInProcess;
+}
+
 /**
  * stdout when it is a pipe or a socket (journald, a supervisor, a test), written through a
  * libuv stream by the event loop's thread: the lines of one event-loop turn together at its
@@ -117,6 +128,7 @@ export class StreamDestination {
     if (this.#failed) return;
     if (this.#socket.writableLength + this.#batchBytes >= this.#maxPending) {
       this.dropped++;
+      droppedInProcess++;
       return;
     }
     this.#batch.push(line);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
-import { createLogger, isoTime, StreamDestination } from '../src/log.ts';
+import { createLogger, droppedLogLines, isoTime, StreamDestination } from '../src/log.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -117,6 +117,7 @@ test('a stream destination past its bound drops lines and counts them', async (t
   t.teardown(() => socket.destroy());
   await new Promise((r) => socket.once('connect', r));
   const dest = new StreamDestination(socket, 64 * 1024);
+  const droppedBefore = droppedLogLines();
   const line = `${'x'.repeat(1023)}\n`;
   const turnEnd = () => new Promise((r) => setImmediate(r));
   // Turn after turn (a turn's lines are written at its end) until the kernel's buffers are
@@ -132,6 +133,7 @@ test('a stream destination past its bound drops lines and counts them', async (t
   await turnEnd();
   t.is(socket.writableLength, before);
   t.is(dest.dropped, 11);
+  t.is(droppedLogLines() - droppedBefore, 11, 'counted for stats and /metrics');
 });
 
 test('a stream destination writes the lines of one event-loop turn together, in order', async (t) => {

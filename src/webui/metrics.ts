@@ -12,6 +12,7 @@ import { CONFIG_KEYS, USER_FIELDS } from '../config/schema.ts';
 import type { BanService } from '../control/bans.ts';
 import { RULES as GUARD_RULES } from '../control/guard/rules.ts';
 import { type DataplaneStats, DROP_REASONS } from '../dataplane/types.ts';
+import { droppedLogLines } from '../log.ts';
 import type { BanRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { AccessControl } from './auth/access.ts';
@@ -158,6 +159,15 @@ export class Metrics {
       help: 'Calls refused, per rule (guard call limits, billing limits)',
       labelNames: ['rule'],
       registers: [registry],
+    });
+    new Counter({
+      name: 'tollgate_log_lines_dropped_total',
+      help: 'Log lines dropped because the reader of the log (journald) fell 16 MB behind',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
+      },
     });
     new Gauge({
       name: 'tollgate_spend_today_micros',

@@ -30,6 +30,7 @@ const expected = [
   '.connections',
   '.dataplane',
   '.drops',
+  '.log',
   '.media',
   '.passed',
   '.transactions',

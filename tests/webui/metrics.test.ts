@@ -43,6 +43,7 @@ test('/metrics is Prometheus text, protected like the API, with no address or na
   t.is(sample(m.text, 'tollgate_sip_responses_total{direction="out",class="4xx"}'), 1);
   t.is(sample(m.text, 'tollgate_calls_refused_total{rule="maxcallperip"}'), 1);
   t.is(sample(m.text, 'tollgate_spend_today_micros'), 0);
+  t.is(sample(m.text, 'tollgate_log_lines_dropped_total'), 0);
   t.true((sample(m.text, 'tollgate_nodejs_eventloop_lag_seconds') ?? -1) >= 0);
   t.false(m.text.includes('198.51.100.9'), 'no address in any label');
   t.false(m.text.includes('carol'), 'no account name in any label');
