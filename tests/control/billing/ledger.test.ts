@@ -319,3 +319,48 @@ test('batches sealed while a transaction commits are written together in the nex
   );
   t.is(store.tables.balances.get('busy')?.creditMicros, started - 10 * cost, 'the last balance');
 });
+
+test('CDRs recorded while the last transaction is recent share the next one: transactions start at most every commitInterval', async (t) => {
+  const store = Store.open(tempDir(t));
+  t.teardown(() => store.close());
+  const ledger = new Ledger(store, quiet, () => MONDAY, undefined, 2_000);
+  const cost = parseMoney('0.25', 'cost');
+  const effects = { cost, callerSpeech: 60, monthlyIncrement: parseMoney('0', 'increment') };
+  const acked = (n: number) =>
+    new Promise<void>((resolve) => {
+      ledger.onAcknowledged = () => ledger.acknowledged >= n && resolve();
+    });
+  const record = (i: number) =>
+    ledger.record(
+      minuteCdr({
+        callId: `spaced-${i}`,
+        account: 'spaced',
+        endedAt: MONDAY + i,
+        costMicros: cost,
+        dialled: '4930123',
+        sourceIp: '198.51.100.7',
+      }),
+      effects,
+    );
+  // The first after a quiet spell goes at once, alone.
+  const first = acked(1);
+  record(0);
+  await first;
+  t.is(ledger.transactions, 1);
+  // Four more, each in its own tick a few ms apart (each would have had a transaction of its
+  // own): they wait for the interval and go together.
+  const rest = acked(5);
+  for (let i = 1; i < 5; i++) {
+    record(i);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await rest;
+  t.is(ledger.transactions, 2);
+  const stored = [...store.tables.cdrs.getRange({ snapshot: false })].map(
+    ({ value }) => value.callId,
+  );
+  t.deepEqual(
+    stored,
+    Array.from({ length: 5 }, (_, i) => `spaced-${i}`),
+  );
+});
