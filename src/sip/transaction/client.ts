@@ -63,7 +63,11 @@ export class ClientTransaction {
   #request: SipRequest | undefined;
   readonly dest: Endpoint;
   readonly isInvite: boolean;
-  readonly keys: readonly string[];
+  /** The request's method and top Via branch: what its responses are matched by (keys.ts). */
+  readonly method: string;
+  readonly branch: string;
+  /** The next transaction with the same branch (branch-table.ts). */
+  branchNext: ClientTransaction | undefined = undefined;
   /** Made when first asked for: most TUs take the final from onResponse. */
   #done: Promise<SipResponse> | undefined;
   /** The first final response, once known (unless handlers.finalToTuOnly). */
@@ -85,13 +89,14 @@ export class ClientTransaction {
   constructor(
     request: SipRequest,
     dest: Endpoint,
-    key: string,
+    branch: string,
     ctx: TransactionContext,
     handlers: ClientHandlers,
   ) {
     this.#request = request;
     this.dest = dest;
-    this.keys = [key];
+    this.method = request.method;
+    this.branch = branch;
     this.isInvite = request.method === 'INVITE';
     this.#ctx = ctx;
     this.#handlers = handlers;

@@ -1,26 +1,26 @@
-// Transaction matching keys (RFC 3261 §17.1.3, §17.2.3). A key is a string so that the
-// transaction table is one Map lookup per message.
+// Transaction matching keys (RFC 3261 §17.1.3, §17.2.3).
 //
-// Server side, RFC 3261 peers: the top Via branch (it starts with the magic cookie
-// z9hG4bK), the top Via sent-by, and the method — with ACK mapped to INVITE because the ACK
-// of a non-2xx final response belongs to the INVITE's transaction. CANCEL carries the same
-// branch as its INVITE but is a transaction of its own (§9.2), so its key differs by method.
+// RFC 3261 peers (a branch starting with the magic cookie z9hG4bK): a transaction is found by
+// its branch (branch-table.ts), then the top Via sent-by and the method are compared — with
+// ACK taken as INVITE, because the ACK of a non-2xx final response belongs to the INVITE's
+// transaction. CANCEL carries the same branch as its INVITE but is a transaction of its own
+// (§9.2), so it differs by method. Client side: the branch of the request we sent and the
+// CSeq method of the response (CANCEL and its INVITE share the branch).
 //
 // Server side, RFC 2543 peers (no cookie, or a branch that is only the cookie, RFC 4475
-// §3.2.1 badbranch.dat): Request-URI, To tag, From tag, Call-ID, CSeq and top Via. The ACK is
-// special: its To tag is the one of the response it acknowledges, which the INVITE did not
-// have, so an ACK is looked up by ackKey (everything but the To tag, and the CSeq number
-// without the method) and its To tag is checked against the response the transaction sent.
-//
-// Client side: the branch of the request we sent and the CSeq method of the response
-// (CANCEL and its INVITE share the branch).
-import type { SipMessage, SipRequest, SipResponse, Via } from '../message/index.ts';
+// §3.2.1 badbranch.dat): a string key of Request-URI, To tag, From tag, Call-ID, CSeq and top
+// Via. The ACK is special: its To tag is the one of the response it acknowledges, which the
+// INVITE did not have, so an ACK is looked up by ackKey (everything but the To tag, and the
+// CSeq number without the method) and its To tag is checked against the response the
+// transaction sent.
+import type { SipMessage, SipRequest, Via } from '../message/index.ts';
 import { hasRfc3261Branch } from '../message/index.ts';
 
 /** Fields are joined with NUL, which cannot occur in a parsed header value or URI text. */
 const SEP = '\u0000';
 
-function topVia(m: SipMessage): Via | undefined {
+/** The top Via, when the Via header parses. */
+export function topVia(m: SipMessage): Via | undefined {
   const r = m.tryView('via');
   return r.ok ? r.value[0] : undefined;
 }
@@ -34,13 +34,8 @@ function viaIdentity(v: Via): string {
   return `${v.protocol}/${v.version}/${v.transport} ${v.host}:${v.port ?? ''};${params}`;
 }
 
-/** Every RFC 2543 key starts with this; an RFC 3261 key with '3261'. */
+/** Every RFC 2543 key starts with this; an ACK key with this and "-ack". */
 const RFC2543 = '2543';
-
-/** True for a key made by the RFC 2543 rules (the peer had no usable magic-cookie branch). */
-export function isRfc2543Key(key: string): boolean {
-  return key.startsWith(RFC2543);
-}
 
 interface Rfc2543Fields {
   readonly uri: string;
@@ -79,28 +74,23 @@ function rfc2543AckKey(f: Rfc2543Fields): string {
   return [`${RFC2543}-ack`, f.uri, f.fromTag, f.callId, f.seq, f.via].join(SEP);
 }
 
-/**
- * The server transaction key of a request (for an ACK: the key of the INVITE it may belong
- * to); `asMethod` overrides the method, which is how a CANCEL finds its INVITE (§9.2: same
- * rules as §17.2.3 except the method). Undefined when the request lacks a usable top Via,
- * CSeq, From, To or Call-ID (it cannot be matched at all). See isRfc2543Key for which rules
- * made it.
- */
-export function serverKey(req: SipRequest, asMethod?: string): string | undefined {
-  const via = topVia(req);
-  if (via === undefined) return undefined;
-  const method = asMethod ?? (req.method === 'ACK' ? 'INVITE' : req.method);
+/** The branch of a Via made by the RFC 3261 rules (it starts with the magic cookie). */
+export function rfc3261Branch(via: Via): string | undefined {
   const branch = via.branch;
-  if (branch !== undefined && hasRfc3261Branch(branch)) {
-    if (!req.tryView('cseq').ok) return undefined;
-    // join builds one flat string; a template literal would build a rope that the table then
-    // flattens (measurably slower on every request, and the rope is kept with the key).
-    return ['3261', branch, `${via.host}:${via.port ?? ''}`, method].join(SEP);
-  }
+  return branch !== undefined && hasRfc3261Branch(branch) ? branch : undefined;
+}
+
+/**
+ * The RFC 2543 key of a request whose top Via (`via`) has no RFC 3261 branch (for an ACK:
+ * the ACK key of the INVITE it may belong to); `asMethod` overrides the method, which is how a
+ * CANCEL finds its INVITE (§9.2: same rules as §17.2.3 except the method). Undefined when the
+ * request lacks a usable CSeq, From, To or Call-ID (it cannot be matched at all).
+ */
+export function rfc2543ServerKey(req: SipRequest, via: Via, asMethod?: string): string | undefined {
   const f = rfc2543Fields(req, via);
   if (f === undefined) return undefined;
   if (req.method === 'ACK' && asMethod === undefined) return rfc2543AckKey(f);
-  return rfc2543Key(f, method);
+  return rfc2543Key(f, asMethod ?? req.method);
 }
 
 /** For an RFC 2543 INVITE: the second key its ACK will be looked up by. */
@@ -109,19 +99,4 @@ export function serverAckAlias(invite: SipRequest): string | undefined {
   if (via === undefined) return undefined;
   const f = rfc2543Fields(invite, via);
   return f === undefined ? undefined : rfc2543AckKey(f);
-}
-
-/** §17.1.3: the client transaction a response belongs to. */
-export function clientKeyOfResponse(res: SipResponse): string | undefined {
-  const via = topVia(res);
-  const cseq = res.tryView('cseq');
-  if (via?.branch === undefined || !cseq.ok) return undefined;
-  return via.branch + SEP + cseq.value.method;
-}
-
-/** The key a request we send will be matched by; undefined without an RFC 3261 branch. */
-export function clientKeyOfRequest(req: SipRequest): string | undefined {
-  const via = topVia(req);
-  if (via === undefined || !hasRfc3261Branch(via.branch)) return undefined;
-  return via.branch + SEP + req.method;
 }

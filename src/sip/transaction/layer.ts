@@ -23,8 +23,9 @@
 //
 // The `source` given to receive() is handed back as the `dest` of every response of that
 // transaction, so whatever the transport put in it (a connection id) comes back unchanged.
-import type { SipMessage, SipRequest, SipResponse } from '../message/index.ts';
-import { createResponse, newTag } from '../message/index.ts';
+import type { SipMessage, SipRequest, SipResponse, Via } from '../message/index.ts';
+import { createResponse, detach, newTag } from '../message/index.ts';
+import { BranchTable } from './branch-table.ts';
 import { hasChallengeTag } from './challenge-tag.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -32,13 +33,7 @@ import type { NonInviteQueues, TransactionContext } from './context.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
-import {
-  clientKeyOfRequest,
-  clientKeyOfResponse,
-  isRfc2543Key,
-  serverAckAlias,
-  serverKey,
-} from './keys.ts';
+import { rfc2543ServerKey, rfc3261Branch, serverAckAlias, topVia } from './keys.ts';
 import { type ServerEndReason, type ServerHooks, ServerTransaction } from './server.ts';
 import { type BaseTimers, DEFAULT_BASE_TIMERS, deriveTimers, type TimerValues } from './timers.ts';
 
@@ -104,8 +99,12 @@ export class TransactionLayer {
   readonly #max: number;
   readonly #reliableTimers: TimerValues;
   readonly #unreliableTimers: TimerValues;
-  readonly #servers = new Map<string, ServerTransaction>();
-  readonly #clients = new Map<string, ClientTransaction>();
+  /** Server transactions of RFC 3261 peers, by branch (keys.ts). */
+  readonly #servers = new BranchTable<ServerTransaction>();
+  /** Server transactions of RFC 2543 peers, by key and (INVITE) by ACK key. */
+  readonly #servers2543 = new Map<string, ServerTransaction>();
+  readonly #clients = new BranchTable<ClientTransaction>();
+  #clientCount = 0;
   readonly #ctx: TransactionContext;
   readonly #reliableQueues: NonInviteQueues;
   readonly #unreliableQueues: NonInviteQueues;
@@ -165,12 +164,12 @@ export class TransactionLayer {
   }
 
   get stats(): Readonly<TransactionStats> {
-    return { ...this.#stats, server: this.#serverCount, client: this.#clients.size };
+    return { ...this.#stats, server: this.#serverCount, client: this.#clientCount };
   }
 
   /** Live transactions, server and client. */
   get size(): number {
-    return this.#serverCount + this.#clients.size;
+    return this.#serverCount + this.#clientCount;
   }
 
   /** Entry point for every parsed message the transport receives. */
@@ -190,17 +189,20 @@ export class TransactionLayer {
     if (req.method === 'ACK') {
       throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('ACK has no client transaction (§17)');
     }
-    const key = clientKeyOfRequest(req);
-    if (key === undefined) {
+    const via = topVia(req);
+    const branch = via === undefined ? undefined : rfc3261Branch(via);
+    if (branch === undefined) {
       throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('top Via needs an RFC 3261 branch');
     }
-    if (this.#clients.has(key)) {
+    if (this.#findClient(branch, req.method) !== undefined) {
       throw new TransactionErrors.TG_SIPTX_BAD_REQUEST('branch already in use');
     }
     if (this.size >= this.#max && !this.#reclaimOne())
       throw new TransactionErrors.TG_SIPTX_TABLE_FULL(this.size);
-    const tx = new ClientTransaction(req, dest, key, this.#ctx, handlers);
-    this.#clients.set(key, tx);
+    // Kept for as long as the transaction lives: a copy, not a slice of the request's text.
+    const tx = new ClientTransaction(req, dest, detach(branch), this.#ctx, handlers);
+    this.#clients.add(tx.branch, tx);
+    this.#clientCount++;
     tx.start();
     return tx;
   }
@@ -215,9 +217,34 @@ export class TransactionLayer {
    * the method), or undefined — then the TU answers the CANCEL 481.
    */
   findInviteFor(cancel: SipRequest): ServerTransaction | undefined {
-    const key = serverKey(cancel, 'INVITE');
-    const tx = key === undefined ? undefined : this.#servers.get(key);
+    const via = topVia(cancel);
+    if (via === undefined) return undefined;
+    const branch = rfc3261Branch(via);
+    let tx: ServerTransaction | undefined;
+    if (branch !== undefined) {
+      tx = cancel.tryView('cseq').ok ? this.#findServer(branch, via, 'INVITE') : undefined;
+    } else {
+      const key = rfc2543ServerKey(cancel, via, 'INVITE');
+      tx = key === undefined ? undefined : this.#servers2543.get(key);
+    }
     return tx?.isInvite ? tx : undefined;
+  }
+
+  /** §17.2.3 for an RFC 3261 branch: same branch, sent-by and method (ACK as INVITE). */
+  #findServer(branch: string, via: Via, method: string): ServerTransaction | undefined {
+    for (let tx = this.#servers.first(branch); tx !== undefined; tx = tx.branchNext) {
+      if (tx.method === method && tx.sentByHost === via.host && tx.sentByPort === via.port)
+        return tx;
+    }
+    return undefined;
+  }
+
+  /** §17.1.3: same branch, and the method of the request (a response's CSeq method). */
+  #findClient(branch: string, method: string): ClientTransaction | undefined {
+    for (let tx = this.#clients.first(branch); tx !== undefined; tx = tx.branchNext) {
+      if (tx.method === method) return tx;
+    }
+    return undefined;
   }
 
   #receiveRequest(req: SipRequest, source: Endpoint): void {
@@ -229,13 +256,31 @@ export class TransactionLayer {
       this.#stats.challengeAcks++;
       return;
     }
-    const key = serverKey(req);
-    if (key === undefined) {
+    const via = topVia(req);
+    if (via === undefined) {
       this.#stats.unmatchable++;
       return;
     }
-    const tx = this.#servers.get(key);
-    if (tx !== undefined && (!isAck || !isRfc2543Key(key) || tx.acceptsAck(req))) {
+    const branch = rfc3261Branch(via);
+    let key: string | undefined;
+    let tx: ServerTransaction | undefined;
+    if (branch !== undefined) {
+      if (!req.tryView('cseq').ok) {
+        this.#stats.unmatchable++;
+        return;
+      }
+      tx = this.#findServer(branch, via, isAck ? 'INVITE' : req.method);
+    } else {
+      key = rfc2543ServerKey(req, via);
+      if (key === undefined) {
+        this.#stats.unmatchable++;
+        return;
+      }
+      tx = this.#servers2543.get(key);
+      // An RFC 2543 ACK also needs the To tag of the response sent (§17.2.3).
+      if (tx !== undefined && isAck && !tx.acceptsAck(req)) tx = undefined;
+    }
+    if (tx !== undefined) {
       // §17.2.1 / §17.2.2: retransmissions and the non-2xx ACK stay in the transaction; an ACK
       // in Accepted goes on to the TU (RFC 6026 §7.1).
       this.#stats.matched++;
@@ -251,10 +296,19 @@ export class TransactionLayer {
       this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
       return;
     }
-    const ackKey = req.method === 'INVITE' && isRfc2543Key(key) ? serverAckAlias(req) : undefined;
-    const created = new ServerTransaction(req, source, key, ackKey, this.#ctx, this.#serverHooks);
-    this.#servers.set(key, created);
-    if (ackKey !== undefined) this.#servers.set(ackKey, created);
+    let created: ServerTransaction;
+    if (branch !== undefined) {
+      // Kept for as long as the transaction lives: copies, not slices of the request's text.
+      const at = { branch: detach(branch), host: detach(via.host), port: via.port };
+      created = new ServerTransaction(req, source, at, undefined, this.#ctx, this.#serverHooks);
+      this.#servers.add(at.branch, created);
+    } else {
+      const ackKey = req.method === 'INVITE' ? serverAckAlias(req) : undefined;
+      const at = { key: key!, ackKey };
+      created = new ServerTransaction(req, source, undefined, at, this.#ctx, this.#serverHooks);
+      this.#servers2543.set(key!, created);
+      if (ackKey !== undefined) this.#servers2543.set(ackKey, created);
+    }
     this.#serverCount++;
     try {
       this.#opts.onRequest(created, req);
@@ -282,12 +336,13 @@ export class TransactionLayer {
   }
 
   #receiveResponse(res: SipResponse, source: Endpoint): void {
-    const key = clientKeyOfResponse(res);
-    if (key === undefined) {
+    const branch = topVia(res)?.branch;
+    const cseq = res.tryView('cseq');
+    if (branch === undefined || !cseq.ok) {
       this.#stats.unmatchable++;
       return;
     }
-    const tx = this.#clients.get(key);
+    const tx = this.#findClient(branch, cseq.value.method);
     if (tx !== undefined) {
       tx.receive(res);
       return;
@@ -324,17 +379,22 @@ export class TransactionLayer {
 
   #remove(tx: object): void {
     if (tx instanceof ServerTransaction) {
-      // A transaction's own key is its own until it leaves: a request whose key is taken
-      // matches that transaction instead of opening one (#receiveRequest), and no ACK alias
-      // can equal it (keys.ts: an alias starts "2543-ack", a key "2543" or "3261" and a NUL).
-      // One lookup, not two, per transaction. An alias may have been taken over by a later INVITE: checked.
-      this.#servers.delete(tx.key);
-      if (tx.ackKey !== undefined && this.#servers.get(tx.ackKey) === tx) {
-        this.#servers.delete(tx.ackKey);
+      const branch = tx.branch;
+      if (branch !== undefined) this.#servers.remove(branch, tx);
+      else {
+        // An RFC 2543 key is its transaction's own until it leaves: a request whose key is
+        // taken matches that transaction instead of opening one (#receiveRequest), and no ACK
+        // alias can equal it (keys.ts: an alias starts "2543-ack", a key "2543" and a NUL). An
+        // alias may have been taken over by a later INVITE: checked.
+        this.#servers2543.delete(tx.key!);
+        if (tx.ackKey !== undefined && this.#servers2543.get(tx.ackKey) === tx) {
+          this.#servers2543.delete(tx.ackKey);
+        }
       }
       this.#serverCount--;
     } else if (tx instanceof ClientTransaction) {
-      for (const key of tx.keys) this.#clients.delete(key);
+      this.#clients.remove(tx.branch, tx);
+      this.#clientCount--;
     }
   }
 

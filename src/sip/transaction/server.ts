@@ -65,8 +65,14 @@ export interface ServerHooks {
 export class ServerTransaction implements DeadlineEntry {
   readonly method: string;
   readonly source: Endpoint;
-  /** The table key this transaction is found by. */
-  readonly key: string;
+  /** RFC 3261 peers: the top Via branch, sent-by host and port it is found by (keys.ts). */
+  readonly branch: string | undefined;
+  readonly sentByHost: string | undefined;
+  readonly sentByPort: number | undefined;
+  /** The next transaction with the same branch (branch-table.ts). */
+  branchNext: ServerTransaction | undefined = undefined;
+  /** RFC 2543 peers: the table key this transaction is found by. */
+  readonly key: string | undefined;
   /** RFC 2543 INVITE: the second key, the one its ACK is found by. */
   readonly ackKey: string | undefined;
   // A Completed non-INVITE waits out Timer J (32 s on UDP) and most of a busy table is in
@@ -100,19 +106,23 @@ export class ServerTransaction implements DeadlineEntry {
   #abandoned = false;
   #retransmitInterval = 0;
 
+  /** Found by `rfc3261` (an RFC 3261 branch) or else by `rfc2543` (keys.ts). */
   constructor(
     request: SipRequest,
     source: Endpoint,
-    key: string,
-    ackKey: string | undefined,
+    rfc3261: { branch: string; host: string; port: number | undefined } | undefined,
+    rfc2543: { key: string; ackKey: string | undefined } | undefined,
     ctx: TransactionContext,
     hooks: ServerHooks,
   ) {
     this.#request = request;
     this.method = internMethod(request.method);
     this.source = source;
-    this.key = key;
-    this.ackKey = ackKey;
+    this.branch = rfc3261?.branch;
+    this.sentByHost = rfc3261?.host;
+    this.sentByPort = rfc3261?.port;
+    this.key = rfc2543?.key;
+    this.ackKey = rfc2543?.ackKey;
     this.#ctx = ctx;
     this.#hooks = hooks;
     this.#last = undefined;
