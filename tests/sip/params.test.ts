@@ -5,7 +5,7 @@ import { NO_PARAMS, parseParams } from '../../src/sip/message/value-scan.ts';
 function params(text: string): ReadonlyMap<string, string | null> {
   const r = parseParams(text, 0, text.length);
   if (typeof r === 'string') throw new Error(r);
-  return r.params;
+  return r;
 }
 
 test('parameters read like a Map: get, has, size, order, iteration', (t) => {

@@ -13,6 +13,8 @@ import {
   bad,
   listElements,
   ok,
+  onlyElement,
+  paramsScan,
   parseParams,
   quotedEnd,
   unquote,
@@ -100,10 +102,10 @@ function parseAddress(s: string, allowAddrSpec: boolean, maxUri: number): NameAd
   if (!u.ok) return u.detail;
   const pr = parseParams(s, i, end);
   if (typeof pr === 'string') return pr;
-  if (!atEnd(s, pr.end, end)) return 'unexpected text after address';
-  const tag = pr.params.get('tag');
+  if (!atEnd(s, paramsScan.end, end)) return 'unexpected text after address';
+  const tag = pr.get('tag');
   if (tag === null) return 'tag without a value';
-  return { displayName, uri: u.uri, params: pr.params, tag: tag ?? undefined };
+  return { displayName, uri: u.uri, params: pr, tag: tag ?? undefined };
 }
 
 // From/To and Contact values come back unchanged (text-cache.ts): a REGISTER answered with a
@@ -132,6 +134,11 @@ export function parseSingleAddress(text: string | undefined, maxUri: number): Vi
 
 /** Route / Record-Route: a list of name-addr. */
 export function parseRouteList(values: readonly string[], maxUri: number): ViewResult<NameAddr[]> {
+  const only = onlyElement(values);
+  if (only !== undefined) {
+    const a = parseAddress(only, false, maxUri);
+    return typeof a === 'string' ? bad(a) : ok([a]);
+  }
   const elements = listElements(values);
   if (typeof elements === 'string') return bad(elements);
   // Sized once: an array grown by push() starts with room for 16 more.

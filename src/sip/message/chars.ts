@@ -115,18 +115,18 @@ const SYMBOL = (() => {
  * table step per char, ignoring case, so the common names cost neither a second pass nor a
  * lower-cased copy nor a hash. Each spelling (lower-case) stands for a value.
  */
-export class Words {
+export class Words<V = string> {
   /** State × symbol → state; state 0 is "no word", state 1 the start. */
   readonly #next: Uint16Array;
-  readonly #value: (string | undefined)[];
+  readonly #value: (V | undefined)[];
   /** The value of the token the last scan() read, if it was a word. */
-  found: string | undefined;
+  found: V | undefined;
 
-  constructor(entries: Iterable<readonly [spelling: string, value: string]>) {
+  constructor(entries: Iterable<readonly [spelling: string, value: V]>) {
     const list = [...entries];
     const states = 2 + list.reduce((n, [w]) => n + w.length, 0);
     const next = new Uint16Array(states * WORD_SYMBOLS);
-    const value: (string | undefined)[] = new Array(states).fill(undefined);
+    const value: (V | undefined)[] = new Array(states).fill(undefined);
     let used = 2;
     for (const [spelling, v] of list) {
       let state = 1;

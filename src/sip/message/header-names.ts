@@ -117,6 +117,11 @@ const KEY_OF_NAME: ReadonlyMap<string, string> = (() => {
 
 const CANONICAL_OF_KEY: ReadonlyMap<string, string> = new Map(Object.entries(CANONICAL));
 
+/** The key of a name spelled one of the usual ways (every such spelling is a token), if it is. */
+export function knownKey(name: string): string | undefined {
+  return KEY_OF_NAME.get(name);
+}
+
 /** Lower-case long name for any spelling of a header name ("v", "VIA", "Via" → "via"). */
 export function headerKey(name: string): string {
   const known = KEY_OF_NAME.get(name);
@@ -127,12 +132,27 @@ export function headerKey(name: string): string {
   return lower;
 }
 
+/** A known header name, as the parser finds it (HEADER_NAMES). */
+export interface KnownName {
+  /** The key of every spelling of the name. */
+  readonly key: string;
+  /**
+   * How this spelling is usually written (its compact letter in lower case, else the canonical
+   * name): a name received so is this constant, not a copy cut from the message.
+   */
+  readonly usual: string;
+}
+
 /**
  * Every known spelling, lower-cased, with its key: the parser reads a name and finds its key
  * in one scan (Words); a name not found has the key headerKey gives.
  */
-export const HEADER_NAMES = new Words(
-  [...KEY_OF_NAME].map(([spelling, key]) => [spelling.toLowerCase(), key] as const),
+export const HEADER_NAMES = new Words<KnownName>(
+  [...KEY_OF_NAME].map(([spelling, key]) => {
+    const lower = spelling.toLowerCase();
+    const usual = lower.length === 1 ? lower : (CANONICAL[key] ?? titleCase(key));
+    return [lower, Object.freeze({ key, usual })] as const;
+  }),
 );
 
 /** The name written on the wire: canonical for known headers, else as given. */

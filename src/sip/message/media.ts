@@ -2,7 +2,15 @@
 //   media-type  = m-type SLASH m-subtype *(SEMI m-parameter)
 //   media-range = ( "*/*" / ( m-type SLASH "*" ) / ( m-type SLASH m-subtype ) ) *( SEMI accept-param )
 import { scanWhile, skipWs, TOKEN } from './chars.ts';
-import { atEnd, bad, listElements, ok, parseParams, type ViewResult } from './value-scan.ts';
+import {
+  atEnd,
+  bad,
+  listElements,
+  ok,
+  paramsScan,
+  parseParams,
+  type ViewResult,
+} from './value-scan.ts';
 
 export interface MediaType {
   /** "type/subtype", lower-cased. */
@@ -22,9 +30,9 @@ function parseMediaType(s: string): MediaType | string {
   if (stEnd === stStart) return 'missing media subtype';
   const pr = parseParams(s, stEnd, end);
   if (typeof pr === 'string') return pr;
-  if (!atEnd(s, pr.end, end)) return 'unexpected text after media type';
+  if (!atEnd(s, paramsScan.end, end)) return 'unexpected text after media type';
   const type = `${s.slice(tStart, tEnd)}/${s.slice(stStart, stEnd)}`.toLowerCase();
-  return { type, params: pr.params };
+  return { type, params: pr };
 }
 
 export function parseContentType(value: string | undefined): ViewResult<MediaType | undefined> {

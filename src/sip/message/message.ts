@@ -3,7 +3,7 @@
 // (views.ts) are parsed from them on demand and cached until a field of their header changes.
 import { SipErrors } from '../errors.ts';
 import { TOKEN, workMeter } from './chars.ts';
-import { headerKey } from './header-names.ts';
+import { headerKey, knownKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import type { Uri } from './uri.ts';
 import { ok, type ViewResult } from './value-scan.ts';
@@ -56,10 +56,16 @@ function isTokenName(name: string): boolean {
 
 /** A header field, checked for injection (RFC 3261 §7.3: name is a token, no CR/LF). */
 export function makeHeader(name: string, value: string): HeaderField {
-  if (!isTokenName(name) || value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
+  // The names code passes are nearly always known spellings, all of them tokens.
+  const known = knownKey(name);
+  if (
+    (known === undefined && !isTokenName(name)) ||
+    value.indexOf('\r') >= 0 ||
+    value.indexOf('\n') >= 0
+  ) {
     throw new SipErrors.TG_SIP_HEADER_INJECTION(JSON.stringify(name));
   }
-  return newField(name, headerKey(name), value);
+  return newField(name, known ?? headerKey(name), value);
 }
 
 abstract class SipMessageBase {
@@ -102,6 +108,14 @@ abstract class SipMessageBase {
   // Lookups scan the fields: a message has a dozen or so, fewer than it costs to index them,
   // and the parsed views that are asked for repeatedly are cached. Every scan is bounded by
   // maxHeaderCount and counted in workMeter.
+
+  /** Index of the first field with this key, or -1. */
+  private indexOf(key: string): number {
+    const fields = this.fields;
+    workMeter.ops += fields.length;
+    for (let i = 0; i < fields.length; i++) if (fields[i]!.key === key) return i;
+    return -1;
+  }
 
   private firstField(key: string): HeaderField | undefined {
     const fields = this.fields;
@@ -203,14 +217,22 @@ abstract class SipMessageBase {
     if (count === 0) return parse(NONE, this.limits);
     if (count === 1) return fieldView(only!, this.limits, parse, [only!.value]);
     if (spec.elementwise === true) {
-      const out: unknown[] = [];
+      let length = 0;
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i]!;
         if (f.key !== key) continue;
         const v = fieldView(f, this.limits, parse, [f.value]);
         if (!v.ok) return parse(this.all(key), this.limits);
-        const list = v.value as readonly unknown[];
-        for (let k = 0; k < list.length; k++) out.push(list[k]);
+        length += (v.value as readonly unknown[]).length;
+      }
+      // Sized once: an array grown by push() starts with room for 16 more.
+      const out = new Array<unknown>(length);
+      let n = 0;
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i]!;
+        if (f.key !== key) continue;
+        const list = (f.parsed as { value: readonly unknown[] }).value;
+        for (let k = 0; k < list.length; k++) out[n++] = list[k];
       }
       return ok(out);
     }
@@ -313,7 +335,7 @@ abstract class SipMessageBase {
   /** Inserts a field before all others of its name (a proxy's own Via, §16.6 step 8). */
   prependHeader(name: string, value: string): this {
     const f = makeHeader(name, value);
-    const at = this.fields.findIndex((h) => h.key === f.key);
+    const at = this.indexOf(f.key);
     this.fields.splice(at < 0 ? this.fields.length : at, 0, f);
     this.changed(f.key);
     return this;
@@ -322,17 +344,25 @@ abstract class SipMessageBase {
   /** Removes every field with this name; returns how many. */
   removeHeader(name: string): number {
     const key = headerKey(name);
-    const before = this.fields.length;
-    this.fields = this.fields.filter((h) => h.key !== key);
+    const fields = this.fields;
+    // In place, and without touching the array when there is nothing to remove (most calls).
+    let kept = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.key !== key) fields[kept++] = f;
+    }
+    const removed = fields.length - kept;
+    if (removed === 0) return 0;
+    fields.length = kept;
     this.changed(key);
-    return before - this.fields.length;
+    return removed;
   }
 
   /** Replaces every field with this name by one field (added where the first one was). */
   setHeader(name: string, value: string): this {
     const f = makeHeader(name, value);
     const fields = this.fields;
-    const at = fields.findIndex((h) => h.key === f.key);
+    const at = this.indexOf(f.key);
     if (at < 0) fields.push(f);
     else {
       fields[at] = f;
@@ -350,7 +380,7 @@ abstract class SipMessageBase {
   /** Removes only the first field with this name (a proxy popping its Via, §16.7 step 3). */
   removeFirstHeader(name: string): boolean {
     const key = headerKey(name);
-    const at = this.fields.findIndex((h) => h.key === key);
+    const at = this.indexOf(key);
     if (at < 0) return false;
     this.fields.splice(at, 1);
     this.changed(key);

@@ -335,7 +335,7 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     }
     // HCOLON = *( SP / HTAB ) ":" SWS, after a token name.
     const nameEnd = HEADER_NAMES.scan(head, lineStart, end);
-    const knownKey = HEADER_NAMES.found;
+    const known = HEADER_NAMES.found;
     let colon = nameEnd;
     while (colon < end && (head.charCodeAt(colon) === SP || head.charCodeAt(colon) === HTAB)) {
       colon++;
@@ -343,8 +343,15 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     if (nameEnd === lineStart || colon === end || head.charCodeAt(colon) !== 0x3a) {
       return badNameLine(head.slice(lineStart, end), isRequest);
     }
-    name = head.slice(lineStart, nameEnd);
-    key = knownKey ?? headerKey(name);
+    // A name spelled the usual way (nearly all) is that constant: no copy per field.
+    const usual = known?.usual;
+    name =
+      usual !== undefined &&
+      nameEnd - lineStart === usual.length &&
+      head.startsWith(usual, lineStart)
+        ? usual
+        : head.slice(lineStart, nameEnd);
+    key = known?.key ?? headerKey(name);
     value = trimmed(head, colon + 1, end);
     folded = undefined;
     pending = true;

@@ -96,7 +96,7 @@ export function unquote(s: string, i: number, qend: number): string {
 export function splitList(s: string): string[] | string {
   // Most values are one element without quotes or "<": nothing to split and nothing that can
   // be unbalanced, which native searches (much faster than a walk over each char) tell.
-  if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('<') < 0) {
+  if (isSingleElement(s)) {
     workMeter.ops += s.length;
     return [trim(s, 0, s.length)];
   }
@@ -125,6 +125,29 @@ export function splitList(s: string): string[] | string {
   if (angle) return 'unbalanced "<"';
   out.push(trim(s, from, end));
   return out;
+}
+
+/**
+ * Whether splitList(s) is [s trimmed]: no comma, no quote, and no "<" left open (most values,
+ * name-addrs included).
+ */
+function isSingleElement(s: string): boolean {
+  if (s.indexOf(',') >= 0 || s.indexOf('"') >= 0) return false;
+  const open = s.lastIndexOf('<');
+  return open < 0 || open < s.lastIndexOf('>');
+}
+
+/**
+ * The only element of a list header's values when they are one value of one element (the
+ * commonest case, told by native searches), else undefined: what listElements would give
+ * as its only element, without the array.
+ */
+export function onlyElement(values: readonly string[]): string | undefined {
+  if (values.length !== 1) return undefined;
+  const s = values[0]!;
+  if (!isSingleElement(s)) return undefined;
+  workMeter.ops += s.length;
+  return trim(s, 0, s.length);
 }
 
 function trim(s: string, i: number, end: number): string {
@@ -182,22 +205,27 @@ const PARAM_NAMES = words([
   'alias',
 ]);
 
-export interface ParamsResult {
-  readonly params: ReadonlyMap<string, string | null>;
-  readonly end: number;
-}
+/** Where the last parseParams stopped (its result holds no position: no object per call). */
+export const paramsScan = { end: 0 };
 
 /**
  * *( SEMI generic-param ), generic-param = token [ EQUAL gen-value ],
  * gen-value = token / host / quoted-string. Names are lower-cased; quoted values are
- * returned unquoted. Stops at the first char that cannot continue the list; the caller
- * decides whether anything may follow.
+ * returned unquoted. Stops at the first char that cannot continue the list, which it leaves
+ * in paramsScan.end; the caller decides whether anything may follow.
  */
-export function parseParams(s: string, i: number, end: number): ParamsResult | string {
+export function parseParams(
+  s: string,
+  i: number,
+  end: number,
+): ReadonlyMap<string, string | null> | string {
   let params: ParamCollector<string | null> | undefined;
   for (;;) {
     const semi = skipWs(s, i, end);
-    if (semi >= end || s.charCodeAt(semi) !== 0x3b) return { params: params ?? NO_PARAMS, end: i };
+    if (semi >= end || s.charCodeAt(semi) !== 0x3b) {
+      paramsScan.end = i;
+      return params ?? NO_PARAMS;
+    }
     const nameStart = skipWs(s, semi + 1, end);
     const nameEnd = PARAM_NAMES.scan(s, nameStart, end);
     if (nameEnd === nameStart) return 'empty parameter';

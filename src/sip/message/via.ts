@@ -13,6 +13,8 @@ import {
   listElements,
   lowerSlice,
   ok,
+  onlyElement,
+  paramsScan,
   parseParams,
   type ViewResult,
 } from './value-scan.ts';
@@ -137,8 +139,8 @@ function parseVia(s: string): Via | string {
   }
   const pr = parseParams(s, i, end);
   if (typeof pr === 'string') return pr;
-  if (!atEnd(s, pr.end, end)) return `unexpected text after Via parameters`;
-  const params = pr.params;
+  if (!atEnd(s, paramsScan.end, end)) return `unexpected text after Via parameters`;
+  const params = pr;
   const branch = params.get('branch');
   if (branch === null) return 'branch without a value';
   const received = params.get('received');
@@ -169,6 +171,12 @@ function parseVia(s: string): Via | string {
 
 /** All Via values of all Via fields, top first. */
 export function parseViaList(values: readonly string[]): ViewResult<Via[]> {
+  const only = onlyElement(values);
+  if (only !== undefined) {
+    if (only.length === 0) return bad('empty Via value');
+    const v = parseVia(only);
+    return typeof v === 'string' ? bad(v) : ok([v]);
+  }
   const elements = listElements(values);
   if (typeof elements === 'string') return bad(elements);
   // Sized once: an array grown by push() starts with room for 16 more.
