@@ -31,12 +31,18 @@ export type TimerName =
 const QUEUES_BEFORE_SWEEP = 256;
 const queuesByClock = new WeakMap<Clock, Map<number, DeadlineQueue>>();
 
+/** The last clock's queues: there is one clock in a process (tests make more). */
+let lastClock: Clock | undefined;
+let lastQueues: Map<number, DeadlineQueue> | undefined;
+
 function queueFor(clock: Clock, ms: number): DeadlineQueue {
-  let queues = queuesByClock.get(clock);
+  let queues = clock === lastClock ? lastQueues : queuesByClock.get(clock);
   if (queues === undefined) {
     queues = new Map();
     queuesByClock.set(clock, queues);
   }
+  lastClock = clock;
+  lastQueues = queues;
   let q = queues.get(ms);
   if (q === undefined) {
     // Durations come from configuration and from peers (session timers): the map is kept to

@@ -30,6 +30,7 @@ import {
 import { canonicalIp } from '../../ip.ts';
 import { LogLimiter } from '../../log-limit.ts';
 import {
+  type ParseOptions,
   type ParseRejectReason,
   parseMessage,
   type SipMessage,
@@ -119,10 +120,13 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   private readonly counts: Record<ConnectionLimit, number>;
   /** Refusals, evictions and deadline closes: logged, but never faster than a disk can take. */
   private readonly limitLines: LogLimiter | undefined;
+  /** How every datagram is parsed (one object, not one per datagram). */
+  readonly #datagramParse: ParseOptions;
 
   constructor(options: TransportOptions) {
     super();
     this.o = resolveOptions(options);
+    this.#datagramParse = { transport: 'datagram', limits: this.o.limits };
     this.table = new ConnectionTable({
       maxTotal: this.o.maxConnections,
       maxPerIp: this.o.maxConnectionsPerIp,
@@ -360,7 +364,7 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   private onDatagram(ep: UdpEndpoint, buf: Buffer, address: string, port: number): void {
     if (this.closing) return;
     const source = this.udpSource(ep, address, port);
-    const r = parseMessage(buf, { transport: 'datagram', limits: this.o.limits });
+    const r = parseMessage(buf, this.#datagramParse);
     if (r.ok) {
       this.deliver(r.message, source);
       return;
