@@ -120,3 +120,62 @@ test('tags are 8 base64url chars, never repeated', (t) => {
   }
   t.is(seen.size, 2000);
 });
+
+const INVITE = `INVITE sip:bob@example.com SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;rport
+Route: <sip:proxy.example.com;lr>, <sip:second.example.com;lr>
+Route: <sip:third.example.com;lr>
+From: "Alice" <sip:alice@example.com>;tag=a1
+To: <sip:bob@example.com>
+Call-ID: c2@10.0.0.5
+CSeq: 1 INVITE
+Contact: <sip:alice@10.0.0.5>
+Content-Length: 0
+
+`;
+
+/** Every view of `m` as parsing its serialized text again gives it. */
+function viewsAsReparsed(t: import('ava').ExecutionContext, m: SipRequest): void {
+  const again = request(serialize(m).toString('latin1').replace(/\r\n/g, '\n'), m.limits);
+  for (const name of ['via', 'route', 'from', 'to', 'cseq', 'callId', 'contact'] as const)
+    t.deepEqual(m.tryView(name), again.tryView(name), name);
+}
+
+test('a copy sharing the fields of a parsed request, then edited, has the views a fresh parse gives', (t) => {
+  const original = request(INVITE);
+  for (const name of ['via', 'route', 'from', 'to', 'cseq', 'contact'] as const)
+    original.tryView(name);
+  // As a proxy forwards (src/sip/proxy/forward.ts copyRequest): the same field objects.
+  const copy = new (original.constructor as typeof SipRequest)(
+    original.method,
+    original.uriText,
+    original.uri,
+    [...original.headers],
+    original.body,
+    original.limits,
+  );
+  copy.prependHeader('Via', 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKtg1;rport');
+  copy.removeFirstHeader('route');
+  viewsAsReparsed(t, copy);
+  t.is(copy.via().length, 2);
+  copy.removeFirstHeader('via');
+  viewsAsReparsed(t, copy);
+  viewsAsReparsed(t, original);
+});
+
+test('fields shared with a message under a lower URI limit are judged by that limit', (t) => {
+  const original = request(INVITE);
+  t.true(original.tryView('route').ok);
+  t.true(original.tryView('from').ok);
+  const strict = new (original.constructor as typeof SipRequest)(
+    original.method,
+    original.uriText,
+    original.uri,
+    [...original.headers],
+    original.body,
+    resolveLimits({ maxUriBytes: 20 }),
+  );
+  t.false(strict.tryView('route').ok, 'a Route URI longer than 20 octets');
+  t.false(strict.tryView('from').ok, 'a From URI longer than 20 octets');
+  t.true(original.tryView('route').ok, 'the original keeps its views');
+});

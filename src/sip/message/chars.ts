@@ -170,3 +170,43 @@ export class Words<V = string> {
 export function words(list: Iterable<string>): Words {
   return new Words([...list].map((w) => [w, w] as const));
 }
+
+/** The methods of RFC 3261 and its extensions, by length (case matters in a method, §7.1). */
+const METHODS_BY_LENGTH: readonly (readonly string[])[] = (() => {
+  const byLength: string[][] = [];
+  for (const m of [
+    'INVITE',
+    'ACK',
+    'BYE',
+    'CANCEL',
+    'REGISTER',
+    'OPTIONS',
+    'PRACK',
+    'UPDATE',
+    'INFO',
+    'MESSAGE',
+    'NOTIFY',
+    'SUBSCRIBE',
+    'REFER',
+    'PUBLISH',
+  ]) {
+    const same = byLength[m.length];
+    if (same === undefined) byLength[m.length] = [m];
+    else same.push(m);
+  }
+  return byLength;
+})();
+
+/**
+ * s[i..end) as a constant when it is a known method, else undefined: a method named in
+ * every request line and CSeq is then no new string.
+ */
+export function knownMethod(s: string, i: number, end: number): string | undefined {
+  const candidates = METHODS_BY_LENGTH[end - i];
+  if (candidates === undefined) return undefined;
+  for (let k = 0; k < candidates.length; k++) {
+    const m = candidates[k]!;
+    if (s.startsWith(m, i)) return m;
+  }
+  return undefined;
+}

@@ -25,18 +25,24 @@ export interface HeaderField {
   readonly value: string;
   /**
    * The message layer's own: the view of this field's header parsed from this field alone
-   * (see SipMessageBase.tryView), and the limits it was parsed under. A field never changes,
-   * and the copies a proxy forwards and the responses built from a request share their
-   * fields: each is parsed once however many messages it is part of.
+   * (see SipMessageBase.tryView), under the default URI limit (see fieldView). A field never
+   * changes, and the copies a proxy forwards and the responses built from a request share
+   * their fields: each is parsed once however many messages it is part of.
    */
   parsed?: ViewResult<unknown> | undefined;
-  parsedUnder?: ParseLimits | undefined;
 }
 
 /** A field as the parser and makeHeader make it (every field has the same shape). */
 export function newField(name: string, key: string, value: string): HeaderField {
-  return { name, key, value, parsed: undefined, parsedUnder: undefined };
+  return { name, key, value, parsed: undefined };
 }
+
+/**
+ * The one limit a view depends on (views.ts: the URIs of addresses) under which fields keep
+ * their views: the default, which is what the daemon runs with. A message with another is
+ * parsed as it asks, without the cache, rather than each field carrying its limit too.
+ */
+const CACHED_URI_LIMIT = DEFAULT_LIMITS.maxUriBytes;
 
 /** Slots up to those of the views createResponse adopts (views.ts lists them first). */
 const ADOPTABLE =
@@ -215,13 +221,13 @@ abstract class SipMessageBase {
     }
     const parse = spec.parse!;
     if (count === 0) return parse(NONE, this.limits);
-    if (count === 1) return fieldView(only!, this.limits, parse, [only!.value]);
-    if (spec.elementwise === true) {
+    if (count === 1) return fieldListView(only!, this.limits, parse);
+    if (spec.elementwise === true && this.limits.maxUriBytes === CACHED_URI_LIMIT) {
       let length = 0;
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i]!;
         if (f.key !== key) continue;
-        const v = fieldView(f, this.limits, parse, [f.value]);
+        const v = fieldListView(f, this.limits, parse);
         if (!v.ok) return parse(this.all(key), this.limits);
         length += (v.value as readonly unknown[]).length;
       }
@@ -310,10 +316,8 @@ abstract class SipMessageBase {
     this.allViews()[spec.slot] = view;
     // The view of a header in one field is that field's own (see `parsed`): a copy of this
     // message (a proxy's forwarded request) finds it there.
-    if (this.countFields(spec.header) === 1) {
-      const f = this.firstField(spec.header)!;
-      f.parsed = view;
-      f.parsedUnder = this.limits;
+    if (this.limits.maxUriBytes === CACHED_URI_LIMIT && this.countFields(spec.header) === 1) {
+      this.firstField(spec.header)!.parsed = view;
     }
   }
 
@@ -437,6 +441,16 @@ export class SipResponse extends SipMessageBase {
 
 export type SipMessage = SipRequest | SipResponse;
 
+/** fieldView of a list header's field: its value as the one value of the list. */
+function fieldListView(
+  f: HeaderField,
+  limits: ParseLimits,
+  parse: (values: readonly string[], limits: ParseLimits) => ViewResult<unknown>,
+): ViewResult<unknown> {
+  if (f.parsed !== undefined && limits.maxUriBytes === CACHED_URI_LIMIT) return f.parsed;
+  return fieldView(f, limits, parse, [f.value]);
+}
+
 /** `f`'s own view (see HeaderField.parsed): parsed from `input` once per field and limits. */
 function fieldView<I>(
   f: HeaderField,
@@ -444,11 +458,10 @@ function fieldView<I>(
   parse: (input: I, limits: ParseLimits) => ViewResult<unknown>,
   input: I,
 ): ViewResult<unknown> {
-  const known = f.parsed;
-  if (known !== undefined && f.parsedUnder === limits) return known;
+  if (limits.maxUriBytes !== CACHED_URI_LIMIT) return parse(input, limits);
+  if (f.parsed !== undefined) return f.parsed;
   const v = parse(input, limits);
   f.parsed = v;
-  f.parsedUnder = limits;
   return v;
 }
 

@@ -7,7 +7,7 @@
 // values are only split into fields here — their typed views are parsed later, on demand.
 //
 // Never throws: any input yields a ParseResult (tests/sip/fuzz.test.ts).
-import { CR, DIGIT, HTAB, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
+import { CR, DIGIT, HTAB, knownMethod, LF, SP, scanWhile, TOKEN, workMeter } from './chars.ts';
 import { HEADER_NAMES, headerKey } from './header-names.ts';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
 import {
@@ -228,20 +228,23 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single SPs
     // (RFC 4475 §3.1.2.8-10 lwsruri, lwsstart, trws).
     if (sp1 <= 0) return reject('bad_start_line', 'no method', true);
-    method = startLine.slice(0, sp1);
+    method = knownMethod(startLine, 0, sp1) ?? startLine.slice(0, sp1);
     if (scanWhile(method, 0, method.length, TOKEN) !== method.length) {
       return reject('bad_method', 'method is not a token', true);
     }
     const sp2 = startLine.indexOf(' ', sp1 + 1);
     if (sp2 < 0) return reject('bad_start_line', 'Request-Line needs three parts', true);
     if (sp2 === sp1 + 1) return reject('bad_start_line', 'empty Request-URI', true);
-    const version = startLine.slice(sp2 + 1);
-    if (version.indexOf(' ') >= 0) {
-      return reject('bad_start_line', 'extra SP in the Request-Line', true);
+    // Nearly always exactly "SIP/2.0": read in place, not cut out.
+    if (startLine.length !== sp2 + 8 || !startLine.startsWith('SIP/2.0', sp2 + 1)) {
+      const version = startLine.slice(sp2 + 1);
+      if (version.indexOf(' ') >= 0) {
+        return reject('bad_start_line', 'extra SP in the Request-Line', true);
+      }
+      const vc = checkVersion(version);
+      if (vc === 'bad') return reject('bad_version', `bad SIP-Version "${version}"`, true);
+      if (vc === 'unsupported') return reject('unsupported_version', version, true);
     }
-    const vc = checkVersion(version);
-    if (vc === 'bad') return reject('bad_version', `bad SIP-Version "${version}"`, true);
-    if (vc === 'unsupported') return reject('unsupported_version', version, true);
     uriText = startLine.slice(sp1 + 1, sp2);
     if (uriText.length > limits.maxUriBytes) {
       return reject('uri_too_long', `${uriText.length} octets`, true);
@@ -252,7 +255,8 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
   } else {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     if (sp1 < 0) return reject('bad_start_line', 'Status-Line needs a status code', false);
-    const vc = checkVersion(startLine.slice(0, sp1));
+    const vc =
+      sp1 === 7 && startLine.startsWith('SIP/2.0') ? 'ok' : checkVersion(startLine.slice(0, sp1));
     if (vc !== 'ok') {
       return reject(
         vc === 'bad' ? 'bad_version' : 'unsupported_version',
@@ -262,12 +266,20 @@ function parse(buf: Buffer, limits: ParseLimits, stream: boolean): ParseResult {
     }
     let sp2 = startLine.indexOf(' ', sp1 + 1);
     if (sp2 < 0) sp2 = startLine.length; // tolerate a missing SP before an empty phrase
-    const code = startLine.slice(sp1 + 1, sp2);
-    const d0 = code.charCodeAt(0);
-    if (code.length !== 3 || d0 < 0x31 || d0 > 0x36 || scanWhile(code, 0, 3, DIGIT) !== 3) {
+    const d0 = startLine.charCodeAt(sp1 + 1);
+    if (
+      sp2 - sp1 !== 4 ||
+      d0 < 0x31 ||
+      d0 > 0x36 ||
+      scanWhile(startLine, sp1 + 1, sp2, DIGIT) !== sp2
+    ) {
+      const code = startLine.slice(sp1 + 1, sp2);
       return reject('bad_status_code', `status code "${code.slice(0, 16)}" not in 100..699`, false);
     }
-    status = Number(code);
+    status =
+      (d0 - 0x30) * 100 +
+      (startLine.charCodeAt(sp1 + 2) - 0x30) * 10 +
+      (startLine.charCodeAt(sp1 + 3) - 0x30);
     reasonPhrase = startLine.slice(sp2 + 1);
     for (let i = 0; i < reasonPhrase.length; i++) {
       const c = reasonPhrase.charCodeAt(i);

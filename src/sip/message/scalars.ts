@@ -1,5 +1,5 @@
 // Single-valued headers with a scalar grammar (RFC 3261 §20, §25.1).
-import { allIn, DIGIT, scanWhile, skipWs, TOKEN, WORD } from './chars.ts';
+import { allIn, DIGIT, knownMethod, scanWhile, skipWs, TOKEN, WORD } from './chars.ts';
 import { bad, listElements, ok, parseDecimal, type ViewResult } from './value-scan.ts';
 
 export interface CSeq {
@@ -25,13 +25,25 @@ export function parseCSeq(s: string | undefined): ViewResult<CSeq> {
   const end = s.length;
   const dStart = skipWs(s, 0, end);
   const dEnd = scanWhile(s, dStart, end, DIGIT);
-  const seq = parseDecimal(s.slice(dStart, dEnd), MAX_CSEQ);
+  const seq = smallDecimal(s, dStart, dEnd) ?? parseDecimal(s.slice(dStart, dEnd), MAX_CSEQ);
   if (seq === null) return bad('sequence number is not a number below 2^31');
   const mStart = skipWs(s, dEnd, end);
   if (mStart === dEnd) return bad('no whitespace before method');
   const mEnd = scanWhile(s, mStart, end, TOKEN);
   if (mEnd === mStart || skipWs(s, mEnd, end) !== end) return bad('bad method');
-  return ok({ seq, method: s.slice(mStart, mEnd) });
+  return ok({ seq, method: knownMethod(s, mStart, mEnd) ?? s.slice(mStart, mEnd) });
+}
+
+/**
+ * The digits s[i..end) as a number when there are 1 to 9 of them (below MAX_CSEQ and every
+ * other bound a caller here has), without cutting them out first; undefined otherwise, for
+ * parseDecimal to decide.
+ */
+function smallDecimal(s: string, i: number, end: number): number | undefined {
+  if (end <= i || end - i > 9) return undefined;
+  let n = 0;
+  for (let k = i; k < end; k++) n = n * 10 + (s.charCodeAt(k) - 0x30);
+  return n;
 }
 
 /** Max-Forwards = 1*DIGIT, 0..255 (§20.22). Undefined when absent. */
