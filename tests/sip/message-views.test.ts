@@ -141,19 +141,23 @@ function viewsAsReparsed(t: import('ava').ExecutionContext, m: SipRequest): void
     t.deepEqual(m.tryView(name), again.tryView(name), name);
 }
 
-test('a copy sharing the fields of a parsed request, then edited, has the views a fresh parse gives', (t) => {
-  const original = request(INVITE);
-  for (const name of ['via', 'route', 'from', 'to', 'cseq', 'contact'] as const)
-    original.tryView(name);
-  // As a proxy forwards (src/sip/proxy/forward.ts copyRequest): the same field objects.
-  const copy = new (original.constructor as typeof SipRequest)(
+/** A copy with the same field objects, as a proxy forwards (src/sip/proxy/forward.ts copyRequest). */
+function sharingCopy(original: SipRequest, limits = original.limits): SipRequest {
+  return new (original.constructor as typeof SipRequest)(
     original.method,
     original.uriText,
     original.uri,
     [...original.headers],
     original.body,
-    original.limits,
+    limits,
   );
+}
+
+test('a copy sharing the fields of a parsed request, then edited, has the views a fresh parse gives', (t) => {
+  const original = request(INVITE);
+  for (const name of ['via', 'route', 'from', 'to', 'cseq', 'contact'] as const)
+    original.tryView(name);
+  const copy = sharingCopy(original);
   copy.prependHeader('Via', 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKtg1;rport');
   copy.removeFirstHeader('route');
   viewsAsReparsed(t, copy);
@@ -167,14 +171,7 @@ test('fields shared with a message under a lower URI limit are judged by that li
   const original = request(INVITE);
   t.true(original.tryView('route').ok);
   t.true(original.tryView('from').ok);
-  const strict = new (original.constructor as typeof SipRequest)(
-    original.method,
-    original.uriText,
-    original.uri,
-    [...original.headers],
-    original.body,
-    resolveLimits({ maxUriBytes: 20 }),
-  );
+  const strict = sharingCopy(original, resolveLimits({ maxUriBytes: 20 }));
   t.false(strict.tryView('route').ok, 'a Route URI longer than 20 octets');
   t.false(strict.tryView('from').ok, 'a From URI longer than 20 octets');
   t.true(original.tryView('route').ok, 'the original keeps its views');
