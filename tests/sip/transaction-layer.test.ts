@@ -3,6 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { registeredErrorCodes } from '../../src/errors.ts';
 import { createResponse, type SipRequest } from '../../src/sip/message/index.ts';
+import { MAX_PER_BRANCH } from '../../src/sip/transaction/branch-table.ts';
 import {
   type ClientTransaction,
   DEFAULT_MAX_TRANSACTIONS,
@@ -85,6 +86,28 @@ test('an outgoing request makes room the same way: a forwarded INVITE is not ref
   const err = t.throws(() => h.layer.sendRequest(request({ branch: 'z9hG4bKout2' }), UDP_PEER));
   t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
   t.is(h.layer.stats.reclaimed, 2, 'the second BYE made room for the unanswered request');
+});
+
+test('one branch under many sent-by values makes at most MAX_PER_BRANCH transactions; the rest get 482', (t) => {
+  const h = harness();
+  for (let i = 0; i < MAX_PER_BRANCH + 3; i++)
+    h.layer.receive(request({ branch: 'z9hG4bKsame', sentBy: `192.0.2.${i + 1}:5060` }), UDP_PEER);
+  t.is(h.requests.length, MAX_PER_BRANCH, 'the TU sees the first ones only');
+  t.is(h.layer.size, MAX_PER_BRANCH);
+  t.deepEqual(h.lines(), Array(3).fill('482 Loop Detected'));
+  t.is(h.layer.stats.refusedBranch, 3);
+  // Each one it holds is still found: a retransmission of the first is absorbed.
+  h.layer.receive(request({ branch: 'z9hG4bKsame', sentBy: '192.0.2.1:5060' }), UDP_PEER);
+  t.is(h.requests.length, MAX_PER_BRANCH);
+  t.is(h.layer.stats.matched, 1);
+  // Another branch is not affected, and once the transactions end the branch is free again.
+  h.layer.receive(request({ branch: 'z9hG4bKother' }), UDP_PEER);
+  t.is(h.requests.length, MAX_PER_BRANCH + 1);
+  for (const { tx, req } of h.requests) tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
+  h.clock.runAll();
+  t.is(h.layer.size, 0);
+  h.layer.receive(request({ branch: 'z9hG4bKsame', sentBy: '192.0.2.99:5060' }), UDP_PEER);
+  t.is(h.requests.length, MAX_PER_BRANCH + 2);
 });
 
 test('the default bound is 100k and bad bounds are refused', (t) => {

@@ -81,6 +81,8 @@ export interface TransactionStats {
   reclaimed: number;
   /** Messages without the fields matching needs (top Via, CSeq…); dropped. */
   unmatchable: number;
+  /** Requests answered 482 because their branch was shared by MAX_PER_BRANCH transactions. */
+  refusedBranch: number;
   /** Requests that matched a live server transaction (retransmissions, ACKs). */
   matched: number;
   /** Responses that matched no client transaction. */
@@ -124,6 +126,7 @@ export class TransactionLayer {
     refusedFull: 0,
     reclaimed: 0,
     unmatchable: 0,
+    refusedBranch: 0,
     matched: 0,
     strayResponses: 0,
     acksToTu: 0,
@@ -294,6 +297,12 @@ export class TransactionLayer {
     if (this.size >= this.#max && !this.#reclaimOne()) {
       this.#stats.refusedFull++;
       this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
+      return;
+    }
+    if (branch !== undefined && this.#servers.full(branch)) {
+      // §8.2.2.2's merged request, at scale: not a new transaction of its own.
+      this.#stats.refusedBranch++;
+      this.#send(createResponse(req, 482, 'Loop Detected', { toTag: newTag() }), source);
       return;
     }
     let created: ServerTransaction;
