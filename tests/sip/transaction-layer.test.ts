@@ -69,6 +69,34 @@ test('a full table makes room by ending the oldest answered non-INVITE, not by r
   t.is(full.layer.stats.reclaimed, 0);
 });
 
+test('a table full of answered calls makes room by ending the oldest Accepted INVITE, not by refusing', (t) => {
+  // Each call leaves its INVITE Accepted for Timer L (32 s): at a sustained call rate above
+  // the table's size / 32 s, only these can give way, and new calls must not get 503.
+  const h = harness({ maxTransactions: 3 });
+  for (const b of ['z9hG4bK1', 'z9hG4bK2', 'z9hG4bK3']) {
+    h.layer.receive(request({ branch: b, method: 'INVITE' }), UDP_PEER);
+    const { tx, req } = h.requests.at(-1)!;
+    tx.respond(createResponse(req, 200, 'OK', { toTag: 't' }));
+    t.is(tx.state, 'accepted');
+  }
+  h.layer.receive(request({ branch: 'z9hG4bK4', method: 'INVITE' }), UDP_PEER);
+  t.is(h.requests.length, 4, 'served, not refused');
+  t.is(h.layer.stats.reclaimed, 1);
+  t.is(h.layer.stats.refusedFull, 0);
+  t.is(h.requests[0]!.tx.state, 'terminated', 'the oldest gave way');
+  t.is(h.requests[1]!.tx.state, 'accepted');
+  // One still waiting for the ACK of its failure is never reclaimed (its 486 is resent until
+  // then): with only those, and one unanswered, the table refuses.
+  const full = harness({ maxTransactions: 2 });
+  full.layer.receive(request({ branch: 'z9hG4bKa', method: 'INVITE' }), UDP_PEER);
+  const failed = full.requests[0]!;
+  failed.tx.respond(createResponse(failed.req, 486, 'Busy Here', { toTag: 't' }));
+  full.layer.receive(request({ branch: 'z9hG4bKb', method: 'INVITE' }), UDP_PEER);
+  full.layer.receive(request({ branch: 'z9hG4bKc', method: 'INVITE' }), UDP_PEER);
+  t.is(full.layer.stats.refusedFull, 1);
+  t.is(full.layer.stats.reclaimed, 0);
+});
+
 test('an outgoing request makes room the same way: a forwarded INVITE is not refused while the table holds answered BYEs', (t) => {
   const h = harness({ maxTransactions: 2 });
   for (const b of ['z9hG4bK1', 'z9hG4bK2']) {

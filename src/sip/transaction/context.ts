@@ -6,12 +6,14 @@ import type { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { TimerValues } from './timers.ts';
 
-/** The shared queues of a non-INVITE server transaction's fixed-length timers. */
-export interface NonInviteQueues {
-  /** Timer F: how long the TU may leave the request unanswered. */
+/** The shared queues of a server transaction's fixed-length timers. */
+export interface ServerQueues {
+  /** Non-INVITE, Timer F: how long the TU may leave the request unanswered. */
   readonly F: DeadlineQueue;
-  /** Timer J; undefined where it is 0 (reliable transports: Completed ends at once). */
+  /** Non-INVITE, Timer J; undefined where it is 0 (reliable transports: Completed ends at once). */
   readonly J: DeadlineQueue | undefined;
+  /** INVITE, Timer L (RFC 6026 §7.1): how long Accepted absorbs retransmissions. */
+  readonly L: DeadlineQueue;
 }
 
 export interface TransactionContext {
@@ -31,5 +33,5 @@ export interface TransactionContext {
   /** Called once, when the transaction enters Terminated: it must leave the table now. */
   terminated(tx: object): void;
   timersFor(reliable: boolean): TimerValues;
-  nonInviteQueues(reliable: boolean): NonInviteQueues;
+  serverQueues(reliable: boolean): ServerQueues;
 }

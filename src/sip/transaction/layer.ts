@@ -29,7 +29,7 @@ import { BranchTable } from './branch-table.ts';
 import { hasChallengeTag } from './challenge-tag.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { NonInviteQueues, TransactionContext } from './context.ts';
+import type { ServerQueues, TransactionContext } from './context.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
@@ -108,8 +108,8 @@ export class TransactionLayer {
   readonly #clients = new BranchTable<ClientTransaction>();
   #clientCount = 0;
   readonly #ctx: TransactionContext;
-  readonly #reliableQueues: NonInviteQueues;
-  readonly #unreliableQueues: NonInviteQueues;
+  readonly #reliableQueues: ServerQueues;
+  readonly #unreliableQueues: ServerQueues;
   /** Shared by every server transaction (a closure per transaction would pin its request). */
   readonly #serverHooks: ServerHooks = {
     ack: (ack, from, tx) => this.#ackToTu(ack, from, tx),
@@ -155,14 +155,15 @@ export class TransactionLayer {
       send: (m, d, onFailure, wire) => this.#send(m, d, onFailure, wire),
       terminated: (tx) => this.#remove(tx),
       timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
-      nonInviteQueues: (reliable) => (reliable ? this.#reliableQueues : this.#unreliableQueues),
+      serverQueues: (reliable) => (reliable ? this.#reliableQueues : this.#unreliableQueues),
     };
   }
 
-  #queuesFor(t: TimerValues): NonInviteQueues {
+  #queuesFor(t: TimerValues): ServerQueues {
     return {
       F: new DeadlineQueue(this.#clock, t.F),
       J: t.J === 0 ? undefined : new DeadlineQueue(this.#clock, t.J),
+      L: new DeadlineQueue(this.#clock, t.L),
     };
   }
 
@@ -331,17 +332,29 @@ export class TransactionLayer {
   }
 
   /**
-   * Frees one slot by ending the oldest Completed non-INVITE transaction (Timer J keeps those
-   * 32 s on UDP only to answer retransmissions). They wait in Timer J's queue in the order
-   * they completed, so the oldest is its head: no scan. On reliable transports Completed ends
-   * at once, so there is nothing to reclaim there; an INVITE or an unanswered request is
-   * never reclaimed, and with only those the table refuses (503).
+   * Frees one slot by ending the oldest transaction that only waits out retransmissions:
+   * first a Completed non-INVITE (Timer J keeps those 32 s on UDP only to answer
+   * retransmissions), then an Accepted INVITE (Timer L keeps it 32 s only to absorb
+   * retransmissions of an INVITE already answered 2xx; RFC 6026 §7.1). Each waits in its
+   * timer's queue in the order it got there, so the oldest is a head: no scan. Without the
+   * Accepted INVITEs, a sustained ~1,500 calls/s filled the table with them (two per call,
+   * 32 s each with the client side's Timer M) and new calls got 503. A request still
+   * unanswered, or an INVITE waiting for the ACK of its failure, is never reclaimed; with only
+   * those the table refuses (503).
    */
   #reclaimOne(): boolean {
-    const oldest = this.#unreliableQueues.J?.oldest;
-    if (!(oldest instanceof ServerTransaction) || !oldest.reclaim()) return false;
-    this.#stats.reclaimed++;
-    return true;
+    for (const queue of [
+      this.#unreliableQueues.J,
+      this.#unreliableQueues.L,
+      this.#reliableQueues.L,
+    ]) {
+      const oldest = queue?.oldest;
+      if (oldest instanceof ServerTransaction && oldest.reclaim()) {
+        this.#stats.reclaimed++;
+        return true;
+      }
+    }
+    return false;
   }
 
   #receiveResponse(res: SipResponse, source: Endpoint): void {

@@ -30,7 +30,7 @@
 import type { ParseLimits, SipRequest, SipResponse } from '../message/index.ts';
 import { createResponse, newTag, parseMessage, serialize } from '../message/index.ts';
 import { hasChallengeTag } from './challenge-tag.ts';
-import type { NonInviteQueues, TransactionContext } from './context.ts';
+import type { ServerQueues, TransactionContext } from './context.ts';
 import type { DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
@@ -142,9 +142,9 @@ export class ServerTransaction implements DeadlineEntry {
     return this.#ctx.timersFor(isReliable(this.source.transport));
   }
 
-  /** Non-INVITE: the layer's shared queues for Timers F and J on this transport. */
-  get #queues(): NonInviteQueues {
-    return this.#ctx.nonInviteQueues(isReliable(this.source.transport));
+  /** The layer's shared queues for Timers F and J (non-INVITE) and L on this transport. */
+  get #queues(): ServerQueues {
+    return this.#ctx.serverQueues(isReliable(this.source.transport));
   }
 
   /**
@@ -173,11 +173,12 @@ export class ServerTransaction implements DeadlineEntry {
   }
 
   /**
-   * Timer F or Timer J of a non-INVITE transaction (the queue calls this; nothing else should):
-   * F while the TU has not answered (abandoned), J once Completed (done).
+   * Timer F or Timer J of a non-INVITE transaction, Timer L of an Accepted INVITE (the queue
+   * calls this; nothing else should): F while the TU has not answered (abandoned), J once
+   * Completed and L once Accepted (done).
    */
   deadlineExpired(): void {
-    if (this.#state === 'completed') {
+    if (this.#state === 'completed' || this.#state === 'accepted') {
       this.#terminate('done');
       return;
     }
@@ -213,13 +214,15 @@ export class ServerTransaction implements DeadlineEntry {
   }
 
   /**
-   * Ends a non-INVITE transaction early once it is Completed, when the table needs room.
-   * All it still does is answer retransmissions with its response (§17.2.2); a retransmission
-   * that arrives after this is handled as a new request, which for REGISTER and OPTIONS gives
-   * the same answer. Returns false for anything else (INVITE, or not yet answered).
+   * Ends a transaction early when the table needs room: a Completed non-INVITE, which only
+   * answers retransmissions with its response (§17.2.2; a retransmission after this is a new
+   * request, which for REGISTER and OPTIONS gives the same answer), or an Accepted INVITE,
+   * which only absorbs retransmissions of the INVITE (RFC 6026 §7.1; the TU's 2xx
+   * retransmissions go out without it, statelessly, and an ACK reaches the TU either way).
+   * Returns false for anything else (not yet answered, or an INVITE awaiting its ACK).
    */
   reclaim(): boolean {
-    if (this.isInvite || this.#state !== 'completed') return false;
+    if (this.#state !== (this.isInvite ? 'accepted' : 'completed')) return false;
     this.#terminate('done');
     return true;
   }
@@ -266,13 +269,13 @@ export class ServerTransaction implements DeadlineEntry {
       this.#terminate('done');
       return true;
     }
-    const timers = this.#inviteTimers();
     if (res.status < 300) {
       this.#state = 'accepted';
       if (this.ackKey === undefined) this.#last = '';
-      timers.start('L', this.#t.L, () => this.#terminate('done'));
+      this.#queues.L.add(this);
     } else {
       this.#state = 'completed';
+      const timers = this.#inviteTimers();
       if (!isReliable(this.source.transport)) {
         this.#retransmitInterval = this.#t.G;
         timers.start('G', this.#retransmitInterval, () => this.#timerG());
