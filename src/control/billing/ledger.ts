@@ -35,8 +35,9 @@ const IP_WINDOWS = 65_536;
  * The least time between the starts of two transactions of the write loop. Each commit costs
  * the same pages written and encrypted and one fdatasync however few CDRs it holds: at a
  * call's end per ~2 ms (bench:calls) a transaction each cost more CPU than the rest of the
- * CDR's work (~0.5 ms of CPU per commit, perf). Spaced, the CDRs of this time share one. A CDR after a quiet spell is written
- * at once; under load it waits up to this long more before it is acknowledged.
+ * CDR's work (~0.5 ms of CPU per commit, perf). Spaced, the CDRs of this time share one. A
+ * CDR after a quiet spell is written at once; under load it waits up to this long more
+ * before it is acknowledged.
  */
 export const COMMIT_INTERVAL_MS = 50;
 /** A credit above this is refused (a typo of a few zeros), in micro-units. */
