@@ -96,14 +96,14 @@ export class StreamDestination {
   readonly #socket: Socket;
   readonly #maxPending: number;
   #failed = false;
-  /** This turn's lines, written together at its end (#flush). */
+  /** This turn's lines, written together at its end (#flush, scheduled by the first). */
   #batch: string[] = [];
   #batchBytes = 0;
-  #flushing: ReturnType<typeof setImmediate> | undefined;
   /** Lines dropped because the reader was `maxPending` bytes behind. */
   dropped = 0;
 
-  constructor(socket: Socket, maxPending = MAX_PENDING_LOG_BYTES) {
+  /** `fd`: the socket's descriptor, for the lines of the last turn at exit. */
+  constructor(socket: Socket, maxPending = MAX_PENDING_LOG_BYTES, fd?: number) {
     this.#socket = socket;
     this.#maxPending = maxPending;
     // A reader gone (EPIPE) or any other write error: logging stops, the daemon does not.
@@ -111,13 +111,14 @@ export class StreamDestination {
       this.#failed = true;
     });
     socket.unref();
-    // process.exit() and a crash end the loop before the turn's end: its lines go out then,
-    // unless older ones still wait in the stream (they would be overtaken).
+    // process.exit() and a crash end the loop before the turn's end: its lines go out then
+    // through `fd` (the socket's descriptor, when given), unless older ones still wait in the
+    // stream (they would be overtaken).
+    if (fd === undefined) return;
     process.once('exit', () => {
       if (this.#batch.length === 0 || this.#failed || this.#socket.writableLength > 0) return;
-      const fd = (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
       try {
-        if (fd !== undefined && fd >= 0) writeSync(fd, this.#batch.join(''));
+        writeSync(fd, this.#batch.join(''));
       } catch {
         // The reader is gone: nothing to do at exit.
       }
@@ -131,13 +132,11 @@ export class StreamDestination {
       droppedInProcess++;
       return;
     }
-    this.#batch.push(line);
+    if (this.#batch.push(line) === 1) setImmediate(this.#flush);
     this.#batchBytes += line.length;
-    this.#flushing ??= setImmediate(this.#flush);
   }
 
   readonly #flush = (): void => {
-    this.#flushing = undefined;
     const lines = this.#batch;
     this.#batch = [];
     this.#batchBytes = 0;
@@ -151,7 +150,11 @@ function stdoutDestination(): pino.DestinationStream {
   try {
     const st = fstatSync(1);
     if (st.isFIFO() || st.isSocket())
-      return new StreamDestination(new Socket({ fd: 1, readable: false, writable: true }));
+      return new StreamDestination(
+        new Socket({ fd: 1, readable: false, writable: true }),
+        MAX_PENDING_LOG_BYTES,
+        1,
+      );
   } catch {
     // Not a descriptor a stream can use: pino's own destination below.
   }
