@@ -116,7 +116,9 @@ export class ServerTransaction implements DeadlineEntry {
     hooks: ServerHooks,
   ) {
     this.#request = request;
-    this.method = internMethod(request.method);
+    // A known method is the parser's constant (chars.ts knownMethod), not a slice of the
+    // datagram: kept for as long as the transaction lives (32 s for most) at no cost.
+    this.method = request.method;
     this.source = source;
     this.branch = rfc3261?.branch;
     this.sentByHost = rfc3261?.host;
@@ -414,33 +416,6 @@ export class ServerTransaction implements DeadlineEntry {
     this.#ctx.terminated(this);
     this.#hooks.end(this, this.#abandoned ? 'abandoned' : reason);
   }
-}
-
-/**
- * Methods as constants: a request's method is a string of its own, cut from its datagram, and
- * a transaction keeps its method for as long as it lives (32 s for most).
- */
-const METHODS = new Map(
-  [
-    'REGISTER',
-    'OPTIONS',
-    'INVITE',
-    'ACK',
-    'BYE',
-    'CANCEL',
-    'SUBSCRIBE',
-    'NOTIFY',
-    'PUBLISH',
-    'MESSAGE',
-    'INFO',
-    'UPDATE',
-    'REFER',
-    'PRACK',
-  ].map((m) => [m, m]),
-);
-
-function internMethod(method: string): string {
-  return METHODS.get(method) ?? method;
 }
 
 /** 401 (a UAS or registrar) and 407 (a proxy) ask for credentials (RFC 3261 §22). */
