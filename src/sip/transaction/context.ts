@@ -10,7 +10,10 @@ import type { TimerValues } from './timers.ts';
 export interface ServerQueues {
   /** Non-INVITE, Timer F: how long the TU may leave the request unanswered. */
   readonly F: DeadlineQueue;
-  /** Non-INVITE, Timer J; undefined where it is 0 (reliable transports: Completed ends at once). */
+  /**
+   * Non-INVITE, Timer J; undefined where it is 0 (reliable transports: Completed ends at
+   * once).
+   */
   readonly J: DeadlineQueue | undefined;
   /** INVITE, Timer L (RFC 6026 §7.1): how long Accepted absorbs retransmissions. */
   readonly L: DeadlineQueue;

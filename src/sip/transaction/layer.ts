@@ -295,15 +295,16 @@ export class TransactionLayer {
       this.#ackToTu(req, source, undefined);
       return;
     }
+    if (branch !== undefined && this.#servers.full(branch)) {
+      // §8.2.2.2's merged request, at scale: not a new transaction of its own (refused before
+      // the table makes room for it, which would end another's transaction for nothing).
+      this.#stats.refusedBranch++;
+      this.#send(createResponse(req, 482, 'Loop Detected', { toTag: newTag() }), source);
+      return;
+    }
     if (this.size >= this.#max && !this.#reclaimOne()) {
       this.#stats.refusedFull++;
       this.#send(createResponse(req, 503, 'Service Unavailable', { toTag: newTag() }), source);
-      return;
-    }
-    if (branch !== undefined && this.#servers.full(branch)) {
-      // §8.2.2.2's merged request, at scale: not a new transaction of its own.
-      this.#stats.refusedBranch++;
-      this.#send(createResponse(req, 482, 'Loop Detected', { toTag: newTag() }), source);
       return;
     }
     let created: ServerTransaction;
