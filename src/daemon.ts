@@ -32,6 +32,7 @@ import { StoredRouting } from './sip/proxy/routing/table.ts';
 import { BindingStore } from './sip/registrar/bindings.ts';
 import { SipService } from './sip/service.ts';
 import { tlsCredentialsFromSettings } from './sip/transport/options.ts';
+import { udpQueueStats } from './sip/transport/udp-thread.ts';
 import { secureDataDir } from './store/permissions.ts';
 import { persistentKey } from './store/secret-keys.ts';
 import { Store } from './store/store.ts';
@@ -160,6 +161,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bans,
       dataplane: () => dataplane.stats(),
       callsActive: () => callsActive(),
+      udpDropped: udpQueueStats,
     });
     // SIP and the web layer report authentication outcomes to the same guard.
     const guardReport = reporter(guard, log, (name) => users.idOf(name));
@@ -228,6 +230,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         media: sip.media.stats,
         // The SIP transaction table: live transactions, and what it absorbed or refused.
         transactions: sip.transactions.stats,
+        // Datagrams dropped between the UDP thread and the main thread (the queue full, or
+        // an address over its fair share of a crowded queue).
+        udp: udpQueueStats(),
         // Lines lost because the log's reader (journald) fell 16 MB behind.
         log: { droppedLines: droppedLogLines() },
       };

@@ -48,6 +48,12 @@ export interface MetricsSources {
   dataplane(): Promise<DataplaneStats>;
   /** Calls in progress, when the dialogs are wired. */
   callsActive?: () => number;
+  /** UDP datagrams dropped inside the process, by reason (sip/transport/udp-thread.ts). */
+  udpDropped?: () => {
+    receivedQueueFull: number;
+    receivedOverShare: number;
+    sendQueueFull: number;
+  };
 }
 
 export class Metrics {
@@ -159,6 +165,23 @@ export class Metrics {
       help: 'Calls refused, per rule (guard call limits, billing limits)',
       labelNames: ['rule'],
       registers: [registry],
+    });
+    new Counter({
+      name: 'tollgate_udp_datagrams_dropped_total',
+      help:
+        'SIP UDP datagrams dropped between the UDP thread and the main thread: received while ' +
+        'the queue was full (queue_full_in), from an address over its share of a crowded queue ' +
+        '(over_share), or to send while the queue was full (queue_full_out)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        const d = sources.udpDropped?.();
+        this.reset();
+        if (d === undefined) return;
+        this.inc({ reason: 'queue_full_in' }, d.receivedQueueFull);
+        this.inc({ reason: 'over_share' }, d.receivedOverShare);
+        this.inc({ reason: 'queue_full_out' }, d.sendQueueFull);
+      },
     });
     new Counter({
       name: 'tollgate_log_lines_dropped_total',

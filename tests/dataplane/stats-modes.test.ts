@@ -34,6 +34,7 @@ const expected = [
   '.media',
   '.passed',
   '.transactions',
+  '.udp',
   'dataplane.counted',
   'dataplane.counters',
   'dataplane.interfaces',

@@ -10,6 +10,7 @@ import { UserService } from '../../src/control/users.ts';
 import { certificateNames, ensureCertificate } from '../../src/crypto/certificate.ts';
 import { OffDataplane } from '../../src/dataplane/off.ts';
 import { createLogger } from '../../src/log.ts';
+import { udpQueueStats } from '../../src/sip/transport/udp-thread.ts';
 import { Store } from '../../src/store/store.ts';
 import type { WebContext } from '../../src/webui/context.ts';
 import { Metrics } from '../../src/webui/metrics.ts';
@@ -96,7 +97,12 @@ export async function startTestWeb(
     dataDir: dir,
   };
   const port = await allocatePort();
-  const metrics = new Metrics({ store, bans, dataplane: ctx.dataplaneStats });
+  const metrics = new Metrics({
+    store,
+    bans,
+    dataplane: ctx.dataplaneStats,
+    udpDropped: udpQueueStats,
+  });
   const tls = new CertificateHolder({ key: cert.key, cert: cert.cert });
   const web = await startWebServer(ctx, { address, port, metrics, tls });
   t.teardown(async () => {

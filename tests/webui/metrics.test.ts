@@ -1,4 +1,5 @@
 import test from 'ava';
+import { udpQueueStats } from '../../src/sip/transport/udp-thread.ts';
 import { ADMIN, ADMIN_PASSWORD, basic, startTestWeb } from './helpers.ts';
 
 const AUTH = { authorization: basic(ADMIN, ADMIN_PASSWORD) };
@@ -44,6 +45,13 @@ test('/metrics is Prometheus text, protected like the API, with no address or na
   t.is(sample(m.text, 'tollgate_calls_refused_total{rule="maxcallperip"}'), 1);
   t.is(sample(m.text, 'tollgate_spend_today_micros'), 0);
   t.is(sample(m.text, 'tollgate_log_lines_dropped_total'), 0);
+  const udp = udpQueueStats();
+  for (const [reason, n] of [
+    ['queue_full_in', udp.receivedQueueFull],
+    ['over_share', udp.receivedOverShare],
+    ['queue_full_out', udp.sendQueueFull],
+  ] as const)
+    t.is(sample(m.text, `tollgate_udp_datagrams_dropped_total{reason="${reason}"}`), n);
   t.true((sample(m.text, 'tollgate_nodejs_eventloop_lag_seconds') ?? -1) >= 0);
   t.false(m.text.includes('198.51.100.9'), 'no address in any label');
   t.false(m.text.includes('carol'), 'no account name in any label');

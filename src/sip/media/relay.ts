@@ -33,7 +33,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { ConfigView } from '../../config/settings.ts';
 import type { Logger } from '../../log.ts';
 import type { Clock } from '../transaction/clock.ts';
-import { lookupIp } from '../transport/udp.ts';
+import { lookupIp } from '../transport/lookup-ip.ts';
 import { type CallKinds, type EarlyMediaRule, earlyMediaRule } from './early-media.ts';
 import { type Endpoint, type MediaKernel, NO_KERNEL, type RelayLeg } from './kernel.ts';
 import { type PortPair, RelayPorts } from './ports.ts';

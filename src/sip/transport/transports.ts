@@ -172,8 +172,8 @@ export class SipTransports extends EventEmitter<TransportEvents> {
   async listen(): Promise<void> {
     try {
       for (const at of this.o.udp) {
-        const ep = new UdpEndpoint(at, (buf, from) =>
-          this.onDatagram(ep, buf, from.address, from.port),
+        const ep = new UdpEndpoint(at, (buf, address, port) =>
+          this.onDatagram(ep, buf, address, port),
         );
         this.udp.push(ep);
         await ep.open();

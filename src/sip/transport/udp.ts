@@ -1,56 +1,37 @@
 // One UDP socket bound to one local address. RFC 3261 §18.1.1/§18.2.1: one datagram carries
-// one message; what it means is the caller's business (SipTransports.onDatagram).
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+// one message; what it means is the caller's business (SipTransports.onDatagram). The socket
+// itself lives in the process's UDP thread (udp-thread.ts), which does its system calls.
+import { isIPv4, isIPv6 } from 'node:net';
 import { bindError } from './bind.ts';
 import type { ListenAddress, Source } from './types.ts';
+import { type SendDone, type UdpSocketOwner, udpThread } from './udp-thread.ts';
+
+export type { SendDone } from './udp-thread.ts';
 
 /** The largest UDP payload over IPv4 (65535 - 8 octets UDP header - 20 octets IP header). */
 export const MAX_DATAGRAM = 65_507;
 
-/** Told how a datagram's send went: an error, or null once the kernel took it. */
-export type SendDone = (err: Error | null) => void;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/**
- * dgram resolves every destination, even an IP address, and the stock resolver answers on the
- * next tick: a closure and a tick per datagram. We only ever send to IP addresses (checked by
- * SipTransports), so those are answered at once; anything else still goes to DNS.
- */
-export function lookupIp(address: string, options: unknown, callback: LookupCallback): void {
-  const family = isIP(address);
-  if (family !== 0) callback(null, address, family);
-  else lookup(address, options as never, callback as never);
-}
-
-export class UdpEndpoint {
+export class UdpEndpoint implements UdpSocketOwner {
   readonly family: 4 | 6;
-  private readonly socket: Socket;
+  /** The socket's number in the UDP thread, once open() is called. */
+  #socket = 0;
   private bound: ListenAddress;
   /** '::' without ipv6Only also carries IPv4 (as ::ffff:a.b.c.d). */
   readonly dualStack: boolean;
-  /** Datagrams waiting for the end of this event-loop turn: data, port, address, done. */
-  readonly #outbox: (Buffer | number | string | SendDone | undefined)[] = [];
-  #flushing: ReturnType<typeof setImmediate> | undefined;
-  #closed = false;
+  #opened: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  #closed: Promise<void> | undefined;
+  #closedNow: (() => void) | undefined;
   /** SipTransports' cache of the last datagram's Source, and the address it was made from. */
   lastAddress: string | undefined = undefined;
   lastSource: Source | undefined = undefined;
 
-  constructor(at: ListenAddress, onDatagram: (buf: Buffer, from: RemoteInfo) => void) {
+  readonly #receive: (buf: Buffer, address: string, port: number) => void;
+
+  constructor(at: ListenAddress, receive: (buf: Buffer, address: string, port: number) => void) {
+    this.#receive = receive;
     this.family = isIPv6(at.ip) ? 6 : 4;
     this.dualStack = at.ip === '::';
     this.bound = at;
-    this.socket = createSocket({
-      type: this.family === 6 ? 'udp6' : 'udp4',
-      ipv6Only: false,
-      // Large enough for a burst of maximum-size datagrams while the event loop is busy.
-      recvBufferSize: 4 * 1024 * 1024,
-      lookup: lookupIp as never,
-    });
-    this.socket.on('message', onDatagram);
   }
 
   get local(): ListenAddress {
@@ -58,19 +39,29 @@ export class UdpEndpoint {
   }
 
   open(): Promise<void> {
-    const at = this.bound;
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(bindError('udp', at, err));
-      this.socket.once('error', onError);
-      this.socket.bind({ address: at.ip, port: at.port, exclusive: true }, () => {
-        this.socket.off('error', onError);
-        // A send error (ICMP unreachable reported late, say) must not crash the process.
-        this.socket.on('error', () => {});
-        const a = this.socket.address();
-        this.bound = { ip: at.ip, port: a.port };
-        resolve();
-      });
+      this.#opened = { resolve, reject };
+      this.#socket = udpThread().open(this, this.bound.ip, this.bound.port, this.family);
     });
+  }
+
+  onOpened(port: number, err: Error | null): void {
+    const opened = this.#opened!;
+    this.#opened = undefined;
+    if (err !== null) {
+      this.#socket = 0;
+      this.#closedNow?.();
+      opened.reject(bindError('udp', this.bound, err));
+      return;
+    }
+    this.bound = { ip: this.bound.ip, port };
+    // Closed while it was being bound: it is closed now, and the opener told it is open.
+    if (this.#closed !== undefined) udpThread().close(this.#socket);
+    opened.resolve();
+  }
+
+  onDatagram(data: Buffer, address: string, port: number): void {
+    if (this.#closed === undefined) this.#receive(data, address, port);
   }
 
   /** Can this socket reach `ip`? */
@@ -85,7 +76,7 @@ export class UdpEndpoint {
 
   /**
    * Sends and settles once the datagram is handed to the kernel (or refused by it). It waits
-   * in the same outbox as sendNow's, so nothing sent before it is overtaken: a proxied
+   * in the same queue as sendNow's, so nothing sent before it is overtaken: a proxied
    * re-INVITE must not overtake the ACK forwarded just before it (a UAS may take that as an
    * error, RFC 3261 §14.2).
    */
@@ -96,7 +87,7 @@ export class UdpEndpoint {
   }
 
   /**
-   * Sends at the end of this event-loop turn, without a promise or a tick. What the kernel
+   * Sends once this event-loop turn ends, without a promise or a tick. What the kernel
    * refuses then goes to `done` (an error; null when sent) when given, and is otherwise lost
    * like a datagram lost on the way, which is what UDP senders are built for (RFC 3261 §17:
    * the retransmission timers). The one refusal known in advance, a datagram too large for
@@ -105,44 +96,30 @@ export class UdpEndpoint {
   sendNow(data: Buffer, ip: string, port: number, done?: SendDone): void {
     if (data.length > MAX_DATAGRAM)
       throw new RangeError(`${data.length} octets do not fit a datagram`);
-    if (this.#closed) throw new Error('UDP socket closed');
-    // Held until libuv has handed us every datagram that was waiting (up to 32 per turn),
-    // then sent together. Each send to a peer asleep in poll() wakes it, and on a VM that
-    // wake-up (an IPI) stalls the sender for microseconds: answering a burst in one go wakes
-    // the peer once instead of once per answer. The delay is one loop turn, not a timer.
-    // Requests (whose sender wants to hear of a refusal) wait here too: one order for all.
-    this.#outbox.push(data, port, this.#to(ip), done);
-    this.#flushing ??= setImmediate(this.#flush);
+    if (this.#closed !== undefined || this.#socket === 0) throw new Error('UDP socket closed');
+    // Queued to the UDP thread at once, in the order given, and sent there once this
+    // event-loop turn ends: a burst of answers wakes the peer once, not once per answer.
+    if (!udpThread().send(this.#socket, data, this.#to(ip), port, done))
+      throw new Error('UDP send queue full');
   }
-
-  readonly #flush = (): void => {
-    this.#flushing = undefined;
-    const out = this.#outbox;
-    for (let i = 0; i < out.length; i += 4) {
-      const done = out[i + 3] as SendDone | undefined;
-      if (done === undefined)
-        this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string);
-      else this.socket.send(out[i] as Buffer, out[i + 1] as number, out[i + 2] as string, done);
-    }
-    out.length = 0;
-  };
 
   #to(ip: string): string {
     return this.family === 6 && isIPv4(ip) ? `::ffff:${ip}` : ip;
   }
 
+  /** Closes the socket once what was already handed over has been sent. */
   close(): Promise<void> {
-    this.#closed = true;
-    if (this.#flushing !== undefined) {
-      clearImmediate(this.#flushing);
-      this.#flush(); // answers already decided still go out
-    }
-    return new Promise((resolve) => {
-      try {
-        this.socket.close(() => resolve());
-      } catch {
-        resolve(); // never bound
-      }
-    });
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closed = new Promise((resolve) => (this.#closedNow = resolve));
+    if (this.#socket === 0)
+      this.#closedNow!(); // never bound
+    else if (this.#opened === undefined) udpThread().close(this.#socket);
+    // else: onOpened closes it once the thread has bound it.
+    return this.#closed;
+  }
+
+  onClosed(): void {
+    this.#socket = 0;
+    this.#closedNow?.();
   }
 }
