@@ -125,7 +125,9 @@ class UdpThread {
 
   /** Closes a socket once everything queued before has been sent. */
   close(socket: number): void {
-    // A close is never dropped: it waits for room (the thread is sending what is before it).
+    if (this.#failed !== undefined) throw this.#failed;
+    // A close is never dropped: it waits for room, which the thread is making by sending
+    // what was queued before it.
     while (!putRecord(this.#toThread, CLOSE, socket, 0, '', 0)) this.#toThread.wake();
     this.#wakeNow();
   }
