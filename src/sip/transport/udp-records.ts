@@ -27,7 +27,7 @@ export const QUEUE_FULL = 0;
 export const OVER_SHARE = 1;
 
 /** Writes one record; false when the ring has no room for it (nothing is written then). */
-export function putRecord(
+export function put(
   ring: ByteRing,
   kind: number,
   socket: number,
@@ -53,29 +53,29 @@ export function putRecord(
 
 // Readers of the record at `at` (ByteRing.peek()), while it is not yet consumed.
 
-export function recordKind(ring: ByteRing, at: number): number {
+export function kindOf(ring: ByteRing, at: number): number {
   return ring.bytes[at]!;
 }
 
-export function recordSocket(ring: ByteRing, at: number): number {
+export function socketOf(ring: ByteRing, at: number): number {
   return ring.bytes.readUInt16LE(at + 2);
 }
 
-export function recordPort(ring: ByteRing, at: number): number {
+export function portOf(ring: ByteRing, at: number): number {
   return ring.bytes.readUInt16LE(at + 4);
 }
 
-export function recordId(ring: ByteRing, at: number): number {
+export function idOf(ring: ByteRing, at: number): number {
   return ring.bytes.readUInt32LE(at + 8);
 }
 
-export function recordText(ring: ByteRing, at: number): string {
+export function textOf(ring: ByteRing, at: number): string {
   const size = ring.bytes.readUInt16LE(at + 6);
   return size === 0 ? '' : ring.bytes.toString('latin1', at + HEADER, at + HEADER + size);
 }
 
 /** A copy of the record's datagram: the ring's room is reused once the record is consumed. */
-export function recordData(ring: ByteRing, at: number): Buffer {
+export function dataOf(ring: ByteRing, at: number): Buffer {
   const start = at + HEADER + ring.bytes.readUInt16LE(at + 6);
   const end = at + ring.length;
   const copy = Buffer.allocUnsafe(end - start);

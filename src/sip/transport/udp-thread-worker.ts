@@ -13,23 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ByteRing } from './byte-ring.ts';
 import { lookupIp } from './lookup-ip.ts';
 import { QueueShares } from './queue-shares.ts';
-import {
-  CLOSE,
-  CLOSED,
-  DATAGRAM,
-  OPENED,
-  OVER_SHARE,
-  putRecord,
-  QUEUE_FULL,
-  recordData,
-  recordId,
-  recordKind,
-  recordPort,
-  recordSocket,
-  recordText,
-  SEND,
-  SENT,
-} from './udp-records.ts';
+import * as records from './udp-records.ts';
 
 /** What the main thread asks for through postMessage: one socket bound. */
 export interface OpenRequest {
@@ -57,7 +41,7 @@ const answers: (() => boolean)[] = [];
 
 function tell(kind: number, socket: number, port: number, text: string, id = 0): void {
   const put = () => {
-    if (!putRecord(out, kind, socket, port, text, id)) return false;
+    if (!records.put(out, kind, socket, port, text, id)) return false;
     shares.queued(undefined);
     return true;
   };
@@ -90,8 +74,9 @@ function open(req: OpenRequest): void {
   const id = req.socket;
   socket.on('message', (data: Buffer, from: RemoteInfo) => {
     shares.settle(out.consumedRecords());
-    if (!shares.admits(from.address, out.fill() > 0.5)) out.count(OVER_SHARE);
-    else if (!putRecord(out, DATAGRAM, id, from.port, from.address, 0, data)) out.count(QUEUE_FULL);
+    if (!shares.admits(from.address, out.fill() > 0.5)) out.count(records.OVER_SHARE);
+    else if (!records.put(out, records.DATAGRAM, id, from.port, from.address, 0, data))
+      out.count(records.QUEUE_FULL);
     else {
       shares.queued(from.address);
       out.wake();
@@ -99,7 +84,7 @@ function open(req: OpenRequest): void {
   });
   const onBindError = (err: NodeJS.ErrnoException) => {
     socket.close();
-    tell(OPENED, id, 0, errorText(err));
+    tell(records.OPENED, id, 0, errorText(err));
   };
   socket.once('error', onBindError);
   socket.bind({ address: req.ip, port: req.port, exclusive: true }, () => {
@@ -107,7 +92,7 @@ function open(req: OpenRequest): void {
     // A send error (ICMP unreachable reported late, say) must not end the thread.
     socket.on('error', () => {});
     sockets.set(id, socket);
-    tell(OPENED, id, socket.address().port, '');
+    tell(records.OPENED, id, socket.address().port, '');
   });
 }
 
@@ -119,25 +104,25 @@ function drain(): void {
   for (let n = 0; n < BATCH; n++) {
     const at = incoming.peek();
     if (at < 0) break;
-    const kind = recordKind(incoming, at);
-    const id = recordSocket(incoming, at);
+    const kind = records.kindOf(incoming, at);
+    const id = records.socketOf(incoming, at);
     const socket = sockets.get(id);
-    if (kind === SEND) {
-      const done = recordId(incoming, at);
-      const data = recordData(incoming, at);
-      const port = recordPort(incoming, at);
-      const address = recordText(incoming, at);
+    if (kind === records.SEND) {
+      const done = records.idOf(incoming, at);
+      const data = records.dataOf(incoming, at);
+      const port = records.portOf(incoming, at);
+      const address = records.textOf(incoming, at);
       if (socket === undefined) {
-        if (done !== 0) tell(SENT, id, 0, 'ENOTCONN\nUDP socket closed', done);
+        if (done !== 0) tell(records.SENT, id, 0, 'ENOTCONN\nUDP socket closed', done);
       } else if (done === 0) socket.send(data, port, address);
       else
         socket.send(data, port, address, (err) =>
-          tell(SENT, id, 0, err ? errorText(err as NodeJS.ErrnoException) : '', done),
+          tell(records.SENT, id, 0, err ? errorText(err as NodeJS.ErrnoException) : '', done),
         );
-    } else if (kind === CLOSE) {
+    } else if (kind === records.CLOSE) {
       sockets.delete(id);
-      if (socket === undefined) tell(CLOSED, id, 0, '');
-      else socket.close(() => tell(CLOSED, id, 0, ''));
+      if (socket === undefined) tell(records.CLOSED, id, 0, '');
+      else socket.close(() => tell(records.CLOSED, id, 0, ''));
     }
     incoming.consume();
   }

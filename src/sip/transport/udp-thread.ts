@@ -8,23 +8,7 @@
 // Sends are queued at once, in order, and the thread is woken once per event-loop turn.
 import { Worker } from 'node:worker_threads';
 import { ByteRing } from './byte-ring.ts';
-import {
-  CLOSE,
-  CLOSED,
-  DATAGRAM,
-  OPENED,
-  OVER_SHARE,
-  putRecord,
-  QUEUE_FULL,
-  recordData,
-  recordId,
-  recordKind,
-  recordPort,
-  recordSocket,
-  recordText,
-  SEND,
-  SENT,
-} from './udp-records.ts';
+import * as records from './udp-records.ts';
 import type { OpenRequest } from './udp-thread-worker.ts';
 
 const RING_BYTES = 4 * 1024 * 1024;
@@ -114,8 +98,8 @@ class UdpThread {
       id = this.#nextCallback;
       this.#nextCallback = id === MAX_CALLBACK_ID ? 1 : id + 1;
     }
-    if (!putRecord(this.#toThread, SEND, socket, port, ip, id, data)) {
-      this.#toThread.count(QUEUE_FULL);
+    if (!records.put(this.#toThread, records.SEND, socket, port, ip, id, data)) {
+      this.#toThread.count(records.QUEUE_FULL);
       return false;
     }
     if (done !== undefined) this.#callbacks.set(id, done);
@@ -128,15 +112,15 @@ class UdpThread {
     if (this.#failed !== undefined) throw this.#failed;
     // A close is never dropped: it waits for room, which the thread is making by sending
     // what was queued before it.
-    while (!putRecord(this.#toThread, CLOSE, socket, 0, '', 0)) this.#toThread.wake();
+    while (!records.put(this.#toThread, records.CLOSE, socket, 0, '', 0)) this.#toThread.wake();
     this.#wakeNow();
   }
 
   stats(): UdpQueueStats {
     return {
-      receivedQueueFull: this.#fromThread.counter(QUEUE_FULL),
-      receivedOverShare: this.#fromThread.counter(OVER_SHARE),
-      sendQueueFull: this.#toThread.counter(QUEUE_FULL),
+      receivedQueueFull: this.#fromThread.counter(records.QUEUE_FULL),
+      receivedOverShare: this.#fromThread.counter(records.OVER_SHARE),
+      sendQueueFull: this.#toThread.counter(records.QUEUE_FULL),
     };
   }
 
@@ -156,30 +140,30 @@ class UdpThread {
     for (let n = 0; n < BATCH; n++) {
       const at = ring.peek();
       if (at < 0) break;
-      const kind = recordKind(ring, at);
-      const socket = recordSocket(ring, at);
+      const kind = records.kindOf(ring, at);
+      const socket = records.socketOf(ring, at);
       const owner = this.#owners.get(socket);
-      if (kind === DATAGRAM) {
+      if (kind === records.DATAGRAM) {
         // Copied out before the record is freed; the owner may keep the octets.
-        const data = recordData(ring, at);
-        const address = recordText(ring, at);
-        const port = recordPort(ring, at);
+        const data = records.dataOf(ring, at);
+        const address = records.textOf(ring, at);
+        const port = records.portOf(ring, at);
         ring.consume();
         owner?.onDatagram(data, address, port);
         continue;
       }
-      const id = recordId(ring, at);
-      const text = recordText(ring, at);
-      const port = recordPort(ring, at);
+      const id = records.idOf(ring, at);
+      const text = records.textOf(ring, at);
+      const port = records.portOf(ring, at);
       ring.consume();
-      if (kind === SENT) {
+      if (kind === records.SENT) {
         const done = this.#callbacks.get(id);
         this.#callbacks.delete(id);
         done?.(text === '' ? null : errorFrom(text));
-      } else if (kind === OPENED) {
+      } else if (kind === records.OPENED) {
         if (text !== '') this.#forget(socket);
         owner?.onOpened(port, text === '' ? null : errorFrom(text));
-      } else if (kind === CLOSED) {
+      } else if (kind === records.CLOSED) {
         this.#forget(socket);
         owner?.onClosed();
       }
