@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { startDaemon, testConfig } from '../../tests/helpers/daemon.ts';
 import { authorization, challenges, register } from '../../tests/helpers/sip-client.ts';
-import { cpuMs } from '../common/proc.ts';
+import { cpuMs, cpuMsByThread } from '../common/proc.ts';
 import type { teardownScope } from '../common/teardown.ts';
 import { waitForOptions } from '../sip-register/kamailio.ts';
 import { type LoadResult, runLoad } from '../sip-register/load.ts';
@@ -164,6 +164,8 @@ export function startCallee(t: Teardown, port: number, dir: string, uas: string)
 export interface Round {
   load: LoadResult;
   cpuMs: number;
+  /** The proxy's CPU over the round per thread name (a thread that ended is not in it). */
+  threadsMs: Map<string, number>;
 }
 
 export interface LoadShape {
@@ -181,6 +183,7 @@ export interface LoadShape {
 export async function measure(proxy: Target, shape: LoadShape): Promise<Round> {
   const pids = proxy.pids();
   const before = cpuMs(pids);
+  const threadsBefore = cpuMsByThread(pids);
   const load = await runLoad({
     port: proxy.port,
     user: USER,
@@ -193,12 +196,28 @@ export async function measure(proxy: Target, shape: LoadShape): Promise<Round> {
     scenario: shape.uac,
     signal: shape.signal,
   });
-  return { load, cpuMs: cpuMs(pids) - before };
+  const threadsMs = cpuMsByThread(pids);
+  for (const [name, ms] of threadsMs) threadsMs.set(name, ms - (threadsBefore.get(name) ?? 0));
+  return { load, cpuMs: cpuMs(pids) - before, threadsMs };
 }
 
 /** The proxy's CPU per successful call, in µs. */
 export function cpuPerCall(r: Round): number {
   return (r.cpuMs * 1000) / Math.max(1, r.load.successful);
+}
+
+/**
+ * Where a one-process proxy's CPU went, per thread name, in % of a core: which thread is the
+ * ceiling (a thread at 100% cannot go faster). Nothing for a proxy of one thread per process.
+ */
+function threadShares(r: Round): string {
+  if (r.threadsMs.size < 2) return '';
+  const seconds = Math.max(0.001, r.load.seconds);
+  const shares = [...r.threadsMs]
+    .filter(([, ms]) => ms / 10 / seconds >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${(ms / 10 / seconds).toFixed(0)}%`);
+  return `\n            threads: ${shares.join(', ')}`;
 }
 
 export function line(name: string, r: Round): string {
@@ -211,6 +230,7 @@ export function line(name: string, r: Round): string {
     `(${cpuPerCall(r).toFixed(0)} µs/call, ` +
     `${(r.cpuMs / 10 / Math.max(0.001, l.seconds)).toFixed(0)}% of a core)` +
     (l.exitCode !== 0 ? `  sipp exit ${l.exitCode}` : '') +
+    threadShares(r) +
     (l.failed > 0 && l.firstError ? `\n            first SIPp error: ${l.firstError}` : '')
   );
 }

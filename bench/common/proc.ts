@@ -10,15 +10,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 const MS_PER_TICK = 10;
 
 interface StatFields {
+  /** The thread's or process's name (comm). */
+  comm: string;
   ppid: number;
   /** utime + stime, in ms. */
   cpuMs: number;
 }
 
-function readStat(pid: number): StatFields | undefined {
+function readStat(pid: number, path = `/proc/${pid}/stat`): StatFields | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined; // gone
   }
@@ -30,7 +32,8 @@ function readStat(pid: number): StatFields | undefined {
   const stime = Number(rest[15 - 3]);
   const ppid = Number(rest[4 - 3]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return { ppid, cpuMs: (utime + stime) * MS_PER_TICK };
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  return { comm, ppid, cpuMs: (utime + stime) * MS_PER_TICK };
 }
 
 /** utime + stime summed over the given processes, in ms (a process that is gone counts 0). */
@@ -38,6 +41,28 @@ export function cpuMs(pids: readonly number[]): number {
   let total = 0;
   for (const pid of pids) total += readStat(pid)?.cpuMs ?? 0;
   return total;
+}
+
+/**
+ * utime + stime per thread name over the given processes' threads (/proc/PID/task), in ms:
+ * for Node, MainThread, V8Worker (GC and compiler helpers), libuv-worker, and worker threads
+ * by the name they were given.
+ */
+export function cpuMsByThread(pids: readonly number[]): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tids) {
+      const s = readStat(pid, `/proc/${pid}/task/${tid}/stat`);
+      if (s !== undefined) byName.set(s.comm, (byName.get(s.comm) ?? 0) + s.cpuMs);
+    }
+  }
+  return byName;
 }
 
 /** The direct children of a process (kamailio's workers are forked by its main process). */
