@@ -116,6 +116,44 @@ test('an outgoing request makes room the same way: a forwarded INVITE is not ref
   t.is(h.layer.stats.reclaimed, 2, 'the second BYE made room for the unanswered request');
 });
 
+test('forwarded requests give way too: answered client transactions make room, oldest non-INVITE first, an unanswered one never', (t) => {
+  // Each forwarded call leaves its client INVITE Accepted for Timer M (32 s): at a sustained
+  // 4,000 calls/s these alone fill 100,000 entries, and new calls must not get 503.
+  const h = harness({ maxTransactions: 4 });
+  const invites: ClientTransaction[] = [];
+  for (const b of ['z9hG4bKc1', 'z9hG4bKc2', 'z9hG4bKc3']) {
+    const req = request({ branch: b, method: 'INVITE' });
+    invites.push(h.layer.sendRequest(req, UDP_PEER));
+    h.layer.receive(createResponse(req, 200, 'OK', { toTag: 't' }), UDP_PEER);
+    t.is(invites.at(-1)!.state, 'accepted');
+  }
+  const byeReq = request({ branch: 'z9hG4bKbye', method: 'BYE' });
+  const bye = h.layer.sendRequest(byeReq, UDP_PEER);
+  h.layer.receive(createResponse(byeReq, 200, 'OK', { toTag: 't' }), UDP_PEER);
+  t.is(bye.state, 'completed');
+  t.is(h.layer.size, 4);
+
+  h.layer.sendRequest(request({ branch: 'z9hG4bKc4', method: 'INVITE' }), UDP_PEER);
+  t.is(bye.state, 'terminated', 'the answered BYE (Timer K) gave way first');
+  t.is(invites[0]!.state, 'accepted');
+  h.layer.sendRequest(request({ branch: 'z9hG4bKc5', method: 'INVITE' }), UDP_PEER);
+  t.is(invites[0]!.state, 'terminated', 'then the oldest Accepted INVITE (Timer M)');
+  t.is(invites[0]!.pendingTimers, 0, 'nothing of it is left to fire');
+  t.is(invites[1]!.state, 'accepted');
+  t.is(h.layer.stats.reclaimed, 2);
+  t.is(h.layer.size, 4);
+
+  // A client INVITE with no answer yet (c4, c5) is never ended for room.
+  const full = harness({ maxTransactions: 2 });
+  full.layer.sendRequest(request({ branch: 'z9hG4bKu1', method: 'INVITE' }), UDP_PEER);
+  full.layer.sendRequest(request({ branch: 'z9hG4bKu2', method: 'INVITE' }), UDP_PEER);
+  const err = t.throws(() =>
+    full.layer.sendRequest(request({ branch: 'z9hG4bKu3', method: 'INVITE' }), UDP_PEER),
+  );
+  t.is((err as { code?: string }).code, 'TG_SIPTX_TABLE_FULL');
+  t.is(full.layer.stats.reclaimed, 0);
+});
+
 test('one branch under many sent-by values makes at most MAX_PER_BRANCH transactions; the rest get 482', (t) => {
   const h = harness();
   for (let i = 0; i < MAX_PER_BRANCH + 3; i++)

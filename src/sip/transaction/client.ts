@@ -20,6 +20,7 @@
 // bounds it here so a silent peer cannot hold the transaction for ever.
 import { createResponse, type SipRequest, type SipResponse } from '../message/index.ts';
 import type { TransactionContext } from './context.ts';
+import type { DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 import { type Endpoint, isReliable } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
 import { makeAck } from './messages.ts';
@@ -55,7 +56,7 @@ export interface ClientHandlers {
 /** A Completed transaction's handlers: it passes nothing more to the TU. */
 const NO_HANDLERS: ClientHandlers = Object.freeze({});
 
-export class ClientTransaction {
+export class ClientTransaction implements DeadlineEntry {
   /**
    * The request, until an INVITE's 2xx: Accepted never resends it nor answers from it, and
    * waits out Timer M (32 s on UDP), so it lets go of it.
@@ -85,6 +86,15 @@ export class ClientTransaction {
   #interval = 0;
   /** A transport error reported after the send (§17.1.4). */
   readonly #lateFailure = () => this.#fail('transport-error');
+  /**
+   * Accepted INVITE (Timer M) and Completed non-INVITE (Timer K): its place in the shared
+   * queue of that wait (the queue's to write), where the table finds the oldest to end early
+   * when it needs room (TransactionLayer #reclaimOne).
+   */
+  deadlineDue = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineQueue: DeadlineQueue | undefined = undefined;
 
   constructor(
     request: SipRequest,
@@ -137,7 +147,7 @@ export class ClientTransaction {
   }
 
   get pendingTimers(): number {
-    return this.#timers.size;
+    return this.#timers.size + (this.deadlineQueue === undefined ? 0 : 1);
   }
 
   /** Sends the request and starts the timers (§17.1.1.2, §17.1.2.2). Called once by the layer. */
@@ -186,7 +196,7 @@ export class ClientTransaction {
     if (res.status < 300) {
       this.#state = 'accepted';
       this.#request = undefined;
-      this.#timers.start('M', this.#t.M, () => this.#terminate());
+      this.#ctx.clientQueues(this.#reliable).M.add(this);
     } else {
       this.#state = 'completed';
       this.#ack = makeAck(this.#request!, res);
@@ -211,7 +221,9 @@ export class ClientTransaction {
     this.#state = 'completed';
     this.#final(res, 'response');
     this.#letGo();
-    this.#after('K', this.#t.K);
+    const k = this.#ctx.clientQueues(this.#reliable).K;
+    if (k === undefined) this.#terminate();
+    else if (this.#state === 'completed') k.add(this);
   }
 
   /**
@@ -270,15 +282,33 @@ export class ClientTransaction {
   }
 
   /** Starts a timer that waits out retransmissions; 0 (reliable transports) means now. */
-  #after(name: 'D' | 'K', ms: number): void {
+  #after(name: 'D', ms: number): void {
     if (ms === 0) this.#terminate();
     else this.#timers.start(name, ms, () => this.#terminate());
+  }
+
+  /** Timer M or K has passed. */
+  deadlineExpired(): void {
+    this.#terminate();
+  }
+
+  /**
+   * Ends the transaction early if it only waits out retransmissions of an answer already
+   * passed on (Accepted INVITE, Completed non-INVITE): what the table frees when full. A
+   * 2xx retransmitted after that reaches the TU as a stray response, which the proxy still
+   * forwards to the caller of a call it knows (Proxy.handleStrayResponse).
+   */
+  reclaim(): boolean {
+    if (this.deadlineQueue === undefined) return false;
+    this.#terminate();
+    return true;
   }
 
   #terminate(): void {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
     this.#timers.stopAll();
+    this.deadlineQueue?.remove(this);
     this.#ctx.terminated(this);
   }
 }

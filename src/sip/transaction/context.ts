@@ -19,6 +19,17 @@ export interface ServerQueues {
   readonly L: DeadlineQueue;
 }
 
+/**
+ * The shared queues of a client transaction's last, fixed-length wait: only retransmitted
+ * answers can still arrive, so the table may end the oldest early when it needs room.
+ */
+export interface ClientQueues {
+  /** INVITE, Timer M (RFC 6026 §7.2): how long Accepted passes on retransmitted 2xx. */
+  readonly M: DeadlineQueue;
+  /** Non-INVITE, Timer K; undefined where it is 0 (reliable transports). */
+  readonly K: DeadlineQueue | undefined;
+}
+
 export interface TransactionContext {
   readonly clock: Clock;
   /**
@@ -37,4 +48,5 @@ export interface TransactionContext {
   terminated(tx: object): void;
   timersFor(reliable: boolean): TimerValues;
   serverQueues(reliable: boolean): ServerQueues;
+  clientQueues(reliable: boolean): ClientQueues;
 }

@@ -29,7 +29,7 @@ import { BranchTable } from './branch-table.ts';
 import { hasChallengeTag } from './challenge-tag.ts';
 import { type ClientHandlers, ClientTransaction } from './client.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { ServerQueues, TransactionContext } from './context.ts';
+import type { ClientQueues, ServerQueues, TransactionContext } from './context.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import type { Endpoint } from './endpoint.ts';
 import { TransactionErrors } from './errors.ts';
@@ -77,7 +77,7 @@ export interface TransactionStats {
   client: number;
   /** Requests answered 503 because the table was full of live transactions. */
   refusedFull: number;
-  /** Completed non-INVITE transactions ended early to make room (see #reclaimOne). */
+  /** Transactions that only waited out retransmissions, ended early to make room (#reclaimOne). */
   reclaimed: number;
   /** Messages without the fields matching needs (top Via, CSeq…); dropped. */
   unmatchable: number;
@@ -110,6 +110,8 @@ export class TransactionLayer {
   readonly #ctx: TransactionContext;
   readonly #reliableQueues: ServerQueues;
   readonly #unreliableQueues: ServerQueues;
+  readonly #reliableClientQueues: ClientQueues;
+  readonly #unreliableClientQueues: ClientQueues;
   /** Shared by every server transaction (a closure per transaction would pin its request). */
   readonly #serverHooks: ServerHooks = {
     ack: (ack, from, tx) => this.#ackToTu(ack, from, tx),
@@ -150,12 +152,16 @@ export class TransactionLayer {
     }
     this.#reliableQueues = this.#queuesFor(this.#reliableTimers);
     this.#unreliableQueues = this.#queuesFor(this.#unreliableTimers);
+    this.#reliableClientQueues = this.#clientQueuesFor(this.#reliableTimers);
+    this.#unreliableClientQueues = this.#clientQueuesFor(this.#unreliableTimers);
     this.#ctx = {
       clock: this.#clock,
       send: (m, d, onFailure, wire) => this.#send(m, d, onFailure, wire),
       terminated: (tx) => this.#remove(tx),
       timersFor: (reliable) => (reliable ? this.#reliableTimers : this.#unreliableTimers),
       serverQueues: (reliable) => (reliable ? this.#reliableQueues : this.#unreliableQueues),
+      clientQueues: (reliable) =>
+        reliable ? this.#reliableClientQueues : this.#unreliableClientQueues,
     };
   }
 
@@ -164,6 +170,13 @@ export class TransactionLayer {
       F: new DeadlineQueue(this.#clock, t.F),
       J: t.J === 0 ? undefined : new DeadlineQueue(this.#clock, t.J),
       L: new DeadlineQueue(this.#clock, t.L),
+    };
+  }
+
+  #clientQueuesFor(t: TimerValues): ClientQueues {
+    return {
+      M: new DeadlineQueue(this.#clock, t.M),
+      K: t.K === 0 ? undefined : new DeadlineQueue(this.#clock, t.K),
     };
   }
 
@@ -333,24 +346,32 @@ export class TransactionLayer {
   }
 
   /**
-   * Frees one slot by ending the oldest transaction that only waits out retransmissions:
-   * first a Completed non-INVITE (Timer J keeps those 32 s on UDP only to answer
-   * retransmissions), then an Accepted INVITE (Timer L keeps it 32 s only to absorb
-   * retransmissions of an INVITE already answered 2xx; RFC 6026 §7.1). Each waits in its
-   * timer's queue in the order it got there, so the oldest is a head: no scan. Without the
-   * Accepted INVITEs, a sustained ~1,500 calls/s filled the table with them (two per call,
-   * 32 s each with the client side's Timer M) and new calls got 503. A request still
-   * unanswered, or an INVITE waiting for the ACK of its failure, is never reclaimed; with only
-   * those the table refuses (503).
+   * Frees one slot by ending the oldest transaction that only waits out retransmissions of an
+   * answer already given: first the non-INVITEs (a server's Completed, Timer J 32 s on UDP, to
+   * answer retransmitted requests; a client's Completed, Timer K 5 s, to absorb retransmitted
+   * answers), then the answered INVITEs (a server's Accepted, Timer L, absorbing retransmitted
+   * INVITEs; a client's Accepted, Timer M, passing on retransmitted 2xx; RFC 6026 §7), on
+   * UDP before TCP and TLS, which retransmit nothing. Each waits in its timer's queue in the
+   * order it got there, so the oldest is a head: no scan. Without them, a sustained 1,500
+   * calls/s filled the table with the server's Accepted INVITEs, and 4,000 calls/s with the
+   * client's, and new calls got 503. A request still unanswered, or an INVITE waiting for the
+   * ACK of its failure (or sending it again), is never reclaimed; with only those the table
+   * refuses (503).
    */
   #reclaimOne(): boolean {
     for (const queue of [
       this.#unreliableQueues.J,
+      this.#unreliableClientQueues.K,
       this.#unreliableQueues.L,
+      this.#unreliableClientQueues.M,
       this.#reliableQueues.L,
+      this.#reliableClientQueues.M,
     ]) {
       const oldest = queue?.oldest;
-      if (oldest instanceof ServerTransaction && oldest.reclaim()) {
+      if (
+        (oldest instanceof ServerTransaction || oldest instanceof ClientTransaction) &&
+        oldest.reclaim()
+      ) {
         this.#stats.reclaimed++;
         return true;
       }
