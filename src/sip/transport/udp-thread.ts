@@ -13,12 +13,18 @@ import type { OpenRequest } from './udp-thread-worker.ts';
 
 const RING_BYTES = 4 * 1024 * 1024;
 /**
- * Datagrams handled per turn of the main thread's event loop. A turn ends with one log write
- * and one wake-up of the UDP thread for everything it sends, so longer turns cost less per
- * call (256 against 64: 4% less CPU per call at full load); 256 datagrams are a few ms of
- * work, which is all a timer or a TCP message waits behind them.
+ * Datagrams handled per turn of the main thread's event loop. A turn ends with one log write,
+ * so longer turns cost less per call; 256 datagrams are a few ms of work, which is all a
+ * timer or a TCP message waits behind them.
  */
 const BATCH = 256;
+/**
+ * Within a turn, the UDP thread is woken for what is queued every WAKE_EVERY datagrams (and
+ * at the turn's end): an answer does not wait for the whole turn, and one wake-up still
+ * serves several. 256 and 16 against 64 a turn, one wake-up each: calls/s 1.05, CPU per call
+ * 0.98 (bench:calls --before, 6 rounds of 20,000 calls).
+ */
+const WAKE_EVERY = 16;
 /** Socket numbers are 16 bits in a record. */
 const MAX_SOCKETS = 65_535;
 /** Send callbacks are 32 bits in a record; 0 is "none". */
@@ -143,6 +149,9 @@ class UdpThread {
   readonly #read = (): void => {
     const ring = this.#fromThread;
     for (let n = 0; n < BATCH; n++) {
+      // What the datagrams read so far answered goes out now, not at the end of the batch:
+      // each message's wait for its answer is bounded by a few datagrams' work.
+      if ((n & (WAKE_EVERY - 1)) === WAKE_EVERY - 1 && this.#waking !== undefined) this.#wakeNow();
       const at = ring.peek();
       if (at < 0) break;
       const kind = records.kindOf(ring, at);
