@@ -205,7 +205,7 @@ export class ClientTransaction implements DeadlineEntry {
     this.#final(res, 'response');
     if (this.#state === 'completed') {
       this.#letGo();
-      this.#after('D', this.#t.D);
+      this.#waitOutD();
     }
   }
 
@@ -281,10 +281,10 @@ export class ClientTransaction implements DeadlineEntry {
     this.#handlers.onResponse?.(res, this);
   }
 
-  /** Starts a timer that waits out retransmissions; 0 (reliable transports) means now. */
-  #after(name: 'D', ms: number): void {
-    if (ms === 0) this.#terminate();
-    else this.#timers.start(name, ms, () => this.#terminate());
+  /** Timer D: Completed waits out retransmitted failures; 0 (reliable transports) means now. */
+  #waitOutD(): void {
+    if (this.#t.D === 0) this.#terminate();
+    else this.#timers.start('D', this.#t.D, () => this.#terminate());
   }
 
   /** Timer M or K has passed. */

@@ -4,28 +4,14 @@
 //
 // A timer is a place in a queue of the timers of the same duration (deadline-queue.ts),
 // shared by every set on the same clock, not a clock timer of its own: timers of one
-// duration expire in the order they were started, so one clock timer per duration does. A
-// call's INVITE transactions wait out Timers L and M (32 s on UDP) this way, tens of
-// thousands at once under load, each an entry of a few fields instead of a Node timer, a
-// closure and a Map.
+// duration expire in the order they were started, so one clock timer per duration does.
+// The long waits after an answer (Timers J, L on the server side, K, M on the client side)
+// do not come here: the transactions wait in the layer's own queues (context.ts), where a
+// full table finds the oldest to end early.
 import type { Clock } from './clock.ts';
 import { type DeadlineEntry, DeadlineQueue } from './deadline-queue.ts';
 
-export type TimerName =
-  | 'A'
-  | 'B'
-  | 'C'
-  | 'D'
-  | 'E'
-  | 'F'
-  | 'G'
-  | 'H'
-  | 'I'
-  | 'J'
-  | 'K'
-  | 'L'
-  | 'M'
-  | 'trying';
+export type TimerName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'trying';
 
 /** Queues by duration, per clock. Empty ones are dropped once there are this many. */
 const QUEUES_BEFORE_SWEEP = 256;

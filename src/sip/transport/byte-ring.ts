@@ -149,8 +149,8 @@ export class ByteRing {
 
   // ---- counters shared by both sides
 
-  count(slot: number, by = 1): void {
-    Atomics.add(this.#control, 3 + slot, by);
+  count(slot: number): void {
+    Atomics.add(this.#control, 3 + slot, 1);
   }
 
   counter(slot: number): number {

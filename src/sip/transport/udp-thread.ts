@@ -215,5 +215,3 @@ export function udpThread(): UdpThread {
   thread ??= new UdpThread();
   return thread;
 }
-
-export type { UdpThread };

@@ -87,7 +87,7 @@ export class UdpEndpoint implements UdpSocketOwner {
   }
 
   /**
-   * Sends once this event-loop turn ends, without a promise or a tick. What the kernel
+   * Sends by the end of this event-loop turn, without a promise or a tick. What the kernel
    * refuses then goes to `done` (an error; null when sent) when given, and is otherwise lost
    * like a datagram lost on the way, which is what UDP senders are built for (RFC 3261 §17:
    * the retransmission timers). The one refusal known in advance, a datagram too large for
@@ -97,8 +97,9 @@ export class UdpEndpoint implements UdpSocketOwner {
     if (data.length > MAX_DATAGRAM)
       throw new RangeError(`${data.length} octets do not fit a datagram`);
     if (this.#closed !== undefined || this.#socket === 0) throw new Error('UDP socket closed');
-    // Queued to the UDP thread at once, in the order given, and sent there once this
-    // event-loop turn ends: a burst of answers wakes the peer once, not once per answer.
+    // Queued to the UDP thread at once, in the order given; the thread is woken for the
+    // queue once per turn, or every few datagrams of a long one (udp-thread.ts WAKE_EVERY),
+    // so a burst of answers wakes the peer once, not once per answer.
     if (!udpThread().send(this.#socket, data, this.#to(ip), port, done))
       throw new Error('UDP send queue full');
   }
