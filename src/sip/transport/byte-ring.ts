@@ -85,7 +85,6 @@ export class ByteRing {
       return -1; // the tail would come back to 0, where the reader is: full would read as empty
     }
     this.#words[at >> 2] = length;
-    this.#tail = at;
     this.#reservedEnd = at + need === this.#capacity ? 0 : at + need;
     return at + 4;
   }
